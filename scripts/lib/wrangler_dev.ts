@@ -1,0 +1,131 @@
+/**
+ * Starts `wrangler dev` (workerd with real Durable Objects, SQLite storage,
+ * alarms and R2 persisted on disk) in its own process group, so that stopping
+ * it, or crashing it on purpose, takes workerd down with it.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const WRANGLER = "npm:wrangler@4.86.0";
+
+export interface DevServerOptions {
+  port: number;
+  /** Directory holding the local DO/SQLite/R2 state (`--persist-to`). */
+  stateDir: string;
+  /** Extra `--var NAME:VALUE` bindings. */
+  vars?: Record<string, string>;
+  /** Where wrangler's output goes; inherited when absent. */
+  logFile?: string;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly pid: number;
+  /** Sends `signal` to the whole process group and waits for it to exit. */
+  stop(signal?: Deno.Signal): Promise<void>;
+}
+
+/** The env file for local secrets: `.dev.vars` when present, else `.dev.vars.example`. */
+export function localEnvFile(): string {
+  const own = `${PROJECT_ROOT}.dev.vars`;
+  return existsSync(own) ? own : `${PROJECT_ROOT}.dev.vars.example`;
+}
+
+export function wranglerDevArgs(options: DevServerOptions): string[] {
+  const args = [
+    "run",
+    "-A",
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--persist-to",
+    options.stateDir,
+    "--env-file",
+    localEnvFile(),
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  return args;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const log = options.logFile ? await Deno.open(options.logFile, { write: true, create: true, append: true }) : null;
+  const child = new Deno.Command("setsid", {
+    args: [Deno.execPath(), ...wranglerDevArgs(options)],
+    cwd: PROJECT_ROOT,
+    stdin: "null",
+    stdout: log ? "piped" : "inherit",
+    stderr: log ? "piped" : "inherit",
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
+  }).spawn();
+  if (log) {
+    child.stdout.pipeTo(log.writable, { preventClose: true }).catch(() => {});
+    child.stderr.pipeTo(log.writable, { preventClose: true }).catch(() => {});
+  }
+  const url = `http://127.0.0.1:${options.port}`;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    log?.close();
+    return s;
+  });
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    if (exited) return;
+    try {
+      Deno.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+    await status;
+    await waitForPortClosed(options.port);
+  };
+  try {
+    await waitForHealth(url, () => exited);
+  } catch (error) {
+    await stop("SIGKILL");
+    throw error;
+  }
+  return { url, pid: child.pid, stop };
+}
+
+async function waitForHealth(url: string, hasExited: () => boolean, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited()) throw new Error(`wrangler dev exited before ${url}/health answered`);
+    try {
+      const response = await fetch(`${url}/health`);
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url}/health did not answer within ${timeoutMs} ms`);
+}
+
+async function waitForPortClosed(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}

@@ -1,0 +1,3 @@
+import type { GeosWasmModules } from "./loader.ts";
+
+export declare const workerdWasmModules: GeosWasmModules;
