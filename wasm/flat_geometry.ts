@@ -1,0 +1,45 @@
+/**
+ * The geometry form shared by the core, the tile codec and the executor: the
+ * same layout FlatGeobuf stores (interleaved `xy`, ring/line `ends` counted in
+ * points, `parts` for multi-polygons), so tiles go into GEOS without a
+ * GeoJSON round trip.
+ */
+export type GeometryKind =
+  | "Point"
+  | "MultiPoint"
+  | "LineString"
+  | "MultiLineString"
+  | "Polygon"
+  | "MultiPolygon";
+
+export interface FlatGeometry {
+  kind: GeometryKind;
+  /** Interleaved x, y (lon, lat in EPSG:4326). Empty for a MultiPolygon with `parts`. */
+  xy: Float64Array;
+  /**
+   * End offset, in points, of each ring (Polygon) or line (MultiLineString).
+   * Absent when there is a single ring or line.
+   */
+  ends?: Uint32Array;
+  /** The polygons of a MultiPolygon, each a `Polygon` FlatGeometry. */
+  parts?: FlatGeometry[];
+}
+
+/**
+ * A feature id keeps its JSON type. Ordering (results are sorted by
+ * `(left_id, right_id)`): numbers numerically, strings by code unit, and every
+ * number before every string.
+ */
+export type FeatureId = string | number;
+
+export interface FlatFeature {
+  id: FeatureId;
+  geometry: FlatGeometry;
+  properties?: Record<string, unknown>;
+}
+
+export function compareFeatureIds(a: FeatureId, b: FeatureId): number {
+  if (typeof a === "number") return typeof b === "number" ? a - b : -1;
+  if (typeof b === "number") return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
