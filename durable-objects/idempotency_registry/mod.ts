@@ -1,0 +1,42 @@
+/**
+ * One instance per (caller, idempotency key): the single place that decides
+ * whether a submission starts a job. A Durable Object handles one request at
+ * a time and its storage survives restarts, so two racing submits with the
+ * same key cannot both start a computation, whatever partitions they target.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { JobSpec } from "../partition_ledger/job_spec.ts";
+
+export type ClaimOutcome =
+  | { outcome: "claimed"; spec: JobSpec }
+  | { outcome: "existing"; spec: JobSpec }
+  | { outcome: "conflict"; job_id: string };
+
+export class IdempotencyRegistry extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS claims (request_hash TEXT NOT NULL, spec TEXT NOT NULL, claimed_at INTEGER NOT NULL)`,
+    );
+  }
+
+  /** Claims the key for `spec`, or returns the job it already belongs to. */
+  claim(spec: JobSpec): ClaimOutcome {
+    const row = this.ctx.storage.sql.exec<{ request_hash: string; spec: string }>(
+      `SELECT request_hash, spec FROM claims LIMIT 1`,
+    ).toArray()[0];
+    if (row) {
+      const existing = JSON.parse(row.spec) as JobSpec;
+      return row.request_hash === spec.request_hash
+        ? { outcome: "existing", spec: existing }
+        : { outcome: "conflict", job_id: existing.job_id };
+    }
+    this.ctx.storage.sql.exec(
+      `INSERT INTO claims (request_hash, spec, claimed_at) VALUES (?, ?, ?)`,
+      spec.request_hash,
+      JSON.stringify(spec),
+      Date.now(),
+    );
+    return { outcome: "claimed", spec };
+  }
+}

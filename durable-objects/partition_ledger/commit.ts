@@ -1,0 +1,100 @@
+/**
+ * Merge and commit. Each partition left its share as sorted NDJSON part
+ * objects under the job's staging prefix; the home partition merges them in
+ * (left_id, right_id) order into one immutable result object under a key of
+ * its own, and only then does the ledger record it (the caller makes that
+ * transition). R2 has no rename: the "swap" is that pointer in the ledger.
+ */
+import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
+import { encodeResultFlatGeobuf } from "../../src/tiles/result_writer.ts";
+import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
+import type { JobRecord, JobResult } from "./ledger.ts";
+
+export interface PartSummary {
+  cell: string;
+  part_keys: string[];
+  feature_count: number;
+  stats: Record<string, number>;
+}
+
+export async function mergeAndCommit(
+  bucket: R2Bucket,
+  job: JobRecord,
+  parts: PartSummary[],
+): Promise<{ result: JobResult; stats: Record<string, unknown> }> {
+  const started = Date.now();
+  const streams = await Promise.all(parts.map((part) => readPartRows(bucket, part.part_keys)));
+  const rows = mergeSorted(streams);
+  const mergeMs = Date.now() - started;
+
+  const format = job.spec.output_format;
+  const body = format === "geojson" ? encodeGeoJson(rows) : encodeResultFlatGeobuf(rows);
+  const key = JOB_KEYS.result(job.job_id, job.attempts, format);
+  const object = await bucket.put(key, body, {
+    httpMetadata: { contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf" },
+    customMetadata: { job_id: job.job_id, attempt: String(job.attempts), trace_id: job.spec.trace_id },
+  });
+  if (!object) throw new Error(`R2 refused the result object "${key}"`);
+
+  return {
+    result: { key, format, feature_count: rows.length, bytes: object.size, etag: object.httpEtag },
+    stats: aggregateStats(parts, rows.length, { merge: mergeMs, commit: Date.now() - started - mergeMs }),
+  };
+}
+
+async function readPartRows(bucket: R2Bucket, keys: string[]): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
+  for (const key of keys) {
+    const object = await bucket.get(key);
+    if (!object) throw new Error(`Staged part "${key}" is missing`);
+    const text = await object.text();
+    for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line));
+  }
+  return rows;
+}
+
+export function compareRows(a: ResultRow, b: ResultRow): number {
+  return compareFeatureIds(a.l, b.l) || compareFeatureIds(a.r, b.r);
+}
+
+/** K-way merge of individually sorted row lists. */
+export function mergeSorted(lists: ResultRow[][]): ResultRow[] {
+  const heads = lists.map(() => 0);
+  const total = lists.reduce((n, list) => n + list.length, 0);
+  const out: ResultRow[] = new Array(total);
+  for (let i = 0; i < total; i++) {
+    let best = -1;
+    for (let k = 0; k < lists.length; k++) {
+      const row = lists[k]![heads[k]!];
+      if (row && (best < 0 || compareRows(row, lists[best]![heads[best]!]!) < 0)) best = k;
+    }
+    out[i] = lists[best]![heads[best]!++]!;
+  }
+  return out;
+}
+
+function encodeGeoJson(rows: ResultRow[]): Blob {
+  const chunks: string[] = ['{"type":"FeatureCollection","features":['];
+  rows.forEach((row, i) => {
+    const properties = { left_id: row.l, right_id: row.r, ...row.p };
+    chunks.push(
+      (i ? "," : "") +
+        `{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${JSON.stringify(row.g)}}`,
+    );
+  });
+  chunks.push("]}");
+  return new Blob(chunks);
+}
+
+function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<string, number>): Record<string, unknown> {
+  const sum = (name: string) => parts.reduce((n, p) => n + (p.stats[name] ?? 0), 0);
+  return {
+    partitions: parts.length,
+    candidates_after_bbox: sum("candidates"),
+    exact_tests: sum("exact_tests"),
+    pairs,
+    ms: { read: sum("read_ms"), index: sum("index_ms"), compute: sum("compute_ms"), write: sum("write_ms"), ...phaseMs },
+  };
+}
+
+export { JOB_KEYS };

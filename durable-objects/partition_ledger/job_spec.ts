@@ -1,0 +1,64 @@
+/**
+ * What the edge hands a partition: everything needed to compute a job,
+ * resolved and pinned at submit (dataset versions, tile keys, partitions),
+ * so later publishes never change a running job's answer.
+ */
+import type { FeatureId } from "../../wasm/flat_geometry.ts";
+
+export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
+export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
+export type OutputFormat = "geojson" | "flatgeobuf";
+export type Bbox = [number, number, number, number];
+
+/** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
+export type JobSide =
+  | { kind: "dataset"; name: string; version: number; tiles: Record<string, TileRef> }
+  | { kind: "payload"; key: string; tiles: Record<string, TileRef> };
+
+export interface TileRef {
+  key: string;
+  bbox: Bbox;
+  feature_count: number;
+  bytes: number;
+}
+
+export interface JobSpec {
+  job_id: string;
+  home_cell: string;
+  resolution: number;
+  owner_sub: string;
+  request_hash: string;
+  operation: SpatialOperation;
+  predicate: SpatialPredicate;
+  distance_m: number;
+  output_format: OutputFormat;
+  bbox: Bbox | null;
+  left: JobSide;
+  right: JobSide;
+  /** Sorted H3 cells, one partition each; a pair is emitted only by the smallest cell both features touch. */
+  partitions: string[];
+  slo_deadline_ms: number;
+  callback_url: string | null;
+  max_retries: number;
+  trace_id: string;
+  created_at: number;
+}
+
+/** One line of a partition's part object: a result feature, sorted by (left_id, right_id). */
+export interface ResultRow {
+  l: FeatureId;
+  r: FeatureId;
+  /** GeoJSON geometry of the result feature. */
+  g: { type: string; coordinates: unknown };
+  /** Extra properties beyond left_id/right_id (area, area_m2). */
+  p?: Record<string, number>;
+}
+
+export const JOB_KEYS = {
+  payload: (jobId: string) => `jobs/${jobId}/input/left.fgb`,
+  part: (jobId: string, attempt: number, cell: string, slice: number) =>
+    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.ndjson`,
+  stagingPrefix: (jobId: string) => `jobs/${jobId}/staging/`,
+  result: (jobId: string, attempt: number, format: OutputFormat) =>
+    `jobs/${jobId}/results/a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`,
+};

@@ -1,0 +1,411 @@
+/**
+ * The partition ledger: jobs homed in this partition and the tasks it runs,
+ * in the Durable Object's SQLite storage. Every job state change goes through
+ * `transition`, which checks the state machine and appends the event in the
+ * same `transactionSync` as the state update.
+ */
+import type { JobSpec } from "./job_spec.ts";
+import { SCHEMA } from "./schema.ts";
+import { assertTransition, type JobStatus } from "./state_machine.ts";
+
+export interface JobResult {
+  key: string;
+  format: JobSpec["output_format"];
+  feature_count: number;
+  bytes: number;
+  etag: string;
+}
+
+export interface JobError {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  retryable: boolean;
+}
+
+export interface JobRecord {
+  job_id: string;
+  spec: JobSpec;
+  status: JobStatus;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+  next_run_at: number | null;
+  partitions_total: number;
+  partitions_done: number;
+  result: JobResult | null;
+  error: JobError | null;
+  stats: Record<string, unknown> | null;
+  degraded: { reason: string } | null;
+}
+
+export interface LedgerEvent {
+  seq: number;
+  job_id: string;
+  at: number;
+  actor: string;
+  kind: "transition" | "partition_done" | "slice" | "commit" | "note";
+  from_status: JobStatus | null;
+  to_status: JobStatus | null;
+  attempt: number;
+  trace_id: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export type TaskStatus = "PENDING" | "RUNNING" | "DONE" | "REPORTED" | "CANCELLED" | "FAILED";
+
+export interface TaskRecord {
+  job_id: string;
+  attempt: number;
+  cell: string;
+  home_cell: string;
+  spec: JobSpec;
+  status: TaskStatus;
+  next_offset: number;
+  slices: number;
+  part_keys: string[];
+  feature_count: number;
+  stats: Record<string, number>;
+  error: JobError | null;
+  next_run_at: number | null;
+}
+
+export interface TransitionPatch {
+  attempts?: number;
+  next_run_at?: number | null;
+  result?: JobResult;
+  error?: JobError | null;
+  stats?: Record<string, unknown>;
+  degraded?: { reason: string } | null;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+const json = <T>(value: SqlStorageValue | undefined): T | null =>
+  typeof value === "string" ? JSON.parse(value) as T : null;
+
+export class Ledger {
+  constructor(private readonly storage: DurableObjectStorage, private readonly now: () => number = Date.now) {
+    for (const statement of SCHEMA) storage.sql.exec(statement);
+  }
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /** Records a new QUEUED job; a second call with the same id returns the existing record untouched. */
+  createJob(spec: JobSpec, actor: string): { created: boolean; job: JobRecord } {
+    return this.storage.transactionSync(() => {
+      const existing = this.getJob(spec.job_id);
+      if (existing) return { created: false, job: existing };
+      const at = this.now();
+      this.sql.exec(
+        `INSERT INTO jobs (job_id, spec, status, attempts, created_at, updated_at, next_run_at, partitions_total)
+         VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
+        spec.job_id,
+        JSON.stringify(spec),
+        at,
+        at,
+        at,
+        spec.partitions.length,
+      );
+      this.appendEvent(spec.job_id, actor, "transition", null, "QUEUED", 0, spec.trace_id, null, at);
+      return { created: true, job: this.getJob(spec.job_id)! };
+    });
+  }
+
+  getJob(jobId: string): JobRecord | null {
+    const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE job_id = ?`, jobId).toArray()[0];
+    return row ? toJobRecord(row) : null;
+  }
+
+  /** Moves a job to `to`, refusing illegal transitions, and appends the event in the same transaction. */
+  transition(jobId: string, to: JobStatus, actor: string, patch: TransitionPatch = {}, detail?: object): JobRecord {
+    return this.storage.transactionSync(() => {
+      const job = this.getJob(jobId);
+      if (!job) throw new Error(`No job "${jobId}" in this partition`);
+      assertTransition(jobId, job.status, to);
+      const at = this.now();
+      const attempts = patch.attempts ?? job.attempts;
+      this.sql.exec(
+        `UPDATE jobs SET status = ?, attempts = ?, updated_at = ?, next_run_at = ?,
+           result = COALESCE(?, result), error = ?, stats = COALESCE(?, stats), degraded = COALESCE(?, degraded)
+         WHERE job_id = ?`,
+        to,
+        attempts,
+        at,
+        patch.next_run_at === undefined ? job.next_run_at : patch.next_run_at,
+        patch.result ? JSON.stringify(patch.result) : null,
+        patch.error === undefined ? (job.error ? JSON.stringify(job.error) : null) : JSON.stringify(patch.error),
+        patch.stats ? JSON.stringify(patch.stats) : null,
+        patch.degraded ? JSON.stringify(patch.degraded) : null,
+        jobId,
+      );
+      if (to === "QUEUED") {
+        // A new attempt starts from nothing: earlier attempts' parts are ignored.
+        this.sql.exec(`DELETE FROM job_parts WHERE job_id = ?`, jobId);
+        this.sql.exec(`UPDATE jobs SET partitions_done = 0 WHERE job_id = ?`, jobId);
+      }
+      this.appendEvent(jobId, actor, "transition", job.status, to, attempts, job.spec.trace_id, detail ?? null, at);
+      return this.getJob(jobId)!;
+    });
+  }
+
+  /** Touches a running job so the stall sweep sees progress, and reschedules its coordinator. */
+  touch(jobId: string, nextRunAt: number | null): void {
+    this.sql.exec(`UPDATE jobs SET updated_at = ?, next_run_at = ? WHERE job_id = ?`, this.now(), nextRunAt, jobId);
+  }
+
+  /**
+   * Records a partition's finished share of the current attempt; a repeated
+   * report of the same partition changes nothing. Returns the updated job.
+   */
+  recordPartDone(
+    jobId: string,
+    cell: string,
+    attempt: number,
+    partKeys: string[],
+    featureCount: number,
+    stats: Record<string, number>,
+    actor: string,
+  ): JobRecord | null {
+    return this.storage.transactionSync(() => {
+      const job = this.getJob(jobId);
+      if (!job || job.status !== "IN_PROGRESS" || job.attempts !== attempt) return job;
+      const inserted = this.sql.exec(
+        `INSERT INTO job_parts (job_id, cell, attempt, part_keys, feature_count, stats) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, cell) DO NOTHING`,
+        jobId,
+        cell,
+        attempt,
+        JSON.stringify(partKeys),
+        featureCount,
+        JSON.stringify(stats),
+      ).rowsWritten;
+      if (inserted === 0) return job;
+      const at = this.now();
+      this.sql.exec(
+        `UPDATE jobs SET partitions_done = partitions_done + 1, updated_at = ?,
+           next_run_at = CASE WHEN partitions_done + 1 >= partitions_total THEN ? ELSE next_run_at END
+         WHERE job_id = ?`,
+        at,
+        at,
+        jobId,
+      );
+      this.appendEvent(jobId, actor, "partition_done", null, null, attempt, job.spec.trace_id, {
+        cell,
+        feature_count: featureCount,
+      }, at);
+      return this.getJob(jobId);
+    });
+  }
+
+  parts(jobId: string): { cell: string; part_keys: string[]; feature_count: number; stats: Record<string, number> }[] {
+    return this.sql.exec<Row>(`SELECT * FROM job_parts WHERE job_id = ? ORDER BY cell`, jobId).toArray().map((r) => ({
+      cell: String(r.cell),
+      part_keys: json<string[]>(r.part_keys) ?? [],
+      feature_count: Number(r.feature_count),
+      stats: json<Record<string, number>>(r.stats) ?? {},
+    }));
+  }
+
+  events(jobId?: string): LedgerEvent[] {
+    const cursor = jobId === undefined
+      ? this.sql.exec<Row>(`SELECT * FROM job_events ORDER BY seq`)
+      : this.sql.exec<Row>(`SELECT * FROM job_events WHERE job_id = ? ORDER BY seq`, jobId);
+    return cursor.toArray().map(toLedgerEvent);
+  }
+
+  appendEvent(
+    jobId: string,
+    actor: string,
+    kind: LedgerEvent["kind"],
+    from: JobStatus | null,
+    to: JobStatus | null,
+    attempt: number,
+    traceId: string | null,
+    detail: object | null,
+    at = this.now(),
+  ): void {
+    this.sql.exec(
+      `INSERT INTO job_events (job_id, at, actor, kind, from_status, to_status, attempt, trace_id, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      jobId,
+      at,
+      actor,
+      kind,
+      from,
+      to,
+      attempt,
+      traceId,
+      detail ? JSON.stringify(detail) : null,
+    );
+  }
+
+  dueJobs(now: number): JobRecord[] {
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at`, now)
+      .toArray().map(toJobRecord);
+  }
+
+  jobsByStatus(statuses: JobStatus[]): JobRecord[] {
+    const marks = statuses.map(() => "?").join(",");
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at`, ...statuses)
+      .toArray().map(toJobRecord);
+  }
+
+  /** The earliest time anything in this partition is due, for the one alarm. */
+  nextDueAt(): number | null {
+    const row = this.sql.exec<{ due: number | null }>(
+      `SELECT MIN(due) AS due FROM (
+         SELECT MIN(next_run_at) AS due FROM jobs WHERE next_run_at IS NOT NULL
+         UNION ALL SELECT MIN(next_run_at) FROM tasks WHERE next_run_at IS NOT NULL)`,
+    ).one();
+    return row.due ?? null;
+  }
+
+  /** This partition's own H3 cell, learnt from the first request that names it. */
+  ownCell(cell?: string): string | null {
+    if (cell) this.sql.exec(`INSERT INTO meta (key, value) VALUES ('cell', ?) ON CONFLICT (key) DO NOTHING`, cell);
+    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'cell'`).toArray()[0];
+    return row?.value ?? null;
+  }
+
+  // --- tasks: this partition's share of a job ---
+
+  /** Adds the task for (job, attempt) unless present; returns whether it was added. */
+  enqueueTask(spec: JobSpec, attempt: number, cell: string): boolean {
+    const at = this.now();
+    return this.sql.exec(
+      `INSERT INTO tasks (job_id, attempt, cell, home_cell, spec, status, next_run_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?) ON CONFLICT (job_id, attempt) DO NOTHING`,
+      spec.job_id,
+      attempt,
+      cell,
+      spec.home_cell,
+      JSON.stringify(spec),
+      at,
+      at,
+    ).rowsWritten > 0;
+  }
+
+  getTask(jobId: string, attempt: number): TaskRecord | null {
+    const row = this.sql.exec<Row>(`SELECT * FROM tasks WHERE job_id = ? AND attempt = ?`, jobId, attempt).toArray()[0];
+    return row ? toTaskRecord(row) : null;
+  }
+
+  dueTasks(now: number): TaskRecord[] {
+    return this.sql.exec<Row>(
+      `SELECT * FROM tasks WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at`,
+      now,
+    ).toArray().map(toTaskRecord);
+  }
+
+  /** Checkpoints a slice: its part object is already durable in R2 when this runs. */
+  checkpointTask(
+    task: TaskRecord,
+    update: { next_offset: number; part_key: string | null; added: number; stats: Record<string, number>; done: boolean },
+    actor: string,
+  ): TaskRecord {
+    return this.storage.transactionSync(() => {
+      const current = this.getTask(task.job_id, task.attempt);
+      if (!current || current.next_offset !== task.next_offset || current.status === "CANCELLED") {
+        return current ?? task;
+      }
+      const partKeys = update.part_key ? [...current.part_keys, update.part_key] : current.part_keys;
+      const at = this.now();
+      this.sql.exec(
+        `UPDATE tasks SET status = ?, next_offset = ?, slices = slices + 1, part_keys = ?,
+           feature_count = feature_count + ?, stats = ?, next_run_at = ?, updated_at = ?
+         WHERE job_id = ? AND attempt = ?`,
+        update.done ? "DONE" : "RUNNING",
+        update.next_offset,
+        JSON.stringify(partKeys),
+        update.added,
+        JSON.stringify(update.stats),
+        at,
+        at,
+        task.job_id,
+        task.attempt,
+      );
+      this.appendEvent(task.job_id, actor, "slice", null, null, task.attempt, task.spec.trace_id, {
+        next_offset: update.next_offset,
+        added: update.added,
+        done: update.done,
+      }, at);
+      return this.getTask(task.job_id, task.attempt)!;
+    });
+  }
+
+  setTaskStatus(jobId: string, attempt: number, status: TaskStatus, nextRunAt: number | null, error?: JobError): void {
+    this.sql.exec(
+      `UPDATE tasks SET status = ?, next_run_at = ?, error = COALESCE(?, error), updated_at = ? WHERE job_id = ? AND attempt = ?`,
+      status,
+      nextRunAt,
+      error ? JSON.stringify(error) : null,
+      this.now(),
+      jobId,
+      attempt,
+    );
+  }
+
+  cancelTasks(jobId: string): void {
+    this.sql.exec(
+      `UPDATE tasks SET status = 'CANCELLED', next_run_at = NULL, updated_at = ?
+       WHERE job_id = ? AND status IN ('PENDING','RUNNING')`,
+      this.now(),
+      jobId,
+    );
+  }
+}
+
+function toJobRecord(row: Row): JobRecord {
+  return {
+    job_id: String(row.job_id),
+    spec: json<JobSpec>(row.spec)!,
+    status: row.status as JobStatus,
+    attempts: Number(row.attempts),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+    next_run_at: row.next_run_at === null ? null : Number(row.next_run_at),
+    partitions_total: Number(row.partitions_total),
+    partitions_done: Number(row.partitions_done),
+    result: json<JobResult>(row.result),
+    error: json<JobError>(row.error),
+    stats: json<Record<string, unknown>>(row.stats),
+    degraded: json<{ reason: string }>(row.degraded),
+  };
+}
+
+function toLedgerEvent(row: Row): LedgerEvent {
+  return {
+    seq: Number(row.seq),
+    job_id: String(row.job_id),
+    at: Number(row.at),
+    actor: String(row.actor),
+    kind: row.kind as LedgerEvent["kind"],
+    from_status: row.from_status as JobStatus | null,
+    to_status: row.to_status as JobStatus | null,
+    attempt: Number(row.attempt),
+    trace_id: row.trace_id === null ? null : String(row.trace_id),
+    detail: json<Record<string, unknown>>(row.detail),
+  };
+}
+
+function toTaskRecord(row: Row): TaskRecord {
+  return {
+    job_id: String(row.job_id),
+    attempt: Number(row.attempt),
+    cell: String(row.cell),
+    home_cell: String(row.home_cell),
+    spec: json<JobSpec>(row.spec)!,
+    status: row.status as TaskStatus,
+    next_offset: Number(row.next_offset),
+    slices: Number(row.slices),
+    part_keys: json<string[]>(row.part_keys) ?? [],
+    feature_count: Number(row.feature_count),
+    stats: json<Record<string, number>>(row.stats) ?? {},
+    error: json<JobError>(row.error),
+    next_run_at: row.next_run_at === null ? null : Number(row.next_run_at),
+  };
+}
