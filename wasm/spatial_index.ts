@@ -1,0 +1,58 @@
+/** A static packed Hilbert R-tree (flatbush) over feature bounds, for candidate search. */
+import Flatbush from "flatbush";
+import type { FlatGeometry } from "./flat_geometry.ts";
+
+/** `[minX, minY, maxX, maxY]` of a flat geometry, computed in JS (no GEOS). All NaN when empty. */
+export function flatBounds(flat: FlatGeometry): [number, number, number, number] {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  const visit = (g: FlatGeometry) => {
+    const xy = g.xy;
+    for (let i = 0; i < xy.length; i += 2) {
+      const x = xy[i]!, y = xy[i + 1]!;
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+    for (const part of g.parts ?? []) visit(part);
+  };
+  visit(flat);
+  return minX <= maxX ? [minX, minY, maxX, maxY] : [NaN, NaN, NaN, NaN];
+}
+
+export class SpatialIndex {
+  readonly #tree: Flatbush;
+  readonly size: number;
+
+  private constructor(tree: Flatbush, size: number) {
+    this.#tree = tree;
+    this.size = size;
+  }
+
+  /** Indexes items by their bounds (`[minX, minY, maxX, maxY]` each); item i keeps index i. */
+  static fromBounds(bounds: ArrayLike<readonly number[]>, nodeSize = 16): SpatialIndex {
+    const tree = new Flatbush(Math.max(1, bounds.length), nodeSize);
+    for (let i = 0; i < bounds.length; i++) {
+      const [minX, minY, maxX, maxY] = bounds[i]! as [number, number, number, number];
+      tree.add(minX, minY, maxX, maxY);
+    }
+    if (!bounds.length) tree.add(NaN, NaN, NaN, NaN);
+    tree.finish();
+    return new SpatialIndex(tree, bounds.length);
+  }
+
+  /** Indexes points given as interleaved x, y; point i keeps index i. */
+  static fromPoints(xy: Float64Array, nodeSize = 16): SpatialIndex {
+    const n = xy.length >> 1;
+    const tree = new Flatbush(Math.max(1, n), nodeSize);
+    for (let i = 0; i < n; i++) tree.add(xy[2 * i]!, xy[2 * i + 1]!);
+    if (!n) tree.add(NaN, NaN);
+    tree.finish();
+    return new SpatialIndex(tree, n);
+  }
+
+  /** Indices of the items whose bounds intersect the box (boundary contact counts). */
+  search(minX: number, minY: number, maxX: number, maxY: number): number[] {
+    return this.size ? this.#tree.search(minX, minY, maxX, maxY) : [];
+  }
+}
