@@ -28,7 +28,7 @@ export class GeometryOperationError extends Error {
   readonly featureIds: FeatureId[];
   constructor(operation: string, reason: string, featureIds: FeatureId[] = []) {
     const ids = featureIds.length ? ` on features ${featureIds.map((id) => `"${id}"`).join(", ")}` : "";
-    super(`GEOS ${operation} failed${ids}: ${reason}. Repair the inputs with makeValid and retry`);
+    super(`GEOS ${operation} failed${ids}: ${reason.replace(/\.+$/, "")}. Repair the inputs with makeValid and retry`);
     this.operation = operation;
     this.reason = reason;
     this.featureIds = featureIds;

@@ -17,7 +17,7 @@ import type { FlatGeometry } from "./flat_geometry.ts";
 import { spansOf } from "./flat_in.ts";
 
 type GeographicLib = typeof import("geographiclib-geodesic");
-const lib: GeographicLib = ((geographiclib as unknown as { default?: GeographicLib }).default ?? geographiclib);
+const lib: GeographicLib = (geographiclib as unknown as { default?: GeographicLib }).default ?? geographiclib;
 const WGS84 = lib.Geodesic.WGS84;
 const DISTANCE = lib.Geodesic.DISTANCE;
 const LINE_CAPS = lib.Geodesic.LATITUDE | lib.Geodesic.LONGITUDE | lib.Geodesic.DISTANCE_IN;
@@ -110,6 +110,16 @@ function approxPointSegment(px: number, py: number, x1: number, y1: number, x2: 
 }
 
 /**
+ * Upper estimate (×2 safety) of how far a geodesic segment strays from the straight lon/lat line between its
+ * ends: it bulges poleward by about tan φ · (Δλ/2)² / 2 radians.
+ */
+function bulgeMetres(x1: number, y1: number, x2: number, y2: number): number {
+  const halfDLon = (Math.abs(x2 - x1) * Math.PI) / 360;
+  const lat = Math.min(89, Math.max(Math.abs(y1), Math.abs(y2)));
+  return 2 * 6_378_137 * Math.tan((lat * Math.PI) / 180) * halfDLon * halfDLon / 2;
+}
+
+/**
  * Whether some vertex of `a` lies within `metres` of a segment of `b` or vice versa, on the ellipsoid.
  * Assumes the geometries do not intersect (the caller tests that first).
  */
@@ -126,7 +136,7 @@ function sideWithin(from: Segments[], to: Segments[], metres: number): boolean {
         for (let k = 0; k < pairs.length; k += 2) {
           const i = pairs[k]!, j = pairs[k + 1]!;
           const x1 = xy[2 * i]!, y1 = xy[2 * i + 1]!, x2 = xy[2 * j]!, y2 = xy[2 * j + 1]!;
-          if (approxPointSegment(px, py, x1, y1, x2, y2) > margin) continue;
+          if (approxPointSegment(px, py, x1, y1, x2, y2) > margin + bulgeMetres(x1, y1, x2, y2)) continue;
           const d = i === j ? pointDistance(px, py, x1, y1) : pointSegmentDistance(px, py, x1, y1, x2, y2);
           if (d <= metres) return true;
         }
@@ -138,10 +148,12 @@ function sideWithin(from: Segments[], to: Segments[], metres: number): boolean {
 
 /**
  * A bbox expanded by `metres` in degrees, conservatively (never smaller than the true geodesic buffer's
- * bounds): the planar prefilter of `dwithin`.
+ * bounds): the planar prefilter of `dwithin`. Geodesic edges bulge poleward of their vertices' bbox (by
+ * ~200 m for a 1.7° edge at 39°N), so the latitude margin also covers the bulge of an edge as wide as the bbox.
  */
 export function expandBounds(b: readonly number[], metres: number): [number, number, number, number] {
-  const dLat = metres / MIN_METRES_PER_DEGREE_LAT;
+  const bulge = bulgeMetres(b[0]!, b[1]!, b[2]!, b[3]!) / MIN_METRES_PER_DEGREE_LAT;
+  const dLat = metres / MIN_METRES_PER_DEGREE_LAT + (Number.isFinite(bulge) ? Math.min(bulge, 90) : 90);
   const maxAbsLat = Math.min(90, Math.max(Math.abs(b[1]!), Math.abs(b[3]!)) + dLat);
   const cos = Math.cos((maxAbsLat * Math.PI) / 180);
   const dLon = cos < 1e-9 ? 360 : Math.min(360, dLat / cos / 0.99);
