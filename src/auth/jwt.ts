@@ -1,0 +1,162 @@
+/**
+ * Bearer JWT verification with jose.
+ *
+ * Modes (chosen by the bindings present):
+ * - `JWT_JWKS` (a JWKS JSON document) or `JWT_JWKS_URL`: production; RS256 or
+ *   ES256 only, key chosen by `kid` (rotate by publishing the new key next to the old).
+ * - otherwise `JWT_SECRET`: HS256 (local development, `.dev.vars`).
+ * Optional `JWT_AUDIENCE` / `JWT_ISSUER` are enforced when set.
+ * Clock skew tolerance: {@link CLOCK_SKEW_SECONDS} for `exp`, `nbf` and `iat`.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JSONWebKeySet,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from "jose";
+import { UnauthorizedError } from "../http/problem.ts";
+import { Claims } from "./claims.ts";
+
+/** Accepted clock difference between the token issuer and this service. */
+export const CLOCK_SKEW_SECONDS = 60;
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
+
+/** The string bindings auth reads (all optional; read from any env object). */
+export interface AuthConfig {
+  secret?: string;
+  jwks?: string;
+  jwksUrl?: string;
+  audience?: string;
+  issuer?: string;
+}
+
+/** Reads the auth bindings (`JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, `JWT_ISSUER`) from `env`. */
+export function authConfigFromEnv(env: unknown): AuthConfig {
+  const e = (env ?? {}) as Record<string, unknown>;
+  const str = (k: string) => (typeof e[k] === "string" && e[k] !== "" ? e[k] as string : undefined);
+  const config: AuthConfig = {};
+  const secret = str("JWT_SECRET"), jwks = str("JWT_JWKS"), jwksUrl = str("JWT_JWKS_URL");
+  const audience = str("JWT_AUDIENCE"), issuer = str("JWT_ISSUER");
+  if (secret) config.secret = secret;
+  if (jwks) config.jwks = jwks;
+  if (jwksUrl) config.jwksUrl = jwksUrl;
+  if (audience) config.audience = audience;
+  if (issuer) config.issuer = issuer;
+  return config;
+}
+
+// Key material is cached per isolate, keyed by the binding's value (a rotated JWKS is a new value).
+const localSets = new Map<string, JWTVerifyGetKey>();
+const remoteSets = new Map<string, JWTVerifyGetKey>();
+const secrets = new Map<string, Uint8Array>();
+
+function keyFor(config: AuthConfig): { key: JWTVerifyGetKey | Uint8Array; algorithms: string[] } {
+  if (config.jwks) {
+    let set = localSets.get(config.jwks);
+    if (!set) {
+      let parsed: JSONWebKeySet;
+      try {
+        parsed = JSON.parse(config.jwks) as JSONWebKeySet;
+      } catch {
+        throw new Error("JWT_JWKS is not valid JSON");
+      }
+      set = createLocalJWKSet(parsed);
+      localSets.set(config.jwks, set);
+    }
+    return { key: set, algorithms: [...ASYMMETRIC_ALGORITHMS] };
+  }
+  if (config.jwksUrl) {
+    let set = remoteSets.get(config.jwksUrl);
+    if (!set) {
+      set = createRemoteJWKSet(new URL(config.jwksUrl));
+      remoteSets.set(config.jwksUrl, set);
+    }
+    return { key: set, algorithms: [...ASYMMETRIC_ALGORITHMS] };
+  }
+  if (config.secret) {
+    let key = secrets.get(config.secret);
+    if (!key) {
+      key = new TextEncoder().encode(config.secret);
+      secrets.set(config.secret, key);
+    }
+    return { key, algorithms: ["HS256"] };
+  }
+  throw new Error("Authentication is not configured: set JWT_SECRET, JWT_JWKS or JWT_JWKS_URL");
+}
+
+/** Why a token was refused, in words safe to send back. */
+function reasonOf(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "The token has expired.";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "nbf") return "The token is not valid yet (nbf is in the future).";
+    if (err.claim === "aud") return "The token is not meant for this service (aud).";
+    if (err.claim === "iss") return "The token was issued by an unexpected issuer (iss).";
+    return `The token's "${err.claim}" claim is invalid or missing.`;
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return "The token's signing algorithm is not accepted.";
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "The token's signature is invalid.";
+  if (err instanceof errors.JWKSNoMatchingKey) return "No key matches the token's kid.";
+  return "The token is malformed.";
+}
+
+/**
+ * Verifies a compact JWT and returns its claims, or throws {@link UnauthorizedError}
+ * (401). A configuration problem throws a plain Error (a 500, logged).
+ *
+ * @example
+ * ```ts
+ * const claims = await verifyToken(token, authConfigFromEnv(c.env));
+ * ```
+ */
+export async function verifyToken(token: string, config: AuthConfig, now: Date = new Date()): Promise<Claims> {
+  const { key, algorithms } = keyFor(config);
+  let header;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw new UnauthorizedError("The token is malformed.");
+  }
+  if (typeof header.alg !== "string" || !algorithms.includes(header.alg)) {
+    throw new UnauthorizedError(
+      `Tokens signed with "${String(header.alg)}" are not accepted; use ${algorithms.join(" or ")}.`,
+    );
+  }
+  let payload: unknown;
+  try {
+    const options = {
+      algorithms,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ["sub", "exp", "iat"],
+      currentDate: now,
+      ...(config.audience ? { audience: config.audience } : {}),
+      ...(config.issuer ? { issuer: config.issuer } : {}),
+    };
+    const result = key instanceof Uint8Array
+      ? await jwtVerify(token, key, options)
+      : await jwtVerify(token, key, options);
+    payload = result.payload;
+  } catch (err) {
+    if (err instanceof errors.JOSEError) throw new UnauthorizedError(reasonOf(err));
+    throw err;
+  }
+  const parsed = Claims.safeParse(payload);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "token")))];
+    throw new UnauthorizedError(`The token's claims are missing or invalid: ${fields.join(", ")}.`);
+  }
+  const claims = parsed.data;
+  if (claims.iat > now.getTime() / 1000 + CLOCK_SKEW_SECONDS) {
+    throw new UnauthorizedError("The token is not valid yet (iat is in the future).");
+  }
+  return claims;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const m = /^Bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}

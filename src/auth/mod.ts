@@ -1,0 +1,4 @@
+export * from "./abac.ts";
+export * from "./claims.ts";
+export * from "./jwt.ts";
+export * from "./middleware.ts";

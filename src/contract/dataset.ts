@@ -1,0 +1,75 @@
+/** `PUT /v1/datasets/{name}` and `GET /v1/datasets/{name}`. */
+import { z } from "@hono/zod-openapi";
+import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
+import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
+import { GEOMETRY_TYPES } from "./geojson.ts";
+
+export const DatasetParams = z.object({
+  name: DatasetName.openapi({ param: { name: "name", in: "path" } }),
+});
+
+/**
+ * `?classification` is optional: omitted, a new version keeps the current
+ * version's tier, and a new dataset gets `internal`.
+ */
+export const DatasetPutQuery = z.object({
+  classification: Classification.optional().openapi({
+    param: { name: "classification", in: "query" },
+    description: "Omitted: the current version's tier, or `internal` for a new dataset.",
+  }),
+  repair: z
+    .enum(["true", "false"], { error: "repair must be true or false" })
+    .default("false")
+    .transform((v) => v === "true")
+    .openapi({ param: { name: "repair", in: "query" }, type: "boolean" }),
+  crs: z
+    .enum(SUPPORTED_CRS, {
+      error: (iss) => `unsupported CRS ${JSON.stringify(iss.input)}; supported: ${SUPPORTED_CRS.join(", ")}`,
+    })
+    .default(DEFAULT_CRS)
+    .openapi({ param: { name: "crs", in: "query" } }),
+});
+export type DatasetPutQuery = z.output<typeof DatasetPutQuery>;
+
+export const DATASET_MEDIA_TYPES = ["application/geo+json", "application/json", "application/flatgeobuf"] as const;
+
+export const TileEntry = z
+  .looseObject({
+    cell: z.string().openapi({ description: "H3 cell index at the partition resolution." }),
+    feature_count: z.int().nonnegative(),
+    bytes: z.int().nonnegative(),
+  })
+  .openapi("TileEntry");
+
+export const DatasetVersionEntry = z
+  .looseObject({
+    version: z.int().positive(),
+    created_at: Timestamp,
+    feature_count: z.int().nonnegative(),
+    etag: z.string(),
+  })
+  .openapi("DatasetVersion");
+
+/** The 201 body of a publish: the new version's manifest. */
+export const DatasetManifest = z
+  .looseObject({
+    name: DatasetName,
+    version: z.int().positive(),
+    owner_domain: z.string(),
+    classification: Classification,
+    feature_count: z.int().nonnegative(),
+    bbox: Bbox.nullable(),
+    geometry_types: z.array(z.enum(GEOMETRY_TYPES)),
+    tiles: z.array(TileEntry),
+    etag: z.string(),
+    repaired_count: z.int().nonnegative().optional().openapi({ description: "Features made valid (repair=true)." }),
+    created_at: Timestamp.optional(),
+  })
+  .openapi("DatasetManifest");
+export type DatasetManifest = z.infer<typeof DatasetManifest>;
+
+/** `GET /v1/datasets/{name}`: the current version's manifest plus the version history. */
+export const DatasetDocument = DatasetManifest.extend({
+  versions: z.array(DatasetVersionEntry),
+}).openapi("DatasetDocument");
+export type DatasetDocument = z.infer<typeof DatasetDocument>;

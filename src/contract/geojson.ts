@@ -1,0 +1,408 @@
+/**
+ * GeoJSON (RFC 7946) as accepted at ingress: zod schemas for the structure
+ * (they also generate the OpenAPI document) and {@link checkFeatureCollection}
+ * for what depends on the CRS or spans features (ranges, ring closure, ids,
+ * vertex limits). Both report exact field paths.
+ */
+import { z } from "@hono/zod-openapi";
+import type { FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
+import { crsBounds, flatGeometryToWgs84, type SupportedCrs } from "./crs.ts";
+import {
+  type GeoJsonLimits,
+  MAX_FEATURE_ID_LENGTH,
+  MAX_PROPERTY_KEY_LENGTH,
+  MAX_PROPERTY_STRING_LENGTH,
+} from "./limits.ts";
+
+export const GEOMETRY_TYPES = [
+  "Point",
+  "MultiPoint",
+  "LineString",
+  "MultiLineString",
+  "Polygon",
+  "MultiPolygon",
+] as const satisfies readonly GeometryKind[];
+
+export const Position = z
+  .array(z.number())
+  .min(2, "a position needs 2 numbers [x, y] (a third, z, is allowed and ignored)")
+  .max(3, "a position has at most 3 numbers [x, y, z]")
+  .openapi("Position", { description: "[x, y] or [x, y, z]; finite numbers only.", example: [-73.98, 40.75] });
+
+const Line = z.array(Position).min(2, "a line needs at least 2 positions");
+const Ring = z.array(Position).min(4, "a linear ring needs at least 4 positions (closed: first = last)");
+const PolygonCoords = z.array(Ring).min(1, "a polygon needs at least one ring");
+const GeoBbox = z.array(z.number()).min(4).max(6);
+
+export const PointGeometry = z
+  .strictObject({ type: z.literal("Point"), coordinates: Position, bbox: GeoBbox.optional() })
+  .openapi("Point");
+export const MultiPointGeometry = z
+  .strictObject({
+    type: z.literal("MultiPoint"),
+    coordinates: z.array(Position).min(1, "a MultiPoint needs at least one position"),
+    bbox: GeoBbox.optional(),
+  })
+  .openapi("MultiPoint");
+export const LineStringGeometry = z
+  .strictObject({ type: z.literal("LineString"), coordinates: Line, bbox: GeoBbox.optional() })
+  .openapi("LineString");
+export const MultiLineStringGeometry = z
+  .strictObject({
+    type: z.literal("MultiLineString"),
+    coordinates: z.array(Line).min(1, "a MultiLineString needs at least one line"),
+    bbox: GeoBbox.optional(),
+  })
+  .openapi("MultiLineString");
+export const PolygonGeometry = z
+  .strictObject({ type: z.literal("Polygon"), coordinates: PolygonCoords, bbox: GeoBbox.optional() })
+  .openapi("Polygon");
+export const MultiPolygonGeometry = z
+  .strictObject({
+    type: z.literal("MultiPolygon"),
+    coordinates: z.array(PolygonCoords).min(1, "a MultiPolygon needs at least one polygon"),
+    bbox: GeoBbox.optional(),
+  })
+  .openapi("MultiPolygon");
+
+export const Geometry = z
+  .discriminatedUnion("type", [
+    PointGeometry,
+    MultiPointGeometry,
+    LineStringGeometry,
+    MultiLineStringGeometry,
+    PolygonGeometry,
+    MultiPolygonGeometry,
+  ], {
+    error: (iss) =>
+      iss.code === "invalid_union"
+        ? `unsupported geometry type; expected one of ${GEOMETRY_TYPES.join(", ")}`
+        : undefined,
+  })
+  .openapi("Geometry");
+export type Geometry = z.infer<typeof Geometry>;
+
+export const FeatureIdSchema = z
+  .union([z.string().min(1).max(MAX_FEATURE_ID_LENGTH), z.number()])
+  .openapi("FeatureId", { description: "A string (1–256 chars) or a finite number; its JSON type is kept." });
+
+/**
+ * A Feature. Foreign members (RFC 7946 §6.1) are accepted and dropped; the id
+ * is `id`, else `properties.id`, and is required (checked across features).
+ */
+export const Feature = z
+  .object({
+    type: z.literal("Feature"),
+    id: FeatureIdSchema.optional(),
+    geometry: Geometry,
+    properties: z.record(z.string(), z.unknown()).nullable().optional(),
+    bbox: GeoBbox.optional(),
+  })
+  .openapi("Feature");
+export type Feature = z.infer<typeof Feature>;
+
+/** A FeatureCollection; `features` may be empty. Foreign members are accepted and dropped. */
+export const FeatureCollection = z
+  .object({
+    type: z.literal("FeatureCollection"),
+    features: z.array(Feature),
+    bbox: GeoBbox.optional(),
+  })
+  .openapi("FeatureCollection", {
+    example: {
+      type: "FeatureCollection",
+      features: [{
+        type: "Feature",
+        id: "a",
+        properties: {},
+        geometry: {
+          type: "Polygon",
+          coordinates: [[[-74, 40.5], [-73.9, 40.5], [-73.9, 40.6], [-74, 40.6], [-74, 40.5]]],
+        },
+      }],
+    },
+  });
+export type FeatureCollection = z.infer<typeof FeatureCollection>;
+
+export type PathSegment = string | number;
+
+/** Receives each semantic error; return `false` to stop checking (enough errors collected). */
+export type IssueSink = (path: PathSegment[], message: string) => boolean;
+
+/** What {@link checkFeatureCollection} learned while checking. */
+export interface FeatureCollectionSummary {
+  featureCount: number;
+  vertexCount: number;
+  geometryTypes: Set<GeometryKind>;
+  /** [minX, minY, maxX, maxY] in the input CRS, or null when there are no features. */
+  bbox: [number, number, number, number] | null;
+  ids: FeatureId[];
+}
+
+/** A feature's id per the contract: its `id`, else `properties.id` when that is a string or number. */
+export function featureIdOf(feature: { id?: unknown; properties?: Record<string, unknown> | null }): FeatureId | null {
+  if (typeof feature.id === "string" || typeof feature.id === "number") return feature.id;
+  const pid = feature.properties?.id;
+  if (typeof pid === "string" || typeof pid === "number") return pid;
+  return null;
+}
+
+function fmtPos(p: number[]): string {
+  return `[${p.slice(0, 2).join(", ")}]`;
+}
+
+/**
+ * Checks what the structural schema cannot: coordinates inside the CRS's
+ * range, rings closed, ids present/valid/unique, vertex and part limits,
+ * property key and string lengths. `base` prefixes every reported path.
+ */
+export function checkFeatureCollection(
+  fc: FeatureCollection,
+  crs: SupportedCrs,
+  limits: GeoJsonLimits,
+  base: PathSegment[],
+  report: IssueSink,
+): FeatureCollectionSummary {
+  const [minX, minY, maxX, maxY] = crsBounds(crs);
+  const summary: FeatureCollectionSummary = {
+    featureCount: fc.features.length,
+    vertexCount: 0,
+    geometryTypes: new Set(),
+    bbox: null,
+    ids: [],
+  };
+  let bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
+  let go = true;
+  const issue = (path: PathSegment[], message: string) => {
+    if (go) go = report(path, message);
+  };
+
+  if (fc.features.length > limits.maxFeatures) {
+    issue(
+      [...base, "features"],
+      `has ${fc.features.length} features; the limit is ${limits.maxFeatures}`,
+    );
+    return summary;
+  }
+
+  const seen = new Map<string, number>();
+  for (let i = 0; i < fc.features.length && go; i++) {
+    const f = fc.features[i]!;
+    const fpath = [...base, "features", i];
+    // Id.
+    const id = featureIdOf(f);
+    const idPath = f.id !== undefined ? [...fpath, "id"] : [...fpath, "properties", "id"];
+    if (id === null) {
+      const pid = f.properties?.id;
+      if (pid !== undefined && pid !== null) {
+        issue([...fpath, "properties", "id"], "feature id must be a string or a number");
+      } else {
+        issue([...fpath, "id"], "feature has no id: set `id` or `properties.id` (a string or a number)");
+      }
+    } else if (typeof id === "string" && (id.length === 0 || id.length > MAX_FEATURE_ID_LENGTH)) {
+      issue(idPath, `string id must have 1–${MAX_FEATURE_ID_LENGTH} characters`);
+    } else if (typeof id === "number" && !Number.isFinite(id)) {
+      issue(idPath, "numeric id must be finite");
+    } else {
+      const key = `${typeof id}:${id}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        issue(
+          idPath,
+          `duplicate feature id ${JSON.stringify(id)} (first used by features[${first}])`,
+        );
+      } else {
+        seen.set(key, i);
+        summary.ids.push(id);
+      }
+    }
+    // Properties.
+    if (f.properties) checkProperties(f.properties, [...fpath, "properties"], issue, 0);
+    // Geometry.
+    const g = f.geometry;
+    summary.geometryTypes.add(g.type);
+    const gpath = [...fpath, "geometry"];
+    const cpath = [...gpath, "coordinates"];
+    let vertices = 0;
+    const pos = (p: number[], path: PathSegment[]) => {
+      vertices++;
+      const x = p[0]!, y = p[1]!;
+      if (x < minX || x > maxX || y < minY || y > maxY) {
+        issue(
+          path,
+          `position ${fmtPos(p)} is outside the valid range of ${crs} ([${minX}, ${minY}, ${maxX}, ${maxY}])`,
+        );
+      }
+      if (x < bx0) bx0 = x;
+      if (y < by0) by0 = y;
+      if (x > bx1) bx1 = x;
+      if (y > by1) by1 = y;
+    };
+    const parts = (n: number, path: PathSegment[]) => {
+      if (n > limits.maxGeometryParts) issue(path, `has ${n} parts; the limit is ${limits.maxGeometryParts}`);
+    };
+    const ring = (r: number[][], path: PathSegment[]) => {
+      r.forEach((p, k) => pos(p, [...path, k]));
+      const a = r[0]!, b = r[r.length - 1]!;
+      if (a[0] !== b[0] || a[1] !== b[1]) {
+        issue(path, `linear ring is not closed: first position ${fmtPos(a)} differs from last ${fmtPos(b)}`);
+      }
+    };
+    switch (g.type) {
+      case "Point":
+        pos(g.coordinates, cpath);
+        break;
+      case "MultiPoint":
+      case "LineString":
+        parts(g.coordinates.length, cpath);
+        g.coordinates.forEach((p, k) => pos(p, [...cpath, k]));
+        break;
+      case "MultiLineString":
+        parts(g.coordinates.length, cpath);
+        g.coordinates.forEach((line, l) => line.forEach((p, k) => pos(p, [...cpath, l, k])));
+        break;
+      case "Polygon":
+        parts(g.coordinates.length, cpath);
+        g.coordinates.forEach((r, k) => ring(r, [...cpath, k]));
+        break;
+      case "MultiPolygon":
+        parts(g.coordinates.length, cpath);
+        g.coordinates.forEach((poly, q) => {
+          parts(poly.length, [...cpath, q]);
+          poly.forEach((r, k) => ring(r, [...cpath, q, k]));
+        });
+        break;
+    }
+    if (vertices > limits.maxGeometryVertices) {
+      issue(gpath, `has ${vertices} positions; the limit per geometry is ${limits.maxGeometryVertices}`);
+    }
+    summary.vertexCount += vertices;
+    if (summary.vertexCount > limits.maxVertices) {
+      issue([...base, "features"], `has more than ${limits.maxVertices} positions in total (the limit)`);
+      break;
+    }
+  }
+  if (summary.featureCount > 0 && Number.isFinite(bx0)) summary.bbox = [bx0, by0, bx1, by1];
+  return summary;
+}
+
+function checkProperties(
+  value: unknown,
+  path: PathSegment[],
+  issue: (path: PathSegment[], message: string) => void,
+  depth: number,
+): void {
+  if (typeof value === "string") {
+    if (value.length > MAX_PROPERTY_STRING_LENGTH) {
+      issue(path, `string has ${value.length} characters; the limit is ${MAX_PROPERTY_STRING_LENGTH}`);
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => checkProperties(v, [...path, i], issue, depth + 1));
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.length > MAX_PROPERTY_KEY_LENGTH) {
+        issue(path, `property name of ${k.length} characters; the limit is ${MAX_PROPERTY_KEY_LENGTH}`);
+      }
+      checkProperties(v, [...path, k], issue, depth + 1);
+    }
+  }
+}
+
+const POLYGONAL = new Set<string>(["Polygon", "MultiPolygon"]);
+const PUNCTAL = new Set<string>(["Point", "MultiPoint"]);
+const allIn = (types: Iterable<string>, set: Set<string>) => [...types].every((t) => set.has(t));
+/** Every type is Polygon/MultiPolygon (true for an empty set). */
+export const allPolygonal = (types: Iterable<string>): boolean => allIn(types, POLYGONAL);
+/** Every type is Point/MultiPoint (true for an empty set). */
+export const allPunctal = (types: Iterable<string>): boolean => allIn(types, PUNCTAL);
+
+/**
+ * The operation-specific geometry rule, given the geometry types of each side
+ * (empty sets pass: an empty side gives an empty result).
+ * - `polygon_intersection`: both sides polygonal (Polygon/MultiPolygon).
+ * - `point_in_polygon`: one side polygonal and the other punctal (Point/MultiPoint), either way round.
+ * - `spatial_join`: any types.
+ * Returns field errors (`leftPath`/`rightPath` name the sides), empty when fine.
+ */
+export function checkOperationGeometryTypes(
+  operation: "polygon_intersection" | "point_in_polygon" | "spatial_join",
+  left: Iterable<string>,
+  right: Iterable<string>,
+  leftPath = "geometry_payload",
+  rightPath = "dataset",
+): { path: string; message: string }[] {
+  const l = [...left], r = [...right];
+  const list = (t: string[]) => (t.length ? t.join(", ") : "none");
+  if (operation === "polygon_intersection") {
+    const errors = [];
+    if (!allIn(l, POLYGONAL)) {
+      errors.push({ path: leftPath, message: `polygon_intersection needs polygons; this side has ${list(l)}` });
+    }
+    if (!allIn(r, POLYGONAL)) {
+      errors.push({ path: rightPath, message: `polygon_intersection needs polygons; this side has ${list(r)}` });
+    }
+    return errors;
+  }
+  if (operation === "point_in_polygon") {
+    if (l.length === 0 || r.length === 0) return [];
+    const ok = (allIn(l, POLYGONAL) && allIn(r, PUNCTAL)) || (allIn(l, PUNCTAL) && allIn(r, POLYGONAL));
+    if (ok) return [];
+    return [{
+      path: leftPath,
+      message: `point_in_polygon needs polygons on one side and points on the other; left has ${list(l)}, right has ${
+        list(r)
+      }`,
+    }];
+  }
+  return [];
+}
+
+/** Converts a checked FeatureCollection to the engine's flat form, normalized to EPSG:4326. */
+export function toFlatFeatures(fc: FeatureCollection, crs: SupportedCrs): FlatFeature[] {
+  return fc.features.map((f) => {
+    const id = featureIdOf(f);
+    if (id === null) throw new TypeError("Cannot convert a feature without an id; check the collection first.");
+    const geometry = flatGeometryToWgs84(toFlatGeometry(f.geometry), crs);
+    return f.properties ? { id, geometry, properties: f.properties } : { id, geometry };
+  });
+}
+
+function packPositions(positions: number[][]): Float64Array {
+  const xy = new Float64Array(positions.length * 2);
+  positions.forEach((p, i) => {
+    xy[2 * i] = p[0]!;
+    xy[2 * i + 1] = p[1]!;
+  });
+  return xy;
+}
+
+function packLines(lines: number[][][]): { xy: Float64Array; ends?: Uint32Array } {
+  const xy = packPositions(lines.flat());
+  if (lines.length <= 1) return { xy };
+  const ends = new Uint32Array(lines.length);
+  let n = 0;
+  lines.forEach((l, i) => ends[i] = n += l.length);
+  return { xy, ends };
+}
+
+/** GeoJSON geometry → {@link FlatGeometry} (same CRS; z dropped). */
+export function toFlatGeometry(g: Geometry): FlatGeometry {
+  switch (g.type) {
+    case "Point":
+      return { kind: "Point", xy: packPositions([g.coordinates]) };
+    case "MultiPoint":
+      return { kind: "MultiPoint", xy: packPositions(g.coordinates) };
+    case "LineString":
+      return { kind: "LineString", xy: packPositions(g.coordinates) };
+    case "MultiLineString":
+      return { kind: "MultiLineString", ...packLines(g.coordinates) };
+    case "Polygon":
+      return { kind: "Polygon", ...packLines(g.coordinates) };
+    case "MultiPolygon":
+      return {
+        kind: "MultiPolygon",
+        xy: new Float64Array(0),
+        parts: g.coordinates.map((p) => ({ kind: "Polygon" as const, ...packLines(p) })),
+      };
+  }
+}

@@ -1,0 +1,45 @@
+/** `GET /v1/jobs/{job_id}`: the job status document. */
+import { z } from "@hono/zod-openapi";
+import { Timestamp } from "./common.ts";
+import { JobStatusValue, OutputFormat } from "./job.ts";
+import { Problem } from "./problem.ts";
+
+export const JobResultRef = z
+  .object({
+    href: z.string().openapi({ example: "/v1/jobs/abc/result" }),
+    format: OutputFormat,
+    feature_count: z.int().nonnegative(),
+    bytes: z.int().nonnegative(),
+    etag: z.string(),
+  })
+  .openapi("JobResultRef");
+
+/** The job's own execution plan and timings; fields the engine adds are kept. */
+export const JobStats = z
+  .looseObject({
+    partitions: z.int().nonnegative().optional(),
+    candidates: z.int().nonnegative().optional().openapi({ description: "Candidate pairs after the bbox filter." }),
+    exact_tests: z.int().nonnegative().optional().openapi({ description: "Exact predicate evaluations." }),
+    pairs: z.int().nonnegative().optional(),
+    phase_ms: z.record(z.string(), z.number()).optional().openapi({ description: "Milliseconds per phase." }),
+  })
+  .openapi("JobStats");
+
+export const JobStatus = z
+  .object({
+    job_id: z.string(),
+    status: JobStatusValue,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    attempts: z.int().nonnegative(),
+    progress: z.object({
+      partitions_total: z.int().nonnegative(),
+      partitions_done: z.int().nonnegative(),
+    }),
+    result: JobResultRef.optional(),
+    error: Problem.optional(),
+    stats: JobStats.optional(),
+    degraded: z.boolean(),
+  })
+  .openapi("JobStatus");
+export type JobStatus = z.infer<typeof JobStatus>;

@@ -1,0 +1,72 @@
+/**
+ * A tiny structured logger: one JSON object per line, always carrying the
+ * bound fields (trace_id, span_id), with secret-looking fields redacted.
+ */
+import { runtime } from "./runtime.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  /** A logger whose lines also carry `fields`. */
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** Field names whose values are never written (matched case-insensitively). */
+export const REDACTED_FIELD = /authorization|token|secret|password|passwd|jwt|cookie|api[_-]?key|jwks|credential/i;
+
+/** Where lines go; tests replace it to capture output. */
+export const logSink: { write(line: string, level: LogLevel): void } = {
+  write(line, level) {
+    if (level === "error") runtime.console.error(line);
+    else if (level === "warn") runtime.console.warn(line);
+    else runtime.console.log(line);
+  },
+};
+
+function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = REDACTED_FIELD.test(key) ? "[redacted]" : value;
+  }
+  return out;
+}
+
+/**
+ * Creates a logger bound to `base` (e.g. `{trace_id, span_id}`).
+ *
+ * @example
+ * ```ts
+ * createLogger({ trace_id: "t", span_id: "s" }).info("job accepted", { job_id });
+ * // {"ts":"…","level":"info","msg":"job accepted","trace_id":"t","span_id":"s","job_id":"…"}
+ * ```
+ */
+export function createLogger(base: Record<string, unknown>): Logger {
+  const bound = redact(base);
+  const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
+    const line = { ts: new Date().toISOString(), level, msg, ...redact(fields), ...bound };
+    let text: string;
+    try {
+      text = JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+    } catch {
+      text = JSON.stringify({ ts: line.ts, level, msg, ...bound, log_error: "unserializable fields" });
+    }
+    logSink.write(text, level);
+  };
+  return {
+    debug: (msg, fields) => emit("debug", msg, fields),
+    info: (msg, fields) => emit("info", msg, fields),
+    warn: (msg, fields) => emit("warn", msg, fields),
+    error: (msg, fields) => emit("error", msg, fields),
+    child: (fields) => createLogger({ ...base, ...fields }),
+  };
+}
+
+/** The logger of a request context (set by the trace middleware), or an unbound one. */
+export function getLogger(c: { var: unknown }): Logger {
+  const vars = c.var as { logger?: Logger } | undefined;
+  return vars?.logger ?? createLogger({ trace_id: "none", span_id: "none" });
+}
