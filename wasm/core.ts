@@ -11,6 +11,7 @@ import { operationError } from "./errors.ts";
 /** The GEOS C functions the core calls, all `(number...) => number` (pointers and ints). */
 const RAW_FUNCTIONS = [
   "GEOSArea_r",
+  "GEOSClipByRect_r",
   "GEOSContains_r",
   "GEOSCoordSeq_copyFromBuffer_r",
   "GEOSCoordSeq_copyToBuffer_r",
@@ -87,11 +88,12 @@ export class GeosRuntime {
   constructor(module: EmscriptenModule, ctx: number) {
     this.#module = module;
     this.ctx = ctx;
-    const raw: Record<string, (...args: number[]) => number> = {};
+    const raw = {};
     for (const name of RAW_FUNCTIONS) {
-      const fn = module[`_${name}`];
-      if (typeof fn !== "function") throw new Error(`This GEOS build does not export "${name}"`);
-      raw[name] = fn as (...args: number[]) => number;
+      const key = `_${name}`;
+      if (typeof module[key] !== "function") throw new Error(`This GEOS build does not export "${name}"`);
+      // Read through on each use: the glue's first call replaces its lazy wrapper with the raw WASM export.
+      Object.defineProperty(raw, name, { get: () => module[key], enumerable: true });
     }
     this.raw = raw as RawGeos;
     this.outPtr = this.malloc(32);
@@ -169,14 +171,14 @@ let loading: Promise<GeosRuntime> | undefined;
 /** Brings GEOS up once per isolate and returns its runtime. */
 export function loadRuntime(modules: GeosWasmModules): Promise<GeosRuntime> {
   loading ??= (async () => {
-    let runtime: GeosRuntime | undefined;
-    const early: string[] = [];
+    // GEOS messages go to whichever runtime exists (none can arrive before it does).
+    const sink: { runtime?: GeosRuntime } = {};
     const ns = await loadGeosNamespace(modules, {
-      onError: (message) => runtime ? runtime.pushMessage(message) : early.push(message),
+      onError: (message) => sink.runtime?.pushMessage(message),
       onNotice: () => {},
     });
-    runtime = new GeosRuntime(ns.Module as EmscriptenModule, ns._ctx as number);
-    return runtime;
+    sink.runtime = new GeosRuntime(ns.Module as EmscriptenModule, ns._ctx as number);
+    return sink.runtime;
   })().catch((error) => {
     loading = undefined;
     throw error;

@@ -6,7 +6,7 @@ import type { FeatureId, FlatGeometry } from "./flat_geometry.ts";
 import type { GeosRuntime } from "./core.ts";
 import { readGeometry } from "./flat_out.ts";
 import { geodesicArea } from "./geodesic.ts";
-import { intersection } from "./ops/intersection.ts";
+import { clipByRect, intersection } from "./ops/intersection.ts";
 import { type Bounds, bounds, planarArea } from "./ops/measure.ts";
 import {
   predicate,
@@ -70,6 +70,14 @@ export class Geometry implements Disposable {
   intersection(other: Geometry): Geometry {
     const ptr = intersection(this.#rt, this.ptr, other.ptr, [this.id, other.id]);
     return new Geometry(this.#rt, ptr, this.id);
+  }
+
+  /**
+   * Intersection with the rectangle `[minX, minY, maxX, maxY]` (GEOS ClipByRect, ST_ClipByBox2D): the fast path
+   * for grid cells and tiles. Same polygonal result as `intersection` for valid polygonal input.
+   */
+  clipToRect(rect: readonly [number, number, number, number]): Geometry {
+    return new Geometry(this.#rt, clipByRect(this.#rt, this.ptr, rect, this.id), this.id);
   }
 
   /** Planar area in coordinate units² (ST_Area(geometry)). */

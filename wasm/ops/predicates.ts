@@ -62,9 +62,11 @@ export function preparedIntersectingPoints(
   candidates: ArrayLike<number>,
   id?: FeatureId,
 ): number[] {
-  const test = rt.raw.GEOSPreparedIntersectsXY_r;
   const ctx = rt.ctx;
   const hits: number[] = [];
+  if (!candidates.length) return hits;
+  rt.raw.GEOSPreparedIntersectsXY_r(ctx, prepared, 0, 0); // resolves the glue's lazy wrapper to the export
+  const test = rt.raw.GEOSPreparedIntersectsXY_r;
   for (let i = 0; i < candidates.length; i++) {
     const p = candidates[i]!;
     const r = test(ctx, prepared, xy[2 * p]!, xy[2 * p + 1]!);
