@@ -12,13 +12,16 @@
  * Inputs (made-valid counties, grid, points, indexes) are built once, outside the timings.
  */
 import * as turf from "@turf/turf";
-import type { Feature, MultiPolygon, Polygon } from "geojson";
 import { seededPoints } from "./lib/seeded_random.ts";
 import { type FlatGeometry, type Geometry, loadGeometryCore, SpatialIndex } from "../wasm/mod.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
 import { degreeGrid, usCounties } from "../test/unit/wasm/counties.ts";
 
 const core = await loadGeometryCore(await denoWasmModules());
+
+type Polygon = { type: "Polygon"; coordinates: number[][][] };
+type MultiPolygon = { type: "MultiPolygon"; coordinates: number[][][][] };
+type Feature<G extends Polygon | MultiPolygon> = ReturnType<typeof turf.feature<G>>;
 
 function toGeoJSON(flat: FlatGeometry): Polygon | MultiPolygon {
   const rings = (g: FlatGeometry) => {
