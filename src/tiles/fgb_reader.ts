@@ -1,0 +1,699 @@
+/**
+ * FlatGeobuf → FlatFeature, from a whole file in memory (client uploads, GDAL output) or by bbox
+ * from a tile in R2 with ranged reads driven by flatgeobuf's own `streamSearch`.
+ *
+ * @module
+ */
+import * as flatbuffers from "flatbuffers";
+import { magicbytes, SIZE_PREFIX_LEN } from "flatgeobuf/lib/mjs/constants.js";
+import type { ColumnMeta } from "flatgeobuf/lib/mjs/column-meta.js";
+import { Feature } from "flatgeobuf/lib/mjs/flat-geobuf/feature.js";
+import type { Geometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
+import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
+import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
+import { fromByteBuffer, type HeaderMeta } from "flatgeobuf/lib/mjs/header-meta.js";
+import { calcTreeSize, NODE_ITEM_BYTE_LEN, streamSearch } from "flatgeobuf/lib/mjs/packedrtree.js";
+import type { FeatureId, FlatFeature, FlatGeometry } from "../../wasm/flat_geometry.ts";
+import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "./errors.ts";
+import { type BBox, bboxesIntersect, geometryBBox } from "./geometry_bbox.ts";
+import { ID_COLUMN } from "./fgb_writer.ts";
+
+/** What a FlatGeobuf header says, in the parts the engine uses. */
+export interface FgbHeader {
+  geometryType: GeometryType;
+  featuresCount: number;
+  /** 0 when the file has no spatial index. */
+  indexNodeSize: number;
+  envelope: BBox | null;
+  /** The EPSG code of the header CRS (`null` when none or not EPSG). */
+  epsg: number | null;
+  crs: HeaderMeta["crs"];
+  columns: ColumnMeta[];
+  title: string | null;
+  metadata: string | null;
+}
+
+/** Byte layout of a file, known once the header is read. */
+export interface FgbLayout {
+  header: FgbHeader;
+  /** Where the index starts (after magic bytes, size prefix and header). */
+  indexOffset: number;
+  indexLength: number;
+  /** Where the features start; leaf offsets in the index are relative to it. */
+  featuresOffset: number;
+}
+
+export interface ParseOptions {
+  /** Property holding the feature id (default `"id"`); it is moved out of `properties`. */
+  idColumn?: string;
+  /** Features without an id: throw {@link MissingFeatureIdError} (default) or use the feature's index. */
+  missingId?: "throw" | "index";
+}
+
+const HEADER_MAX_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Reads the header from the first bytes of a file.
+ *
+ * @returns the layout, or `null` when `bytes` is too short to hold the whole header (read more).
+ * @throws {FlatGeobufFormatError} when the bytes are not FlatGeobuf.
+ */
+export function readLayout(bytes: Uint8Array): FgbLayout | null {
+  if (bytes.length < magicbytes.length + SIZE_PREFIX_LEN) {
+    if (bytes.length >= 3 && !isMagic(bytes)) {
+      throw new FlatGeobufFormatError("Not a FlatGeobuf file (bad magic bytes)");
+    }
+    return null;
+  }
+  if (!isMagic(bytes)) throw new FlatGeobufFormatError("Not a FlatGeobuf file (bad magic bytes)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(magicbytes.length, true);
+  if (headerLength < 8 || headerLength > HEADER_MAX_BYTES) {
+    throw new FlatGeobufFormatError(`FlatGeobuf header length ${headerLength} is out of range 8..${HEADER_MAX_BYTES}`);
+  }
+  const indexOffset = magicbytes.length + SIZE_PREFIX_LEN + headerLength;
+  if (bytes.length < indexOffset) return null;
+  let meta: HeaderMeta;
+  try {
+    const headerBytes = bytes.slice(magicbytes.length, indexOffset);
+    meta = fromByteBuffer(new flatbuffers.ByteBuffer(headerBytes));
+  } catch (error) {
+    throw new FlatGeobufFormatError(`FlatGeobuf header is corrupt: ${(error as Error).message}`);
+  }
+  const count = meta.featuresCount;
+  if (!Number.isSafeInteger(count) || count < 0) throw new FlatGeobufFormatError(`Feature count ${count} is invalid`);
+  if (meta.indexNodeSize === 1) throw new FlatGeobufFormatError("Index node size 1 is invalid (must be 0 or ≥ 2)");
+  // calcTreeSize loops forever for 0 items (flatgeobuf #430): an empty file has no index to read.
+  const indexNodeSize = count > 0 ? meta.indexNodeSize : 0;
+  const indexLength = indexNodeSize > 0 ? calcTreeSize(count, indexNodeSize) : 0;
+  const envelope = meta.envelope && meta.envelope.length >= 4
+    ? [meta.envelope[0]!, meta.envelope[1]!, meta.envelope[2]!, meta.envelope[3]!] as BBox
+    : null;
+  return {
+    header: {
+      geometryType: meta.geometryType,
+      featuresCount: count,
+      indexNodeSize,
+      envelope,
+      epsg: epsgOf(meta.crs),
+      crs: meta.crs,
+      columns: meta.columns ?? [],
+      title: meta.title,
+      metadata: meta.metadata,
+    },
+    indexOffset,
+    indexLength,
+    featuresOffset: indexOffset + indexLength,
+  };
+}
+
+function isMagic(bytes: Uint8Array): boolean {
+  // "fgb", major version 3, "fgb", patch: accept any patch level of version 3.
+  return bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62 && bytes[3] === 0x03 &&
+    bytes[4] === 0x66 && bytes[5] === 0x67 && bytes[6] === 0x62;
+}
+
+function epsgOf(crs: HeaderMeta["crs"]): number | null {
+  if (!crs) return null;
+  const org = crs.org?.toUpperCase() ?? "EPSG";
+  if (org === "EPSG" && crs.code > 0) return crs.code;
+  const match = /^EPSG:(\d+)$/i.exec(crs.code_string ?? "");
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * Parses a whole FlatGeobuf file (ours or GDAL's) into flat features, in file order.
+ *
+ * @throws {FlatGeobufFormatError} for bytes that are not a readable FlatGeobuf file.
+ * @throws {MissingFeatureIdError} when features lack the id column (unless `missingId: "index"`).
+ * @example
+ * ```ts
+ * const { header, features } = parseFlatGeobuf(new Uint8Array(await request.arrayBuffer()));
+ * if (header.epsg === 3857) reproject(features);
+ * ```
+ */
+export function parseFlatGeobuf(
+  bytes: Uint8Array,
+  options: ParseOptions = {},
+): { header: FgbHeader; features: FlatFeature[] } {
+  const layout = readLayout(bytes);
+  if (!layout) throw new FlatGeobufFormatError(`FlatGeobuf file is truncated (${bytes.length} bytes)`);
+  if (bytes.length < layout.featuresOffset) {
+    throw new FlatGeobufFormatError(`FlatGeobuf file is truncated inside its index (${bytes.length} bytes)`);
+  }
+  const decoder = new FeatureDecoder(layout.header, options);
+  const bb = new flatbuffers.ByteBuffer(bytes);
+  const features: FlatFeature[] = [];
+  let offset = layout.featuresOffset;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  while (offset < bytes.length) {
+    if (offset + SIZE_PREFIX_LEN > bytes.length) {
+      throw new FlatGeobufFormatError("FlatGeobuf file ends inside a feature");
+    }
+    const length = view.getUint32(offset, true);
+    if (offset + SIZE_PREFIX_LEN + length > bytes.length) {
+      throw new FlatGeobufFormatError(`Feature ${features.length} runs past the end of the file`);
+    }
+    features.push(decoder.decode(bb, offset, features.length));
+    offset += SIZE_PREFIX_LEN + length;
+  }
+  if (layout.header.featuresCount > 0 && features.length !== layout.header.featuresCount) {
+    throw new FlatGeobufFormatError(
+      `FlatGeobuf header promises ${layout.header.featuresCount} features but the file holds ${features.length}`,
+    );
+  }
+  decoder.finish();
+  return { header: layout.header, features };
+}
+
+/** Turns FlatGeobuf feature tables into FlatFeature, taking the id from the id column. */
+class FeatureDecoder {
+  readonly idColumn: string;
+  readonly #missingId: "throw" | "index";
+  readonly #missing: number[] = [];
+  readonly #idIndex: number;
+  readonly #arena = new Arena();
+
+  constructor(readonly header: FgbHeader, options: ParseOptions) {
+    this.idColumn = options.idColumn ?? ID_COLUMN;
+    this.#missingId = options.missingId ?? "throw";
+    this.#idIndex = header.columns.findIndex((column) => column.name === this.idColumn);
+  }
+
+  /** Decodes the size-prefixed feature at `position` of `bb`; `index` is its position in the file. */
+  decode(bb: flatbuffers.ByteBuffer, position: number, index: number): FlatFeature {
+    let geometry: FlatGeometry;
+    let decoded: { id: unknown; properties: Record<string, unknown> };
+    try {
+      bb.setPosition(position);
+      const feature = Feature.getSizePrefixedRootAsFeature(bb);
+      const table = feature.geometry();
+      if (!table) throw new Error("no geometry");
+      geometry = toFlatGeometry(table, this.header.geometryType, this.#arena);
+      decoded = decodeProperties(feature, this.header.columns, this.#idIndex);
+    } catch (error) {
+      if (error instanceof FlatGeobufFormatError) throw error;
+      throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
+    }
+    const raw = decoded.id;
+    let id: FeatureId;
+    if (typeof raw === "number" || (typeof raw === "string" && raw !== "")) {
+      id = raw;
+    } else {
+      if (this.#missingId === "throw") this.#missing.push(index);
+      id = index;
+    }
+    return { id, geometry, properties: decoded.properties };
+  }
+
+  finish(): void {
+    if (this.#missing.length > 0) throw new MissingFeatureIdError(this.idColumn, this.#missing);
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+/**
+ * FlatGeobuf property decoding (as flatgeobuf's `parseProperties`), with the id column returned
+ * apart instead of deleted afterwards (a `delete` would turn every properties object into a
+ * slow dictionary-mode object).
+ */
+function decodeProperties(
+  feature: Feature,
+  columns: readonly ColumnMeta[],
+  idIndex: number,
+): { id: unknown; properties: Record<string, unknown> } {
+  const properties: Record<string, unknown> = {};
+  let id: unknown = undefined;
+  const array = feature.propertiesArray();
+  if (!array || columns.length === 0) return { id, properties };
+  const view = new DataView(array.buffer, array.byteOffset, array.byteLength);
+  const length = array.length;
+  let offset = 0;
+  while (offset < length) {
+    const i = view.getUint16(offset, true);
+    offset += 2;
+    const column = columns[i];
+    if (!column) throw new FlatGeobufFormatError(`Property refers to column ${i}, but there are ${columns.length}`);
+    let value: unknown;
+    switch (column.type) {
+      case ColumnType.Bool:
+        value = view.getUint8(offset) !== 0;
+        offset += 1;
+        break;
+      case ColumnType.Byte:
+        value = view.getInt8(offset);
+        offset += 1;
+        break;
+      case ColumnType.UByte:
+        value = view.getUint8(offset);
+        offset += 1;
+        break;
+      case ColumnType.Short:
+        value = view.getInt16(offset, true);
+        offset += 2;
+        break;
+      case ColumnType.UShort:
+        value = view.getUint16(offset, true);
+        offset += 2;
+        break;
+      case ColumnType.Int:
+        value = view.getInt32(offset, true);
+        offset += 4;
+        break;
+      case ColumnType.UInt:
+        value = view.getUint32(offset, true);
+        offset += 4;
+        break;
+      case ColumnType.Long:
+        value = Number(view.getBigInt64(offset, true));
+        offset += 8;
+        break;
+      case ColumnType.ULong:
+        value = Number(view.getBigUint64(offset, true));
+        offset += 8;
+        break;
+      case ColumnType.Float:
+        value = view.getFloat32(offset, true);
+        offset += 4;
+        break;
+      case ColumnType.Double:
+        value = view.getFloat64(offset, true);
+        offset += 8;
+        break;
+      case ColumnType.String:
+      case ColumnType.DateTime:
+      case ColumnType.Json:
+      case ColumnType.Binary: {
+        const n = view.getUint32(offset, true);
+        offset += 4;
+        if (offset + n > length) throw new FlatGeobufFormatError(`Property "${column.name}" runs past its feature`);
+        const bytes = array.subarray(offset, offset + n);
+        offset += n;
+        if (column.type === ColumnType.Binary) value = bytes.slice();
+        else if (column.type === ColumnType.Json) value = JSON.parse(textDecoder.decode(bytes));
+        else value = readUtf8(bytes);
+        break;
+      }
+      default:
+        throw new FlatGeobufFormatError(`Column "${column.name}" has unknown type ${column.type}`);
+    }
+    if (i === idIndex) id = value;
+    else properties[column.name] = value;
+  }
+  return { id, properties };
+}
+
+/** UTF-8 decoding with an ASCII fast path (short strings dominate: names, codes). */
+function readUtf8(bytes: Uint8Array): string {
+  if (bytes.length > 32) return textDecoder.decode(bytes);
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return textDecoder.decode(bytes);
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+const KINDS: Partial<Record<GeometryType, FlatGeometry["kind"]>> = {
+  [GeometryType.Point]: "Point",
+  [GeometryType.MultiPoint]: "MultiPoint",
+  [GeometryType.LineString]: "LineString",
+  [GeometryType.MultiLineString]: "MultiLineString",
+  [GeometryType.Polygon]: "Polygon",
+  [GeometryType.MultiPolygon]: "MultiPolygon",
+};
+
+function toFlatGeometry(table: Geometry, headerType: GeometryType, arena: Arena): FlatGeometry {
+  const type = headerType === GeometryType.Unknown ? table.type() : headerType;
+  const kind = KINDS[type];
+  if (!kind) {
+    throw new FlatGeobufFormatError(
+      `Geometry type ${
+        GeometryType[type] ?? type
+      } is not supported; use (Multi)Point, (Multi)LineString or (Multi)Polygon`,
+    );
+  }
+  if (kind === "MultiPolygon") {
+    const parts: FlatGeometry[] = [];
+    for (let i = 0; i < table.partsLength(); i++) {
+      const part = table.parts(i);
+      if (part) parts.push(toFlatGeometry(part, GeometryType.Polygon, arena));
+    }
+    return { kind, xy: new Float64Array(0), parts };
+  }
+  const xy = copyVector(table, 6, 8, arena) as Float64Array;
+  if (xy.length === 0 || xy.length % 2 !== 0) throw new FlatGeobufFormatError(`Geometry has ${xy.length} coordinates`);
+  const geometry: FlatGeometry = { kind, xy };
+  if (kind === "Polygon" || kind === "MultiLineString") {
+    const ends = copyVector(table, 4, 4, arena) as Uint32Array;
+    if (ends.length > 1) geometry.ends = ends;
+  }
+  return geometry;
+}
+
+/**
+ * Copies a vector field of a geometry table (`xy` at vtable slot 6, `ends` at 4) out of the file
+ * buffer into the arena. A copy is needed anyway (features must not pin a whole tile), and it also
+ * copes with GDAL files and ranged reads where the vector is not aligned to its element size.
+ */
+function copyVector(table: Geometry, slot: number, elementSize: 4 | 8, arena: Arena): Float64Array | Uint32Array {
+  const bb = table.bb!;
+  const field = bb.__offset(table.bb_pos, slot);
+  const length = field ? bb.__vector_len(table.bb_pos + field) : 0;
+  const out = elementSize === 8 ? arena.f64(length) : arena.u32(length);
+  if (length === 0) return out;
+  const start = bb.__vector(table.bb_pos + field);
+  const bytes = bb.bytes();
+  if (start + length * elementSize > bytes.length) {
+    throw new FlatGeobufFormatError("Geometry vector runs past its feature");
+  }
+  new Uint8Array(out.buffer, out.byteOffset, length * elementSize).set(
+    bytes.subarray(start, start + length * elementSize),
+  );
+  return out;
+}
+
+/**
+ * Hands out typed arrays carved from shared 512 KiB blocks: one allocation per block instead of
+ * one `ArrayBuffer` per coordinate vector (the dominant cost of reading many small features).
+ */
+class Arena {
+  static readonly BLOCK = 1 << 19;
+  #block = new ArrayBuffer(0);
+  #used = 0;
+  #at = 0;
+
+  f64(n: number): Float64Array {
+    const block = this.#take(n * 8);
+    return new Float64Array(block, this.#at, n);
+  }
+
+  u32(n: number): Uint32Array {
+    const block = this.#take(n * 4);
+    return new Uint32Array(block, this.#at, n);
+  }
+
+  /** A buffer with `bytes` free at `this.#at` (8-byte aligned). */
+  #take(bytes: number): ArrayBuffer {
+    if (bytes > Arena.BLOCK / 8) {
+      this.#at = 0;
+      return new ArrayBuffer(bytes);
+    }
+    let at = (this.#used + 7) & ~7;
+    if (at + bytes > this.#block.byteLength) {
+      this.#block = new ArrayBuffer(Arena.BLOCK);
+      at = 0;
+    }
+    this.#at = at;
+    this.#used = at + bytes;
+    return this.#block;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// R2
+
+/** The part of an R2 object body the reader uses (structurally an `R2ObjectBody`). */
+export interface TileObjectBody {
+  readonly size: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The part of a Workers `R2Bucket` the tile layer uses; a real `R2Bucket` satisfies it. */
+export interface TileBucket {
+  head(key: string): Promise<{ readonly size: number } | null>;
+  get(key: string, options?: { range?: { offset: number; length: number } }): Promise<TileObjectBody | null>;
+  put(
+    key: string,
+    value: ArrayBuffer | ArrayBufferView | string,
+    options?: { httpMetadata?: { contentType?: string }; customMetadata?: Record<string, string> },
+  ): Promise<unknown>;
+}
+
+export interface TileReaderOptions {
+  /** Objects up to this size are read whole once and searched in memory (default 512 KiB). */
+  wholeObjectThreshold?: number;
+  /** First ranged read: header plus the upper index levels (default 32 KiB). */
+  prefetchBytes?: number;
+  /** Feature ranges closer than this are fetched in one request (default 16 KiB). */
+  mergeGapBytes?: number;
+  /** Upper bound of one batched feature request (default 4 MiB). */
+  maxBatchBytes?: number;
+  /** The object size when already known (the manifest's `bytes`): saves the HEAD request. */
+  size?: number;
+  /** Property holding the feature id (default `"id"`). */
+  idColumn?: string;
+}
+
+/** What a reader fetched from R2: requests issued (HEAD included) and body bytes received. */
+export interface TileReadStats {
+  requests: number;
+  bytesRead: number;
+}
+
+/**
+ * Searches one FlatGeobuf tile in R2 by bbox. Small tiles are read whole once; larger ones are
+ * read in ranges: the header (with the upper index levels), the index nodes `streamSearch` asks
+ * for, then the matching features with nearby ranges batched into one request.
+ *
+ * @example
+ * ```ts
+ * const reader = await R2TileReader.open(env.TILES, tileKey("roads", 3, cell), { size: entry.bytes });
+ * for await (const feature of reader.search([-74.1, 40.6, -73.9, 40.8])) use(feature);
+ * ```
+ */
+export class R2TileReader {
+  readonly stats: TileReadStats = { requests: 0, bytesRead: 0 };
+  #layout!: FgbLayout;
+  /** Bytes from offset 0 held in memory: the whole object, or the prefetched head of it. */
+  #head: Uint8Array = new Uint8Array(0);
+  #decoder!: FeatureDecoder;
+
+  private constructor(
+    readonly bucket: TileBucket,
+    readonly key: string,
+    readonly size: number,
+    readonly mode: "whole" | "ranged",
+    readonly options: Required<Omit<TileReaderOptions, "size">>,
+  ) {}
+
+  /**
+   * Opens a tile: one HEAD (skipped with `options.size`), then either one GET of the whole object
+   * or one ranged GET of its first bytes.
+   *
+   * @throws {TileNotFoundError} when the key has no object.
+   * @throws {FlatGeobufFormatError} when the object is not FlatGeobuf.
+   */
+  static async open(bucket: TileBucket, key: string, options: TileReaderOptions = {}): Promise<R2TileReader> {
+    const resolved = {
+      wholeObjectThreshold: options.wholeObjectThreshold ?? 512 * 1024,
+      prefetchBytes: options.prefetchBytes ?? 32 * 1024,
+      mergeGapBytes: options.mergeGapBytes ?? 16 * 1024,
+      maxBatchBytes: options.maxBatchBytes ?? 4 * 1024 * 1024,
+      idColumn: options.idColumn ?? ID_COLUMN,
+    };
+    const stats: TileReadStats = { requests: 0, bytesRead: 0 };
+    let size = options.size;
+    if (size === undefined) {
+      stats.requests++;
+      const head = await bucket.head(key);
+      if (!head) throw new TileNotFoundError(key);
+      size = head.size;
+    }
+    const reader = new R2TileReader(
+      bucket,
+      key,
+      size,
+      size <= resolved.wholeObjectThreshold ? "whole" : "ranged",
+      resolved,
+    );
+    reader.stats.requests += stats.requests;
+    if (reader.mode === "whole") {
+      reader.#head = await reader.#fetchWhole();
+    } else {
+      reader.#head = await reader.#fetch(0, Math.min(size, resolved.prefetchBytes));
+    }
+    let layout = readLayout(reader.#head);
+    if (!layout) {
+      // A header larger than the prefetch: read exactly as much as it says.
+      const headerLength = new DataView(reader.#head.buffer, reader.#head.byteOffset).getUint32(8, true);
+      const end = magicbytes.length + SIZE_PREFIX_LEN + headerLength;
+      if (end > size) throw new FlatGeobufFormatError(`Tile "${key}" is truncated inside its header`);
+      const rest = await reader.#fetch(reader.#head.length, end - reader.#head.length);
+      const joined = new Uint8Array(end);
+      joined.set(reader.#head);
+      joined.set(rest, reader.#head.length);
+      reader.#head = joined;
+      layout = readLayout(joined)!;
+    }
+    if (layout.featuresOffset > size) throw new FlatGeobufFormatError(`Tile "${key}" is truncated inside its index`);
+    reader.#layout = layout;
+    reader.#decoder = new FeatureDecoder(layout.header, { idColumn: resolved.idColumn, missingId: "index" });
+    return reader;
+  }
+
+  get header(): FgbHeader {
+    return this.#layout.header;
+  }
+
+  /**
+   * The features whose bbox intersects `bbox` (closed boxes: touching counts), in file order.
+   * An empty tile yields nothing; a tile without an index is read whole and filtered.
+   */
+  async *search(bbox: Readonly<BBox>): AsyncGenerator<FlatFeature> {
+    const { header, featuresOffset, indexOffset, indexLength } = this.#layout;
+    if (header.featuresCount === 0) return;
+    if (header.indexNodeSize === 0) {
+      for (const feature of await this.#scanAll()) {
+        const box = geometryBBox(feature.geometry);
+        if (box && bboxesIntersect(box, bbox)) yield feature;
+      }
+      return;
+    }
+    const readNode = async (offsetInIndex: number, length: number): Promise<ArrayBuffer> => {
+      if (offsetInIndex < 0 || offsetInIndex + length > indexLength) {
+        throw new FlatGeobufFormatError(`Tile "${this.key}" has a corrupt index (node range past its end)`);
+      }
+      const bytes = await this.#read(indexOffset + offsetInIndex, length);
+      return bytes.slice().buffer;
+    };
+    const rect = { minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3] };
+    const hits = await collectHits(header.featuresCount, header.indexNodeSize, rect, readNode);
+    const dataLength = this.size - featuresOffset;
+    for (const batch of batchRanges(hits, dataLength, this.options.mergeGapBytes, this.options.maxBatchBytes)) {
+      const bytes = await this.#read(featuresOffset + batch.start, batch.end - batch.start);
+      const bb = new flatbuffers.ByteBuffer(bytes);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (const hit of batch.hits) {
+        const at = hit.offset - batch.start;
+        if (at + SIZE_PREFIX_LEN > bytes.length || at + SIZE_PREFIX_LEN + view.getUint32(at, true) > bytes.length) {
+          throw new FlatGeobufFormatError(`Tile "${this.key}": feature ${hit.index} runs past its range`);
+        }
+        yield this.#decoder.decode(bb, at, hit.index);
+      }
+    }
+  }
+
+  /** {@link search}, collected into an array. */
+  async collect(bbox: Readonly<BBox>): Promise<FlatFeature[]> {
+    const out: FlatFeature[] = [];
+    for await (const feature of this.search(bbox)) out.push(feature);
+    return out;
+  }
+
+  /** Every feature of the tile, in file order. */
+  async all(): Promise<FlatFeature[]> {
+    return await this.#scanAll();
+  }
+
+  async #scanAll(): Promise<FlatFeature[]> {
+    if (this.#head.length < this.size) {
+      const rest = await this.#fetch(this.#head.length, this.size - this.#head.length);
+      const joined = new Uint8Array(this.size);
+      joined.set(this.#head);
+      joined.set(rest, this.#head.length);
+      this.#head = joined;
+    }
+    return parseFlatGeobuf(this.#head, { idColumn: this.options.idColumn, missingId: "index" }).features;
+  }
+
+  async #read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset + length <= this.#head.length) return this.#head.subarray(offset, offset + length);
+    if (offset + length > this.size) {
+      throw new FlatGeobufFormatError(`Tile "${this.key}" is truncated: needs bytes up to ${offset + length}`);
+    }
+    return await this.#fetch(offset, length);
+  }
+
+  async #fetchWhole(): Promise<Uint8Array> {
+    this.stats.requests++;
+    const object = await this.bucket.get(this.key);
+    if (!object) throw new TileNotFoundError(this.key);
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    this.stats.bytesRead += bytes.length;
+    return bytes;
+  }
+
+  async #fetch(offset: number, length: number): Promise<Uint8Array> {
+    if (length === 0) return new Uint8Array(0);
+    this.stats.requests++;
+    const object = await this.bucket.get(this.key, { range: { offset, length } });
+    if (!object) throw new TileNotFoundError(this.key);
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    this.stats.bytesRead += bytes.length;
+    if (bytes.length !== length) {
+      throw new FlatGeobufFormatError(`Tile "${this.key}": asked ${length} bytes at ${offset}, got ${bytes.length}`);
+    }
+    return bytes;
+  }
+}
+
+interface Hit {
+  /** Offset of the size-prefixed feature in the features section. */
+  offset: number;
+  /** Position of the feature in the file. */
+  index: number;
+  /** Upper bound of its byte length (to the next feature, or to the end of the data). */
+  length: number;
+}
+
+// flatgeobuf 4.5.0's streamSearch logs every step with console.debug (strings built, then
+// printed by Deno and by workerd's log pipe). Silence console.debug while any search runs here.
+// (`console` is reached through globalThis: src/'s compiler config does not declare it.)
+type DebugFn = (...data: unknown[]) => void;
+const host = globalThis as unknown as { console: { debug: DebugFn } };
+let quietSearches = 0;
+let savedDebug: DebugFn | undefined;
+
+/** Runs flatgeobuf's `streamSearch` to the end and returns the hits sorted by offset. */
+async function collectHits(
+  count: number,
+  nodeSize: number,
+  rect: { minX: number; minY: number; maxX: number; maxY: number },
+  readNode: (offset: number, length: number) => Promise<ArrayBuffer>,
+): Promise<Hit[]> {
+  if (quietSearches++ === 0) {
+    savedDebug = host.console.debug;
+    host.console.debug = () => {};
+  }
+  const hits: Hit[] = [];
+  try {
+    for await (const [offset, index, length] of streamSearch(count, nodeSize, rect, readNode)) {
+      hits.push({ offset, index, length: length ?? 0 });
+    }
+  } finally {
+    if (--quietSearches === 0) host.console.debug = savedDebug!;
+  }
+  hits.sort((a, b) => a.offset - b.offset);
+  return hits;
+}
+
+/** Groups hits into ranges of the data section: neighbours closer than `gap` share one read. */
+export function batchRanges(
+  hits: readonly Hit[],
+  dataLength: number,
+  gap: number,
+  maxBatch: number,
+): { start: number; end: number; hits: Hit[] }[] {
+  const batches: { start: number; end: number; hits: Hit[] }[] = [];
+  for (const hit of hits) {
+    if (hit.offset < 0 || hit.offset >= dataLength) {
+      throw new FlatGeobufFormatError(`Index points at feature offset ${hit.offset} outside the data`);
+    }
+    // The last feature (and any whose length streamSearch leaves unknown) runs to the data's end.
+    const end = hit.length > 0 ? Math.min(hit.offset + hit.length, dataLength) : dataLength;
+    const last = batches[batches.length - 1];
+    if (last && hit.offset <= last.end + gap && end - last.start <= maxBatch) {
+      last.end = Math.max(last.end, end);
+      last.hits.push(hit);
+    } else {
+      batches.push({ start: hit.offset, end, hits: [hit] });
+    }
+  }
+  return batches;
+}
+
+/** Index node byte length, re-exported for byte budgets in tests and planners. */
+export { NODE_ITEM_BYTE_LEN };
