@@ -17,6 +17,8 @@ export interface DevServerOptions {
   vars?: Record<string, string>;
   /** Where wrangler's output goes; inherited when absent. */
   logFile?: string;
+  /** A wrangler config other than the project's `wrangler.toml` (e.g. a test fixture Worker). */
+  config?: string;
 }
 
 export interface DevServer {
@@ -38,6 +40,7 @@ export function wranglerDevArgs(options: DevServerOptions): string[] {
     "-A",
     WRANGLER,
     "dev",
+    ...(options.config ? ["--config", options.config] : []),
     "--ip",
     "127.0.0.1",
     "--port",
