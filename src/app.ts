@@ -475,6 +475,13 @@ export function createApp<B extends object = Record<string, unknown>>(
     return c.json(await handlers.redriveJob(c as AppContext<B>, c.req.valid("param").job_id, claims), 200);
   });
 
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/openapi.json",
+    tags: ["service"],
+    summary: "This OpenAPI 3.1 document",
+    responses: { 200: { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

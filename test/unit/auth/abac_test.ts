@@ -1,0 +1,79 @@
+import { equal, ok, throws } from "node:assert/strict";
+import {
+  assertAreaInScope,
+  assertCanPublish,
+  assertCanRead,
+  assertOperator,
+  bboxWithin,
+} from "../../../src/auth/abac.ts";
+import { createLogger } from "../../../src/http/log.ts";
+import { ForbiddenError } from "../../../src/http/problem.ts";
+import { captureLogs } from "./test_tokens.ts";
+
+const forbidden = (err: unknown) => err instanceof ForbiddenError && err.status === 403;
+
+Deno.test("assertAreaInScope allows an area inside the scope and logs the decision", () => {
+  const logs = captureLogs();
+  try {
+    assertAreaInScope([-74, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t1", span_id: "s1" }));
+    const line = JSON.parse(logs.lines[0]!);
+    equal(line.decision, "allow");
+    equal(line.rule, "area_in_scope");
+    equal(line.trace_id, "t1");
+    equal(line.span_id, "s1");
+  } finally {
+    logs.restore();
+  }
+});
+
+Deno.test("assertAreaInScope denies an area reaching outside the scope with 403 and logs why", () => {
+  const logs = captureLogs();
+  try {
+    throws(() => assertAreaInScope([-80, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t", span_id: "s" })), forbidden);
+    const line = JSON.parse(logs.lines[0]!);
+    equal(line.decision, "deny");
+    ok(line.reason.includes("outside"));
+  } finally {
+    logs.restore();
+  }
+});
+
+Deno.test("bboxWithin treats shared edges as inside", () => {
+  ok(bboxWithin([0, 0, 1, 1], [0, 0, 1, 1]));
+  ok(!bboxWithin([0, 0, 1.0001, 1], [0, 0, 1, 1]));
+});
+
+Deno.test("assertCanRead orders public < internal < confidential < restricted", () => {
+  const logs = captureLogs();
+  try {
+    assertCanRead("public", "internal");
+    assertCanRead("internal", "internal");
+    assertCanRead("confidential", "restricted");
+    throws(() => assertCanRead("confidential", "internal"), forbidden);
+    throws(() => assertCanRead("restricted", "public"), forbidden);
+  } finally {
+    logs.restore();
+  }
+});
+
+Deno.test("assertCanPublish allows new datasets and the owner, denies other domains", () => {
+  const logs = captureLogs();
+  try {
+    assertCanPublish(undefined, "transport");
+    assertCanPublish("transport", "transport");
+    throws(() => assertCanPublish("health", "transport"), forbidden);
+  } finally {
+    logs.restore();
+  }
+});
+
+Deno.test("assertOperator needs roles to include operator", () => {
+  const logs = captureLogs();
+  try {
+    assertOperator({ sub: "a", roles: ["operator", "x"] });
+    throws(() => assertOperator({ sub: "a", roles: ["admin"] }), forbidden);
+    throws(() => assertOperator({ sub: "a" }), forbidden);
+  } finally {
+    logs.restore();
+  }
+});
