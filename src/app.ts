@@ -480,7 +480,9 @@ export function createApp<B extends object = Record<string, unknown>>(
     path: "/openapi.json",
     tags: ["service"],
     summary: "This OpenAPI 3.1 document",
-    responses: { 200: { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
+    responses: {
+      200: { description: "The document", content: { "application/json": { schema: { type: "object" } } } },
+    },
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

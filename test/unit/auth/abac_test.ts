@@ -29,7 +29,10 @@ Deno.test("assertAreaInScope allows an area inside the scope and logs the decisi
 Deno.test("assertAreaInScope denies an area reaching outside the scope with 403 and logs why", () => {
   const logs = captureLogs();
   try {
-    throws(() => assertAreaInScope([-80, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t", span_id: "s" })), forbidden);
+    throws(
+      () => assertAreaInScope([-80, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t", span_id: "s" })),
+      forbidden,
+    );
     const line = JSON.parse(logs.lines[0]!);
     equal(line.decision, "deny");
     ok(line.reason.includes("outside"));

@@ -31,12 +31,24 @@ Deno.test("verifyToken rejects a token signed with another secret (forged) with 
 
 Deno.test("verifyToken rejects a token whose payload was altered after signing", async () => {
   const [h, , s] = (await signToken()).split(".");
-  const forged = btoa(JSON.stringify({ sub: "admin", domain: "x", spatial_scope: [-180, -90, 180, 90], data_classification: "restricted", iat: now(), exp: now() + 600 })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const forged = btoa(
+    JSON.stringify({
+      sub: "admin",
+      domain: "x",
+      spatial_scope: [-180, -90, 180, 90],
+      data_classification: "restricted",
+      iat: now(),
+      exp: now() + 600,
+    }),
+  ).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   await rejects401(verifyToken(`${h}.${forged}.${s}`, config));
 });
 
 Deno.test("verifyToken rejects an expired token (beyond the clock skew) with 401", async () => {
-  await rejects401(verifyToken(await signToken({}, { iat: now() - 7200, exp: now() - CLOCK_SKEW_SECONDS - 5 }), config), /expired/);
+  await rejects401(
+    verifyToken(await signToken({}, { iat: now() - 7200, exp: now() - CLOCK_SKEW_SECONDS - 5 }), config),
+    /expired/,
+  );
 });
 
 Deno.test("verifyToken tolerates an exp just inside the clock skew", async () => {
@@ -54,7 +66,16 @@ Deno.test("verifyToken rejects iat in the future beyond the skew with 401", asyn
 
 Deno.test("verifyToken rejects alg none with 401", async () => {
   const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-  const token = `${enc({ alg: "none", typ: "JWT" })}.${enc({ sub: "x", domain: "d", spatial_scope: [0, 0, 1, 1], data_classification: "public", iat: now(), exp: now() + 60 })}.`;
+  const token = `${enc({ alg: "none", typ: "JWT" })}.${
+    enc({
+      sub: "x",
+      domain: "d",
+      spatial_scope: [0, 0, 1, 1],
+      data_classification: "public",
+      iat: now(),
+      exp: now() + 60,
+    })
+  }.`;
   await rejects401(verifyToken(token, config), /none/);
 });
 

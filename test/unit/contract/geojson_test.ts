@@ -10,7 +10,10 @@ import { DATASET_LIMITS, PAYLOAD_LIMITS } from "../../../src/contract/limits.ts"
 
 const collect = () => {
   const issues: { path: string; message: string }[] = [];
-  return { issues, sink: (p: (string | number)[], message: string) => (issues.push({ path: p.join("/"), message }), true) };
+  return {
+    issues,
+    sink: (p: (string | number)[], message: string) => (issues.push({ path: p.join("/"), message }), true),
+  };
 };
 
 Deno.test("featureIdOf prefers id, then properties.id", () => {
@@ -52,7 +55,12 @@ Deno.test("checkFeatureCollection enforces the per-geometry vertex limit", () =>
 Deno.test("checkFeatureCollection rejects over-long property strings", () => {
   const fc = FeatureCollection.parse({
     type: "FeatureCollection",
-    features: [{ type: "Feature", id: 1, properties: { name: "x".repeat(70_000) }, geometry: { type: "Point", coordinates: [0, 0] } }],
+    features: [{
+      type: "Feature",
+      id: 1,
+      properties: { name: "x".repeat(70_000) },
+      geometry: { type: "Point", coordinates: [0, 0] },
+    }],
   });
   const { issues, sink } = collect();
   checkFeatureCollection(fc, "EPSG:4326", DATASET_LIMITS, [], sink);
@@ -70,8 +78,15 @@ Deno.test("checkOperationGeometryTypes: point_in_polygon needs points on one sid
 
 Deno.test("checkOperationGeometryTypes: polygon_intersection needs polygons on both sides", () => {
   deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Polygon"], ["MultiPolygon"]), []);
-  deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Point"], ["Polygon"]).map((e) => e.path), ["geometry_payload"]);
-  deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Polygon"], ["LineString"], "left_dataset", "dataset").map((e) => e.path), ["dataset"]);
+  deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Point"], ["Polygon"]).map((e) => e.path), [
+    "geometry_payload",
+  ]);
+  deepEqual(
+    checkOperationGeometryTypes("polygon_intersection", ["Polygon"], ["LineString"], "left_dataset", "dataset").map((
+      e,
+    ) => e.path),
+    ["dataset"],
+  );
   deepEqual(checkOperationGeometryTypes("spatial_join", ["LineString"], ["Point"]), []);
 });
 

@@ -2,39 +2,27 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { JobRequest, normalizeJobRequest } from "../../../src/contract/job.ts";
 import { MAX_PAYLOAD_FEATURES, MAX_SLO_DEADLINE_MS } from "../../../src/contract/limits.ts";
 import { validationErrorFrom } from "../../../src/http/validation.ts";
-
-const KEY = "9b2f4c3e-1d2a-4b7c-8e9f-0a1b2c3d4e5f";
-const square = (x = 0, y = 0, d = 1) => [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]];
-
-export function validJob(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    job_idempotency_key: KEY,
-    spatial_operation: "polygon_intersection",
-    dataset: "us-counties",
-    geometry_payload: {
-      type: "FeatureCollection",
-      features: [
-        { type: "Feature", id: "a", properties: {}, geometry: { type: "Polygon", coordinates: square() } },
-        { type: "Feature", properties: { id: 7 }, geometry: { type: "MultiPolygon", coordinates: [square(5, 5)] } },
-      ],
-    },
-    ...overrides,
-  };
-}
+import { square, validJob } from "./fixtures.ts";
 
 /** Parses `body`; returns the field errors (path → message) as the API would list them, and the status. */
 function errorsOf(body: unknown): { status: number; paths: string[]; messages: string[] } {
   const r = JobRequest.safeParse(body);
   if (r.success) return { status: 202, paths: [], messages: [] };
   const err = validationErrorFrom(r.error, "json");
-  return { status: err.status, paths: (err.errors ?? []).map((e) => e.path), messages: (err.errors ?? []).map((e) => e.message) };
+  return {
+    status: err.status,
+    paths: (err.errors ?? []).map((e) => e.path),
+    messages: (err.errors ?? []).map((e) => e.message),
+  };
 }
 
 function expectError(body: unknown, path: string, message?: RegExp) {
   const { status, paths, messages } = errorsOf(body);
   equal(status, 422, `expected 422 for ${path}`);
   ok(paths.includes(path), `expected an error at ${path}, got ${JSON.stringify(paths)}`);
-  if (message) ok(messages.some((m) => message.test(m)), `expected message ${message}, got ${JSON.stringify(messages)}`);
+  if (message) {
+    ok(messages.some((m) => message.test(m)), `expected message ${message}, got ${JSON.stringify(messages)}`);
+  }
 }
 
 Deno.test("JobRequest accepts a valid request and fills the documented defaults", () => {
@@ -68,15 +56,24 @@ Deno.test("normalizeJobRequest defaults the spatial_join predicate to intersects
   equal(r.predicate, "intersects");
 });
 
-Deno.test("JobRequest rejects unknown fields at the top level", () => expectError(validJob({ extra: 1 }), "extra", /unknown field/));
-Deno.test("JobRequest rejects a missing idempotency key", () => expectError(validJob({ job_idempotency_key: undefined }), "job_idempotency_key", /required/));
+Deno.test("JobRequest rejects unknown fields at the top level", () =>
+  expectError(validJob({ extra: 1 }), "extra", /unknown field/));
+Deno.test("JobRequest rejects a missing idempotency key", () =>
+  expectError(validJob({ job_idempotency_key: undefined }), "job_idempotency_key", /required/));
 Deno.test("JobRequest rejects a non-v4 uuid key", () => {
-  expectError(validJob({ job_idempotency_key: "9b2f4c3e-1d2a-1b7c-8e9f-0a1b2c3d4e5f" }), "job_idempotency_key", /UUID v4/);
+  expectError(
+    validJob({ job_idempotency_key: "9b2f4c3e-1d2a-1b7c-8e9f-0a1b2c3d4e5f" }),
+    "job_idempotency_key",
+    /UUID v4/,
+  );
   expectError(validJob({ job_idempotency_key: "nope" }), "job_idempotency_key");
 });
-Deno.test("JobRequest rejects an unknown spatial_operation", () => expectError(validJob({ spatial_operation: "buffer" }), "spatial_operation"));
-Deno.test("JobRequest rejects an unsupported input_crs with 422 naming it", () => expectError(validJob({ input_crs: "EPSG:2263" }), "input_crs", /unsupported CRS "EPSG:2263"/));
-Deno.test("JobRequest rejects an unknown output_format", () => expectError(validJob({ output_format: "shapefile" }), "output_format"));
+Deno.test("JobRequest rejects an unknown spatial_operation", () =>
+  expectError(validJob({ spatial_operation: "buffer" }), "spatial_operation"));
+Deno.test("JobRequest rejects an unsupported input_crs with 422 naming it", () =>
+  expectError(validJob({ input_crs: "EPSG:2263" }), "input_crs", /unsupported CRS "EPSG:2263"/));
+Deno.test("JobRequest rejects an unknown output_format", () =>
+  expectError(validJob({ output_format: "shapefile" }), "output_format"));
 Deno.test("JobRequest needs exactly one of geometry_payload / left_dataset", () => {
   expectError(validJob({ geometry_payload: undefined }), "geometry_payload", /one of/);
   expectError(validJob({ left_dataset: "parcels" }), "left_dataset", /not both/);
@@ -117,49 +114,198 @@ Deno.test("JobRequest requires an https callback_url", () => {
 Deno.test("JobRequest requires repair to be a boolean", () => expectError(validJob({ repair: "yes" }), "repair"));
 
 const fc = (features: unknown[]) => ({ type: "FeatureCollection", features });
-const feat = (geometry: unknown, id: unknown = "f", props: unknown = {}) => ({ type: "Feature", id, properties: props, geometry });
+const feat = (geometry: unknown, id: unknown = "f", props: unknown = {}) => ({
+  type: "Feature",
+  id,
+  properties: props,
+  geometry,
+});
 
 Deno.test("JobRequest rejects a non-closed ring with its exact path", () => {
   const open = [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0.5]]];
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, "a"), feat({ type: "Polygon", coordinates: open }, "b")]) }), "geometry_payload.features[1].geometry.coordinates[0]", /not closed/);
+  expectError(
+    validJob({
+      geometry_payload: fc([
+        feat({ type: "Polygon", coordinates: square() }, "a"),
+        feat({ type: "Polygon", coordinates: open }, "b"),
+      ]),
+    }),
+    "geometry_payload.features[1].geometry.coordinates[0]",
+    /not closed/,
+  );
 });
 Deno.test("JobRequest rejects rings with fewer than 4 positions and lines with fewer than 2", () => {
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: [[[0, 0], [1, 0], [0, 0]]] })]) }), "geometry_payload.features[0].geometry.coordinates[0]", /4 positions/);
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "LineString", coordinates: [[0, 0]] })]) }), "geometry_payload.features[0].geometry.coordinates", /2 positions/);
+  expectError(
+    validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: [[[0, 0], [1, 0], [0, 0]]] })]) }),
+    "geometry_payload.features[0].geometry.coordinates[0]",
+    /4 positions/,
+  );
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "LineString", coordinates: [[0, 0]] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates",
+    /2 positions/,
+  );
 });
 Deno.test("JobRequest rejects out-of-range coordinates per CRS", () => {
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: [181, 0] })]) }), "geometry_payload.features[0].geometry.coordinates", /outside/);
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "MultiPoint", coordinates: [[0, 0], [0, -91]] })]) }), "geometry_payload.features[0].geometry.coordinates[1]");
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "Point", coordinates: [181, 0] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates",
+    /outside/,
+  );
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "MultiPoint", coordinates: [[0, 0], [0, -91]] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates[1]",
+  );
   // In EPSG:3857, metres: 5e6 is fine, 3e7 is not.
-  ok(JobRequest.safeParse(validJob({ spatial_operation: "spatial_join", input_crs: "EPSG:3857", geometry_payload: fc([feat({ type: "Point", coordinates: [5e6, 5e6] })]) })).success);
-  expectError(validJob({ spatial_operation: "spatial_join", input_crs: "EPSG:3857", geometry_payload: fc([feat({ type: "Point", coordinates: [3e7, 0] })]) }), "geometry_payload.features[0].geometry.coordinates");
+  ok(
+    JobRequest.safeParse(
+      validJob({
+        spatial_operation: "spatial_join",
+        input_crs: "EPSG:3857",
+        geometry_payload: fc([feat({ type: "Point", coordinates: [5e6, 5e6] })]),
+      }),
+    ).success,
+  );
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      input_crs: "EPSG:3857",
+      geometry_payload: fc([feat({ type: "Point", coordinates: [3e7, 0] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates",
+  );
 });
 Deno.test("JobRequest rejects non-finite and non-numeric coordinates", () => {
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: [Infinity, 0] })]) }), "geometry_payload.features[0].geometry.coordinates[0]");
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: [NaN, 0] })]) }), "geometry_payload.features[0].geometry.coordinates[0]");
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: ["1", 0] })]) }), "geometry_payload.features[0].geometry.coordinates[0]");
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: [1] })]) }), "geometry_payload.features[0].geometry.coordinates");
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "Point", coordinates: [Infinity, 0] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates[0]",
+  );
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "Point", coordinates: [NaN, 0] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates[0]",
+  );
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "Point", coordinates: ["1", 0] })]),
+    }),
+    "geometry_payload.features[0].geometry.coordinates[0]",
+  );
+  expectError(
+    validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "Point", coordinates: [1] })]) }),
+    "geometry_payload.features[0].geometry.coordinates",
+  );
 });
 Deno.test("JobRequest rejects unsupported geometry types and null geometries", () => {
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat({ type: "GeometryCollection", geometries: [] })]) }), "geometry_payload.features[0].geometry.type", /unsupported geometry type/);
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat(null)]) }), "geometry_payload.features[0].geometry");
+  expectError(
+    validJob({
+      spatial_operation: "spatial_join",
+      geometry_payload: fc([feat({ type: "GeometryCollection", geometries: [] })]),
+    }),
+    "geometry_payload.features[0].geometry.type",
+    /unsupported geometry type/,
+  );
+  expectError(
+    validJob({ spatial_operation: "spatial_join", geometry_payload: fc([feat(null)]) }),
+    "geometry_payload.features[0].geometry",
+  );
 });
 Deno.test("JobRequest requires feature ids (id or properties.id) and unique ones", () => {
-  expectError(validJob({ geometry_payload: fc([{ type: "Feature", properties: {}, geometry: { type: "Polygon", coordinates: square() } }]) }), "geometry_payload.features[0].id", /no id/);
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, 1), feat({ type: "Polygon", coordinates: square() }, 1)]) }), "geometry_payload.features[1].id", /duplicate/);
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, "x"), { type: "Feature", properties: { id: "x" }, geometry: { type: "Polygon", coordinates: square() } }]) }), "geometry_payload.features[1].properties.id", /duplicate/);
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, { a: 1 })]) }), "geometry_payload.features[0].id");
+  expectError(
+    validJob({
+      geometry_payload: fc([{ type: "Feature", properties: {}, geometry: { type: "Polygon", coordinates: square() } }]),
+    }),
+    "geometry_payload.features[0].id",
+    /no id/,
+  );
+  expectError(
+    validJob({
+      geometry_payload: fc([
+        feat({ type: "Polygon", coordinates: square() }, 1),
+        feat({ type: "Polygon", coordinates: square() }, 1),
+      ]),
+    }),
+    "geometry_payload.features[1].id",
+    /duplicate/,
+  );
+  expectError(
+    validJob({
+      geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, "x"), {
+        type: "Feature",
+        properties: { id: "x" },
+        geometry: { type: "Polygon", coordinates: square() },
+      }]),
+    }),
+    "geometry_payload.features[1].properties.id",
+    /duplicate/,
+  );
+  expectError(
+    validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, { a: 1 })]) }),
+    "geometry_payload.features[0].id",
+  );
   // 1 and "1" are different ids (the JSON type is kept).
-  ok(JobRequest.safeParse(validJob({ geometry_payload: fc([feat({ type: "Polygon", coordinates: square() }, 1), feat({ type: "Polygon", coordinates: square() }, "1")]) })).success);
+  ok(
+    JobRequest.safeParse(
+      validJob({
+        geometry_payload: fc([
+          feat({ type: "Polygon", coordinates: square() }, 1),
+          feat({ type: "Polygon", coordinates: square() }, "1"),
+        ]),
+      }),
+    ).success,
+  );
 });
 Deno.test("JobRequest checks the operation against the payload's geometry types", () => {
-  expectError(validJob({ geometry_payload: fc([feat({ type: "Point", coordinates: [0, 0] })]) }), "geometry_payload", /polygon_intersection needs polygons/);
-  expectError(validJob({ spatial_operation: "point_in_polygon", geometry_payload: fc([feat({ type: "Point", coordinates: [0, 0] }, 1), feat({ type: "Polygon", coordinates: square() }, 2)]) }), "geometry_payload", /point_in_polygon/);
-  ok(JobRequest.safeParse(validJob({ spatial_operation: "point_in_polygon", geometry_payload: fc([feat({ type: "Point", coordinates: [0, 0] })]) })).success);
+  expectError(
+    validJob({ geometry_payload: fc([feat({ type: "Point", coordinates: [0, 0] })]) }),
+    "geometry_payload",
+    /polygon_intersection needs polygons/,
+  );
+  expectError(
+    validJob({
+      spatial_operation: "point_in_polygon",
+      geometry_payload: fc([
+        feat({ type: "Point", coordinates: [0, 0] }, 1),
+        feat({ type: "Polygon", coordinates: square() }, 2),
+      ]),
+    }),
+    "geometry_payload",
+    /point_in_polygon/,
+  );
+  ok(
+    JobRequest.safeParse(
+      validJob({
+        spatial_operation: "point_in_polygon",
+        geometry_payload: fc([feat({ type: "Point", coordinates: [0, 0] })]),
+      }),
+    ).success,
+  );
 });
 Deno.test("JobRequest rejects more features than the documented limit with 422", () => {
-  const features = Array.from({ length: MAX_PAYLOAD_FEATURES + 1 }, (_, i) => feat({ type: "Point", coordinates: [0, 0] }, i));
-  expectError(validJob({ spatial_operation: "spatial_join", geometry_payload: fc(features) }), "geometry_payload.features", /limit/);
+  const features = Array.from(
+    { length: MAX_PAYLOAD_FEATURES + 1 },
+    (_, i) => feat({ type: "Point", coordinates: [0, 0] }, i),
+  );
+  expectError(
+    validJob({ spatial_operation: "spatial_join", geometry_payload: fc(features) }),
+    "geometry_payload.features",
+    /limit/,
+  );
 });
 Deno.test("JobRequest rejects a body that is not an object", () => {
   const { status, paths } = errorsOf([1, 2]);
