@@ -1,18 +1,17 @@
-import { DurableObject } from "cloudflare:workers";
-import { loadGeosNamespace } from "../wasm/loader.ts";
-import { workerdWasmModules } from "../wasm/workerd_modules.js";
+/**
+ * The edge Worker: the only default export. HTTP goes to the Hono app; the
+ * Durable Object classes are re-exported for the runtime.
+ */
+import { createApp } from "./app.ts";
+import { datasetHandlers } from "./routes/datasets.ts";
+import { jobHandlers } from "./routes/jobs.ts";
 
-export class PartitionLedger extends DurableObject<Env> {
-  ping(): string {
-    return "pong";
-  }
-}
+export { PartitionLedger } from "../durable-objects/partition_ledger/mod.ts";
+export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
+export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod.ts";
+
+const app = createApp<Env>({ ...jobHandlers, ...datasetHandlers });
 
 export default {
-  async fetch(_req, env) {
-    const t0 = Date.now();
-    const errors: string[] = [];
-    const g = await loadGeosNamespace(workerdWasmModules, { onError: (m) => errors.push(m), onNotice: () => {} });
-    return Response.json({ status: "ok", ms: Date.now() - t0, errors, ctx: g._ctx, secret: (env as unknown as Record<string, string>).JWT_SECRET?.length });
-  },
+  fetch: app.fetch,
 } satisfies ExportedHandler<Env>;

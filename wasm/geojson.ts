@@ -52,3 +52,39 @@ export function flatFromGeoJSON(geometry: GeoJSONGeometry): FlatGeometry {
       throw new InvalidGeometryError(`Unsupported GeoJSON geometry type "${(geometry as { type?: unknown }).type}"`);
   }
 }
+
+type GeoJSONOut = { type: string; coordinates: unknown };
+
+function positions(xy: Float64Array, start: number, end: number): number[][] {
+  const out: number[][] = new Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = [xy[2 * i]!, xy[2 * i + 1]!];
+  return out;
+}
+
+function rings(flat: FlatGeometry): number[][][] {
+  const n = flat.xy.length >> 1;
+  const ends = flat.ends ?? [n];
+  const out: number[][][] = [];
+  let start = 0;
+  for (const end of ends) {
+    out.push(positions(flat.xy, start, end));
+    start = end;
+  }
+  return out;
+}
+
+/** FlatGeometry → GeoJSON geometry object (the inverse of `flatFromGeoJSON`). */
+export function geoJSONFromFlat(flat: FlatGeometry): GeoJSONOut {
+  switch (flat.kind) {
+    case "Point":
+      return { type: "Point", coordinates: [flat.xy[0], flat.xy[1]] };
+    case "MultiPoint":
+    case "LineString":
+      return { type: flat.kind, coordinates: positions(flat.xy, 0, flat.xy.length >> 1) };
+    case "MultiLineString":
+    case "Polygon":
+      return { type: flat.kind, coordinates: rings(flat) };
+    case "MultiPolygon":
+      return { type: "MultiPolygon", coordinates: (flat.parts ?? []).map(rings) };
+  }
+}

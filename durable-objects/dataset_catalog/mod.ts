@@ -5,32 +5,42 @@
  * so jobs pinned to them keep their answers.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { GeometryKind } from "../../wasm/flat_geometry.ts";
 
 export type Classification = "public" | "internal" | "confidential" | "restricted";
 
-export interface TileEntry {
+export type TileEntry = {
   cell: string;
   key: string;
   feature_count: number;
   bbox: [number, number, number, number];
   bytes: number;
-}
+};
 
-export interface DatasetManifest {
+export type DatasetManifest = {
   name: string;
   version: number;
   owner_domain: string;
   classification: Classification;
   feature_count: number;
   bbox: [number, number, number, number] | null;
-  geometry_types: string[];
+  geometry_types: GeometryKind[];
   resolution: number;
   repaired_count: number;
   tiles: TileEntry[];
+  /** SHA-256 of the tile list, computed by the publisher: the etag's content part. */
+  content_hash: string;
   etag: string;
-  published_at: string;
+  created_at: string;
   published_by: string;
-}
+};
+
+export type DatasetVersionEntry = {
+  version: number;
+  created_at: string;
+  feature_count: number;
+  etag: string;
+};
 
 export type PublishOutcome =
   | { ok: true; manifest: DatasetManifest }
@@ -45,29 +55,36 @@ export class DatasetCatalog extends DurableObject<Env> {
   }
 
   /** The current manifest and the list of published versions, or null if never published. */
-  describe(): { manifest: DatasetManifest; versions: number[] } | null {
-    const rows = this.ctx.storage.sql.exec<{ version: number; manifest: string }>(
-      `SELECT version, manifest FROM versions ORDER BY version`,
-    ).toArray();
-    const last = rows.at(-1);
-    if (!last) return null;
-    return { manifest: JSON.parse(last.manifest), versions: rows.map((r) => r.version) };
+  describe(): { manifest: DatasetManifest; versions: DatasetVersionEntry[] } | null {
+    const manifests = this.ctx.storage.sql.exec<{ manifest: string }>(
+      `SELECT manifest FROM versions ORDER BY version`,
+    ).toArray().map((r) => JSON.parse(r.manifest) as DatasetManifest);
+    const manifest = manifests.at(-1);
+    if (!manifest) return null;
+    return {
+      manifest,
+      versions: manifests.map(({ version, created_at, feature_count, etag }) => ({
+        version,
+        created_at,
+        feature_count,
+        etag,
+      })),
+    };
   }
 
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
-  publish(draft: Omit<DatasetManifest, "version" | "etag" | "published_at">): PublishOutcome {
+  publish(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
     return this.ctx.storage.transactionSync(() => {
       const current = this.describe();
       if (current && current.manifest.owner_domain !== draft.owner_domain) {
         return { ok: false as const, code: "FOREIGN_DOMAIN" as const, owner_domain: current.manifest.owner_domain };
       }
       const version = (current?.manifest.version ?? 0) + 1;
-      const publishedAt = new Date().toISOString();
       const manifest: DatasetManifest = {
         ...draft,
         version,
-        published_at: publishedAt,
-        etag: `"${draft.name}-v${version}-${draft.tiles.length}-${draft.feature_count}"`,
+        created_at: new Date().toISOString(),
+        etag: `"v${version}-${draft.content_hash.slice(0, 16)}"`,
       };
       this.ctx.storage.sql.exec(
         `INSERT INTO versions (version, manifest) VALUES (?, ?)`,

@@ -6,7 +6,8 @@
  * transition). R2 has no rename: the "swap" is that pointer in the ledger.
  */
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
-import { encodeResultFlatGeobuf } from "../../src/tiles/result_writer.ts";
+import { serializeResultCollection } from "../../src/tiles/fgb_writer.ts";
+import { flatFromGeoJSON, type GeoJSONGeometry } from "../../wasm/geojson.ts";
 import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";
 
@@ -71,6 +72,15 @@ export function mergeSorted(lists: ResultRow[][]): ResultRow[] {
     out[i] = lists[best]![heads[best]!++]!;
   }
   return out;
+}
+
+/** FlatGeobuf without an index (an index would reorder the features); the row number is the feature id. */
+function encodeResultFlatGeobuf(rows: ResultRow[]): Uint8Array {
+  return serializeResultCollection(rows.map((row, i) => ({
+    id: i + 1,
+    geometry: flatFromGeoJSON(row.g as GeoJSONGeometry),
+    properties: { left_id: row.l, right_id: row.r, ...row.p },
+  })));
 }
 
 function encodeGeoJson(rows: ResultRow[]): Blob {

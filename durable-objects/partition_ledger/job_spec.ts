@@ -48,7 +48,7 @@ export interface JobSpec {
 export interface ResultRow {
   l: FeatureId;
   r: FeatureId;
-  /** GeoJSON geometry of the result feature. */
+  /** GeoJSON geometry: the intersection piece, the point, or (spatial_join) the left feature's geometry. */
   g: { type: string; coordinates: unknown };
   /** Extra properties beyond left_id/right_id (area, area_m2). */
   p?: Record<string, number>;

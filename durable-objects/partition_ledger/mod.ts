@@ -6,7 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { partitionStub } from "../../src/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
-import { runTaskSlice, TaskFailure } from "./executor.ts";
+import { DEFAULT_SLICE_WORK, runTaskSlice, TaskFailure } from "./executor.ts";
 import type { JobSpec } from "./job_spec.ts";
 import { type JobError, type JobRecord, Ledger, type LedgerEvent, type TaskRecord } from "./ledger.ts";
 import { type JobStatus, TERMINAL_STATUSES } from "./state_machine.ts";
@@ -79,16 +79,13 @@ export class PartitionLedger extends DurableObject<Env> {
 
   // --- the one alarm ---
 
+  /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
-    const budgetMs = Number(this.env.SLICE_BUDGET_MS ?? 200);
-    const started = Date.now();
-    for (const task of this.ledger.dueTasks(started)) {
-      await this.advanceTask(task, budgetMs);
-      if (Date.now() - started >= budgetMs) break;
-    }
     for (const job of this.ledger.dueJobs(Date.now())) {
       await this.advanceJob(job);
     }
+    const task = this.ledger.dueTasks(Date.now())[0];
+    if (task) await this.advanceTask(task, Number(this.env.SLICE_WORK_UNITS ?? DEFAULT_SLICE_WORK));
     await this.rearm();
   }
 
@@ -104,7 +101,7 @@ export class PartitionLedger extends DurableObject<Env> {
 
   /** Calls on this very object stay local; others go through the partition's stub. */
   private forPartition(cell: string): PartitionApi {
-    return cell === this.ledger.ownCell() ? this : partitionStub(this.env, cell) as unknown as PartitionApi;
+    return cell === this.ledger.ownCell() ? this : partitionStub(this.env, cell);
   }
 
   private async advanceJob(job: JobRecord): Promise<void> {
@@ -153,20 +150,21 @@ export class PartitionLedger extends DurableObject<Env> {
     }
   }
 
-  private async advanceTask(task: TaskRecord, budgetMs: number): Promise<void> {
+  private async advanceTask(task: TaskRecord, workBudget: number): Promise<void> {
     const actor = `partition:${task.cell}`;
     if (task.status === "DONE") {
       await this.reportTask(task);
       return;
     }
     try {
-      const slice = await runTaskSlice(this.env, task, budgetMs);
+      const slice = await runTaskSlice(this.env, task, workBudget);
       const updated = this.ledger.checkpointTask(task, slice, actor);
       if (updated.status === "DONE") await this.reportTask(updated);
     } catch (error) {
       const jobError = toJobError(error);
       this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
-      await this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError).catch(() => {});
+      await Promise.resolve(this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError))
+        .catch(() => {});
     }
   }
 

@@ -3,6 +3,7 @@
  * of a request for idempotency. Pure functions; no I/O.
  */
 import type { Bbox, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
+import { expandBounds } from "../../wasm/geodesic.ts";
 
 export function bboxesIntersect(a: Bbox, b: Bbox): boolean {
   return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
@@ -25,6 +26,27 @@ export function planPartitions(
     if (!rightTile) continue;
     if (filter && !(bboxesIntersect(leftTile.bbox, filter) && bboxesIntersect(rightTile.bbox, filter))) continue;
     cells.push(cell);
+  }
+  return cells.sort();
+}
+
+/**
+ * The partitions of a `dwithin` job: the right side's cells that some left
+ * tile comes within `metres` of (a pair's owner cell is one its right feature
+ * touches; the partition then reads the left tiles within reach).
+ */
+export function planPartitionsWithin(
+  left: Record<string, TileRef>,
+  right: Record<string, TileRef>,
+  filter: Bbox | null,
+  metres: number,
+): string[] {
+  const leftTiles = Object.values(left).filter((t) => !filter || bboxesIntersect(t.bbox, filter));
+  const cells: string[] = [];
+  for (const [cell, rightTile] of Object.entries(right)) {
+    if (filter && !bboxesIntersect(rightTile.bbox, filter)) continue;
+    const reach = expandBounds(rightTile.bbox, metres);
+    if (leftTiles.some((t) => bboxesIntersect(t.bbox, reach))) cells.push(cell);
   }
   return cells.sort();
 }

@@ -460,7 +460,7 @@ export interface TileReadStats {
  *
  * @example
  * ```ts
- * const reader = await R2TileReader.open(env.TILES, tileKey("roads", 3, cell), { size: entry.bytes });
+ * const reader = await R2TileReader.open(env.TILES, entry.key, { size: entry.bytes });
  * for await (const feature of reader.search([-74.1, 40.6, -73.9, 40.8])) use(feature);
  * ```
  */

@@ -1,19 +1,25 @@
 /**
- * Splits a dataset into one FlatGeobuf tile per H3 cell, and names the objects in R2:
+ * Splits features into one FlatGeobuf tile per H3 cell they touch, and names
+ * the objects in R2:
  *
  * ```
- * datasets/<name>/v<version>/tiles/<cell>.fgb   immutable tiles
- * datasets/<name>/v<version>/manifest.json      the version's manifest
+ * datasets/<name>/<upload id>/tiles/<cell>.fgb   a published version's immutable tiles
+ * payloads/<request hash>/tiles/<cell>.fgb         a job payload's tiles (same bytes for the same payload)
  * ```
  *
- * A version directory is written once and never rewritten; a new publish is a new version.
+ * Every stored feature carries `_cells`, the sorted cells it touches: the
+ * executor's reference rule (a pair belongs to the smallest cell both of its
+ * features touch) reads it instead of covering geometries again.
  *
  * @module
  */
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { addGeometryCells } from "../routing/h3_cover.ts";
+import { cellsForGeometry } from "../routing/h3_cover.ts";
 import { writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
 import { type BBox, expandByBBox, geometryBBox } from "./geometry_bbox.ts";
+
+/** Property of every stored feature: the sorted H3 cells it touches, comma-separated. */
+export const CELLS_PROPERTY = "_cells";
 
 /** One tile as the manifest lists it. */
 export interface TileManifestEntry {
@@ -34,79 +40,52 @@ export interface BuiltTile {
   bytes: Uint8Array;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-function checkDataset(name: string, version: number): void {
-  if (!NAME.test(name) || name.includes("..")) {
-    throw new RangeError(`Dataset name "${name}" is invalid; use 1-128 of [A-Za-z0-9._-], starting alphanumeric`);
-  }
-  if (!Number.isSafeInteger(version) || version < 1) {
-    throw new RangeError(`Dataset version ${version} is invalid; versions are integers from 1`);
-  }
-}
-
-/** `datasets/<name>/v<version>/`: the immutable directory of one version. */
-export function datasetVersionPrefix(name: string, version: number): string {
-  checkDataset(name, version);
-  return `datasets/${name}/v${version}/`;
-}
-
-/** `datasets/<name>/v<version>/tiles/<cell>.fgb`. */
-export function tileKey(name: string, version: number, cell: string): string {
-  if (!/^[0-9a-f]{15}$/.test(cell)) throw new RangeError(`Cell "${cell}" is not an H3 cell index`);
-  return `${datasetVersionPrefix(name, version)}tiles/${cell}.fgb`;
-}
-
-/** `datasets/<name>/v<version>/manifest.json`. */
-export function manifestKey(name: string, version: number): string {
-  return `${datasetVersionPrefix(name, version)}manifest.json`;
+/** The cells of a stored feature (its `_cells` property), sorted. */
+export function storedCells(feature: FlatFeature): string[] {
+  const value = feature.properties?.[CELLS_PROPERTY];
+  return typeof value === "string" && value ? value.split(",") : [];
 }
 
 /**
  * Groups features by every H3 cell at `resolution` their geometry touches (so a feature spanning
- * cells is in each of their tiles). Cells come out sorted; features keep their input order.
+ * cells is in each of their tiles), each feature stamped with its `_cells`. Cells come out sorted;
+ * features keep their input order.
  */
 export function splitByCell(features: readonly FlatFeature[], resolution: number): Map<string, FlatFeature[]> {
   const byCell = new Map<string, FlatFeature[]>();
-  const cells = new Set<string>();
   for (const feature of features) {
-    cells.clear();
-    addGeometryCells(cells, feature.geometry, resolution);
+    const cells = cellsForGeometry(feature.geometry, resolution).sort();
+    const stored = { ...feature, properties: { ...feature.properties, [CELLS_PROPERTY]: cells.join(",") } };
     for (const cell of cells) {
       let list = byCell.get(cell);
       if (!list) byCell.set(cell, list = []);
-      list.push(feature);
+      list.push(stored);
     }
   }
   return new Map([...byCell].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
- * Splits a dataset version into FlatGeobuf tiles (with their packed Hilbert R-tree) and their
- * manifest entries, sorted by cell.
+ * Splits features into FlatGeobuf tiles (with their packed Hilbert R-tree) under `keyPrefix`, and
+ * their manifest entries, sorted by cell.
  *
  * @example
  * ```ts
- * for (const { entry, bytes } of buildTiles(features, 2, "counties", 1)) await env.TILES.put(entry.key, bytes);
+ * for (const { entry, bytes } of buildTiles(features, 2, "datasets/counties/6f1c…/")) await env.TILES.put(entry.key, bytes);
  * ```
  */
 export function buildTiles(
   features: readonly FlatFeature[],
   resolution: number,
-  name: string,
-  version: number,
+  keyPrefix: string,
   options: Omit<WriteOptions, "name"> = {},
 ): BuiltTile[] {
-  checkDataset(name, version);
   const tiles: BuiltTile[] = [];
   for (const [cell, members] of splitByCell(features, resolution)) {
-    const bytes = writeFlatGeobuf(members, { ...options, name: `${name}/${cell}` });
+    const bytes = writeFlatGeobuf(members, { ...options, name: cell });
     const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
     for (const feature of members) expandByBBox(bbox, geometryBBox(feature.geometry)!);
-    tiles.push({
-      entry: { cell, key: tileKey(name, version, cell), feature_count: members.length, bbox, bytes: bytes.length },
-      bytes,
-    });
+    tiles.push({ entry: { cell, key: `${keyPrefix}tiles/${cell}.fgb`, feature_count: members.length, bbox, bytes: bytes.length }, bytes });
   }
   return tiles;
 }

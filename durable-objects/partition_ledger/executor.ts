@@ -1,0 +1,299 @@
+/**
+ * One slice of a partition's share of a job. The partition loads its tiles of
+ * both sides (cached across slices while the isolate lives), then tests left
+ * features in id order from the checkpoint, until the slice's work budget is
+ * spent. Its rows go to one staged part object, written before the ledger
+ * checkpoint: a crash between the two redoes the slice into the same key, so
+ * output is never duplicated.
+ *
+ * Pairs are emitted exactly once across partitions by a reference rule: a
+ * pair belongs to the smallest H3 cell that both features touch (for
+ * `dwithin`: that the left feature's distance-expanded bbox touches).
+ */
+import { cellsForBbox } from "../../src/routing/h3_cover.ts";
+import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
+import { storedCells } from "../../src/tiles/tiling.ts";
+import { expandBounds } from "../../wasm/geodesic.ts";
+import {
+  type FlatFeature,
+  flatBounds,
+  type Geometry,
+  type GeometryCore,
+  loadGeometryCore,
+  type PreparedGeometry,
+  SpatialIndex,
+} from "../../wasm/mod.ts";
+import { geoJSONFromFlat } from "../../wasm/geojson.ts";
+import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
+import { workerdWasmModules } from "../../wasm/workerd_modules.js";
+import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow, type TileRef } from "./job_spec.ts";
+import type { JobError, TaskRecord } from "./ledger.ts";
+
+/**
+ * Work units a slice may spend before it checkpoints: workerd freezes clocks
+ * during computation, so CPU time cannot be read mid-slice; a unit is one
+ * vertex visited by an exact test (≈ 0.1 µs here), so the default ≈ 200 ms.
+ */
+export const DEFAULT_SLICE_WORK = 2_000_000;
+
+export class TaskFailure extends Error {
+  constructor(readonly title: string, detail: string, readonly retryable: boolean, readonly status = 422) {
+    super(detail);
+    this.name = "TaskFailure";
+  }
+
+  toJobError(): JobError {
+    return {
+      type: `urn:spatial-jobs:problem:${this.retryable ? "execution-error" : "geometry-error"}`,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      retryable: this.retryable,
+    };
+  }
+}
+
+export interface SliceResult {
+  next_offset: number;
+  part_key: string | null;
+  added: number;
+  stats: Record<string, number>;
+  done: boolean;
+}
+
+interface Side {
+  features: FlatFeature[];
+  cells: string[][];
+  bounds: Bbox[];
+  geometries: (Geometry | undefined)[];
+  prepared: (PreparedGeometry | undefined)[];
+  allPoints: boolean;
+}
+
+interface PartitionData {
+  key: string;
+  left: Side;
+  right: Side;
+  index: SpatialIndex;
+  readMs: number;
+  indexMs: number;
+}
+
+let cached: PartitionData | undefined;
+
+export async function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
+  const core = await loadGeometryCore(workerdWasmModules);
+  const data = await partitionData(env.TILES, core, task);
+  const spec = task.spec;
+  const started = Date.now();
+  const stats = { ...task.stats };
+  const add = (name: string, n: number) => (stats[name] = (stats[name] ?? 0) + n);
+  if (task.next_offset === 0) {
+    add("read_ms", data.readMs);
+    add("index_ms", data.indexMs);
+  }
+
+  const rows: ResultRow[] = [];
+  let work = 0;
+  let i = task.next_offset;
+  try {
+    for (; i < data.left.features.length && work < workBudget; i++) {
+      work += processLeft(core, spec, task.cell, data, i, rows, add);
+    }
+  } catch (error) {
+    throw asTaskFailure(error);
+  }
+  const done = i >= data.left.features.length;
+  add("compute_ms", Date.now() - started);
+
+  let partKey: string | null = null;
+  if (rows.length) {
+    const writeStarted = Date.now();
+    partKey = JOB_KEYS.part(spec.job_id, task.attempt, task.cell, task.slices);
+    await env.TILES.put(partKey, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    add("write_ms", Date.now() - writeStarted);
+  }
+  add("pairs", rows.length);
+  if (done) releaseCache(data.key);
+  return { next_offset: i, part_key: partKey, added: rows.length, stats, done };
+}
+
+/** Tests left feature `i` against its candidates; returns the work spent. */
+function processLeft(
+  core: GeometryCore,
+  spec: JobSpec,
+  cell: string,
+  data: PartitionData,
+  i: number,
+  rows: ResultRow[],
+  add: (name: string, n: number) => void,
+): number {
+  const { left, right, index } = data;
+  const a = left.features[i]!;
+  const aBounds = left.bounds[i]!;
+  const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
+  const searchBounds: Bbox = dwithin ? expandBounds(aBounds, spec.distance_m) : aBounds;
+  const candidates = index.search(...searchBounds);
+  add("candidates", candidates.length);
+  const ownerCells = dwithin ? cellsForBbox(searchBounds, spec.resolution).sort() : left.cells[i]!;
+
+  const mine = candidates.filter((j) => smallestCommon(ownerCells, right.cells[j]!) === cell);
+  if (!mine.length) return 1;
+  mine.sort((x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id));
+  add("exact_tests", mine.length);
+
+  const aGeometry = geometryOf(core, left, i);
+  const aVertices = vertexCount(a);
+  let leftGeoJSON: ResultRow["g"] | undefined;
+  let work = 0;
+  for (const j of mine) {
+    const b = right.features[j]!;
+    work += aVertices + vertexCount(b);
+    switch (spec.operation) {
+      case "polygon_intersection": {
+        const prepared = preparedOf(core, left, i);
+        const bGeometry = geometryOf(core, right, j);
+        if (!prepared.intersects(bGeometry)) break;
+        using piece = aGeometry.intersection(bGeometry);
+        const area = piece.area();
+        if (!(area > 0)) break;
+        const flat = piece.toFlat();
+        rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(flat), p: { area, area_m2: piece.geodesicArea() } });
+        break;
+      }
+      case "point_in_polygon": {
+        const hit = pointInPolygon(core, data, i, j);
+        if (hit) rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(hit.geometry) });
+        break;
+      }
+      case "spatial_join": {
+        const bGeometry = geometryOf(core, right, j);
+        let hit: boolean;
+        if (dwithin) hit = core.dwithin(aGeometry, bGeometry, spec.distance_m);
+        else {
+          const prepared = preparedOf(core, left, i);
+          hit = spec.predicate === "contains"
+            ? prepared.contains(bGeometry)
+            : spec.predicate === "within"
+            ? prepared.within(bGeometry)
+            : prepared.intersects(bGeometry);
+        }
+        if (hit) rows.push({ l: a.id, r: b.id, g: leftGeoJSON ??= geoJSONFromFlat(a.geometry) });
+        break;
+      }
+    }
+  }
+  return work;
+}
+
+/** The point feature of the pair when the point lies in (or on) the polygon, else null. */
+function pointInPolygon(core: GeometryCore, data: PartitionData, i: number, j: number): FlatFeature | null {
+  const { left, right } = data;
+  const [polygons, p, points, q] = left.allPoints ? [right, j, left, i] : [left, i, right, j];
+  const point = points.features[q]!;
+  const prepared = preparedOf(core, polygons, p);
+  if (point.geometry.kind === "Point") {
+    return prepared.intersectsXY(point.geometry.xy[0]!, point.geometry.xy[1]!) ? point : null;
+  }
+  return prepared.intersects(geometryOf(core, points, q)) ? point : null;
+}
+
+function smallestCommon(a: string[], b: string[]): string | null {
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) return a[i]!;
+    if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  return null;
+}
+
+function vertexCount(feature: FlatFeature): number {
+  const g = feature.geometry;
+  return (g.xy.length >> 1) + (g.parts ?? []).reduce((n, p) => n + (p.xy.length >> 1), 0);
+}
+
+function geometryOf(core: GeometryCore, side: Side, i: number): Geometry {
+  return side.geometries[i] ??= core.fromFeature(side.features[i]!);
+}
+
+function preparedOf(core: GeometryCore, side: Side, i: number): PreparedGeometry {
+  return side.prepared[i] ??= geometryOf(core, side, i).prepared();
+}
+
+async function partitionData(bucket: R2Bucket, core: GeometryCore, task: TaskRecord): Promise<PartitionData> {
+  const key = `${task.job_id}/${task.attempt}/${task.cell}`;
+  if (cached?.key === key) return cached;
+  if (cached) releaseCache(cached.key);
+  void core;
+  const spec = task.spec;
+  const readStarted = Date.now();
+  const rightTile = spec.right.tiles[task.cell];
+  const rightFeatures = rightTile ? await readTile(bucket, rightTile, spec.bbox) : [];
+  const leftTiles = leftTilesFor(spec, task.cell);
+  const leftFeatures = dedupeById((await Promise.all(leftTiles.map((t) => readTile(bucket, t, spec.bbox)))).flat());
+  leftFeatures.sort((a, b) => compareFeatureIds(a.id, b.id));
+  const readMs = Date.now() - readStarted;
+
+  const indexStarted = Date.now();
+  const right = side(rightFeatures);
+  const index = SpatialIndex.fromBounds(right.bounds);
+  cached = { key, left: side(leftFeatures), right, index, readMs, indexMs: Date.now() - indexStarted };
+  return cached;
+}
+
+/** The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads on large tiles. */
+async function readTile(bucket: R2Bucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
+  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
+  return filter ? await reader.collect(filter) : await reader.all();
+}
+
+/** For `dwithin`, left features near the cell may live in neighbouring tiles; otherwise only this cell's tile. */
+function leftTilesFor(spec: JobSpec, cell: string): TileRef[] {
+  if (!(spec.operation === "spatial_join" && spec.predicate === "dwithin")) {
+    const tile = spec.left.tiles[cell];
+    return tile ? [tile] : [];
+  }
+  const rightTile = spec.right.tiles[cell];
+  if (!rightTile) return [];
+  const reach = expandBounds(rightTile.bbox, spec.distance_m);
+  return Object.values(spec.left.tiles).filter((t) =>
+    t.bbox[0] <= reach[2] && reach[0] <= t.bbox[2] && t.bbox[1] <= reach[3] && reach[1] <= t.bbox[3]
+  );
+}
+
+function dedupeById(features: FlatFeature[]): FlatFeature[] {
+  const seen = new Map<string, FlatFeature>();
+  for (const f of features) seen.set(`${typeof f.id}:${f.id}`, f);
+  return [...seen.values()];
+}
+
+function side(features: FlatFeature[]): Side {
+  return {
+    features,
+    cells: features.map(storedCells),
+    bounds: features.map((f) => flatBounds(f.geometry)),
+    geometries: new Array(features.length),
+    prepared: new Array(features.length),
+    allPoints: features.length > 0 && features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
+  };
+}
+
+/** Frees every GEOS object the cached partition holds (the WASM heap never shrinks: reuse it). */
+function releaseCache(key: string): void {
+  if (cached?.key !== key) return;
+  for (const s of [cached.left, cached.right]) {
+    for (const p of s.prepared) p?.free();
+    for (const g of s.geometries) g?.free();
+  }
+  cached = undefined;
+}
+
+function asTaskFailure(error: unknown): TaskFailure {
+  if (error instanceof TaskFailure) return error;
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  // Geometry errors are deterministic: retrying the same data fails the same way.
+  const deterministic = /Geometry|Topology/.test(name);
+  return new TaskFailure(deterministic ? "Geometry error" : "Execution error", message, !deterministic);
+}

@@ -1,0 +1,125 @@
+/**
+ * Publishing a dataset version: validate (or repair) every geometry with
+ * GEOS, split the features into one FlatGeobuf tile per H3 cell they touch,
+ * write the tiles under a fresh prefix, then make the version current in the
+ * dataset's catalog. Nothing is written before the input is known good.
+ */
+import type { Classification, DatasetManifest, TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
+import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
+import { workerdWasmModules } from "../../wasm/workerd_modules.js";
+import { assertCanPublish } from "../auth/abac.ts";
+import type { Logger } from "../http/log.ts";
+import { ForbiddenError, ValidationError } from "../http/problem.ts";
+import { catalogStub } from "../routing/partitions.ts";
+import { buildTiles, type BuiltTile } from "../tiles/tiling.ts";
+import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
+import { MAX_REPORTED_ERRORS } from "../contract/limits.ts";
+import { requestHash } from "../jobs/plan.ts";
+
+export interface PublishInput {
+  name: string;
+  classification: Classification | undefined;
+  repair: boolean;
+  features: FlatFeature[];
+  caller: { sub: string; domain: string };
+}
+
+const UPLOAD_CONCURRENCY = 8;
+
+/** Writes built tiles to R2, a few at a time; returns their manifest entries in cell order. */
+export async function uploadTiles(bucket: R2Bucket, tiles: BuiltTile[]): Promise<TileEntry[]> {
+  for (let i = 0; i < tiles.length; i += UPLOAD_CONCURRENCY) {
+    await Promise.all(
+      tiles.slice(i, i + UPLOAD_CONCURRENCY).map(({ entry, bytes }) =>
+        bucket.put(entry.key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } })
+      ),
+    );
+  }
+  return tiles.map((t) => t.entry);
+}
+
+export async function publishDataset(env: Env, input: PublishInput, logger: Logger): Promise<DatasetManifest> {
+  const resolution = Number(env.PARTITION_RESOLUTION);
+  const { features, repairedCount } = await validateGeometries(input.features, input.repair);
+  if (features.length === 0) throw new ValidationError("The dataset has no features left to publish.");
+
+  const catalog = catalogStub(env, input.name);
+  const current = await catalog.describe();
+  assertCanPublish(current?.manifest.owner_domain, input.caller.domain, logger);
+
+  const types = new Set<GeometryKind>();
+  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const feature of features) {
+    types.add(feature.geometry.kind);
+    const box = geometryBBox(feature.geometry);
+    if (box) expandByBBox(bbox, box);
+  }
+
+  // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
+  const tiles = await uploadTiles(env.TILES, buildTiles(features, resolution, `datasets/${input.name}/${crypto.randomUUID()}/`));
+  const contentHash = await requestHash(tiles);
+
+  const outcome = await catalog.publish({
+    name: input.name,
+    owner_domain: input.caller.domain,
+    classification: input.classification ?? current?.manifest.classification ?? "internal",
+    feature_count: features.length,
+    bbox: features.length ? bbox : null,
+    geometry_types: [...types].sort(),
+    resolution,
+    repaired_count: repairedCount,
+    tiles,
+    content_hash: contentHash,
+    published_by: input.caller.sub,
+  });
+  if (!outcome.ok) {
+    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
+  }
+  logger.info("dataset published", {
+    dataset: input.name,
+    version: outcome.manifest.version,
+    features: features.length,
+    tiles: tiles.length,
+    repaired: repairedCount,
+  });
+  return outcome.manifest;
+}
+
+/**
+ * ST_IsValid on every feature: invalid ones are a 422 listing ids and GEOS's
+ * reasons, or, with `repair`, made valid (ST_MakeValid, polygonal part kept).
+ * A feature that repairs to nothing (a collapsed ring) is left out of the tiles.
+ */
+export async function validateGeometries(
+  features: FlatFeature[],
+  repair: boolean,
+  path = "features",
+): Promise<{ features: FlatFeature[]; repairedCount: number }> {
+  const core = await loadGeometryCore(workerdWasmModules);
+  const errors: { path: string; message: string }[] = [];
+  const out: FlatFeature[] = [];
+  let repairedCount = 0;
+  features.forEach((feature, i) => {
+    const validity = core.validate(feature.geometry, { id: feature.id });
+    if (validity.valid) {
+      out.push(feature);
+      return;
+    }
+    if (!repair) {
+      if (errors.length < MAX_REPORTED_ERRORS) {
+        errors.push({ path: `${path}[${i}].geometry`, message: `Feature ${JSON.stringify(feature.id)}: ${validity.reason}` });
+      }
+      return;
+    }
+    repairedCount++;
+    using repaired = core.makeValid(feature.geometry, { id: feature.id });
+    if (!repaired.isEmpty()) out.push({ ...feature, geometry: repaired.toFlat() });
+  });
+  if (errors.length) {
+    throw new ValidationError(
+      `${errors.length} feature(s) have invalid geometry; fix them or publish with ?repair=true.`,
+      errors,
+    );
+  }
+  return { features: out, repairedCount };
+}

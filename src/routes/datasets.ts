@@ -1,0 +1,59 @@
+/** Dataset handlers: publish a version (validated, tiled, immutable) and read the current manifest. */
+import type { DatasetBody, Handlers } from "../app.ts";
+import { assertCanRead } from "../auth/mod.ts";
+import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../contract/mod.ts";
+import type { SupportedCrs } from "../contract/crs.ts";
+import { publishDataset } from "../datasets/publish.ts";
+import { getLogger } from "../http/log.ts";
+import { NotFoundError, ValidationError } from "../http/problem.ts";
+import { catalogStub } from "../routing/partitions.ts";
+import { FlatGeobufFormatError, MissingFeatureIdError } from "../tiles/errors.ts";
+import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
+import type { FlatFeature } from "../../wasm/flat_geometry.ts";
+
+export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> = {
+  async putDataset(c, name, query, body, claims) {
+    const features = featuresOf(body, query.crs);
+    const manifest = await publishDataset(c.env, {
+      name,
+      classification: query.classification,
+      repair: query.repair,
+      features,
+      caller: { sub: claims.sub, domain: claims.domain },
+    }, getLogger(c));
+    return manifest;
+  },
+
+  async getDataset(c, name, claims): Promise<DatasetDocument> {
+    const described = await catalogStub(c.env, name).describe();
+    if (!described) throw new NotFoundError(`No dataset "${name}".`);
+    assertCanRead(described.manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
+    return { ...described.manifest, versions: described.versions };
+  },
+};
+
+/** The upload's features in EPSG:4326: GeoJSON as checked by the contract, or a FlatGeobuf file (GDAL's too). */
+function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {
+  if (body.format === "geojson") return toFlatFeatures(body.featureCollection, crs);
+  let parsed;
+  try {
+    parsed = parseFlatGeobuf(body.bytes);
+  } catch (error) {
+    if (error instanceof FlatGeobufFormatError || error instanceof MissingFeatureIdError) {
+      throw new ValidationError(`The FlatGeobuf file cannot be read: ${error.message}`, [{ path: "body", message: error.message }]);
+    }
+    throw error;
+  }
+  // The file's own CRS wins over the query's default; an unsupported one is refused.
+  const fileCrs = parsed.header.epsg === null ? crs : `EPSG:${parsed.header.epsg}`;
+  if (fileCrs !== "EPSG:4326" && fileCrs !== "EPSG:3857") {
+    throw new ValidationError(`The file's CRS ${fileCrs} is not supported.`, [{ path: "body", message: "use EPSG:4326 or EPSG:3857" }]);
+  }
+  const ids = new Set<string>();
+  return parsed.features.map((f, i) => {
+    const key = `${typeof f.id}:${f.id}`;
+    if (ids.has(key)) throw new ValidationError(`Duplicate feature id ${JSON.stringify(f.id)}.`, [{ path: `features[${i}].id`, message: "duplicate id" }]);
+    ids.add(key);
+    return fileCrs === "EPSG:4326" ? f : { ...f, geometry: flatGeometryToWgs84(f.geometry, "EPSG:3857") };
+  });
+}

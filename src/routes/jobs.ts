@@ -1,0 +1,223 @@
+/**
+ * Job handlers: plan at the edge (pinned dataset versions, partitions, home
+ * cell), claim the idempotency key, then hand the job to its home partition.
+ * No geometry is computed here beyond validating a payload.
+ */
+import { latLngToCell } from "h3-js";
+import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
+import type { Bbox, JobSide, JobSpec, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
+import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
+import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
+import { assertAreaInScope, assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
+import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
+import { uploadTiles, validateGeometries } from "../datasets/publish.ts";
+import { getLogger } from "../http/log.ts";
+import { ConflictError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
+import { planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
+import { homeCellOf, newJobId } from "../routing/job_id.ts";
+import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
+import { buildTiles } from "../tiles/tiling.ts";
+import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
+
+type Ctx = AppContext<Env>;
+
+interface ResolvedSide {
+  side: JobSide;
+  types: string[];
+  bbox: Bbox | null;
+  /** Payload tiles to write once the key is claimed. */
+  uploads?: ReturnType<typeof buildTiles>;
+}
+
+export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResult" | "cancelJob"> = {
+  async submitJob(c, request, claims) {
+    const env = c.env;
+    const logger = getLogger(c);
+    const right = await pinDataset(c, request.dataset, "dataset", claims);
+    const resolution = right.manifest.resolution;
+    const requestFingerprint = await requestHash(request);
+    const left = request.left_dataset
+      ? datasetSide(await pinDataset(c, request.left_dataset, "left_dataset", claims), resolution)
+      : await payloadSide(request, resolution, `payloads/${await requestHash([claims.sub, requestFingerprint])}/`);
+
+    const typeErrors = checkOperationGeometryTypes(
+      request.spatial_operation,
+      left.types,
+      right.manifest.geometry_types,
+      request.left_dataset ? "left_dataset" : "geometry_payload",
+    );
+    if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
+
+    const area = jobArea(request.bbox ?? null, left.bbox, right.manifest.bbox, !request.left_dataset);
+    if (area) assertAreaInScope(area, claims.spatial_scope, logger);
+
+    const rightTiles = tileRefs(right.manifest);
+    const filter = request.bbox ?? null;
+    const dwithin = request.spatial_operation === "spatial_join" && request.predicate === "dwithin";
+    const partitions = dwithin
+      ? planPartitionsWithin(left.side.tiles, rightTiles, filter, request.distance_m!)
+      : planPartitions(left.side.tiles, rightTiles, filter);
+    const homeCell = partitions[0] ?? fallbackHome(area ?? right.manifest.bbox, resolution);
+
+    const draft: JobSpec = {
+      job_id: newJobId(homeCell),
+      home_cell: homeCell,
+      resolution,
+      owner_sub: claims.sub,
+      request_hash: requestFingerprint,
+      operation: request.spatial_operation,
+      predicate: request.predicate ?? "intersects",
+      distance_m: request.distance_m ?? 0,
+      output_format: request.output_format,
+      bbox: filter,
+      left: left.side,
+      right: { kind: "dataset", name: right.manifest.name, version: right.manifest.version, tiles: rightTiles },
+      partitions,
+      slo_deadline_ms: request.slo_deadline_ms,
+      callback_url: request.callback_url ?? null,
+      max_retries: Number(env.MAX_RETRIES ?? 3),
+      trace_id: c.var.traceId,
+      created_at: Date.now(),
+    };
+
+    const claim = await idempotencyStub(env, claims.sub, request.job_idempotency_key).claim(draft);
+    if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
+    const spec = claim.spec;
+    const home = partitionStub(env, spec.home_cell);
+    if (claim.outcome === "existing") {
+      const job = await home.job(spec.job_id);
+      if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
+    }
+    // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
+    if (left.uploads) await uploadTiles(env.TILES, left.uploads);
+    const { created, job } = await home.submit(spec);
+    logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
+    return { job_id: job.job_id, status: job.status, created: created && claim.outcome === "claimed" };
+  },
+
+  async getJob(c, jobId, claims) {
+    return statusDocument(await ownJob(c, jobId, claims));
+  },
+
+  async getResult(c, jobId, claims): Promise<JobResultBody> {
+    const job = await ownJob(c, jobId, claims);
+    if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
+    const object = await c.env.TILES.get(job.result.key);
+    if (!object) {
+      throw new ProblemError(503, `The result of job "${jobId}" is being restored; retry shortly.`, {
+        type: "result-unavailable",
+        headers: { "Retry-After": "5" },
+      });
+    }
+    return { body: object.body, format: job.result.format, etag: job.result.etag, bytes: object.size };
+  },
+
+  async cancelJob(c, jobId, claims) {
+    await ownJob(c, jobId, claims);
+    const outcome = await partitionStub(c.env, homeCellOf(jobId)!).cancel(jobId, `user:${claims.sub}`);
+    if (!outcome.ok) throw new NotFoundError(`No job "${jobId}".`);
+    return statusDocument(outcome.job);
+  },
+};
+
+/** The job, if it exists and the caller may see it (its owner, or an operator); else 404 either way. */
+async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord> {
+  const cell = homeCellOf(jobId);
+  const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
+  const operator = claims.roles?.includes(OPERATOR_ROLE) ?? false;
+  if (!job || (job.spec.owner_sub !== claims.sub && !operator)) throw new NotFoundError(`No job "${jobId}".`);
+  return job;
+}
+
+export function statusDocument(job: JobRecord): JobStatus {
+  const doc: JobStatus = {
+    job_id: job.job_id,
+    status: job.status,
+    created_at: new Date(job.created_at).toISOString(),
+    updated_at: new Date(job.updated_at).toISOString(),
+    attempts: job.attempts,
+    progress: { partitions_total: job.partitions_total, partitions_done: job.partitions_done },
+    degraded: job.degraded !== null,
+  };
+  if (job.result) {
+    const { format, feature_count, bytes, etag } = job.result;
+    doc.result = { href: `/v1/jobs/${job.job_id}/result`, format, feature_count, bytes, etag };
+  }
+  if (job.error) {
+    const { type, title, status, detail } = job.error;
+    doc.error = { type, title, status, detail, trace_id: job.spec.trace_id };
+  }
+  if (job.stats) doc.stats = job.stats;
+  return doc;
+}
+
+async function pinDataset(c: Ctx, name: string, field: string, claims: Claims) {
+  const described = await catalogStub(c.env, name).describe();
+  if (!described) {
+    throw new ValidationError(`Dataset "${name}" is not published.`, [{ path: field, message: "unknown dataset" }]);
+  }
+  assertCanRead(described.manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
+  return described;
+}
+
+function datasetSide(described: { manifest: DatasetManifest }, resolution: number): ResolvedSide {
+  const m = described.manifest;
+  if (m.resolution !== resolution) {
+    throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
+      { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },
+    ]);
+  }
+  return {
+    side: { kind: "dataset", name: m.name, version: m.version, tiles: tileRefs(m) },
+    types: m.geometry_types,
+    bbox: m.bbox,
+  };
+}
+
+/** A payload is validated like a dataset and tiled under a key derived from its fingerprint. */
+async function payloadSide(request: JobRequest, resolution: number, prefix: string): Promise<ResolvedSide> {
+  const flat = toFlatFeatures(request.geometry_payload!, request.input_crs);
+  const { features } = await validateGeometries(flat, request.repair ?? false, "geometry_payload.features");
+  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  const types = new Set<string>();
+  for (const f of features) {
+    types.add(f.geometry.kind);
+    const box = geometryBBox(f.geometry);
+    if (box) expandByBBox(bbox, box);
+  }
+  const uploads = buildTiles(features, resolution, prefix);
+  const tiles: Record<string, TileRef> = {};
+  for (const { entry } of uploads) tiles[entry.cell] = entry;
+  return {
+    side: { kind: "payload", key: prefix, tiles },
+    types: [...types],
+    bbox: features.length ? bbox : null,
+    uploads,
+  };
+}
+
+function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
+  return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
+}
+
+/**
+ * The area the job may touch, for the caller's spatial scope: the bbox when
+ * given, else the payload's extent, else where the two datasets overlap.
+ */
+function jobArea(bbox: Bbox | null, left: Bbox | null, right: Bbox | null, payload: boolean): Bbox | null {
+  if (bbox) return payload && left ? union(bbox, left) : bbox;
+  if (payload) return left;
+  if (!left || !right) return left ?? right;
+  const overlap: Bbox = [Math.max(left[0], right[0]), Math.max(left[1], right[1]), Math.min(left[2], right[2]), Math.min(left[3], right[3])];
+  return overlap[0] <= overlap[2] && overlap[1] <= overlap[3] ? overlap : null;
+}
+
+function union(a: Bbox, b: Bbox): Bbox {
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
+}
+
+/** A job with no partition (nothing can match) still needs a home: the cell of its area's centre. */
+function fallbackHome(area: Bbox | null, resolution: number): string {
+  const [x, y] = area ? [(area[0] + area[2]) / 2, (area[1] + area[3]) / 2] : [0, 0];
+  return latLngToCell(y, x, resolution);
+}
