@@ -118,6 +118,8 @@ export interface Handlers<B extends object = Record<string, unknown>> {
   listJobs?(c: AppContext<B>, query: OpsListQuery, claims: Claims): Promise<JobList>;
   /** POST /v1/ops/jobs/{job_id}/redrive: re-queue a DEAD_LETTER/FAILED job (operator role checked). */
   redriveJob?(c: AppContext<B>, jobId: string, claims: Claims): Promise<JobStatus>;
+  /** GET /health: proves the geometry core is up (throws when it cannot load). */
+  checkHealth?(c: AppContext<B>): Promise<void>;
 }
 
 /** Handlers that answer 501 until the lead wires the Durable Objects. */
@@ -394,7 +396,10 @@ export function createApp<B extends object = Record<string, unknown>>(
 
   const claimsOf = (c: AppContext<B>): Claims => c.var.claims;
 
-  app.openapi(routes.health, (c) => c.json({ status: "ok" as const, geos_version: GEOS_VERSION }, 200));
+  app.openapi(routes.health, async (c) => {
+    await handlers.checkHealth?.(c);
+    return c.json({ status: "ok" as const, geos_version: GEOS_VERSION }, 200);
+  });
 
   app.openapi(routes.putDataset, async (c) => {
     const { name } = c.req.valid("param");
