@@ -103,7 +103,13 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     candidates_after_bbox: sum("candidates"),
     exact_tests: sum("exact_tests"),
     pairs,
-    ms: { read: sum("read_ms"), index: sum("index_ms"), compute: sum("compute_ms"), write: sum("write_ms"), ...phaseMs },
+    ms: {
+      read: sum("read_ms"),
+      index: sum("index_ms"),
+      compute: sum("compute_ms"),
+      write: sum("write_ms"),
+      ...phaseMs,
+    },
   };
 }
 

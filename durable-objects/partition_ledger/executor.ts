@@ -15,8 +15,8 @@ import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
 import { expandBounds } from "../../wasm/geodesic.ts";
 import {
-  type FlatFeature,
   flatBounds,
+  type FlatFeature,
   type Geometry,
   type GeometryCore,
   loadGeometryCore,
@@ -275,7 +275,8 @@ function side(features: FlatFeature[]): Side {
     bounds: features.map((f) => flatBounds(f.geometry)),
     geometries: new Array(features.length),
     prepared: new Array(features.length),
-    allPoints: features.length > 0 && features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
+    allPoints: features.length > 0 &&
+      features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
   };
 }
 

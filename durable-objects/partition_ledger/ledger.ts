@@ -244,7 +244,10 @@ export class Ledger {
   }
 
   dueJobs(now: number): JobRecord[] {
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at`, now)
+    return this.sql.exec<Row>(
+      `SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at`,
+      now,
+    )
       .toArray().map(toJobRecord);
   }
 
@@ -304,7 +307,13 @@ export class Ledger {
   /** Checkpoints a slice: its part object is already durable in R2 when this runs. */
   checkpointTask(
     task: TaskRecord,
-    update: { next_offset: number; part_key: string | null; added: number; stats: Record<string, number>; done: boolean },
+    update: {
+      next_offset: number;
+      part_key: string | null;
+      added: number;
+      stats: Record<string, number>;
+      done: boolean;
+    },
     actor: string,
   ): TaskRecord {
     return this.storage.transactionSync(() => {

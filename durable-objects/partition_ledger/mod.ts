@@ -146,7 +146,10 @@ export class PartitionLedger extends DurableObject<Env> {
     } else if (fresh.attempts > fresh.spec.max_retries) {
       this.ledger.transition(job.job_id, "DEAD_LETTER", actor, { error, next_run_at: null });
     } else {
-      this.ledger.transition(job.job_id, "QUEUED", actor, { error, next_run_at: Date.now() + backoffMs(fresh.attempts) });
+      this.ledger.transition(job.job_id, "QUEUED", actor, {
+        error,
+        next_run_at: Date.now() + backoffMs(fresh.attempts),
+      });
     }
   }
 

@@ -56,7 +56,10 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   }
 
   // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
-  const tiles = await uploadTiles(env.TILES, buildTiles(features, resolution, `datasets/${input.name}/${crypto.randomUUID()}/`));
+  const tiles = await uploadTiles(
+    env.TILES,
+    buildTiles(features, resolution, `datasets/${input.name}/${crypto.randomUUID()}/`),
+  );
   const contentHash = await requestHash(tiles);
 
   const outcome = await catalog.publish({
@@ -107,7 +110,10 @@ export async function validateGeometries(
     }
     if (!repair) {
       if (errors.length < MAX_REPORTED_ERRORS) {
-        errors.push({ path: `${path}[${i}].geometry`, message: `Feature ${JSON.stringify(feature.id)}: ${validity.reason}` });
+        errors.push({
+          path: `${path}[${i}].geometry`,
+          message: `Feature ${JSON.stringify(feature.id)}: ${validity.reason}`,
+        });
       }
       return;
     }

@@ -40,19 +40,30 @@ function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {
     parsed = parseFlatGeobuf(body.bytes);
   } catch (error) {
     if (error instanceof FlatGeobufFormatError || error instanceof MissingFeatureIdError) {
-      throw new ValidationError(`The FlatGeobuf file cannot be read: ${error.message}`, [{ path: "body", message: error.message }]);
+      throw new ValidationError(`The FlatGeobuf file cannot be read: ${error.message}`, [{
+        path: "body",
+        message: error.message,
+      }]);
     }
     throw error;
   }
   // The file's own CRS wins over the query's default; an unsupported one is refused.
   const fileCrs = parsed.header.epsg === null ? crs : `EPSG:${parsed.header.epsg}`;
   if (fileCrs !== "EPSG:4326" && fileCrs !== "EPSG:3857") {
-    throw new ValidationError(`The file's CRS ${fileCrs} is not supported.`, [{ path: "body", message: "use EPSG:4326 or EPSG:3857" }]);
+    throw new ValidationError(`The file's CRS ${fileCrs} is not supported.`, [{
+      path: "body",
+      message: "use EPSG:4326 or EPSG:3857",
+    }]);
   }
   const ids = new Set<string>();
   return parsed.features.map((f, i) => {
     const key = `${typeof f.id}:${f.id}`;
-    if (ids.has(key)) throw new ValidationError(`Duplicate feature id ${JSON.stringify(f.id)}.`, [{ path: `features[${i}].id`, message: "duplicate id" }]);
+    if (ids.has(key)) {
+      throw new ValidationError(`Duplicate feature id ${JSON.stringify(f.id)}.`, [{
+        path: `features[${i}].id`,
+        message: "duplicate id",
+      }]);
+    }
     ids.add(key);
     return fileCrs === "EPSG:4326" ? f : { ...f, geometry: flatGeometryToWgs84(f.geometry, "EPSG:3857") };
   });

@@ -208,7 +208,12 @@ function jobArea(bbox: Bbox | null, left: Bbox | null, right: Bbox | null, paylo
   if (bbox) return payload && left ? union(bbox, left) : bbox;
   if (payload) return left;
   if (!left || !right) return left ?? right;
-  const overlap: Bbox = [Math.max(left[0], right[0]), Math.max(left[1], right[1]), Math.min(left[2], right[2]), Math.min(left[3], right[3])];
+  const overlap: Bbox = [
+    Math.max(left[0], right[0]),
+    Math.max(left[1], right[1]),
+    Math.min(left[2], right[2]),
+    Math.min(left[3], right[3]),
+  ];
   return overlap[0] <= overlap[2] && overlap[1] <= overlap[3] ? overlap : null;
 }
 

@@ -85,7 +85,10 @@ export function buildTiles(
     const bytes = writeFlatGeobuf(members, { ...options, name: cell });
     const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
     for (const feature of members) expandByBBox(bbox, geometryBBox(feature.geometry)!);
-    tiles.push({ entry: { cell, key: `${keyPrefix}tiles/${cell}.fgb`, feature_count: members.length, bbox, bytes: bytes.length }, bytes });
+    tiles.push({
+      entry: { cell, key: `${keyPrefix}tiles/${cell}.fgb`, feature_count: members.length, bbox, bytes: bytes.length },
+      bytes,
+    });
   }
   return tiles;
 }
