@@ -118,6 +118,10 @@ export interface Handlers<B extends object = Record<string, unknown>> {
   listJobs?(c: AppContext<B>, query: OpsListQuery, claims: Claims): Promise<JobList>;
   /** POST /v1/ops/jobs/{job_id}/redrive: re-queue a DEAD_LETTER/FAILED job (operator role checked). */
   redriveJob?(c: AppContext<B>, jobId: string, claims: Claims): Promise<JobStatus>;
+  /** GET /v1/ops/partitions/{cell}/events: the partition ledger's events as NDJSON (operator role checked). */
+  exportEvents?(c: AppContext<B>, cell: string, jobId: string | undefined, claims: Claims): Promise<string>;
+  /** GET /v1/ops/metrics: queue depth, oldest queued age, in-flight, retries, dead letters (operator role checked). */
+  metrics?(c: AppContext<B>, claims: Claims): Promise<Record<string, unknown>>;
   /** GET /health: proves the geometry core is up (throws when it cannot load). */
   checkHealth?(c: AppContext<B>): Promise<void>;
 }
@@ -159,6 +163,17 @@ export const OpsListQuery = z.object({
   status: JobStatusValue.default("DEAD_LETTER").openapi({ param: { name: "status", in: "query" } }),
   limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ param: { name: "limit", in: "query" } }),
   cursor: z.string().max(512).optional().openapi({ param: { name: "cursor", in: "query" } }),
+  stalled: z.enum(["true", "false"]).default("false").transform((v) => v === "true").openapi({
+    param: { name: "stalled", in: "query" },
+    type: "boolean",
+    description: "Only IN_PROGRESS jobs with no progress within STALL_AFTER_MS (use with status=IN_PROGRESS).",
+  }),
+});
+const EventsParams = z.object({
+  cell: z.string().regex(/^[0-9a-f]{15}$/, "an H3 cell index").openapi({ param: { name: "cell", in: "path" } }),
+});
+const EventsQuery = z.object({
+  job_id: JobId.optional().openapi({ param: { name: "job_id", in: "query" } }),
 });
 export type OpsListQuery = z.output<typeof OpsListQuery>;
 const security = [{ bearerAuth: [] }];
@@ -320,6 +335,29 @@ export const routes = {
       ...problems(400, 403, 404, 409, 501),
     },
   }),
+  opsEvents: createRoute({
+    method: "get",
+    path: "/v1/ops/partitions/{cell}/events",
+    tags: ["operations"],
+    summary: "Export a partition's ledger events as NDJSON, for audit and replay (operators)",
+    security,
+    request: { params: EventsParams, query: EventsQuery },
+    responses: {
+      200: { description: "One JSON event per line", content: { "application/x-ndjson": { schema: z.string() } } },
+      ...problems(400, 403, 501),
+    },
+  }),
+  opsMetrics: createRoute({
+    method: "get",
+    path: "/v1/ops/metrics",
+    tags: ["operations"],
+    summary: "Queue depth, oldest queued age, in-flight, retries, dead letters, alert thresholds (operators)",
+    security,
+    responses: {
+      200: { description: "Metrics", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+      ...problems(403, 501),
+    },
+  }),
 } as const;
 
 /** Byte limit per route, enforced on Content-Length before auth and again while streaming. */
@@ -478,6 +516,26 @@ export function createApp<B extends object = Record<string, unknown>>(
     assertOperator(claims, c.var.logger);
     if (!handlers.redriveJob) throw new NotImplementedError("POST /v1/ops/jobs/{job_id}/redrive");
     return c.json(await handlers.redriveJob(c as AppContext<B>, c.req.valid("param").job_id, claims), 200);
+  });
+
+  app.openapi(routes.opsEvents, async (c) => {
+    const claims = claimsOf(c as AppContext<B>);
+    assertOperator(claims, c.var.logger);
+    if (!handlers.exportEvents) throw new NotImplementedError("GET /v1/ops/partitions/{cell}/events");
+    const body = await handlers.exportEvents(
+      c as AppContext<B>,
+      c.req.valid("param").cell,
+      c.req.valid("query").job_id,
+      claims,
+    );
+    return c.body(body, 200, { "content-type": "application/x-ndjson" }) as never;
+  });
+
+  app.openapi(routes.opsMetrics, async (c) => {
+    const claims = claimsOf(c as AppContext<B>);
+    assertOperator(claims, c.var.logger);
+    if (!handlers.metrics) throw new NotImplementedError("GET /v1/ops/metrics");
+    return c.json(await handlers.metrics(c as AppContext<B>, claims), 200);
   });
 
   app.openAPIRegistry.registerPath({

@@ -5,19 +5,28 @@
 import { createApp } from "./app.ts";
 import { datasetHandlers } from "./routes/datasets.ts";
 import { jobHandlers } from "./routes/jobs.ts";
+import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
+import { sweepStalledJobs } from "./cron/sweep.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
 
 export { PartitionLedger } from "../durable-objects/partition_ledger/mod.ts";
 export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
 export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod.ts";
+export { LiveWorkIndex } from "../durable-objects/live_work_index/mod.ts";
 
 const app = createApp<Env>({
   ...jobHandlers,
   ...datasetHandlers,
+  ...opsHandlers,
+  exportEvents: (c, cell, jobId) => exportEvents(c.env, cell, jobId),
+  metrics: (c) => serviceMetrics(c.env),
   checkHealth: async () => void await loadGeometryCore(workerdWasmModules),
 });
 
 export default {
   fetch: app.fetch,
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(sweepStalledJobs(env));
+  },
 } satisfies ExportedHandler<Env>;

@@ -29,6 +29,7 @@ export interface JobRecord {
   spec: JobSpec;
   status: JobStatus;
   attempts: number;
+  retry_base: number;
   created_at: number;
   updated_at: number;
   next_run_at: number | null;
@@ -53,6 +54,13 @@ export interface LedgerEvent {
   detail: Record<string, unknown> | null;
 }
 
+export interface PartitionMetrics {
+  by_status: Record<string, number>;
+  oldest_queued_age_ms: number | null;
+  retries: number;
+  running_tasks: number;
+}
+
 export type TaskStatus = "PENDING" | "RUNNING" | "DONE" | "REPORTED" | "CANCELLED" | "FAILED";
 
 export interface TaskRecord {
@@ -73,6 +81,7 @@ export interface TaskRecord {
 
 export interface TransitionPatch {
   attempts?: number;
+  retry_base?: number;
   next_run_at?: number | null;
   result?: JobResult;
   error?: JobError | null;
@@ -129,11 +138,12 @@ export class Ledger {
       const at = this.now();
       const attempts = patch.attempts ?? job.attempts;
       this.sql.exec(
-        `UPDATE jobs SET status = ?, attempts = ?, updated_at = ?, next_run_at = ?,
+        `UPDATE jobs SET status = ?, attempts = ?, retry_base = ?, updated_at = ?, next_run_at = ?,
            result = COALESCE(?, result), error = ?, stats = COALESCE(?, stats), degraded = COALESCE(?, degraded)
          WHERE job_id = ?`,
         to,
         attempts,
+        patch.retry_base ?? job.retry_base,
         at,
         patch.next_run_at === undefined ? job.next_run_at : patch.next_run_at,
         patch.result ? JSON.stringify(patch.result) : null,
@@ -251,10 +261,41 @@ export class Ledger {
       .toArray().map(toJobRecord);
   }
 
-  jobsByStatus(statuses: JobStatus[]): JobRecord[] {
+  jobsByStatus(statuses: JobStatus[], limit = 1000): JobRecord[] {
     const marks = statuses.map(() => "?").join(",");
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at`, ...statuses)
-      .toArray().map(toJobRecord);
+    return this.sql.exec<Row>(
+      `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at, job_id LIMIT ?`,
+      ...statuses,
+      limit,
+    ).toArray().map(toJobRecord);
+  }
+
+  /** IN_PROGRESS jobs with no recorded progress since `before` (the stall sweep's candidates). */
+  stalledJobs(before: number): JobRecord[] {
+    return this.sql.exec<Row>(
+      `SELECT * FROM jobs WHERE status = 'IN_PROGRESS' AND updated_at < ? ORDER BY updated_at`,
+      before,
+    ).toArray().map(toJobRecord);
+  }
+
+  /** Counts for the metrics endpoint. */
+  metrics(now: number): PartitionMetrics {
+    const byStatus = Object.fromEntries(
+      this.sql.exec<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`)
+        .toArray().map((r) => [r.status, r.n]),
+    );
+    const oldest = this.sql.exec<{ t: number | null }>(`SELECT MIN(created_at) AS t FROM jobs WHERE status = 'QUEUED'`)
+      .one().t;
+    const retries = this.sql.exec<{ n: number | null }>(
+      `SELECT SUM(MAX(attempts - 1, 0)) AS n FROM jobs`,
+    ).one().n ?? 0;
+    return {
+      by_status: byStatus,
+      oldest_queued_age_ms: oldest === null ? null : now - oldest,
+      retries,
+      running_tasks: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('PENDING','RUNNING')`)
+        .one().n,
+    };
   }
 
   /** The earliest time anything in this partition is due, for the one alarm. */
@@ -374,6 +415,7 @@ function toJobRecord(row: Row): JobRecord {
     spec: json<JobSpec>(row.spec)!,
     status: row.status as JobStatus,
     attempts: Number(row.attempts),
+    retry_base: Number(row.retry_base),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
     next_run_at: row.next_run_at === null ? null : Number(row.next_run_at),

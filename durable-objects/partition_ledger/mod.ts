@@ -4,16 +4,36 @@
  * share of every job that touches its cell, a bounded slice per alarm.
  */
 import { DurableObject } from "cloudflare:workers";
-import { partitionStub } from "../../src/routing/partitions.ts";
+import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
 import { DEFAULT_SLICE_WORK, runTaskSlice, TaskFailure } from "./executor.ts";
 import type { JobSpec } from "./job_spec.ts";
-import { type JobError, type JobRecord, Ledger, type LedgerEvent, type TaskRecord } from "./ledger.ts";
-import { type JobStatus, TERMINAL_STATUSES } from "./state_machine.ts";
+import {
+  type JobError,
+  type JobRecord,
+  Ledger,
+  type LedgerEvent,
+  type PartitionMetrics,
+  type TaskRecord,
+} from "./ledger.ts";
+import { canTransition, type JobStatus, TERMINAL_STATUSES } from "./state_machine.ts";
 
 const RETRY_REPORT_MS = 2_000;
 
 export type CancelOutcome = { ok: true; job: JobRecord } | { ok: false; code: "NOT_FOUND" };
+export type RedriveOutcome =
+  | { ok: true; job: JobRecord }
+  | { ok: false; code: "NOT_FOUND" }
+  | { ok: false; code: "ILLEGAL_TRANSITION"; status: JobStatus };
+
+export interface SweepReport {
+  retried: string[];
+  dead_lettered: string[];
+  /** Jobs still needing attention here (queued, running, failed, dead-lettered): 0 means idle. */
+  live: number;
+}
+
+const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS", "FAILED", "DEAD_LETTER"];
 
 export class PartitionLedger extends DurableObject<Env> {
   private readonly ledger: Ledger;
@@ -29,6 +49,7 @@ export class PartitionLedger extends DurableObject<Env> {
   async submit(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
     this.ledger.ownCell(spec.home_cell);
     const outcome = this.ledger.createJob(spec, "edge");
+    if (outcome.created) await liveWorkIndexStub(this.env).mark(spec.home_cell);
     await this.rearm();
     return outcome;
   }
@@ -53,7 +74,68 @@ export class PartitionLedger extends DurableObject<Env> {
     return { ok: true, job: cancelled };
   }
 
+  // --- RPC: operators and the cron sweep ---
+
+  /** Re-queues a FAILED or DEAD_LETTER job with a fresh retry budget. */
+  async redrive(jobId: string, actor: string): Promise<RedriveOutcome> {
+    const job = this.ledger.getJob(jobId);
+    if (!job) return { ok: false, code: "NOT_FOUND" };
+    if (!canTransition(job.status, "QUEUED") || job.status === "IN_PROGRESS") {
+      return { ok: false, code: "ILLEGAL_TRANSITION", status: job.status };
+    }
+    const queued = this.ledger.transition(jobId, "QUEUED", actor, {
+      retry_base: job.attempts,
+      next_run_at: Date.now(),
+    }, { reason: "operator re-drive" });
+    await liveWorkIndexStub(this.env).mark(job.spec.home_cell);
+    await this.rearm();
+    return { ok: true, job: queued };
+  }
+
+  listJobs(statuses: JobStatus[], limit: number, stalledBefore?: number): JobRecord[] {
+    return stalledBefore === undefined
+      ? this.ledger.jobsByStatus(statuses, limit)
+      : this.ledger.stalledJobs(stalledBefore).slice(0, limit);
+  }
+
+  metrics(): PartitionMetrics {
+    return this.ledger.metrics(Date.now());
+  }
+
+  /**
+   * Retries jobs that made no progress for `stallAfterMs` (backoff with
+   * jitter), dead-letters those out of retries, and re-arms a lost alarm.
+   */
+  async sweep(stallAfterMs: number): Promise<SweepReport> {
+    const now = Date.now();
+    const report: SweepReport = { retried: [], dead_lettered: [], live: 0 };
+    for (const job of this.ledger.stalledJobs(now - stallAfterMs)) {
+      const error: JobError = {
+        type: "urn:spatial-jobs:problem:stalled",
+        title: "Job stalled",
+        status: 503,
+        detail: `No progress for ${stallAfterMs} ms (attempt ${job.attempts}).`,
+        retryable: true,
+      };
+      const outcome = this.failJob(job, "cron:sweep", error);
+      if (outcome === "DEAD_LETTER") report.dead_lettered.push(job.job_id);
+      if (outcome === "QUEUED") {
+        report.retried.push(job.job_id);
+        await Promise.allSettled(job.spec.partitions.map((cell) => this.forPartition(cell).cancelTask(job.job_id)));
+      }
+    }
+    report.live = this.ledger.jobsByStatus(LIVE_STATUSES, 1).length;
+    await this.rearm();
+    return report;
+  }
+
   // --- RPC: other partitions ---
+
+  /** A partition finished a slice of the job: the job is making progress. */
+  progress(jobId: string, attempt: number): void {
+    const job = this.ledger.getJob(jobId);
+    if (job && job.status === "IN_PROGRESS" && job.attempts === attempt) this.ledger.touch(jobId, job.next_run_at);
+  }
 
   async enqueueTask(spec: JobSpec, attempt: number, cell: string): Promise<void> {
     this.ledger.ownCell(cell);
@@ -138,19 +220,17 @@ export class PartitionLedger extends DurableObject<Env> {
     }
   }
 
-  private failJob(job: JobRecord, actor: string, error: JobError): void {
+  /** A failed attempt: FAILED if retrying cannot help, else QUEUED with backoff, or DEAD_LETTER out of retries. */
+  private failJob(job: JobRecord, actor: string, error: JobError): JobStatus | null {
     const fresh = this.ledger.getJob(job.job_id);
-    if (!fresh || fresh.status !== "IN_PROGRESS" || fresh.attempts !== job.attempts) return;
-    if (!error.retryable) {
-      this.ledger.transition(job.job_id, "FAILED", actor, { error, next_run_at: null });
-    } else if (fresh.attempts > fresh.spec.max_retries) {
-      this.ledger.transition(job.job_id, "DEAD_LETTER", actor, { error, next_run_at: null });
-    } else {
-      this.ledger.transition(job.job_id, "QUEUED", actor, {
-        error,
-        next_run_at: Date.now() + backoffMs(fresh.attempts),
-      });
-    }
+    if (!fresh || fresh.status !== "IN_PROGRESS" || fresh.attempts !== job.attempts) return null;
+    const retriesUsed = fresh.attempts - fresh.retry_base;
+    const to: JobStatus = !error.retryable ? "FAILED" : retriesUsed > fresh.spec.max_retries ? "DEAD_LETTER" : "QUEUED";
+    this.ledger.transition(job.job_id, to, actor, {
+      error,
+      next_run_at: to === "QUEUED" ? Date.now() + backoffMs(retriesUsed) : null,
+    });
+    return to;
   }
 
   private async advanceTask(task: TaskRecord, workBudget: number): Promise<void> {
@@ -163,6 +243,7 @@ export class PartitionLedger extends DurableObject<Env> {
       const slice = await runTaskSlice(this.env, task, workBudget);
       const updated = this.ledger.checkpointTask(task, slice, actor);
       if (updated.status === "DONE") await this.reportTask(updated);
+      else await Promise.resolve(this.forPartition(task.home_cell).progress(task.job_id, task.attempt)).catch(() => {});
     } catch (error) {
       const jobError = toJobError(error);
       this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
@@ -207,6 +288,7 @@ interface PartitionApi {
     stats: Record<string, number>,
   ): Promise<void>;
   taskFailed(jobId: string, attempt: number, error: JobError): void | Promise<void>;
+  progress(jobId: string, attempt: number): void | Promise<void>;
 }
 
 /** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */

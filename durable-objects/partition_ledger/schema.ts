@@ -12,6 +12,8 @@ export const SCHEMA = [
     spec TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('QUEUED','IN_PROGRESS','COMPLETED','FAILED','CANCELLED','DEAD_LETTER')),
     attempts INTEGER NOT NULL DEFAULT 0,
+    -- attempts at the last operator re-drive: the retry budget counts from here
+    retry_base INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     next_run_at INTEGER,

@@ -1,6 +1,7 @@
-/** Durable Object stubs by name: partitions by H3 cell, catalogs by dataset, idempotency by (caller, key). */
+/** Durable Object stubs by name: partitions by H3 cell, catalogs by dataset, idempotency by (caller, key), the live-work index. */
 import type { DatasetCatalog } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { IdempotencyRegistry } from "../../durable-objects/idempotency_registry/mod.ts";
+import type { LiveWorkIndex } from "../../durable-objects/live_work_index/mod.ts";
 import type { PartitionLedger } from "../../durable-objects/partition_ledger/mod.ts";
 
 /**
@@ -24,4 +25,9 @@ export function idempotencyStub(env: Env, subject: string, key: string): Remote<
   return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(`idempotency:${subject}\n${key}`)) as unknown as Remote<
     IdempotencyRegistry
   >;
+}
+
+/** The one index of partitions with live work. */
+export function liveWorkIndexStub(env: Env): Remote<LiveWorkIndex> {
+  return env.LIVE_WORK.get(env.LIVE_WORK.idFromName("live-work")) as unknown as Remote<LiveWorkIndex>;
 }

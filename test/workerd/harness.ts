@@ -15,8 +15,10 @@ export interface Service {
   stateFingerprint(): Promise<string>;
   /** Kills the whole dev server process group (SIGKILL by default: a crash). */
   stop(signal?: Deno.Signal): Promise<void>;
-  /** Starts the dev server again on the same state directory and port. */
-  restart(): Promise<void>;
+  /** Starts the dev server again on the same state directory and port (optionally with other vars). */
+  restart(options?: { vars?: Record<string, string> }): Promise<void>;
+  /** Fires the cron trigger once (`wrangler dev --test-scheduled`). */
+  triggerCron(): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -28,7 +30,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "spatial-jobs-state-" });
   const logFile = `${stateDir}.log`;
   const port = freePort();
-  const launch = () => startDevServer({ port, stateDir, logFile, ...(options.vars ? { vars: options.vars } : {}) });
+  const launch = (vars = options.vars) => startDevServer({ port, stateDir, logFile, ...(vars ? { vars } : {}) });
   let server = await launch();
   return {
     url: server.url,
@@ -37,8 +39,13 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     fetch: (path, init) => fetch(`${server.url}${path}`, init),
     stateFingerprint: () => fingerprintDir(stateDir),
     stop: (signal = "SIGKILL") => server.stop(signal),
-    restart: async () => {
-      server = await launch();
+    restart: async (restartOptions) => {
+      server = await launch(restartOptions?.vars ?? options.vars);
+    },
+    triggerCron: async () => {
+      const response = await fetch(`${server.url}/__scheduled?cron=*+*+*+*+*`);
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`cron trigger answered ${response.status}`);
     },
   };
 }

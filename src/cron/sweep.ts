@@ -1,0 +1,40 @@
+/**
+ * The cron trigger: visits only the partitions the live-work index lists,
+ * asks each to retry or dead-letter its stalled jobs (and re-arm a lost
+ * alarm), and forgets the partitions it found idle.
+ */
+import { createLogger } from "../http/log.ts";
+import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+
+export interface SweepSummary {
+  partitions: number;
+  retried: string[];
+  dead_lettered: string[];
+  idle: number;
+  failed_partitions: number;
+}
+
+export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
+  const startedAt = Date.now();
+  const logger = createLogger({ trace_id: crypto.randomUUID().replaceAll("-", ""), span_id: "cron-sweep" });
+  const index = liveWorkIndexStub(env);
+  const cells = await index.cells();
+  const stallAfterMs = Number(env.STALL_AFTER_MS ?? 120_000);
+  const summary: SweepSummary = { partitions: cells.length, retried: [], dead_lettered: [], idle: 0, failed_partitions: 0 };
+  await Promise.all(cells.map(async (cell) => {
+    try {
+      const report = await partitionStub(env, cell).sweep(stallAfterMs);
+      summary.retried.push(...report.retried);
+      summary.dead_lettered.push(...report.dead_lettered);
+      if (report.live === 0) {
+        summary.idle++;
+        await index.removeIdle(cell, startedAt);
+      }
+    } catch (error) {
+      summary.failed_partitions++;
+      logger.error("sweep of a partition failed", { cell, error: error instanceof Error ? error.message : String(error) });
+    }
+  }));
+  logger.info("stall sweep", { ...summary, ms: Date.now() - startedAt });
+  return summary;
+}

@@ -1,0 +1,70 @@
+/**
+ * Operator handlers (the operator role is checked by the app): list jobs by
+ * status or stall across the partitions with live work, re-drive a job,
+ * export a partition's ledger as NDJSON, and service metrics.
+ */
+import type { JobStatus as JobStatusValue } from "../../durable-objects/partition_ledger/state_machine.ts";
+import type { Handlers } from "../app.ts";
+import { ConflictError, NotFoundError } from "../http/problem.ts";
+import { homeCellOf } from "../routing/job_id.ts";
+import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { statusDocument } from "./jobs.ts";
+
+/** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
+export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
+
+export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob"> = {
+  async listJobs(c, query) {
+    const cells = await liveWorkIndexStub(c.env).cells();
+    const stalledBefore = query.stalled ? Date.now() - Number(c.env.STALL_AFTER_MS ?? 120_000) : undefined;
+    const pages = await Promise.all(
+      cells.map((cell) => partitionStub(c.env, cell).listJobs([query.status as JobStatusValue], query.limit, stalledBefore)),
+    );
+    const jobs = pages.flat().sort((a, b) => a.created_at - b.created_at || (a.job_id < b.job_id ? -1 : 1));
+    return { jobs: jobs.slice(0, query.limit).map(statusDocument) };
+  },
+
+  async redriveJob(c, jobId, claims) {
+    const cell = homeCellOf(jobId);
+    if (!cell) throw new NotFoundError(`No job "${jobId}".`);
+    const outcome = await partitionStub(c.env, cell).redrive(jobId, `operator:${claims.sub}`);
+    if (outcome.ok) return statusDocument(outcome.job);
+    if (outcome.code === "NOT_FOUND") throw new NotFoundError(`No job "${jobId}".`);
+    throw new ConflictError(
+      `Job "${jobId}" is ${outcome.status}; only FAILED or DEAD_LETTER jobs can be re-driven.`,
+      "illegal-transition",
+    );
+  },
+};
+
+/** NDJSON of a partition's ledger events (optionally one job's), for audit and replay. */
+export async function exportEvents(env: Env, cell: string, jobId: string | undefined): Promise<string> {
+  const events = await partitionStub(env, cell).events(jobId);
+  return events.map((e) => JSON.stringify(e)).join("\n") + (events.length ? "\n" : "");
+}
+
+export async function serviceMetrics(env: Env) {
+  const cells = await liveWorkIndexStub(env).cells();
+  const all = await Promise.all(cells.map((cell) => partitionStub(env, cell).metrics()));
+  const count = (status: string) => all.reduce((n, m) => n + (m.by_status[status] ?? 0), 0);
+  const oldest = Math.max(-1, ...all.map((m) => m.oldest_queued_age_ms ?? -1));
+  const metrics = {
+    live_partitions: cells.length,
+    queue_depth: count("QUEUED"),
+    oldest_queued_age_ms: oldest < 0 ? null : oldest,
+    in_flight: count("IN_PROGRESS"),
+    running_tasks: all.reduce((n, m) => n + m.running_tasks, 0),
+    retries: all.reduce((n, m) => n + m.retries, 0),
+    failed: count("FAILED"),
+    dead_letters: count("DEAD_LETTER"),
+  };
+  const alerts = [
+    ...(metrics.oldest_queued_age_ms !== null && metrics.oldest_queued_age_ms > ALERT_THRESHOLDS.p3_oldest_queued_ms
+      ? [{ severity: "P3", reason: "oldest queued job older than 45 s" }]
+      : []),
+    ...(metrics.queue_depth > ALERT_THRESHOLDS.p2_backlog ? [{ severity: "P2", reason: "backlog over 10,000 jobs" }] : []),
+  ];
+  return { ...metrics, thresholds: ALERT_THRESHOLDS, alerts };
+}
+
+export { homeCellOf };
