@@ -67,8 +67,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
   }).spawn();
   if (log) {
-    child.stdout.pipeTo(log.writable, { preventClose: true }).catch(() => {});
-    child.stderr.pipeTo(log.writable, { preventClose: true }).catch(() => {});
+    // Not `pipeTo(log.writable, {preventClose: true})`: two pipes cannot share one writable (the second is
+    // refused as locked), and in Deno 2.9.6 a file's writable piped with preventClose writes nothing at all.
+    const copy = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) {
+        for (let written = 0; written < chunk.length;) written += await log.write(chunk.subarray(written));
+      }
+    };
+    copy(child.stdout).catch(() => {});
+    copy(child.stderr).catch(() => {});
   }
   const url = `http://127.0.0.1:${options.port}`;
   let exited = false;
