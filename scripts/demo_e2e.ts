@@ -151,10 +151,13 @@ async function publish(name: string, fc: FeatureCollection<unknown>, query: stri
     body,
   });
   const ms = performance.now() - t;
-  const doc = await response.json().catch(() => null);
+  const text = await response.text();
+  const doc = parseJson(text);
   if (response.status !== 201) {
-    const problem = `PUT /v1/datasets/${name} answered ${response.status} after ${secs(ms)}: ` +
-      `${doc?.title ?? ""} ${doc?.detail ?? ""} ${JSON.stringify(doc?.errors?.slice(0, 3) ?? [])}`;
+    const why = doc?.detail
+      ? `${doc.title}: ${doc.detail} ${JSON.stringify(doc.errors?.slice(0, 3) ?? [])}`
+      : JSON.stringify(text.slice(0, 300));
+    const problem = `PUT /v1/datasets/${name} answered ${response.status} after ${secs(ms)}: ${why}`;
     summary.problems.push(problem);
     done(problem);
     return false;
@@ -201,9 +204,14 @@ async function runJob(label: string, request: Record<string, unknown>): Promise<
 
   let doc;
   let lastProgress = "";
+  let polls = 0;
+  let slowestPollMs = 0;
   const deadline = Date.now() + timeoutMs;
   while (true) {
+    const polled = performance.now();
     doc = await (await fetch(`${base}${accepted.links.self}`, { headers: auth })).json();
+    slowestPollMs = Math.max(slowestPollMs, performance.now() - polled);
+    polls++;
     const progress = `${doc.status} ${doc.progress.partitions_done}/${doc.progress.partitions_total} partitions`;
     if (progress !== lastProgress) {
       done(`${label}: ${progress} at ${secs(performance.now() - t0)}`);
@@ -244,6 +252,7 @@ async function runJob(label: string, request: Record<string, unknown>): Promise<
     `${label}: COMPLETED in ${secs(runMs)}; ${counted.toLocaleString("en")} features, ${mb(bytes.length)} → ${file} ` +
       `(download ${secs(downloadMs)})`,
   );
+  done(`${label}: ${polls} polls, the slowest answered in ${secs(slowestPollMs)}`);
   done(`${label}: stats ${JSON.stringify(doc.stats)}`);
   summary.jobs[label] = {
     job_id: doc.job_id,
@@ -254,8 +263,19 @@ async function runJob(label: string, request: Record<string, unknown>): Promise<
     bytes: bytes.length,
     file,
     attempts: doc.attempts,
+    polls,
+    slowest_poll_ms: Math.round(slowestPollMs),
     stats: doc.stats,
   };
+}
+
+// deno-lint-ignore no-explicit-any
+function parseJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function collection<G>(features: Feature<G>[]): FeatureCollection<G> {
