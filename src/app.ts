@@ -5,6 +5,8 @@
  * the caller passes to {@link createApp}.
  *
  * Middleware order: trace → body limit (Content-Length) → bearer auth (/v1/*)
+ * → gateway (sensitive headers dropped) → submission rate limit (POST /v1/jobs)
+ * → operator role (/v1/ops/*)
  * → per route: body read (415/413/400) → zod validation (400/422) → handler.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
@@ -12,7 +14,7 @@ import type { Context } from "hono";
 import { GEOS_VERSION } from "../wasm/generated/version.ts";
 import { assertOperator } from "./auth/abac.ts";
 import type { Claims } from "./auth/claims.ts";
-import { bearerAuth } from "./auth/middleware.ts";
+import { bearerAuth, requireOperator } from "./auth/middleware.ts";
 import { DatasetName, JobId } from "./contract/common.ts";
 import {
   DATASET_MEDIA_TYPES,
@@ -42,6 +44,8 @@ import { bodyLimit, type BodyVariables, readBody } from "./http/body.ts";
 import { formatPath, validationErrorFrom, validationHook } from "./http/validation.ts";
 import { type FieldError, notFound, NotImplementedError, onError, ValidationError } from "./http/problem.ts";
 import { trace, type TraceVariables } from "./http/trace.ts";
+import { gateway } from "./http/gateway.ts";
+import { submissionRateLimit } from "./http/rate_limit.ts";
 
 /** Context variables available to handlers. */
 export type AppVariables = TraceVariables & Partial<BodyVariables> & { claims: Claims };
@@ -120,6 +124,8 @@ export interface Handlers<B extends object = Record<string, unknown>> {
   redriveJob?(c: AppContext<B>, jobId: string, claims: Claims): Promise<JobStatus>;
   /** GET /v1/ops/partitions/{cell}/events: the partition ledger's events as NDJSON (operator role checked). */
   exportEvents?(c: AppContext<B>, cell: string, jobId: string | undefined, claims: Claims): Promise<string>;
+  /** GET /v1/ops/jobs/{job_id}/objects: the job's objects in R2 and which one the ledger committed (operator). */
+  jobObjects?(c: AppContext<B>, jobId: string, claims: Claims): Promise<Record<string, unknown>>;
   /** GET /v1/ops/metrics: queue depth, oldest queued age, in-flight, retries, dead letters (operator role checked). */
   metrics?(c: AppContext<B>, claims: Claims): Promise<Record<string, unknown>>;
   /** GET /health: proves the geometry core is up (throws when it cannot load). */
@@ -347,6 +353,18 @@ export const routes = {
       ...problems(400, 403, 501),
     },
   }),
+  opsJobObjects: createRoute({
+    method: "get",
+    path: "/v1/ops/jobs/{job_id}/objects",
+    tags: ["operations"],
+    summary: "A job's objects in R2 (results, staged parts) and the committed one (operators, for reconciliation)",
+    security,
+    request: { params: JobParams },
+    responses: {
+      200: { description: "Objects", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+      ...problems(400, 403, 404, 501),
+    },
+  }),
   opsMetrics: createRoute({
     method: "get",
     path: "/v1/ops/metrics",
@@ -421,6 +439,9 @@ export function createApp<B extends object = Record<string, unknown>>(
   app.use("*", trace());
   app.use("*", bodyLimit(bodyLimitFor));
   app.use("/v1/*", bearerAuth());
+  app.use("*", gateway());
+  app.use("/v1/jobs", submissionRateLimit());
+  app.use("/v1/ops/*", requireOperator());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -529,6 +550,13 @@ export function createApp<B extends object = Record<string, unknown>>(
       claims,
     );
     return c.body(body, 200, { "content-type": "application/x-ndjson" }) as never;
+  });
+
+  app.openapi(routes.opsJobObjects, async (c) => {
+    const claims = claimsOf(c as AppContext<B>);
+    assertOperator(claims, c.var.logger);
+    if (!handlers.jobObjects) throw new NotImplementedError("GET /v1/ops/jobs/{job_id}/objects");
+    return c.json(await handlers.jobObjects(c as AppContext<B>, c.req.valid("param").job_id, claims), 200);
   });
 
   app.openapi(routes.opsMetrics, async (c) => {

@@ -293,8 +293,9 @@ export class Ledger {
       by_status: byStatus,
       oldest_queued_age_ms: oldest === null ? null : now - oldest,
       retries,
-      running_tasks: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('PENDING','RUNNING')`)
-        .one().n,
+      running_tasks:
+        this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('PENDING','RUNNING')`)
+          .one().n,
     };
   }
 

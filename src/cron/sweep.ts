@@ -20,7 +20,13 @@ export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
   const index = liveWorkIndexStub(env);
   const cells = await index.cells();
   const stallAfterMs = Number(env.STALL_AFTER_MS ?? 120_000);
-  const summary: SweepSummary = { partitions: cells.length, retried: [], dead_lettered: [], idle: 0, failed_partitions: 0 };
+  const summary: SweepSummary = {
+    partitions: cells.length,
+    retried: [],
+    dead_lettered: [],
+    idle: 0,
+    failed_partitions: 0,
+  };
   await Promise.all(cells.map(async (cell) => {
     try {
       const report = await partitionStub(env, cell).sweep(stallAfterMs);
@@ -32,7 +38,10 @@ export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
       }
     } catch (error) {
       summary.failed_partitions++;
-      logger.error("sweep of a partition failed", { cell, error: error instanceof Error ? error.message : String(error) });
+      logger.error("sweep of a partition failed", {
+        cell,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }));
   logger.info("stall sweep", { ...summary, ms: Date.now() - startedAt });

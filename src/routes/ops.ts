@@ -13,12 +13,37 @@ import { statusDocument } from "./jobs.ts";
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
 export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
 
-export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob"> = {
+export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobObjects"> = {
+  async jobObjects(c, jobId) {
+    const cell = homeCellOf(jobId);
+    const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
+    if (!job) throw new NotFoundError(`No job "${jobId}".`);
+    const keys = async (prefix: string) => {
+      const found: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await c.env.TILES.list({ prefix, ...(cursor ? { cursor } : {}) });
+        found.push(...page.objects.map((o) => o.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return found;
+    };
+    return {
+      job_id: jobId,
+      status: job.status,
+      committed: job.result?.key ?? null,
+      results: await keys(`jobs/${jobId}/results/`),
+      staged_parts: (await keys(`jobs/${jobId}/staging/`)).length,
+    };
+  },
+
   async listJobs(c, query) {
     const cells = await liveWorkIndexStub(c.env).cells();
     const stalledBefore = query.stalled ? Date.now() - Number(c.env.STALL_AFTER_MS ?? 120_000) : undefined;
     const pages = await Promise.all(
-      cells.map((cell) => partitionStub(c.env, cell).listJobs([query.status as JobStatusValue], query.limit, stalledBefore)),
+      cells.map((cell) =>
+        partitionStub(c.env, cell).listJobs([query.status as JobStatusValue], query.limit, stalledBefore)
+      ),
     );
     const jobs = pages.flat().sort((a, b) => a.created_at - b.created_at || (a.job_id < b.job_id ? -1 : 1));
     return { jobs: jobs.slice(0, query.limit).map(statusDocument) };
@@ -62,7 +87,9 @@ export async function serviceMetrics(env: Env) {
     ...(metrics.oldest_queued_age_ms !== null && metrics.oldest_queued_age_ms > ALERT_THRESHOLDS.p3_oldest_queued_ms
       ? [{ severity: "P3", reason: "oldest queued job older than 45 s" }]
       : []),
-    ...(metrics.queue_depth > ALERT_THRESHOLDS.p2_backlog ? [{ severity: "P2", reason: "backlog over 10,000 jobs" }] : []),
+    ...(metrics.queue_depth > ALERT_THRESHOLDS.p2_backlog
+      ? [{ severity: "P2", reason: "backlog over 10,000 jobs" }]
+      : []),
   ];
   return { ...metrics, thresholds: ALERT_THRESHOLDS, alerts };
 }

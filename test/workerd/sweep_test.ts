@@ -12,9 +12,12 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
   // Every running job counts as stalled at once, and slices are tiny so the job is always running.
   const service = await startService({ vars: { STALL_AFTER_MS: "1", SLICE_WORK_UNITS: "200", MAX_RETRIES: "3" } });
   try {
-    equal((await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
-      query: "classification=public&repair=true",
-    })).status, 201);
+    equal(
+      (await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
+        query: "classification=public&repair=true",
+      })).status,
+      201,
+    );
     equal((await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"))).status, 201);
     const { job_id } = await (await submit(service, {
       spatial_operation: "polygon_intersection",
@@ -71,7 +74,10 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
     await t.step("after the fault is gone, an operator re-drive completes the job with PostGIS's answer", async () => {
       await service.stop("SIGTERM");
       await service.restart({ vars: {} });
-      const response = await service.fetch(`/v1/ops/jobs/${job_id}/redrive`, { method: "POST", headers: await operator() });
+      const response = await service.fetch(`/v1/ops/jobs/${job_id}/redrive`, {
+        method: "POST",
+        headers: await operator(),
+      });
       const body = await response.json();
       equal(response.status, 200, JSON.stringify(body));
       equal(body.status, "QUEUED");
@@ -85,7 +91,10 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
 
     await t.step("re-driving a COMPLETED job is an illegal transition: 409, nothing changes", async () => {
       const before = await service.stateFingerprint();
-      const response = await service.fetch(`/v1/ops/jobs/${job_id}/redrive`, { method: "POST", headers: await operator() });
+      const response = await service.fetch(`/v1/ops/jobs/${job_id}/redrive`, {
+        method: "POST",
+        headers: await operator(),
+      });
       equal(response.status, 409);
       equal((await response.json()).type, "urn:spatial-jobs:problem:illegal-transition");
       equal(await service.stateFingerprint(), before);
