@@ -1,0 +1,99 @@
+/**
+ * The end-to-end benchmark's inputs, built deterministically in memory as
+ * GeoJSON features (the form every engine loads):
+ *
+ * - `counties`: every us-atlas counties-10m county (3,231), id = FIPS string;
+ * - `points(n)`: `n` seeded points (seed 42) in the contiguous-US bbox, ids 0..n-1;
+ * - `conusGrid`: 1°×1° cells over lon −125…−66, lat 24…50 (1,534), ids `<lon>_<lat>`;
+ * - `countries`: world-atlas countries-50m (241), id = the country's name
+ *   (five countries have no ISO code and Australia's is shared with Ashmore and Cartier);
+ * - `worldGrid`: 1°×1° cells over the whole world (64,800).
+ */
+import countries50m from "world-atlas/countries-50m.json" with { type: "json" };
+// @ts-types="../fixtures/topojson_client.d.ts"
+import { feature } from "topojson-client";
+import { allCounties } from "../fixtures/make_inputs.ts";
+import { CONUS_BBOX, seededPoints } from "../lib/seeded_random.ts";
+
+export type Position = [number, number];
+export type Geometry =
+  | { type: "Point"; coordinates: Position }
+  | { type: "Polygon"; coordinates: Position[][] }
+  | { type: "MultiPolygon"; coordinates: Position[][][] };
+export interface Feature {
+  type: "Feature";
+  id: string | number;
+  properties: Record<string, unknown>;
+  geometry: Geometry;
+}
+
+export const POINT_SEED = 42;
+
+export function counties(): Feature[] {
+  return allCounties() as Feature[];
+}
+
+export function points(count: number): Feature[] {
+  const xy = seededPoints(count, POINT_SEED, CONUS_BBOX);
+  const out: Feature[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    out[i] = { type: "Feature", id: i, properties: {}, geometry: { type: "Point", coordinates: [xy[2 * i]!, xy[2 * i + 1]!] } };
+  }
+  return out;
+}
+
+/** 1°×1° cells with whole-degree corners covering `bbox`, ids `<lon>_<lat>` of the lower-left corner. */
+export function degreeGrid(bbox: readonly [number, number, number, number]): Feature[] {
+  const cells: Feature[] = [];
+  for (let x = bbox[0]; x < bbox[2]; x++) {
+    for (let y = bbox[1]; y < bbox[3]; y++) {
+      cells.push({
+        type: "Feature",
+        id: `${x}_${y}`,
+        properties: {},
+        geometry: { type: "Polygon", coordinates: [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]] },
+      });
+    }
+  }
+  return cells;
+}
+
+export const conusGrid = () => degreeGrid(CONUS_BBOX);
+export const worldGrid = () => degreeGrid([-180, -90, 180, 90]);
+
+export function countries(): Feature[] {
+  // deno-lint-ignore no-explicit-any -- topojson-client ships no types here
+  const topology = countries50m as any;
+  const fc = feature(topology, topology.objects.countries) as { features: Feature[] };
+  return fc.features.map((f) => ({
+    type: "Feature",
+    id: String(f.properties.name),
+    properties: { iso_n3: f.id ?? null },
+    geometry: f.geometry,
+  }));
+}
+
+/** A FeatureCollection's bytes, written feature by feature (no giant intermediate string). */
+export function geoJsonBytes(features: readonly Feature[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [encoder.encode('{"type":"FeatureCollection","features":[')];
+  let batch: string[] = [];
+  const flush = () => {
+    if (batch.length) parts.push(encoder.encode(batch.join("")));
+    batch = [];
+  };
+  features.forEach((f, i) => {
+    batch.push((i ? "," : "") + JSON.stringify(f));
+    if (batch.length >= 10_000) flush();
+  });
+  flush();
+  parts.push(encoder.encode("]}"));
+  const size = parts.reduce((n, p) => n + p.byteLength, 0);
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+/**
+ * The local service for the end-to-end benchmark: `wrangler dev` in its own
+ * process group (as `startDevServer` does) with a fresh state directory, plus
+ * what the benchmark reads about it: the GEOS cold start (the first `/health`
+ * once the server listens; `/health` is the first request that loads the
+ * geometry core) and the workerd processes' memory (VmHWM/VmRSS in /proc).
+ */
+import { PROJECT_ROOT, wranglerDevArgs } from "../lib/wrangler_dev.ts";
+
+export interface BenchService {
+  readonly url: string;
+  readonly pgid: number;
+  /** Milliseconds from spawning wrangler to the first answer on any route. */
+  readonly listenMs: number;
+  /** Milliseconds of the first `/health` (module + GEOS instantiation), and of a warm one right after. */
+  readonly firstHealthMs: number;
+  readonly warmHealthMs: number;
+  readonly geosVersion: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A copy of the tree at git `ref` (default HEAD) in a temp dir, with the local
+ * node_modules and the extracted WASM linked in: the benchmark's dev server runs
+ * from it, so edits in the work tree cannot hot-reload workerd mid-run.
+ */
+export async function snapshotTree(
+  ref = "HEAD",
+  options: { liftLimits?: boolean } = {},
+): Promise<{ dir: string; commit: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-tree-" });
+  const commit = new TextDecoder().decode(
+    (await new Deno.Command("git", { args: ["rev-parse", ref], cwd: PROJECT_ROOT, stdout: "piped" }).output()).stdout,
+  ).trim();
+  const archive = await new Deno.Command("sh", {
+    args: ["-c", `git archive ${commit} | tar -x -C ${dir}`],
+    cwd: PROJECT_ROOT,
+  }).output();
+  if (!archive.success) throw new Error(`git archive ${ref} failed`);
+  await Deno.symlink(`${PROJECT_ROOT}node_modules`, `${dir}/node_modules`);
+  await Deno.mkdir(`${dir}/wasm`, { recursive: true });
+  await Deno.symlink(`${PROJECT_ROOT}wasm/generated`, `${dir}/wasm/generated`);
+  if (options.liftLimits) {
+    // Experiment only, in the copy: dataset bodies up to 1 GiB, 4M features, 40M positions.
+    const file = `${dir}/src/contract/limits.ts`;
+    const text = (await Deno.readTextFile(file))
+      .replace(/MAX_DATASET_BODY_BYTES = [^;]+;/, "MAX_DATASET_BODY_BYTES = 1024 * 1024 * 1024;")
+      .replace(/MAX_DATASET_FEATURES = [^;]+;/, "MAX_DATASET_FEATURES = 4_000_000;")
+      .replace(/MAX_DATASET_VERTICES = [^;]+;/, "MAX_DATASET_VERTICES = 40_000_000;");
+    await Deno.writeTextFile(file, text);
+  }
+  return { dir, commit };
+}
+
+export async function startBenchService(
+  port: number,
+  stateDir: string,
+  logFile: string,
+  tree: string = PROJECT_ROOT,
+): Promise<BenchService> {
+  const log = await Deno.open(logFile, { write: true, create: true, truncate: true });
+  const spawned = performance.now();
+  const child = new Deno.Command("setsid", {
+    args: [Deno.execPath(), ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml` })],
+    cwd: tree,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
+  }).spawn();
+  // Explicit writes: piping into FsFile.writable with preventClose writes nothing in Deno 2.9.6.
+  const copy = async (stream: ReadableStream<Uint8Array>) => {
+    try {
+      for await (const chunk of stream) await log.write(chunk);
+    } catch {
+      // The log was closed.
+    }
+  };
+  copy(child.stdout);
+  copy(child.stderr);
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) {
+      try {
+        Deno.kill(-child.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await status;
+    }
+    try {
+      log.close();
+    } catch {
+      // Closed.
+    }
+  };
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (exited) throw new Error(`wrangler dev exited before listening; see ${logFile}`);
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not listen within 120 s; see ${logFile}`);
+      try {
+        const r = await fetch(`${url}/__bench_probe`);
+        await r.body?.cancel();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const listenMs = performance.now() - spawned;
+    const t0 = performance.now();
+    const first = await fetch(`${url}/health`);
+    const body = await first.json() as { geos_version?: string };
+    const firstHealthMs = performance.now() - t0;
+    if (!first.ok) throw new Error(`/health answered ${first.status}: ${JSON.stringify(body)}`);
+    const t1 = performance.now();
+    await (await fetch(`${url}/health`)).body?.cancel();
+    const warmHealthMs = performance.now() - t1;
+    return {
+      url,
+      pgid: child.pid,
+      listenMs,
+      firstHealthMs,
+      warmHealthMs,
+      geosVersion: body.geos_version ?? "?",
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface ProcessMemory {
+  pid: number;
+  comm: string;
+  /** Peak resident set since start or the last {@link resetPeaks}, bytes. */
+  hwm: number;
+  rss: number;
+}
+
+/** The workerd processes in process group `pgid`, with their VmHWM and VmRSS. */
+export function workerdMemory(pgid: number): ProcessMemory[] {
+  const out: ProcessMemory[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const fields = stat.slice(close + 2).split(" ");
+      if (Number(fields[2]) !== pgid || !comm.includes("workerd")) continue;
+      const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
+      const kb = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0) * 1024;
+      out.push({ pid: Number(entry.name), comm, hwm: kb("VmHWM"), rss: kb("VmRSS") });
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Resets the kernel's peak-RSS counters (VmHWM) of `pids` (`echo 5 > /proc/<pid>/clear_refs`; needs root). */
+export function resetPeaks(pids: number[]): boolean {
+  let ok = true;
+  for (const pid of pids) {
+    try {
+      Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+}

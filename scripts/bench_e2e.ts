@@ -1,0 +1,438 @@
+/**
+ * `deno task bench:e2e`: the service end to end through its public HTTP contract, beside PostGIS and turf
+ * on the same inputs in the same run. Not a test: it prints tables.
+ *
+ * - J1: us-atlas counties-10m (repaired) × N seeded points (seed 42, contiguous-US bbox), point_in_polygon,
+ *   both sides published datasets (`left_dataset` = counties); N = 100,000 and 1,000,000 by default.
+ * - J2: counties (repaired) × 1°×1° grid over lon −125…−66, lat 24…50, polygon_intersection.
+ * - J3: Natural Earth countries (world-atlas countries-50m, repaired) × a 1° grid over the world.
+ * - Service: publish time per dataset, submit → COMPLETED (polling every 100 ms), result download, the
+ *   job's own stats, workerd peak RSS (VmHWM, reset before each publish/job), GEOS cold start (first /health).
+ * - PostGIS (throwaway cluster, GiST indexes): `CREATE TABLE … AS SELECT … ORDER BY left_id, right_id`,
+ *   single-threaded (`max_parallel_workers_per_gather = 0`) and with default parallelism.
+ * - turf in-process (flatbush candidates, as scripts/bench_core.ts).
+ * - Submit latency: p50/p99 of `POST /v1/jobs` at a fixed rate from a second process (autocannon),
+ *   spread over many token subjects so the per-subject rate limit (20/s by default) is not what is measured.
+ *
+ * The dev server runs from a snapshot of git `--ref` (default HEAD) with a fresh state dir, so edits in
+ * the work tree cannot hot-reload it mid-run.
+ *
+ * @example
+ * ```sh
+ * deno task bench:e2e                                   # everything
+ * deno task bench:e2e --only J1 --points 100000         # piecemeal
+ * deno task bench:e2e --only J2,J3 --no-turf
+ * deno task bench:e2e --only load --load-rate 200 --load-seconds 10
+ * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
+ * ```
+ */
+import { parseArgs } from "node:util";
+import * as data from "./bench/datasets.ts";
+import { devToken } from "./bench/dev_token.ts";
+import { downloadResult, type JobRun, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
+import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
+import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
+import { type TurfRun, turfPointInPolygon, turfPolygonIntersection } from "./bench/turf_engine.ts";
+import { publishDataset } from "./bench/upload.ts";
+import { freePort } from "./lib/wrangler_dev.ts";
+import { loadGeometryCore } from "../wasm/mod.ts";
+import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
+import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
+import { writeFlatGeobuf } from "../src/tiles/fgb_writer.ts";
+
+const HELP = `Usage: deno task bench:e2e [options]
+  --only <parts>        comma list of J1,J2,J3,load,startup (default all)
+  --points <list>       J1 point counts (default 100000,1000000)
+  --no-service          skip the service (PostGIS/turf only)
+  --no-postgis          skip PostGIS
+  --no-turf             skip turf
+  --no-parallel         skip the PostGIS run with default parallelism
+  --load-rate <n>       submit requests per second (default 500)
+  --load-seconds <n>    load duration (default 30)
+  --load-subjects <n>   token subjects the load is spread over (default 100)
+  --ref <git ref>       tree the dev server runs (default HEAD)
+  --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
+  --json <file>         also write every measurement as JSON`;
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string", default: "J1,J2,J3,load,startup" },
+    points: { type: "string", default: "100000,1000000" },
+    "no-service": { type: "boolean", default: false },
+    "no-postgis": { type: "boolean", default: false },
+    "no-turf": { type: "boolean", default: false },
+    "no-parallel": { type: "boolean", default: false },
+    "load-rate": { type: "string", default: "500" },
+    "load-seconds": { type: "string", default: "30" },
+    "load-subjects": { type: "string", default: "100" },
+    ref: { type: "string", default: "HEAD" },
+    "lift-limits": { type: "boolean", default: false },
+    json: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const parts = new Set(flags.only.split(",").map((s) => s.trim().toLowerCase()));
+const pointCounts = flags.points.split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+
+// ---------------------------------------------------------------- the jobs
+type Op = "point_in_polygon" | "polygon_intersection";
+interface JobDef {
+  label: string;
+  op: Op;
+  left: string;
+  right: string;
+}
+interface DatasetDef {
+  name: string;
+  features: () => data.Feature[];
+  repair: boolean;
+  idType: "text" | "bigint";
+}
+
+const datasets = new Map<string, DatasetDef>();
+const jobs: JobDef[] = [];
+const def = (d: DatasetDef) => datasets.set(d.name, d);
+if (parts.has("j1") || parts.has("j2") || parts.has("load")) {
+  def({ name: "counties", features: data.counties, repair: true, idType: "text" });
+}
+if (parts.has("j1")) {
+  for (const n of pointCounts) {
+    def({ name: `points_${n}`, features: () => data.points(n), repair: false, idType: "bigint" });
+    jobs.push({ label: `J1 PIP ${n.toLocaleString("en-US")} pts`, op: "point_in_polygon", left: "counties", right: `points_${n}` });
+  }
+}
+if (parts.has("j2")) {
+  def({ name: "conus_grid", features: data.conusGrid, repair: false, idType: "text" });
+  jobs.push({ label: "J2 counties × 1° CONUS grid", op: "polygon_intersection", left: "counties", right: "conus_grid" });
+}
+if (parts.has("j3")) {
+  def({ name: "countries", features: data.countries, repair: true, idType: "text" });
+  def({ name: "world_grid", features: data.worldGrid, repair: false, idType: "text" });
+  jobs.push({ label: "J3 countries × 1° world grid", op: "polygon_intersection", left: "countries", right: "world_grid" });
+}
+const featureCache = new Map<string, data.Feature[]>();
+const featuresOf = (name: string) => {
+  let f = featureCache.get(name);
+  if (!f) featureCache.set(name, f = datasets.get(name)!.features());
+  return f;
+};
+
+interface Engine {
+  seconds: number;
+  pairs: number;
+  area: number;
+  areaM2: number;
+  keys?: string[];
+  note?: string;
+}
+const results = new Map<string, Record<string, Engine | undefined>>();
+const record = (label: string, engine: string, e: Engine | undefined) =>
+  results.set(label, { ...results.get(label), [engine]: e });
+const report: Record<string, unknown> = { started_at: new Date().toISOString(), flags };
+const notes: string[] = [];
+
+// ---------------------------------------------------------------- the service
+const serviceRows: string[][] = [];
+const publishRows: string[][] = [];
+if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("startup"))) {
+  const tree = await snapshotTree(flags.ref, { liftLimits: flags["lift-limits"] });
+  const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
+  const logFile = `${stateDir}.log`;
+  log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
+  const service = await startBenchService(freePort(), stateDir, logFile, tree.dir);
+  report.commit = tree.commit;
+  report.startup = {
+    listen_ms: service.listenMs,
+    first_health_ms: service.firstHealthMs,
+    warm_health_ms: service.warmHealthMs,
+    geos: service.geosVersion,
+  };
+  const pids = () => workerdMemory(service.pgid).map((p) => p.pid);
+  const peak = () => Math.max(0, ...workerdMemory(service.pgid).map((p) => p.hwm));
+  const startupMem = workerdMemory(service.pgid);
+  log(`listening after ${service.listenMs.toFixed(0)} ms; first /health ${service.firstHealthMs.toFixed(0)} ms, warm ${
+    service.warmHealthMs.toFixed(1)
+  } ms; workerd ${startupMem.map((p) => `${p.pid}: ${mib(p.hwm)} MiB`).join(", ")}`);
+  const token = await devToken({ sub: "bench", domain: "geo" });
+  const published = new Set<string>();
+  try {
+    // Publish what the jobs (and the load) need.
+    for (const d of datasets.values()) {
+      const features = featuresOf(d.name);
+      let body = data.geoJsonBytes(features);
+      let contentType: "application/geo+json" | "application/flatgeobuf" = "application/geo+json";
+      for (let attempt = 0; attempt < 2; attempt++) {
+        resetPeaks(pids());
+        log(`publishing ${d.name}: ${features.length} features, ${mib(body.byteLength)} MiB ${contentType}`);
+        const out = await publishDataset({
+          url: service.url,
+          name: d.name,
+          body,
+          contentType,
+          token,
+          repair: d.repair,
+          classification: "public",
+        });
+        const manifest = out.body as { feature_count?: number; tiles?: unknown[]; repaired_count?: number; detail?: string };
+        publishRows.push([
+          d.name,
+          contentType === "application/geo+json" ? "GeoJSON" : "FlatGeobuf",
+          String(features.length),
+          mib(body.byteLength),
+          String(out.status),
+          (out.ms / 1000).toFixed(2),
+          mib(peak()),
+          out.ok ? `${manifest.feature_count} features, ${manifest.tiles?.length} tiles, ${manifest.repaired_count ?? 0} repaired`
+          : String(manifest.detail ?? JSON.stringify(out.body)).slice(0, 120),
+        ]);
+        if (out.ok) {
+          published.add(d.name);
+          break;
+        }
+        // Too big as GeoJSON: try the compact binary form once.
+        if (contentType === "application/flatgeobuf" || (out.status !== 413 && out.status !== 422)) break;
+        contentType = "application/flatgeobuf";
+        body = writeFlatGeobuf(features.map((f) => ({ id: f.id, geometry: flatFromGeoJSON(f.geometry), properties: {} })));
+      }
+    }
+
+    for (const job of jobs) {
+      if (!published.has(job.left) || !published.has(job.right)) {
+        record(job.label, "service", undefined);
+        serviceRows.push([job.label, "not run: a dataset was not published", "", "", "", "", "", ""]);
+        continue;
+      }
+      resetPeaks(pids());
+      log(`running ${job.label}`);
+      let run: JobRun;
+      try {
+        run = await runJob(service.url, token, { spatial_operation: job.op, left_dataset: job.left, dataset: job.right });
+      } catch (error) {
+        serviceRows.push([job.label, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
+        continue;
+      }
+      const jobPeak = peak();
+      const doc = run.final;
+      if (doc.status !== "COMPLETED") {
+        serviceRows.push([job.label, `${doc.status}: ${doc.error?.detail ?? ""}`.slice(0, 200)]);
+        report[`job ${job.label}`] = run;
+        continue;
+      }
+      const dl = await downloadResult(service.url, token, run.jobId);
+      const summary = summarizeGeoJsonResult(dl.bytes);
+      record(job.label, "service", {
+        seconds: run.completeMs / 1000,
+        pairs: summary.pairs,
+        area: summary.area,
+        areaM2: summary.areaM2,
+        keys: summary.keys,
+      });
+      const inProgressAt = run.timeline.find((t) => t.status !== "QUEUED")?.at_ms ?? 0;
+      const stats = doc.stats as { ms?: Record<string, number>; candidates_after_bbox?: number; exact_tests?: number };
+      serviceRows.push([
+        job.label,
+        `${doc.progress.partitions_total}`,
+        (run.submitMs / 1000).toFixed(3),
+        (inProgressAt / 1000).toFixed(2),
+        (run.completeMs / 1000).toFixed(2),
+        (dl.ms / 1000).toFixed(2),
+        mib(dl.bytes.byteLength),
+        mib(jobPeak),
+        `${stats?.candidates_after_bbox ?? "?"} cand, ${stats?.exact_tests ?? "?"} tests; Σms ${
+          Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
+        }`,
+      ]);
+      report[`job ${job.label}`] = { ...run, download_ms: dl.ms, result_bytes: dl.bytes.byteLength, peak_rss: jobPeak };
+      if (!("geos_heap_peak_bytes" in (doc.stats ?? {})) && !notes.some((n) => n.startsWith("GEOS heap"))) {
+        notes.push("GEOS heap high-water per job: not exposed in the job's stats (no geos_heap_* field).");
+      }
+    }
+
+    if (parts.has("load") && published.has("counties")) {
+      const subjects = Number(flags["load-subjects"]);
+      const tokens = await Promise.all(
+        Array.from({ length: subjects }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
+      );
+      const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-tokens-" });
+      await Deno.writeTextFile(tokenFile, tokens.join("\n"));
+      resetPeaks(pids());
+      log(`submit load: ${flags["load-rate"]}/s for ${flags["load-seconds"]} s over ${subjects} subjects`);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./bench/load_submit.ts", import.meta.url).pathname,
+          service.url,
+          `@${tokenFile}`,
+          "counties",
+          flags["load-rate"],
+          flags["load-seconds"],
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      await Deno.remove(tokenFile);
+      const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
+      try {
+        report.load = { ...JSON.parse(text), peak_rss: peak() };
+      } catch {
+        report.load = { error: text };
+      }
+    }
+    report.workerd_final = workerdMemory(service.pgid);
+  } finally {
+    await service.stop();
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- PostGIS
+if (!flags["no-postgis"] && jobs.length) {
+  log("starting PostGIS");
+  let pg: PostGis | undefined;
+  try {
+    pg = await startPostGis();
+    report.postgis = pg.version;
+    const loaded = new Set<string>();
+    for (const job of jobs) {
+      for (const name of [job.left, job.right]) {
+        if (loaded.has(name)) continue;
+        const d = datasets.get(name)!;
+        const t0 = performance.now();
+        const n = await pg.load(name, featuresOf(name), { repair: d.repair, idType: d.idType });
+        log(`PostGIS loaded ${name}: ${n} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        loaded.add(name);
+      }
+      for (const parallel of flags["no-parallel"] ? [false] : [false, true]) {
+        log(`PostGIS ${job.label} ${parallel ? "parallel" : "single"}`);
+        const out = `r_${job.right}_${parallel ? "p" : "s"}`;
+        const run: PgRun = job.op === "point_in_polygon"
+          ? await pg.pointInPolygon(out, job.left, job.right, parallel)
+          : await pg.polygonIntersection(out, job.left, job.right, parallel);
+        record(job.label, parallel ? "pg_parallel" : "pg_single", {
+          ...run,
+          ...(parallel ? {} : { keys: await pg.keys(out) }),
+        });
+      }
+    }
+  } finally {
+    await pg?.stop();
+  }
+}
+
+// ---------------------------------------------------------------- turf
+if (!flags["no-turf"] && jobs.length) {
+  const core = await loadGeometryCore(await denoWasmModules());
+  const valid = new Map<string, data.Feature[]>();
+  const validOf = (name: string) => {
+    let out = valid.get(name);
+    if (out) return out;
+    const d = datasets.get(name)!;
+    out = featuresOf(name);
+    if (d.repair) {
+      out = out.flatMap((f) => {
+        const flat = flatFromGeoJSON(f.geometry);
+        if (core.validate(flat).valid) return [f];
+        using g = core.makeValid(flat, { id: f.id });
+        return g.isEmpty() ? [] : [{ ...f, geometry: geoJSONFromFlat(g.toFlat()) as data.Geometry }];
+      });
+    }
+    valid.set(name, out);
+    return out;
+  };
+  for (const job of jobs) {
+    log(`turf ${job.label}`);
+    const run: TurfRun = job.op === "point_in_polygon"
+      ? turfPointInPolygon(validOf(job.left), validOf(job.right))
+      : turfPolygonIntersection(validOf(job.left), validOf(job.right));
+    record(job.label, "turf", { ...run, ...(run.errors ? { note: `${run.errors} intersect errors` } : {}) });
+  }
+}
+
+// ---------------------------------------------------------------- tables
+function table(title: string, header: string[], rows: string[][]) {
+  if (!rows.length) return;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  console.log(`\n${title}`);
+  console.log(header.map((h, i) => h.padEnd(widths[i]!)).join("  "));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+}
+
+const st = report.startup as { listen_ms: number; first_health_ms: number; warm_health_ms: number; geos: string } | undefined;
+if (st) {
+  console.log(
+    `\nservice ${String(report.commit).slice(0, 10)}: listening after ${(st.listen_ms / 1000).toFixed(1)} s; ` +
+      `GEOS cold start (first /health) ${st.first_health_ms.toFixed(0)} ms, warm /health ${st.warm_health_ms.toFixed(1)} ms, GEOS ${st.geos}`,
+  );
+}
+table("publish (PUT /v1/datasets)", ["dataset", "format", "features", "MiB", "HTTP", "s", "workerd peak MiB", "outcome"], publishRows);
+table(
+  "service jobs (wall clock, polled every 100 ms)",
+  ["job", "parts", "submit s", "→IN_PROGRESS s", "→COMPLETED s", "download s", "result MiB", "workerd peak MiB", "stats"],
+  serviceRows,
+);
+
+const relDiff = (a: number, b: number) => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
+const compareRows: string[][] = [];
+for (const [label, engines] of results) {
+  const base = engines.pg_single;
+  for (const name of ["service", "pg_single", "pg_parallel", "turf"]) {
+    const e = engines[name];
+    if (!e) {
+      if (name in engines) compareRows.push([label, name, "—", "", "", "", "", "not run"]);
+      continue;
+    }
+    let agree = "";
+    if (base && name !== "pg_single") {
+      const checks: string[] = [];
+      checks.push(e.pairs === base.pairs ? "pairs =" : `pairs Δ${e.pairs - base.pairs}`);
+      if (base.area > 0) {
+        const ra = relDiff(e.area, base.area);
+        checks.push(`area rel ${ra.toExponential(1)}${ra <= 1e-6 ? " ok" : " FAIL"}`);
+        const rm = relDiff(e.areaM2, base.areaM2);
+        checks.push(`m² rel ${rm.toExponential(1)}${rm <= 1e-6 ? " ok" : name === "turf" ? " (sphere)" : " FAIL"}`);
+      }
+      if (e.keys && base.keys) {
+        const b = new Set(base.keys);
+        const only = e.keys.filter((k) => !b.has(k)).length;
+        const missing = base.keys.length - (e.keys.length - only);
+        checks.push(only || missing ? `pairs differ: +${only} −${missing}` : "same pairs");
+      }
+      agree = checks.join("; ");
+    }
+    compareRows.push([
+      label,
+      name,
+      e.seconds.toFixed(2),
+      base ? (e.seconds / base.seconds).toFixed(2) : "",
+      String(e.pairs),
+      e.area ? e.area.toPrecision(12) : "",
+      e.areaM2 ? e.areaM2.toPrecision(12) : "",
+      [agree, e.note ?? ""].filter(Boolean).join("; "),
+    ]);
+  }
+}
+table(
+  "engines (seconds; ratio against PostGIS single-threaded; agreement against PostGIS single-threaded)",
+  ["job", "engine", "s", "× pg_single", "pairs", "Σ area (deg²)", "Σ area_m2", "agreement"],
+  compareRows,
+);
+if (report.load) {
+  console.log(`\nsubmit latency under load: ${JSON.stringify(report.load)}`);
+}
+if (report.postgis) console.log(`\nPostGIS: ${report.postgis}`);
+for (const n of notes) console.log(`note: ${n}`);
+if (flags.json) {
+  const strip = (k: string, v: unknown) => (k === "keys" ? undefined : v);
+  report.engines = Object.fromEntries(results);
+  await Deno.writeTextFile(flags.json, JSON.stringify(report, strip, 2));
+}

@@ -1,0 +1,166 @@
+/**
+ * `deno task publish <file> --name <dataset>`: publishes a local GeoJSON
+ * FeatureCollection (`.geojson`, `.json`) or FlatGeobuf file (`.fgb`) to a
+ * running spatial-jobs service with `PUT /v1/datasets/{name}`, showing upload
+ * progress, then prints the new version's manifest summary. A problem answer
+ * (any non-2xx) is printed and the command exits with status 1.
+ *
+ * @example
+ * ```sh
+ * deno task publish counties.geojson --name us-counties --repair --classification public
+ * deno task publish parcels.fgb --name parcels --url https://spatial-jobs.example.workers.dev --token "$TOKEN"
+ * ```
+ */
+import { parseArgs } from "node:util";
+import cliProgress from "cli-progress";
+import { devToken } from "./bench/dev_token.ts";
+import { type DatasetMediaType, mediaTypeForFile, publishDataset } from "./bench/upload.ts";
+
+const HELP = `Usage: deno task publish <file> --name <dataset> [options]
+
+Publishes a GeoJSON FeatureCollection (.geojson, .json) or a FlatGeobuf file (.fgb)
+as a new version of dataset <name> (PUT /v1/datasets/{name}) and prints its manifest.
+
+Options:
+  --name <dataset>            dataset name (required; [A-Za-z0-9._-], up to 128 characters)
+  --url <base>                service URL (default http://127.0.0.1:8787)
+  --token <jwt>               bearer token (default: $SPATIAL_JOBS_TOKEN, else a dev token, see below)
+  --claims-from-dev-secret    mint a dev HS256 token from JWT_SECRET in .dev.vars (or .dev.vars.example
+                              when .dev.vars is missing); this is what happens when no token is given.
+                              Only a local service (or one deployed with that secret) accepts it.
+  --domain <domain>           owning domain in a minted dev token (default geo)
+  --sub <id>                  caller id in a minted dev token (default publisher)
+  --repair                    make invalid geometries valid (ST_MakeValid) instead of a 422
+  --crs <EPSG:n>              coordinates' CRS (default EPSG:4326; a FlatGeobuf file's own CRS wins)
+  --classification <tier>     public | internal | confidential | restricted
+                              (omitted: the current version's tier, or internal for a new dataset)
+  --content-type <type>       override the type guessed from the extension
+                              (application/geo+json or application/flatgeobuf)
+  --json                      print the whole manifest as JSON instead of a summary
+  --no-progress               no progress bar
+  -h, --help                  this help
+
+Exit status: 0 published, 1 the service answered with an error, 2 bad usage or unreadable file.`;
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    name: { type: "string" },
+    url: { type: "string", default: "http://127.0.0.1:8787" },
+    token: { type: "string" },
+    "claims-from-dev-secret": { type: "boolean", default: false },
+    domain: { type: "string", default: "geo" },
+    sub: { type: "string", default: "publisher" },
+    repair: { type: "boolean", default: false },
+    crs: { type: "string" },
+    classification: { type: "string" },
+    "content-type": { type: "string" },
+    json: { type: "boolean", default: false },
+    "no-progress": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+function usage(message: string): never {
+  console.error(`${message}\n\n${HELP}`);
+  Deno.exit(2);
+}
+
+if (values.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const file = positionals[0];
+if (!file || positionals.length > 1) usage("Give exactly one file to publish.");
+if (!values.name) usage("--name is required.");
+if (values.token && values["claims-from-dev-secret"]) usage("Give --token or --claims-from-dev-secret, not both.");
+const contentType = (values["content-type"] ?? mediaTypeForFile(file)) as DatasetMediaType | null;
+if (contentType !== "application/geo+json" && contentType !== "application/flatgeobuf") {
+  usage(`Cannot tell the format of "${file}": name it .geojson, .json or .fgb, or pass --content-type.`);
+}
+
+let body: Uint8Array;
+try {
+  body = await Deno.readFile(file);
+} catch (error) {
+  console.error(`Cannot read "${file}": ${error instanceof Error ? error.message : error}`);
+  Deno.exit(2);
+}
+
+let token = values.token ?? Deno.env.get("SPATIAL_JOBS_TOKEN");
+if (!token || values["claims-from-dev-secret"]) {
+  try {
+    token = await devToken({ sub: values.sub, domain: values.domain });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(2);
+  }
+  console.error(`Using a dev token (sub=${values.sub}, domain=${values.domain}) signed with the local JWT_SECRET.`);
+}
+
+const showProgress = !values["no-progress"] && Deno.stderr.isTerminal();
+const bar = new cliProgress.SingleBar({
+  format: "upload [{bar}] {percentage}% | {value_mib}/{total_mib} MiB | {duration_formatted}",
+  hideCursor: true,
+  stream: process.stderr,
+}, cliProgress.Presets.shades_classic);
+const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+if (showProgress) bar.start(body.byteLength, 0, { value_mib: mib(0), total_mib: mib(body.byteLength) });
+
+let outcome;
+try {
+  outcome = await publishDataset({
+    url: values.url,
+    name: values.name,
+    body,
+    contentType,
+    token,
+    repair: values.repair,
+    ...(values.crs ? { crs: values.crs } : {}),
+    ...(values.classification ? { classification: values.classification } : {}),
+    onProgress: (sent) => showProgress && bar.update(sent, { value_mib: mib(sent) }),
+  });
+} catch (error) {
+  if (showProgress) bar.stop();
+  console.error(`Cannot reach ${values.url}: ${error instanceof Error ? error.message : error}`);
+  Deno.exit(1);
+}
+if (showProgress) {
+  bar.update(body.byteLength, { value_mib: mib(body.byteLength) });
+  bar.stop();
+}
+if (!showProgress) console.error(`Uploaded ${mib(body.byteLength)} MiB; the service answered in ${(outcome.ms / 1000).toFixed(1)} s.`);
+
+if (!outcome.ok) {
+  const problem = outcome.body as Record<string, unknown> | string;
+  console.error(`Publish failed: HTTP ${outcome.status}`);
+  if (typeof problem === "string") console.error(problem.slice(0, 2000));
+  else {
+    console.error(`${problem.title ?? ""}${problem.detail ? `: ${problem.detail}` : ""}`);
+    const errors = Array.isArray(problem.errors) ? problem.errors as { path: string; message: string }[] : [];
+    for (const e of errors.slice(0, 20)) console.error(`  ${e.path}: ${e.message}`);
+    if (errors.length > 20) console.error(`  … ${errors.length - 20} more`);
+    if (problem.trace_id) console.error(`trace_id ${problem.trace_id}`);
+  }
+  Deno.exit(1);
+}
+
+const manifest = outcome.body as Record<string, unknown> & { tiles?: unknown[] };
+if (values.json) console.log(JSON.stringify(manifest, null, 2));
+else {
+  const rows: [string, unknown][] = [
+    ["name", manifest.name],
+    ["version", manifest.version],
+    ["owner_domain", manifest.owner_domain],
+    ["classification", manifest.classification],
+    ["feature_count", manifest.feature_count],
+    ["repaired_count", manifest.repaired_count ?? 0],
+    ["geometry_types", (manifest.geometry_types as string[] | undefined)?.join(", ")],
+    ["bbox", JSON.stringify(manifest.bbox)],
+    ["tiles", manifest.tiles?.length ?? 0],
+    ["etag", manifest.etag],
+    ["seconds", (outcome.ms / 1000).toFixed(2)],
+  ];
+  for (const [k, v] of rows) console.log(`${k.padEnd(15)} ${v}`);
+}
