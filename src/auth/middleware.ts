@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { UnauthorizedError } from "../http/problem.ts";
 import type { Logger } from "../http/log.ts";
 import type { Claims } from "./claims.ts";
+import { assertOperator } from "./abac.ts";
 import { authConfigFromEnv, bearerToken, verifyToken } from "./jwt.ts";
 
 export interface AuthVariables {
@@ -35,6 +36,18 @@ export function bearerAuth(): MiddlewareHandler<{ Variables: AuthVariables }> {
       if (err instanceof UnauthorizedError) c.var.logger?.warn("auth rejected", { reason: err.detail });
       throw err;
     }
+    await next();
+  };
+}
+
+/**
+ * Requires the operator role (403 otherwise) before any route validation runs,
+ * so a non-operator learns nothing about `/v1/ops/...` inputs. Register after
+ * {@link bearerAuth}.
+ */
+export function requireOperator(): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function requireOperatorMiddleware(c, next) {
+    assertOperator(c.var.claims, c.var.logger);
     await next();
   };
 }

@@ -2,3 +2,4 @@ export * from "./abac.ts";
 export * from "./claims.ts";
 export * from "./jwt.ts";
 export * from "./middleware.ts";
+export * from "./job_policy.ts";

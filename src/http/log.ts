@@ -1,6 +1,7 @@
 /**
  * A tiny structured logger: one JSON object per line, always carrying the
- * bound fields (trace_id, span_id), with secret-looking fields redacted.
+ * bound fields (trace_id, span_id), with secret-looking fields and bearer
+ * tokens redacted.
  */
 import { runtime } from "./runtime.ts";
 
@@ -27,10 +28,21 @@ export const logSink: { write(line: string, level: LogLevel): void } = {
   },
 };
 
-function redact(fields: Record<string, unknown>): Record<string, unknown> {
+/** A compact JWS/JWT (`eyJ…` header) anywhere in a string value; replaced before writing. */
+export const JWT_IN_TEXT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+function scrub(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return value.includes("eyJ") ? value.replace(JWT_IN_TEXT, "[redacted]") : value;
+  if (depth <= 0 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth - 1));
+  return redact(value as Record<string, unknown>, depth - 1);
+}
+
+/** Drops the values of secret-looking field names and any bearer token inside strings (4 levels deep). */
+function redact(fields: Record<string, unknown>, depth = 4): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = REDACTED_FIELD.test(key) ? "[redacted]" : value;
+    out[key] = REDACTED_FIELD.test(key) ? "[redacted]" : scrub(value, depth);
   }
   return out;
 }
@@ -47,7 +59,7 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
 export function createLogger(base: Record<string, unknown>): Logger {
   const bound = redact(base);
   const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
-    const line = { ts: new Date().toISOString(), level, msg, ...redact(fields), ...bound };
+    const line = { ts: new Date().toISOString(), level, msg: scrub(msg, 0) as string, ...redact(fields), ...bound };
     let text: string;
     try {
       text = JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? v.toString() : v));

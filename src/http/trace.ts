@@ -6,7 +6,10 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { createLogger, type Logger } from "./log.ts";
-import { runtime } from "./runtime.ts";
+import { generateSpanId, generateTraceId } from "./ids.ts";
+import { startSpan } from "./span.ts";
+
+export { generateSpanId, generateTraceId } from "./ids.ts";
 
 export const TRACE_ID_HEADER = "X-Request-Trace-ID";
 export const TRACEPARENT_HEADER = "traceparent";
@@ -59,22 +62,6 @@ export function parseTraceparent(header: string | null | undefined): TraceParent
   return { version, traceId, parentId, flags };
 }
 
-function randomHex(bytes: number): string {
-  const buf = runtime.crypto.getRandomValues(new Uint8Array(bytes));
-  let out = "";
-  for (const b of buf) out += b.toString(16).padStart(2, "0");
-  // An all-zero id is invalid; the odds are negligible but the fix is free.
-  return /^0+$/.test(out) ? randomHex(bytes) : out;
-}
-
-export function generateTraceId(): string {
-  return randomHex(16);
-}
-
-export function generateSpanId(): string {
-  return randomHex(8);
-}
-
 /** The trace state of one request, as stored in the Hono context. */
 export interface TraceContext {
   /** The `X-Request-Trace-ID` value: client-supplied if valid, else the W3C trace id. Goes in problems and logs. */
@@ -119,8 +106,9 @@ export interface TraceVariables {
 }
 
 /**
- * Middleware (register first): resolves the trace, binds a logger, writes one
- * access-log line per request and sets the trace headers on every response.
+ * Middleware (register first): resolves the trace, binds a logger, sets the
+ * trace headers on every response and logs the request's server span (the
+ * access-log line: method, path, route, status, duration).
  */
 export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
   return async function traceMiddleware(c, next) {
@@ -137,17 +125,31 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       ...(t.parentSpanId ? { parent_span_id: t.parentSpanId } : {}),
     });
     c.set("logger", logger);
-    const started = Date.now();
-    await next();
-    setHeader(c, TRACE_ID_HEADER, t.traceId);
-    setHeader(c, TRACEPARENT_HEADER, t.traceparent);
-    const status = c.res.status;
-    logger[status >= 500 ? "error" : status >= 400 ? "warn" : "info"]("request", {
-      method: c.req.method,
-      path: new URL(c.req.url).pathname,
-      status,
-      duration_ms: Date.now() - started,
+    const path = new URL(c.req.url).pathname;
+    // The request's server span: its id is the one answered in `traceparent`; it ends as the access-log line.
+    const span = startSpan(`${c.req.method} ${path}`, {
+      traceId: t.traceId,
+      spanId: t.spanId,
+      parentSpanId: t.parentSpanId,
+      kind: "server",
+      logger,
+      attributes: { "http.request.method": c.req.method, "url.path": path },
     });
+    try {
+      await next();
+    } finally {
+      setHeader(c, TRACE_ID_HEADER, t.traceId);
+      setHeader(c, TRACEPARENT_HEADER, t.traceparent);
+      const status = c.res.status;
+      span.setAttribute("http.response.status_code", status);
+      const route = c.req.routePath;
+      if (route && route !== "*" && route !== "/*") {
+        span.setAttribute("http.route", route);
+        span.updateName(`${c.req.method} ${route}`);
+      }
+      if (status >= 500) span.setStatus("ERROR");
+      span.end();
+    }
   };
 }
 
