@@ -10,6 +10,7 @@
  * pair belongs to the smallest H3 cell that both features touch (for
  * `dwithin`: that the left feature's distance-expanded bbox touches).
  */
+import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
 import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
@@ -82,6 +83,9 @@ interface PartitionData {
 let cached: PartitionData | undefined;
 
 export async function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
+  // Defence in depth: the recorded claims must still allow the job before any data is read.
+  const decision = authorizeJobSpec(task.spec, task.spec.claims);
+  if (!decision.ok) throw new TaskFailure("Forbidden", decision.reason, false, 403);
   const core = await loadGeometryCore(workerdWasmModules);
   const data = await partitionData(env.TILES, core, task);
   const spec = task.spec;
@@ -278,6 +282,11 @@ function side(features: FlatFeature[]): Side {
     allPoints: features.length > 0 &&
       features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
   };
+}
+
+/** Frees what a cancelled job holds in this isolate. */
+export function releaseJob(jobId: string): void {
+  if (cached?.key.startsWith(`${jobId}/`)) releaseCache(cached.key);
 }
 
 /** Frees every GEOS object the cached partition holds (the WASM heap never shrinks: reuse it). */

@@ -4,6 +4,7 @@
  * so later publishes never change a running job's answer.
  */
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
+import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
 
 export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
 export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
@@ -12,7 +13,7 @@ export type Bbox = [number, number, number, number];
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
 export type JobSide =
-  | { kind: "dataset"; name: string; version: number; tiles: Record<string, TileRef> }
+  | { kind: "dataset"; name: string; version: number; classification: string; tiles: Record<string, TileRef> }
   | { kind: "payload"; key: string; tiles: Record<string, TileRef> };
 
 export interface TileRef {
@@ -41,6 +42,10 @@ export interface JobSpec {
   callback_url: string | null;
   max_retries: number;
   trace_id: string;
+  /** The span of the submitting request: the parent of every span of the job's life. */
+  parent_span_id: string;
+  /** What the policy needs to re-check the job inside the Durable Objects (no token, no headers). */
+  claims: ClaimsSummary;
   created_at: number;
 }
 

@@ -6,7 +6,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
-import { DEFAULT_SLICE_WORK, runTaskSlice, TaskFailure } from "./executor.ts";
+import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
+import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
+import { createLogger } from "../../src/http/log.ts";
+import { type Span, startSpan } from "../../src/http/span.ts";
 import type { JobSpec } from "./job_spec.ts";
 import {
   type JobError,
@@ -20,6 +23,9 @@ import { canTransition, type JobStatus, TERMINAL_STATUSES } from "./state_machin
 
 const RETRY_REPORT_MS = 2_000;
 
+export type SubmitOutcome =
+  | { ok: true; created: boolean; job: JobRecord }
+  | { ok: false; code: "FORBIDDEN"; reason: string };
 export type CancelOutcome = { ok: true; job: JobRecord } | { ok: false; code: "NOT_FOUND" };
 export type RedriveOutcome =
   | { ok: true; job: JobRecord }
@@ -45,13 +51,30 @@ export class PartitionLedger extends DurableObject<Env> {
 
   // --- RPC: the edge ---
 
-  /** Records the job (idempotent by job id) and wakes this partition to start it. */
-  async submit(spec: JobSpec): Promise<{ created: boolean; job: JobRecord }> {
-    this.ledger.ownCell(spec.home_cell);
-    const outcome = this.ledger.createJob(spec, "edge");
-    if (outcome.created) await liveWorkIndexStub(this.env).mark(spec.home_cell);
-    await this.rearm();
-    return outcome;
+  /**
+   * Records the job (idempotent by job id) and wakes this partition to start
+   * it, after re-checking the caller's recorded claims (defence in depth).
+   */
+  async submit(spec: JobSpec): Promise<SubmitOutcome> {
+    const span = jobSpan("partition.submit", spec);
+    try {
+      const decision = authorizeJobSpec(spec, spec.claims);
+      if (!decision.ok) {
+        span.logger.warn("job refused by policy", { rule: decision.rule, reason: decision.reason });
+        span.setStatus("ERROR", decision.reason);
+        return { ok: false, code: "FORBIDDEN", reason: decision.reason };
+      }
+      this.ledger.ownCell(spec.home_cell);
+      const outcome = this.ledger.createJob(spec, "edge");
+      if (outcome.created) await liveWorkIndexStub(this.env).mark(spec.home_cell);
+      await this.rearm();
+      span.logger.info(outcome.created ? "job recorded" : "job already recorded", {
+        partitions: spec.partitions.length,
+      });
+      return { ok: true, ...outcome };
+    } finally {
+      span.end();
+    }
   }
 
   job(jobId: string): JobRecord | null {
@@ -71,6 +94,9 @@ export class PartitionLedger extends DurableObject<Env> {
     if (job.status === "QUEUED" || job.status === "IN_PROGRESS") {
       await Promise.allSettled(job.spec.partitions.map((cell) => this.forPartition(cell).cancelTask(jobId)));
     }
+    const span = jobSpan("partition.cancel", job.spec);
+    span.logger.info("job cancelled", { from: job.status, actor });
+    span.end();
     return { ok: true, job: cancelled };
   }
 
@@ -142,8 +168,10 @@ export class PartitionLedger extends DurableObject<Env> {
     if (this.ledger.enqueueTask(spec, attempt, cell)) await this.rearm();
   }
 
+  /** Stops the job's share here at the next slice boundary and frees the GEOS memory it held. */
   cancelTask(jobId: string): void {
     this.ledger.cancelTasks(jobId);
+    releaseJob(jobId);
   }
 
   /** A partition reports its finished share; once all have, the home merges and commits. */
@@ -187,19 +215,29 @@ export class PartitionLedger extends DurableObject<Env> {
   }
 
   private async advanceJob(job: JobRecord): Promise<void> {
+    const span = jobSpan("partition.advance_job", job.spec);
+    try {
+      await this.advanceJobIn(job, span);
+    } finally {
+      span.end();
+    }
+  }
+
+  private async advanceJobIn(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
     if (job.status === "QUEUED") {
       job = this.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
         attempts: job.attempts + 1,
         next_run_at: Date.now(),
       });
+      span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
     }
     if (job.status !== "IN_PROGRESS") {
       this.ledger.touch(job.job_id, null);
       return;
     }
     if (job.partitions_done >= job.partitions_total) {
-      await this.commit(job);
+      await this.commit(job, span);
       return;
     }
     // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
@@ -208,15 +246,20 @@ export class PartitionLedger extends DurableObject<Env> {
     );
     const failed = dispatched.filter((r) => r.status === "rejected").length;
     this.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);
+    span.logger.info("tasks dispatched", { partitions: job.partitions_total, failed });
   }
 
-  private async commit(job: JobRecord): Promise<void> {
+  private async commit(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
     try {
       const { result, stats } = await mergeAndCommit(this.env.TILES, job, this.ledger.parts(job.job_id));
       this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
+      span.logger.info("job committed", { result_key: result.key, features: result.feature_count, bytes: result.bytes });
     } catch (error) {
-      this.failJob(job, actor, toJobError(error));
+      const jobError = toJobError(error);
+      span.logger.error("commit failed", { detail: jobError.detail });
+      span.setStatus("ERROR", jobError.detail);
+      this.failJob(job, actor, jobError);
     }
   }
 
@@ -239,16 +282,27 @@ export class PartitionLedger extends DurableObject<Env> {
       await this.reportTask(task);
       return;
     }
+    const span = jobSpan("partition.slice", task.spec, { cell: task.cell, attempt: task.attempt });
     try {
       const slice = await runTaskSlice(this.env, task, workBudget);
       const updated = this.ledger.checkpointTask(task, slice, actor);
+      span.logger.debug("slice checkpointed", {
+        cell: task.cell,
+        next_offset: slice.next_offset,
+        rows: slice.added,
+        done: slice.done,
+      });
       if (updated.status === "DONE") await this.reportTask(updated);
       else await Promise.resolve(this.forPartition(task.home_cell).progress(task.job_id, task.attempt)).catch(() => {});
     } catch (error) {
       const jobError = toJobError(error);
+      span.logger.error("slice failed", { cell: task.cell, detail: jobError.detail, retryable: jobError.retryable });
+      span.setStatus("ERROR", jobError.detail);
       this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
       await Promise.resolve(this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError))
         .catch(() => {});
+    } finally {
+      span.end();
     }
   }
 
@@ -289,6 +343,16 @@ interface PartitionApi {
   ): Promise<void>;
   taskFailed(jobId: string, attempt: number, error: JobError): void | Promise<void>;
   progress(jobId: string, attempt: number): void | Promise<void>;
+}
+
+/** A span of the job's life in this partition, child of the submitting request's span; its lines carry job_id. */
+function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string | number> = {}): Span {
+  return startSpan(name, {
+    traceId: spec.trace_id,
+    parentSpanId: spec.parent_span_id,
+    attributes: { job_id: spec.job_id, ...attributes },
+    logger: createLogger({ job_id: spec.job_id }),
+  });
 }
 
 /** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */

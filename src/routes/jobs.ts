@@ -9,10 +9,11 @@ import type { Bbox, JobSide, JobSpec, TileRef } from "../../durable-objects/part
 import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
 import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
 import { assertAreaInScope, assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
+import { claimsSummary, jobArea } from "../auth/job_policy.ts";
 import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
 import { uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
-import { ConflictError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
 import { planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
@@ -71,12 +72,20 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       output_format: request.output_format,
       bbox: filter,
       left: left.side,
-      right: { kind: "dataset", name: right.manifest.name, version: right.manifest.version, tiles: rightTiles },
+      right: {
+        kind: "dataset",
+        name: right.manifest.name,
+        version: right.manifest.version,
+        classification: right.manifest.classification,
+        tiles: rightTiles,
+      },
       partitions,
       slo_deadline_ms: request.slo_deadline_ms,
       callback_url: request.callback_url ?? null,
       max_retries: Number(env.MAX_RETRIES ?? 3),
       trace_id: c.var.traceId,
+      parent_span_id: c.var.spanId,
+      claims: claimsSummary(claims),
       created_at: Date.now(),
     };
 
@@ -90,7 +99,9 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     }
     // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
     if (left.uploads) await uploadTiles(env.TILES, left.uploads);
-    const { created, job } = await home.submit(spec);
+    const outcome = await home.submit(spec);
+    if (!outcome.ok) throw new ForbiddenError(outcome.reason);
+    const { created, job } = outcome;
     logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
     return { job_id: job.job_id, status: job.status, created: created && claim.outcome === "claimed" };
   },
@@ -168,7 +179,7 @@ function datasetSide(described: { manifest: DatasetManifest }, resolution: numbe
     ]);
   }
   return {
-    side: { kind: "dataset", name: m.name, version: m.version, tiles: tileRefs(m) },
+    side: { kind: "dataset", name: m.name, version: m.version, classification: m.classification, tiles: tileRefs(m) },
     types: m.geometry_types,
     bbox: m.bbox,
   };
@@ -198,27 +209,6 @@ async function payloadSide(request: JobRequest, resolution: number, prefix: stri
 
 function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
   return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
-}
-
-/**
- * The area the job may touch, for the caller's spatial scope: the bbox when
- * given, else the payload's extent, else where the two datasets overlap.
- */
-function jobArea(bbox: Bbox | null, left: Bbox | null, right: Bbox | null, payload: boolean): Bbox | null {
-  if (bbox) return payload && left ? union(bbox, left) : bbox;
-  if (payload) return left;
-  if (!left || !right) return left ?? right;
-  const overlap: Bbox = [
-    Math.max(left[0], right[0]),
-    Math.max(left[1], right[1]),
-    Math.min(left[2], right[2]),
-    Math.min(left[3], right[3]),
-  ];
-  return overlap[0] <= overlap[2] && overlap[1] <= overlap[3] ? overlap : null;
-}
-
-function union(a: Bbox, b: Bbox): Bbox {
-  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
 }
 
 /** A job with no partition (nothing can match) still needs a home: the cell of its area's centre. */
