@@ -14,7 +14,7 @@ import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
 import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
-import { expandBounds } from "../../wasm/geodesic.ts";
+import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
 import {
   flatBounds,
   type FlatFeature,
@@ -146,6 +146,7 @@ function processLeft(
   mine.sort((x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id));
   add("exact_tests", mine.length);
 
+  if (spec.approximate) return approximatePairs(spec, data, i, mine, rows);
   const aGeometry = geometryOf(core, left, i);
   const aVertices = vertexCount(a);
   let leftGeoJSON: ResultRow["g"] | undefined;
@@ -188,6 +189,33 @@ function processLeft(
     }
   }
   return work;
+}
+
+/**
+ * The SLO fallback (slo.ts): every candidate pair whose bboxes meet is a pair;
+ * polygon_intersection pieces are the bbox overlaps, with their areas. No
+ * GEOS call: the cost is the index search alone.
+ */
+function approximatePairs(spec: JobSpec, data: PartitionData, i: number, candidates: number[], rows: ResultRow[]): number {
+  const a = data.left.features[i]!;
+  const aBox = data.left.bounds[i]!;
+  for (const j of candidates) {
+    const b = data.right.features[j]!;
+    const bBox = data.right.bounds[j]!;
+    if (spec.operation === "polygon_intersection") {
+      const box: Bbox = [Math.max(aBox[0], bBox[0]), Math.max(aBox[1], bBox[1]), Math.min(aBox[2], bBox[2]), Math.min(aBox[3], bBox[3])];
+      const area = (box[2] - box[0]) * (box[3] - box[1]);
+      if (!(area > 0)) continue;
+      const ring = { kind: "Polygon" as const, xy: new Float64Array([box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3], box[0], box[1]]) };
+      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(ring), p: { area, area_m2: geodesicArea(ring) } });
+    } else if (spec.operation === "point_in_polygon") {
+      const point = data.left.allPoints ? a : b;
+      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(point.geometry) });
+    } else {
+      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(a.geometry) });
+    }
+  }
+  return candidates.length;
 }
 
 /** The point feature of the pair when the point lies in (or on) the polygon, else null. */

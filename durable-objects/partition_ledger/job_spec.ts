@@ -47,6 +47,8 @@ export interface JobSpec {
   /** What the policy needs to re-check the job inside the Durable Objects (no token, no headers). */
   claims: ClaimsSummary;
   created_at: number;
+  /** Set by the home partition for an attempt that runs the SLO fallback (bounding boxes, see slo.ts). */
+  approximate?: boolean;
 }
 
 /** One line of a partition's part object: a result feature, sorted by (left_id, right_id). */

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
+import { sloDegradation } from "./slo.ts";
 import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { createLogger } from "../../src/http/log.ts";
@@ -226,11 +227,14 @@ export class PartitionLedger extends DurableObject<Env> {
   private async advanceJobIn(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
     if (job.status === "QUEUED") {
+      const degradation = sloDegradation(job.spec);
       job = this.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
         attempts: job.attempts + 1,
         next_run_at: Date.now(),
-      });
+        ...(degradation ? { degraded: degradation } : {}),
+      }, degradation ?? undefined);
       span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
+      if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
     }
     if (job.status !== "IN_PROGRESS") {
       this.ledger.touch(job.job_id, null);
@@ -242,7 +246,9 @@ export class PartitionLedger extends DurableObject<Env> {
     }
     // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
     const dispatched = await Promise.allSettled(
-      job.spec.partitions.map((cell) => this.forPartition(cell).enqueueTask(job.spec, job.attempts, cell)),
+      job.spec.partitions.map((cell) =>
+        this.forPartition(cell).enqueueTask({ ...job.spec, approximate: job.degraded !== null }, job.attempts, cell)
+      ),
     );
     const failed = dispatched.filter((r) => r.status === "rejected").length;
     this.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);

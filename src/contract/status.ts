@@ -40,6 +40,9 @@ export const JobStatus = z
     error: Problem.optional(),
     stats: JobStats.optional(),
     degraded: z.boolean(),
+    degraded_reason: z.string().optional().openapi({
+      description: "Why the job ran the degraded path (SLO fallback: bounding-box approximation).",
+    }),
   })
   .openapi("JobStatus");
 export type JobStatus = z.infer<typeof JobStatus>;

@@ -150,6 +150,7 @@ export function statusDocument(job: JobRecord): JobStatus {
     progress: { partitions_total: job.partitions_total, partitions_done: job.partitions_done },
     degraded: job.degraded !== null,
   };
+  if (job.degraded) doc.degraded_reason = job.degraded.reason;
   if (job.result) {
     const { format, feature_count, bytes, etag } = job.result;
     doc.result = { href: `/v1/jobs/${job.job_id}/result`, format, feature_count, bytes, etag };

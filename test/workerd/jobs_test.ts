@@ -70,6 +70,7 @@ Deno.test("jobs: each operation over published us-atlas data matches PostGIS", a
       });
       equal(status.result?.feature_count, expected.length);
       ok(status.progress.partitions_total > 1, "the job spans several partitions");
+      equal(status.degraded, false);
       equal(status.progress.partitions_done, status.progress.partitions_total);
     });
 
@@ -140,6 +141,24 @@ Deno.test("jobs: each operation over published us-atlas data matches PostGIS", a
         (await resultPairs(service, job_id)).map(pairKey),
         (await reference("polygon_intersection_bbox")).map(pairKey),
       );
+    });
+
+    await t.step("a job projected past its slo_deadline_ms runs the bounding-box path and says so", async () => {
+      const response = await submit(service, {
+        spatial_operation: "polygon_intersection",
+        left_dataset: "counties",
+        dataset: "grid",
+        slo_deadline_ms: 1,
+      });
+      const { job_id } = await response.json();
+      const status = await waitForJob(service, job_id);
+      equal(status.status, "COMPLETED", JSON.stringify(status));
+      equal(status.degraded, true);
+      ok(/projected \d+ ms exceeds slo_deadline_ms 1/.test(String(status.degraded_reason)), status.degraded_reason);
+      const approximate = new Set((await resultPairs(service, job_id)).map(pairKey));
+      const exact = (await reference("polygon_intersection")).map(pairKey);
+      ok(exact.every((k) => approximate.has(k)), "bbox pairs include every exact pair");
+      ok(approximate.size > exact.length, "and more: it is an approximation");
     });
 
     await t.step("GET /v1/datasets/{name} returns the current manifest", async () => {
