@@ -101,6 +101,19 @@ export class PartitionLedger extends DurableObject<Env> {
     return { ok: true, job: cancelled };
   }
 
+  /**
+   * A reader found the committed result object missing: schedule its
+   * re-materialization (from the staged parts, in the alarm — never on the
+   * request path). Returns false when the job has no committed result.
+   */
+  async reconcile(jobId: string): Promise<boolean> {
+    const job = this.ledger.getJob(jobId);
+    if (!job?.result) return false;
+    this.ledger.touch(jobId, Date.now());
+    await this.rearm();
+    return true;
+  }
+
   // --- RPC: operators and the cron sweep ---
 
   /** Re-queues a FAILED or DEAD_LETTER job with a fresh retry budget. */
@@ -237,6 +250,7 @@ export class PartitionLedger extends DurableObject<Env> {
       if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
     }
     if (job.status !== "IN_PROGRESS") {
+      if (job.result) await this.rematerialize(job, span);
       this.ledger.touch(job.job_id, null);
       return;
     }
@@ -266,6 +280,25 @@ export class PartitionLedger extends DurableObject<Env> {
       span.logger.error("commit failed", { detail: jobError.detail });
       span.setStatus("ERROR", jobError.detail);
       this.failJob(job, actor, jobError);
+    }
+  }
+
+  /** Rewrites a lost committed result from the staged parts: the same bytes under the same key. */
+  private async rematerialize(job: JobRecord, span: Span): Promise<void> {
+    const committed = job.result!;
+    if (await this.env.TILES.head(committed.key)) return;
+    try {
+      const { result } = await mergeAndCommit(this.env.TILES, job, this.ledger.parts(job.job_id));
+      if (result.key !== committed.key || result.etag !== committed.etag) {
+        throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
+      }
+      this.ledger.appendEvent(job.job_id, `partition:${job.spec.home_cell}`, "note", null, null, job.attempts, job.spec.trace_id, {
+        reason: "committed result object was missing; re-materialized from staged parts",
+        key: result.key,
+      });
+      span.logger.warn("result re-materialized", { result_key: result.key });
+    } catch (error) {
+      span.logger.error("result could not be re-materialized", { detail: String(error) });
     }
   }
 

@@ -115,6 +115,9 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
     const object = await c.env.TILES.get(job.result.key);
     if (!object) {
+      // Reconciliation: the home partition re-materializes it from the staged parts.
+      await partitionStub(c.env, homeCellOf(jobId)!).reconcile(jobId);
+      getLogger(c).warn("committed result missing; reconciliation scheduled", { job_id: jobId });
       throw new ProblemError(503, `The result of job "${jobId}" is being restored; retry shortly.`, {
         type: "result-unavailable",
         headers: { "Retry-After": "5" },
