@@ -87,6 +87,17 @@ export type DatasetBody =
     bytes: Uint8Array;
   };
 
+/** `GET /v1/webhooks/secret`. */
+export const WebhookSecret = z
+  .object({
+    secret: z.string().openapi({ example: "whsec_9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }),
+    signature_header: z.literal("X-Spatial-Jobs-Signature"),
+    scheme: z.string(),
+    tolerance_seconds: z.int().positive(),
+  })
+  .openapi("WebhookSecret");
+export type WebhookSecret = z.infer<typeof WebhookSecret>;
+
 /** One page of jobs for operators. */
 export interface JobList {
   jobs: JobStatus[];
@@ -130,6 +141,8 @@ export interface Handlers<B extends object = Record<string, unknown>> {
   metrics?(c: AppContext<B>, claims: Claims): Promise<Record<string, unknown>>;
   /** GET /health: proves the geometry core is up (throws when it cannot load). */
   checkHealth?(c: AppContext<B>): Promise<void>;
+  /** GET /v1/webhooks/secret: the caller's webhook signing secret. */
+  webhookSecret?(c: AppContext<B>, claims: Claims): Promise<WebhookSecret>;
 }
 
 /** Handlers that answer 501 until the lead wires the Durable Objects. */
@@ -365,6 +378,21 @@ export const routes = {
       ...problems(400, 403, 404, 501),
     },
   }),
+  webhookSecret: createRoute({
+    method: "get",
+    path: "/v1/webhooks/secret",
+    tags: ["webhooks"],
+    summary: "Your webhook signing secret",
+    description: "Callbacks to your callback_url carry `X-Spatial-Jobs-Signature: t=<unix seconds>,v1=<hex>` where " +
+      "v1 = HMAC-SHA256(key = this secret's UTF-8 bytes, message = `<t>.<raw body>`). Recompute it over the raw body, " +
+      "compare in constant time, and refuse a t more than tolerance_seconds from your clock (replays). Dedupe on " +
+      "X-Spatial-Jobs-Delivery: a delivery may arrive more than once. The secret is derived per token subject.",
+    security,
+    responses: {
+      200: { description: "The secret", content: { "application/json": { schema: WebhookSecret } } },
+      ...problems(503),
+    },
+  }),
   opsMetrics: createRoute({
     method: "get",
     path: "/v1/ops/metrics",
@@ -557,6 +585,11 @@ export function createApp<B extends object = Record<string, unknown>>(
     assertOperator(claims, c.var.logger);
     if (!handlers.jobObjects) throw new NotImplementedError("GET /v1/ops/jobs/{job_id}/objects");
     return c.json(await handlers.jobObjects(c as AppContext<B>, c.req.valid("param").job_id, claims), 200);
+  });
+
+  app.openapi(routes.webhookSecret, async (c) => {
+    if (!handlers.webhookSecret) throw new NotImplementedError("GET /v1/webhooks/secret");
+    return c.json(await handlers.webhookSecret(c as AppContext<B>, claimsOf(c as AppContext<B>)), 200);
   });
 
   app.openapi(routes.opsMetrics, async (c) => {

@@ -5,6 +5,7 @@
 import { createApp } from "./app.ts";
 import { datasetHandlers } from "./routes/datasets.ts";
 import { jobHandlers } from "./routes/jobs.ts";
+import { webhookSecret } from "./routes/webhooks.ts";
 import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
@@ -15,6 +16,7 @@ export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
 export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod.ts";
 export { LiveWorkIndex } from "../durable-objects/live_work_index/mod.ts";
 export { RateLimiter } from "../durable-objects/rate_limiter/mod.ts";
+export { WebhookBreaker } from "../durable-objects/webhook_breaker/mod.ts";
 
 const app = createApp<Env>({
   ...jobHandlers,
@@ -23,6 +25,7 @@ const app = createApp<Env>({
   exportEvents: (c, cell, jobId) => exportEvents(c.env, cell, jobId),
   metrics: (c) => serviceMetrics(c.env),
   checkHealth: async () => void await loadGeometryCore(workerdWasmModules),
+  webhookSecret: (c, claims) => webhookSecret(c.env, claims),
 });
 
 export default {

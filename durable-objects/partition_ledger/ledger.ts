@@ -91,11 +91,20 @@ export interface TransitionPatch {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Called inside a transition's own transaction (e.g. to write an outbox row atomically with it). */
+export interface LedgerHooks {
+  afterTransition?(job: JobRecord, from: JobStatus): void;
+}
+
 const json = <T>(value: SqlStorageValue | undefined): T | null =>
   typeof value === "string" ? JSON.parse(value) as T : null;
 
 export class Ledger {
-  constructor(private readonly storage: DurableObjectStorage, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly now: () => number = Date.now,
+    private readonly hooks: LedgerHooks = {},
+  ) {
     for (const statement of SCHEMA) storage.sql.exec(statement);
   }
 
@@ -158,7 +167,9 @@ export class Ledger {
         this.sql.exec(`UPDATE jobs SET partitions_done = 0 WHERE job_id = ?`, jobId);
       }
       this.appendEvent(jobId, actor, "transition", job.status, to, attempts, job.spec.trace_id, detail ?? null, at);
-      return this.getJob(jobId)!;
+      const updated = this.getJob(jobId)!;
+      this.hooks.afterTransition?.(updated, job.status);
+      return updated;
     });
   }
 

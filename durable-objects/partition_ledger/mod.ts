@@ -6,6 +6,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
+import { backoffMs } from "./backoff.ts";
+import {
+  deliverDueWebhooks,
+  enqueueWebhook,
+  nextWebhookDueAt,
+  WEBHOOK_SCHEMA,
+  type WebhookSummary,
+  webhookSummary,
+} from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
 import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
@@ -47,7 +56,9 @@ export class PartitionLedger extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.ledger = new Ledger(ctx.storage);
+    for (const statement of WEBHOOK_SCHEMA) ctx.storage.sql.exec(statement);
+    // A terminal transition of a job with a callback_url writes its webhook outbox row in the same transaction.
+    this.ledger = new Ledger(ctx.storage, Date.now, { afterTransition: (job) => enqueueWebhook(ctx.storage.sql, job) });
   }
 
   // --- RPC: the edge ---
@@ -78,8 +89,11 @@ export class PartitionLedger extends DurableObject<Env> {
     }
   }
 
-  job(jobId: string): JobRecord | null {
-    return this.ledger.getJob(jobId);
+  /** The job, with its latest webhook delivery when it has a callback_url. */
+  job(jobId: string): (JobRecord & { webhook?: WebhookSummary }) | null {
+    const job = this.ledger.getJob(jobId);
+    const webhook = job?.spec.callback_url ? webhookSummary(this.ctx.storage.sql, jobId) : null;
+    return job && webhook ? { ...job, webhook } : job;
   }
 
   events(jobId?: string): LedgerEvent[] {
@@ -98,6 +112,7 @@ export class PartitionLedger extends DurableObject<Env> {
     const span = jobSpan("partition.cancel", job.spec);
     span.logger.info("job cancelled", { from: job.status, actor });
     span.end();
+    await this.rearm(); // the job.cancelled webhook
     return { ok: true, job: cancelled };
   }
 
@@ -210,11 +225,14 @@ export class PartitionLedger extends DurableObject<Env> {
     }
     const task = this.ledger.dueTasks(Date.now())[0];
     if (task) await this.advanceTask(task, Number(this.env.SLICE_WORK_UNITS ?? DEFAULT_SLICE_WORK));
+    await deliverDueWebhooks(this.env, this.ctx.storage.sql);
     await this.rearm();
   }
 
   private async rearm(): Promise<void> {
-    const due = this.ledger.nextDueAt();
+    const jobsDue = this.ledger.nextDueAt();
+    const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
+    const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
     if (due === null) {
       await this.ctx.storage.deleteAlarm();
       return;
@@ -362,10 +380,11 @@ export class PartitionLedger extends DurableObject<Env> {
   }
 
   /** A partition's share failed: the job fails (or retries, if the failure may pass). */
-  taskFailed(jobId: string, attempt: number, error: JobError): void {
+  async taskFailed(jobId: string, attempt: number, error: JobError): Promise<void> {
     const job = this.ledger.getJob(jobId);
     if (!job || job.attempts !== attempt) return;
     this.failJob(job, `partition:${job.spec.home_cell}`, error);
+    await this.rearm(); // a retry's backoff, or the job.failed/job.dead_lettered webhook
   }
 }
 
@@ -394,11 +413,7 @@ function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string 
   });
 }
 
-/** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */
-export function backoffMs(attempt: number): number {
-  const ceiling = Math.min(300_000, 1_000 * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
-}
+export { backoffMs };
 
 function toJobError(error: unknown): JobError {
   if (error instanceof TaskFailure) return error.toJobError();

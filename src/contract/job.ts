@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { Bbox, DatasetName } from "./common.ts";
 import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { allPolygonal, allPunctal, checkFeatureCollection, FeatureCollection } from "./geojson.ts";
+import { isLoopbackHost } from "../http/destination_policy.ts";
 import {
   DEFAULT_SLO_DEADLINE_MS,
   MAX_DISTANCE_M,
@@ -32,9 +33,13 @@ export const InputCrs = z
   })
   .openapi("Crs", { description: "A supported CRS; coordinates are normalized to EPSG:4326 at ingress." });
 
-const HttpsUrl = z
-  .url({ protocol: /^https$/, error: "callback_url must be an absolute https:// URL" })
-  .max(MAX_URL_LENGTH);
+/** https; plain http only to a loopback host (development; production refuses loopback, see destination_policy.ts). */
+const CallbackUrl = z
+  .url({ protocol: /^https?$/, error: "callback_url must be an absolute https:// URL" })
+  .max(MAX_URL_LENGTH)
+  .refine((url) => !URL.canParse(url) || url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
+    error: "callback_url must be an absolute https:// URL (http:// only to a loopback host, in development)",
+  });
 
 const JobRequestObject = z.strictObject({
   job_idempotency_key: z.uuid({ version: "v4", error: "job_idempotency_key must be a UUID v4" }),
@@ -48,7 +53,7 @@ const JobRequestObject = z.strictObject({
   distance_m: z.number().positive().max(MAX_DISTANCE_M).optional(),
   bbox: Bbox.optional(),
   slo_deadline_ms: z.int().positive().max(MAX_SLO_DEADLINE_MS).default(DEFAULT_SLO_DEADLINE_MS),
-  callback_url: HttpsUrl.optional(),
+  callback_url: CallbackUrl.optional(),
   repair: z.boolean().default(false),
 });
 

@@ -25,6 +25,21 @@ export const JobStats = z
   })
   .openapi("JobStats");
 
+/** The job's latest webhook delivery (jobs with a `callback_url`, once an event was emitted). */
+export const WebhookDelivery = z
+  .object({
+    url_host: z.string().openapi({ example: "example.org" }),
+    event: z.enum(["job.completed", "job.failed", "job.dead_lettered", "job.cancelled"]),
+    delivery_id: z.string().openapi({ description: "X-Spatial-Jobs-Delivery: the same on every retry." }),
+    state: z.enum(["PENDING", "DELIVERED", "GAVE_UP"]),
+    attempts: z.int().nonnegative(),
+    last_status: z.int().nullable().openapi({ description: "HTTP status of the last attempt (null: no response)." }),
+    last_error: z.string().nullable(),
+    next_attempt_at: Timestamp.nullable(),
+    delivered_at: Timestamp.nullable(),
+  })
+  .openapi("WebhookDelivery");
+
 export const JobStatus = z
   .object({
     job_id: z.string(),
@@ -39,6 +54,7 @@ export const JobStatus = z
     result: JobResultRef.optional(),
     error: Problem.optional(),
     stats: JobStats.optional(),
+    webhook: WebhookDelivery.optional(),
     degraded: z.boolean(),
     degraded_reason: z.string().optional().openapi({
       description: "Why the job ran the degraded path (SLO fallback: bounding-box approximation).",

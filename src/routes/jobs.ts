@@ -7,6 +7,8 @@ import { latLngToCell } from "h3-js";
 import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { Bbox, JobSide, JobSpec, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
 import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
+import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
+import { assertCallbackDestination } from "../http/destination_policy.ts";
 import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
 import { assertAreaInScope, assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { claimsSummary, jobArea } from "../auth/job_policy.ts";
@@ -33,6 +35,7 @@ interface ResolvedSide {
 export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResult" | "cancelJob"> = {
   async submitJob(c, request, claims) {
     const env = c.env;
+    if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
     const right = await pinDataset(c, request.dataset, "dataset", claims);
     const resolution = right.manifest.resolution;
@@ -143,7 +146,7 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
   return job;
 }
 
-export function statusDocument(job: JobRecord): JobStatus {
+export function statusDocument(job: JobRecord & { webhook?: WebhookSummary | null }): JobStatus {
   const doc: JobStatus = {
     job_id: job.job_id,
     status: job.status,
@@ -163,6 +166,7 @@ export function statusDocument(job: JobRecord): JobStatus {
     doc.error = { type, title, status, detail, trace_id: job.spec.trace_id };
   }
   if (job.stats) doc.stats = job.stats;
+  if (job.webhook) doc.webhook = job.webhook;
   return doc;
 }
 
