@@ -32,7 +32,7 @@ import { devToken } from "./bench/dev_token.ts";
 import { downloadResult, type JobRun, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
 import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
 import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
-import { type TurfRun, turfPointInPolygon, turfPolygonIntersection } from "./bench/turf_engine.ts";
+import { turfPointInPolygon, turfPolygonIntersection, type TurfRun } from "./bench/turf_engine.ts";
 import { publishDataset } from "./bench/upload.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
@@ -50,7 +50,8 @@ const HELP = `Usage: deno task bench:e2e [options]
   --load-rate <n>       submit requests per second (default 500)
   --load-seconds <n>    load duration (default 30)
   --load-subjects <n>   token subjects the load is spread over (default 100)
-  --ref <git ref>       tree the dev server runs (default HEAD)
+  --ref <git ref>       tree the dev server runs: a commit, or "worktree" for the files as they are (default HEAD)
+  --job-timeout <s>     give up polling a job after this many seconds (default 600)
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
   --json <file>         also write every measurement as JSON`;
 
@@ -68,6 +69,7 @@ const { values: flags } = parseArgs({
     "load-subjects": { type: "string", default: "100" },
     ref: { type: "string", default: "HEAD" },
     "lift-limits": { type: "boolean", default: false },
+    "job-timeout": { type: "string", default: "600" },
     json: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -105,17 +107,32 @@ if (parts.has("j1") || parts.has("j2") || parts.has("load")) {
 if (parts.has("j1")) {
   for (const n of pointCounts) {
     def({ name: `points_${n}`, features: () => data.points(n), repair: false, idType: "bigint" });
-    jobs.push({ label: `J1 PIP ${n.toLocaleString("en-US")} pts`, op: "point_in_polygon", left: "counties", right: `points_${n}` });
+    jobs.push({
+      label: `J1 PIP ${n.toLocaleString("en-US")} pts`,
+      op: "point_in_polygon",
+      left: "counties",
+      right: `points_${n}`,
+    });
   }
 }
 if (parts.has("j2")) {
   def({ name: "conus_grid", features: data.conusGrid, repair: false, idType: "text" });
-  jobs.push({ label: "J2 counties × 1° CONUS grid", op: "polygon_intersection", left: "counties", right: "conus_grid" });
+  jobs.push({
+    label: "J2 counties × 1° CONUS grid",
+    op: "polygon_intersection",
+    left: "counties",
+    right: "conus_grid",
+  });
 }
 if (parts.has("j3")) {
   def({ name: "countries", features: data.countries, repair: true, idType: "text" });
   def({ name: "world_grid", features: data.worldGrid, repair: false, idType: "text" });
-  jobs.push({ label: "J3 countries × 1° world grid", op: "polygon_intersection", left: "countries", right: "world_grid" });
+  jobs.push({
+    label: "J3 countries × 1° world grid",
+    op: "polygon_intersection",
+    left: "countries",
+    right: "world_grid",
+  });
 }
 const featureCache = new Map<string, data.Feature[]>();
 const featuresOf = (name: string) => {
@@ -157,9 +174,11 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   const pids = () => workerdMemory(service.pgid).map((p) => p.pid);
   const peak = () => Math.max(0, ...workerdMemory(service.pgid).map((p) => p.hwm));
   const startupMem = workerdMemory(service.pgid);
-  log(`listening after ${service.listenMs.toFixed(0)} ms; first /health ${service.firstHealthMs.toFixed(0)} ms, warm ${
-    service.warmHealthMs.toFixed(1)
-  } ms; workerd ${startupMem.map((p) => `${p.pid}: ${mib(p.hwm)} MiB`).join(", ")}`);
+  log(
+    `listening after ${service.listenMs.toFixed(0)} ms; first /health ${service.firstHealthMs.toFixed(0)} ms, warm ${
+      service.warmHealthMs.toFixed(1)
+    } ms; workerd ${startupMem.map((p) => `${p.pid}: ${mib(p.hwm)} MiB`).join(", ")}`,
+  );
   const token = await devToken({ sub: "bench", domain: "geo" });
   const published = new Set<string>();
   try {
@@ -180,7 +199,12 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           repair: d.repair,
           classification: "public",
         });
-        const manifest = out.body as { feature_count?: number; tiles?: unknown[]; repaired_count?: number; detail?: string };
+        const manifest = out.body as {
+          feature_count?: number;
+          tiles?: unknown[];
+          repaired_count?: number;
+          detail?: string;
+        };
         publishRows.push([
           d.name,
           contentType === "application/geo+json" ? "GeoJSON" : "FlatGeobuf",
@@ -189,8 +213,11 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           String(out.status),
           (out.ms / 1000).toFixed(2),
           mib(peak()),
-          out.ok ? `${manifest.feature_count} features, ${manifest.tiles?.length} tiles, ${manifest.repaired_count ?? 0} repaired`
-          : String(manifest.detail ?? JSON.stringify(out.body)).slice(0, 120),
+          out.ok
+            ? `${manifest.feature_count} features, ${manifest.tiles?.length} tiles, ${
+              manifest.repaired_count ?? 0
+            } repaired`
+            : String(manifest.detail ?? JSON.stringify(out.body)).slice(0, 120),
         ]);
         if (out.ok) {
           published.add(d.name);
@@ -199,7 +226,9 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         // Too big as GeoJSON: try the compact binary form once.
         if (contentType === "application/flatgeobuf" || (out.status !== 413 && out.status !== 422)) break;
         contentType = "application/flatgeobuf";
-        body = writeFlatGeobuf(features.map((f) => ({ id: f.id, geometry: flatFromGeoJSON(f.geometry), properties: {} })));
+        body = writeFlatGeobuf(
+          features.map((f) => ({ id: f.id, geometry: flatFromGeoJSON(f.geometry), properties: {} })),
+        );
       }
     }
 
@@ -213,7 +242,17 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       log(`running ${job.label}`);
       let run: JobRun;
       try {
-        run = await runJob(service.url, token, { spatial_operation: job.op, left_dataset: job.left, dataset: job.right });
+        run = await runJob(service.url, token, {
+          spatial_operation: job.op,
+          left_dataset: job.left,
+          dataset: job.right,
+        }, {
+          timeoutMs: Number(flags["job-timeout"]) * 1000,
+          onRetry: (status, body) =>
+            notes.push(
+              `${job.label}: POST /v1/jobs answered ${status} (${JSON.stringify(body).slice(0, 160)}); retried`,
+            ),
+        });
       } catch (error) {
         serviceRows.push([job.label, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
         continue;
@@ -367,17 +406,40 @@ function table(title: string, header: string[], rows: string[][]) {
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
 }
 
-const st = report.startup as { listen_ms: number; first_health_ms: number; warm_health_ms: number; geos: string } | undefined;
+const st = report.startup as
+  | { listen_ms: number; first_health_ms: number; warm_health_ms: number; geos: string }
+  | undefined;
 if (st) {
   console.log(
     `\nservice ${String(report.commit).slice(0, 10)}: listening after ${(st.listen_ms / 1000).toFixed(1)} s; ` +
-      `GEOS cold start (first /health) ${st.first_health_ms.toFixed(0)} ms, warm /health ${st.warm_health_ms.toFixed(1)} ms, GEOS ${st.geos}`,
+      `GEOS cold start (first /health) ${st.first_health_ms.toFixed(0)} ms, warm /health ${
+        st.warm_health_ms.toFixed(1)
+      } ms, GEOS ${st.geos}`,
   );
 }
-table("publish (PUT /v1/datasets)", ["dataset", "format", "features", "MiB", "HTTP", "s", "workerd peak MiB", "outcome"], publishRows);
+table("publish (PUT /v1/datasets)", [
+  "dataset",
+  "format",
+  "features",
+  "MiB",
+  "HTTP",
+  "s",
+  "workerd peak MiB",
+  "outcome",
+], publishRows);
 table(
   "service jobs (wall clock, polled every 100 ms)",
-  ["job", "parts", "submit s", "→IN_PROGRESS s", "→COMPLETED s", "download s", "result MiB", "workerd peak MiB", "stats"],
+  [
+    "job",
+    "parts",
+    "submit s",
+    "→IN_PROGRESS s",
+    "→COMPLETED s",
+    "download s",
+    "result MiB",
+    "workerd peak MiB",
+    "stats",
+  ],
   serviceRows,
 );
 

@@ -130,7 +130,9 @@ if (showProgress) {
   bar.update(body.byteLength, { value_mib: mib(body.byteLength) });
   bar.stop();
 }
-if (!showProgress) console.error(`Uploaded ${mib(body.byteLength)} MiB; the service answered in ${(outcome.ms / 1000).toFixed(1)} s.`);
+if (!showProgress) {
+  console.error(`Uploaded ${mib(body.byteLength)} MiB; the service answered in ${(outcome.ms / 1000).toFixed(1)} s.`);
+}
 
 if (!outcome.ok) {
   const problem = outcome.body as Record<string, unknown> | string;

@@ -37,7 +37,12 @@ export function points(count: number): Feature[] {
   const xy = seededPoints(count, POINT_SEED, CONUS_BBOX);
   const out: Feature[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    out[i] = { type: "Feature", id: i, properties: {}, geometry: { type: "Point", coordinates: [xy[2 * i]!, xy[2 * i + 1]!] } };
+    out[i] = {
+      type: "Feature",
+      id: i,
+      properties: {},
+      geometry: { type: "Point", coordinates: [xy[2 * i]!, xy[2 * i + 1]!] },
+    };
   }
   return out;
 }

@@ -27,40 +27,69 @@ export async function runJob(
   url: string,
   token: string,
   request: Record<string, unknown>,
-  options: { pollMs?: number; timeoutMs?: number } = {},
+  options: { pollMs?: number; timeoutMs?: number; onRetry?: (status: number, body: unknown) => void } = {},
 ): Promise<JobRun> {
   const headers = { authorization: `Bearer ${token}` };
-  const t0 = performance.now();
-  const response = await fetch(`${url}/v1/jobs`, {
-    method: "POST",
-    headers: { ...headers, "content-type": "application/json" },
-    body: JSON.stringify({ job_idempotency_key: crypto.randomUUID(), ...request }),
-  });
-  const submitted = await response.json();
+  const body = JSON.stringify({ job_idempotency_key: crypto.randomUUID(), ...request });
+  let t0 = 0, response: Response, submitted: Record<string, unknown>;
+  // 429/503 are answered with Retry-After: retry with the same idempotency key, as a client should.
+  for (let attempt = 0;; attempt++) {
+    t0 = performance.now();
+    response = await fetch(`${url}/v1/jobs`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body,
+    });
+    const text = await response.text();
+    try {
+      submitted = JSON.parse(text);
+    } catch {
+      submitted = { text };
+    }
+    if ((response.status !== 429 && response.status !== 503) || attempt >= 5) break;
+    options.onRetry?.(response.status, submitted);
+    await new Promise((r) => setTimeout(r, 1000 * Number(response.headers.get("retry-after") ?? 1)));
+  }
   const submitMs = performance.now() - t0;
-  if (response.status !== 202) throw new Error(`POST /v1/jobs answered ${response.status}: ${JSON.stringify(submitted)}`);
+  if (response.status !== 202) {
+    throw new Error(`POST /v1/jobs answered ${response.status}: ${JSON.stringify(submitted)}`);
+  }
   const jobId = submitted.job_id as string;
   const timeline: JobRun["timeline"] = [];
   const deadline = performance.now() + (options.timeoutMs ?? 3_600_000);
   for (;;) {
-    const r = await fetch(`${url}/v1/jobs/${jobId}`, { headers });
+    const r = await fetch(`${url}/v1/jobs/${jobId}`, { headers, signal: AbortSignal.timeout(60_000) }).catch(
+      (error) => new Response(String(error), { status: 599 }),
+    );
     if (r.ok) {
       const doc = await r.json() as StatusDocument;
       const last = timeline.at(-1);
       if (!last || last.status !== doc.status || last.partitions_done !== doc.progress.partitions_done) {
-        timeline.push({ status: doc.status, partitions_done: doc.progress.partitions_done, at_ms: performance.now() - t0 });
+        timeline.push({
+          status: doc.status,
+          partitions_done: doc.progress.partitions_done,
+          at_ms: performance.now() - t0,
+        });
       }
-      if (TERMINAL.has(doc.status)) return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc };
+      if (TERMINAL.has(doc.status)) {
+        return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc };
+      }
     } else {
       await r.body?.cancel();
     }
-    if (performance.now() > deadline) throw new Error(`Job ${jobId} did not finish in time; last ${JSON.stringify(timeline.at(-1))}`);
+    if (performance.now() > deadline) {
+      throw new Error(`Job ${jobId} did not finish in time; last ${JSON.stringify(timeline.at(-1))}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
   }
 }
 
 /** Downloads the result (`GET /v1/jobs/{id}/result`) and returns the bytes and the milliseconds it took. */
-export async function downloadResult(url: string, token: string, jobId: string): Promise<{ bytes: Uint8Array; ms: number }> {
+export async function downloadResult(
+  url: string,
+  token: string,
+  jobId: string,
+): Promise<{ bytes: Uint8Array; ms: number }> {
   const t0 = performance.now();
   const r = await fetch(`${url}/v1/jobs/${jobId}/result`, { headers: { authorization: `Bearer ${token}` } });
   const bytes = new Uint8Array(await r.arrayBuffer());

@@ -27,7 +27,12 @@ const body = () => {
     dataset,
     geometry_payload: {
       type: "FeatureCollection",
-      features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: [xy[2 * k], xy[2 * k + 1]] } }],
+      features: [{
+        type: "Feature",
+        id: 1,
+        properties: {},
+        geometry: { type: "Point", coordinates: [xy[2 * k], xy[2 * k + 1]] },
+      }],
     },
   });
 };

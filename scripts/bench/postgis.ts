@@ -18,7 +18,11 @@ export interface PgRun {
 export interface PostGis {
   readonly version: string;
   /** Loads `features` into table `name` (id, g geometry(4326)); `repair` = ST_CollectionExtract(ST_MakeValid(g), 3), empties dropped. */
-  load(name: string, features: readonly Feature[], options?: { repair?: boolean; idType?: "text" | "bigint" }): Promise<number>;
+  load(
+    name: string,
+    features: readonly Feature[],
+    options?: { repair?: boolean; idType?: "text" | "bigint" },
+  ): Promise<number>;
   /** Point-in-polygon pairs of `polygons` × `points` (ST_Intersects), materialized into `out`. */
   pointInPolygon(out: string, polygons: string, points: string, parallel: boolean): Promise<PgRun>;
   /** Intersection pieces of area > 0 with planar and geodesic areas, materialized into `out`. */
@@ -32,7 +36,9 @@ export async function startPostGis(): Promise<PostGis> {
   await ensureAptPackages([POSTGIS_PACKAGE]);
   const pg: PgCluster = await startCluster();
   const version = (await pg.query("CREATE EXTENSION postgis; SELECT postgis_full_version();")).trim();
-  await pg.query("ALTER SYSTEM SET work_mem = '256MB'; ALTER SYSTEM SET maintenance_work_mem = '512MB'; SELECT pg_reload_conf();");
+  await pg.query(
+    "ALTER SYSTEM SET work_mem = '256MB'; ALTER SYSTEM SET maintenance_work_mem = '512MB'; SELECT pg_reload_conf();",
+  );
   const tmp = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-pg-" });
 
   async function timed(setup: string, statement: string, out: string, parallel: boolean): Promise<PgRun> {

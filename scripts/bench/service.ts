@@ -29,14 +29,21 @@ export async function snapshotTree(
   options: { liftLimits?: boolean } = {},
 ): Promise<{ dir: string; commit: string }> {
   const dir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-tree-" });
-  const commit = new TextDecoder().decode(
-    (await new Deno.Command("git", { args: ["rev-parse", ref], cwd: PROJECT_ROOT, stdout: "piped" }).output()).stdout,
+  const head = new TextDecoder().decode(
+    (await new Deno.Command("git", {
+      args: ["rev-parse", ref === "worktree" ? "HEAD" : ref],
+      cwd: PROJECT_ROOT,
+      stdout: "piped",
+    })
+      .output()).stdout,
   ).trim();
-  const archive = await new Deno.Command("sh", {
-    args: ["-c", `git archive ${commit} | tar -x -C ${dir}`],
-    cwd: PROJECT_ROOT,
-  }).output();
-  if (!archive.success) throw new Error(`git archive ${ref} failed`);
+  // "worktree": the files as they are now (tracked and untracked, minus ignored ones), copied once.
+  const commit = ref === "worktree" ? `${head}+worktree` : head;
+  const copy = ref === "worktree"
+    ? `git ls-files -z -c -o --exclude-standard | xargs -0 tar -c --ignore-failed-read | tar -x -C ${dir}`
+    : `git archive ${head} | tar -x -C ${dir}`;
+  const archive = await new Deno.Command("sh", { args: ["-c", copy], cwd: PROJECT_ROOT }).output();
+  if (!archive.success) throw new Error(`Snapshot of ${ref} failed: ${new TextDecoder().decode(archive.stderr)}`);
   await Deno.symlink(`${PROJECT_ROOT}node_modules`, `${dir}/node_modules`);
   await Deno.mkdir(`${dir}/wasm`, { recursive: true });
   await Deno.symlink(`${PROJECT_ROOT}wasm/generated`, `${dir}/wasm/generated`);
@@ -86,12 +93,19 @@ export async function startBenchService(
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (!exited) {
-      try {
-        Deno.kill(-child.pid, "SIGTERM");
-      } catch {
-        // Already gone.
-      }
+      const signal = (sig: Deno.Signal) => {
+        try {
+          Deno.kill(-child.pid, sig);
+        } catch {
+          // Already gone.
+        }
+      };
+      signal("SIGTERM");
+      // wrangler sometimes ignores SIGTERM; the group is ours alone, so finish it.
+      const timer = setTimeout(() => signal("SIGKILL"), 10_000);
       await status;
+      clearTimeout(timer);
+      signal("SIGKILL");
     }
     try {
       log.close();

@@ -38,7 +38,9 @@ export function mediaTypeForFile(path: string): DatasetMediaType | null {
   return null;
 }
 
-export function datasetUrl(options: Pick<PublishOptions, "url" | "name" | "repair" | "crs" | "classification">): string {
+export function datasetUrl(
+  options: Pick<PublishOptions, "url" | "name" | "repair" | "crs" | "classification">,
+): string {
   const query = new URLSearchParams();
   if (options.classification) query.set("classification", options.classification);
   if (options.repair) query.set("repair", "true");
@@ -74,7 +76,15 @@ export async function publishDataset(options: PublishOptions): Promise<PublishOu
     },
     body: stream,
   });
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // A server that refuses a body early (413 on Content-Length) may close the connection mid-upload.
+    text = `(the connection closed before the answer's body was read: ${
+      error instanceof Error ? error.message : error
+    })`;
+  }
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
