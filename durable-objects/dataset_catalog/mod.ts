@@ -47,15 +47,19 @@ export type PublishOutcome =
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
 
 export class DatasetCatalog extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(
-      `CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL)`,
-    );
+  /**
+   * The schema is created by the first publish, not in the constructor: looking
+   * up a dataset that was never published (a 422/404 at the edge) must write nothing.
+   */
+  #hasSchema(): boolean {
+    return this.ctx.storage.sql.exec(
+      `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions'`,
+    ).toArray().length > 0;
   }
 
   /** The current manifest and the list of published versions, or null if never published. */
   describe(): { manifest: DatasetManifest; versions: DatasetVersionEntry[] } | null {
+    if (!this.#hasSchema()) return null;
     const manifests = this.ctx.storage.sql.exec<{ manifest: string }>(
       `SELECT manifest FROM versions ORDER BY version`,
     ).toArray().map((r) => JSON.parse(r.manifest) as DatasetManifest);
@@ -75,6 +79,9 @@ export class DatasetCatalog extends DurableObject<Env> {
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
   publish(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
     return this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        `CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL)`,
+      );
       const current = this.describe();
       if (current && current.manifest.owner_domain !== draft.owner_domain) {
         return { ok: false as const, code: "FOREIGN_DOMAIN" as const, owner_domain: current.manifest.owner_domain };
