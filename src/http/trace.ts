@@ -143,7 +143,8 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       const status = c.res.status;
       span.setAttribute("http.response.status_code", status);
       const route = c.req.routePath;
-      if (route && route !== "*" && route !== "/*") {
+      // A request answered by a middleware (401, 413, 429) has no route of its own: keep the path name.
+      if (route && !route.includes("*")) {
         span.setAttribute("http.route", route);
         span.updateName(`${c.req.method} ${route}`);
       }
