@@ -8,6 +8,7 @@ import { jobHandlers } from "./routes/jobs.ts";
 import { webhookSecret } from "./routes/webhooks.ts";
 import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
+import { collectStaging } from "./cron/collect_staging.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
 
@@ -31,6 +32,6 @@ const app = createApp<Env>({
 export default {
   fetch: app.fetch,
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(sweepStalledJobs(env));
+    ctx.waitUntil(Promise.all([sweepStalledJobs(env), collectStaging(env)]));
   },
 } satisfies ExportedHandler<Env>;

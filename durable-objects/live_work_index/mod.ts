@@ -11,6 +11,7 @@ export class LiveWorkIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS partitions (cell TEXT PRIMARY KEY, marked_at INTEGER NOT NULL)`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
   }
 
   mark(cell: string): void {
@@ -24,6 +25,23 @@ export class LiveWorkIndex extends DurableObject<Env> {
   cells(): string[] {
     return this.ctx.storage.sql.exec<{ cell: string }>(`SELECT cell FROM partitions ORDER BY cell`).toArray()
       .map((r) => r.cell);
+  }
+
+  /** Where the staging garbage collector stopped listing R2 (null: start over). */
+  cursor(name: string): string | null {
+    return this.ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM cursors WHERE name = ?`, name).toArray()[0]
+      ?.value ?? null;
+  }
+
+  setCursor(name: string, value: string | null): void {
+    if (value === null) this.ctx.storage.sql.exec(`DELETE FROM cursors WHERE name = ?`, name);
+    else {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        name,
+        value,
+      );
+    }
   }
 
   /** Forgets an idle partition, unless it was marked at or after `sweptAt`. */

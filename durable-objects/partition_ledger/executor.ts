@@ -14,6 +14,7 @@ import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
 import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
+import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
 import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
 import {
   flatBounds,
@@ -289,9 +290,7 @@ function leftTilesFor(spec: JobSpec, cell: string): TileRef[] {
   const rightTile = spec.right.tiles[cell];
   if (!rightTile) return [];
   const reach = expandBounds(rightTile.bbox, spec.distance_m);
-  return Object.values(spec.left.tiles).filter((t) =>
-    t.bbox[0] <= reach[2] && reach[0] <= t.bbox[2] && t.bbox[1] <= reach[3] && reach[1] <= t.bbox[3]
-  );
+  return Object.values(spec.left.tiles).filter((t) => bboxesIntersect(t.bbox, reach));
 }
 
 function dedupeById(features: FlatFeature[]): FlatFeature[] {

@@ -54,8 +54,19 @@ export interface LedgerEvent {
   detail: Record<string, unknown> | null;
 }
 
+/** A partition's finished share of one attempt of a job, as it reports it to the job's home. */
+export interface PartReport {
+  job_id: string;
+  cell: string;
+  attempt: number;
+  part_keys: string[];
+  feature_count: number;
+  stats: Record<string, number>;
+}
+
 export interface PartitionMetrics {
   by_status: Record<string, number>;
+  commit_failures_last_hour: number;
   oldest_queued_age_ms: number | null;
   retries: number;
   running_tasks: number;
@@ -182,15 +193,8 @@ export class Ledger {
    * Records a partition's finished share of the current attempt; a repeated
    * report of the same partition changes nothing. Returns the updated job.
    */
-  recordPartDone(
-    jobId: string,
-    cell: string,
-    attempt: number,
-    partKeys: string[],
-    featureCount: number,
-    stats: Record<string, number>,
-    actor: string,
-  ): JobRecord | null {
+  recordPartDone(report: PartReport, actor: string): JobRecord | null {
+    const { job_id: jobId, cell, attempt, part_keys: partKeys, feature_count: featureCount, stats } = report;
     return this.storage.transactionSync(() => {
       const job = this.getJob(jobId);
       if (!job || job.status !== "IN_PROGRESS" || job.attempts !== attempt) return job;
@@ -300,8 +304,13 @@ export class Ledger {
     const retries = this.sql.exec<{ n: number | null }>(
       `SELECT SUM(MAX(attempts - 1, 0)) AS n FROM jobs`,
     ).one().n ?? 0;
+    const commitFailures = this.sql.exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM job_events WHERE kind = 'note' AND at >= ? AND json_extract(detail, '$.reason') = 'commit failed'`,
+      now - 3_600_000,
+    ).one().n;
     return {
       by_status: byStatus,
+      commit_failures_last_hour: commitFailures,
       oldest_queued_age_ms: oldest === null ? null : now - oldest,
       retries,
       running_tasks:

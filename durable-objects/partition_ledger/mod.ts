@@ -27,11 +27,14 @@ import {
   Ledger,
   type LedgerEvent,
   type PartitionMetrics,
+  type PartReport,
   type TaskRecord,
 } from "./ledger.ts";
 import { canTransition, type JobStatus, TERMINAL_STATUSES } from "./state_machine.ts";
 
 const RETRY_REPORT_MS = 2_000;
+/** The ledger note of a failed commit: what the P1 alert counts. */
+export const COMMIT_FAILED = "commit failed";
 
 export type SubmitOutcome =
   | { ok: true; created: boolean; job: JobRecord }
@@ -131,6 +134,14 @@ export class PartitionLedger extends DurableObject<Env> {
 
   // --- RPC: operators and the cron sweep ---
 
+  /** What the staging garbage collector needs to know of a job: null when this partition has no such job. */
+  stagingFacts(jobId: string): { status: JobStatus; attempts: number; updated_at: number; committed: string | null } | null {
+    const job = this.ledger.getJob(jobId);
+    return job
+      ? { status: job.status, attempts: job.attempts, updated_at: job.updated_at, committed: job.result?.key ?? null }
+      : null;
+  }
+
   /** Re-queues a FAILED or DEAD_LETTER job with a fresh retry budget. */
   async redrive(jobId: string, actor: string): Promise<RedriveOutcome> {
     const job = this.ledger.getJob(jobId);
@@ -204,15 +215,8 @@ export class PartitionLedger extends DurableObject<Env> {
   }
 
   /** A partition reports its finished share; once all have, the home merges and commits. */
-  async partDone(
-    jobId: string,
-    cell: string,
-    attempt: number,
-    partKeys: string[],
-    featureCount: number,
-    stats: Record<string, number>,
-  ): Promise<void> {
-    this.ledger.recordPartDone(jobId, cell, attempt, partKeys, featureCount, stats, `partition:${cell}`);
+  async partDone(report: PartReport): Promise<void> {
+    this.ledger.recordPartDone(report, `partition:${report.cell}`);
     await this.rearm();
   }
 
@@ -296,6 +300,10 @@ export class PartitionLedger extends DurableObject<Env> {
     } catch (error) {
       const jobError = toJobError(error);
       span.logger.error("commit failed", { detail: jobError.detail });
+      this.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
+        reason: COMMIT_FAILED,
+        detail: jobError.detail,
+      });
       span.setStatus("ERROR", jobError.detail);
       this.failJob(job, actor, jobError);
     }
@@ -365,14 +373,8 @@ export class PartitionLedger extends DurableObject<Env> {
 
   private async reportTask(task: TaskRecord): Promise<void> {
     try {
-      await this.forPartition(task.home_cell).partDone(
-        task.job_id,
-        task.cell,
-        task.attempt,
-        task.part_keys,
-        task.feature_count,
-        task.stats,
-      );
+      const { job_id, cell, attempt, part_keys, feature_count, stats } = task;
+      await this.forPartition(task.home_cell).partDone({ job_id, cell, attempt, part_keys, feature_count, stats });
       this.ledger.setTaskStatus(task.job_id, task.attempt, "REPORTED", null);
     } catch {
       this.ledger.setTaskStatus(task.job_id, task.attempt, "DONE", Date.now() + RETRY_REPORT_MS);
@@ -391,14 +393,7 @@ export class PartitionLedger extends DurableObject<Env> {
 interface PartitionApi {
   enqueueTask(spec: JobSpec, attempt: number, cell: string): Promise<void>;
   cancelTask(jobId: string): void | Promise<void>;
-  partDone(
-    jobId: string,
-    cell: string,
-    attempt: number,
-    partKeys: string[],
-    featureCount: number,
-    stats: Record<string, number>,
-  ): Promise<void>;
+  partDone(report: PartReport): Promise<void>;
   taskFailed(jobId: string, attempt: number, error: JobError): void | Promise<void>;
   progress(jobId: string, attempt: number): void | Promise<void>;
 }

@@ -4,10 +4,7 @@
  */
 import type { Bbox, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
 import { expandBounds } from "../../wasm/geodesic.ts";
-
-export function bboxesIntersect(a: Bbox, b: Bbox): boolean {
-  return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
-}
+import { bboxesIntersect } from "../tiles/geometry_bbox.ts";
 
 /**
  * The partitions of a job: the cells where both sides have a tile whose

@@ -33,7 +33,7 @@ export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobOb
       status: job.status,
       committed: job.result?.key ?? null,
       results: await keys(`jobs/${jobId}/results/`),
-      staged_parts: (await keys(`jobs/${jobId}/staging/`)).length,
+      staged_parts: await keys(`jobs/${jobId}/staging/`),
     };
   },
 
@@ -82,6 +82,7 @@ export async function serviceMetrics(env: Env) {
     retries: all.reduce((n, m) => n + m.retries, 0),
     failed: count("FAILED"),
     dead_letters: count("DEAD_LETTER"),
+    commit_failures_last_hour: all.reduce((n, m) => n + m.commit_failures_last_hour, 0),
   };
   const alerts = [
     ...(metrics.oldest_queued_age_ms !== null && metrics.oldest_queued_age_ms > ALERT_THRESHOLDS.p3_oldest_queued_ms
@@ -89,6 +90,9 @@ export async function serviceMetrics(env: Env) {
       : []),
     ...(metrics.queue_depth > ALERT_THRESHOLDS.p2_backlog
       ? [{ severity: "P2", reason: "backlog over 10,000 jobs" }]
+      : []),
+    ...(metrics.commit_failures_last_hour >= ALERT_THRESHOLDS.p1_commit_failures
+      ? [{ severity: "P1", reason: "a result commit failed in the last hour" }]
       : []),
   ];
   return { ...metrics, thresholds: ALERT_THRESHOLDS, alerts };

@@ -89,6 +89,24 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
       equal(result.features.length, expected.length);
     });
 
+    await t.step("the cron collects the staged objects of the retried attempts, never the committed ones", async () => {
+      const objectsOf = async () =>
+        await (await service.fetch(`/v1/ops/jobs/${job_id}/objects`, { headers: await operator() })).json();
+      const before = await objectsOf();
+      ok(before.staged_parts.some((k: string) => !k.includes("/staging/a5/")), "retried attempts left parts behind");
+      await service.stop("SIGTERM");
+      await service.restart({ vars: { STAGING_GRACE_MS: "0" } });
+      await service.triggerCron();
+      let after = await objectsOf();
+      for (let i = 0; i < 20 && after.staged_parts.some((k: string) => !k.includes("/staging/a5/")); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        after = await objectsOf();
+      }
+      ok(after.staged_parts.length > 0 && after.staged_parts.every((k: string) => k.includes("/staging/a5/")));
+      deepEqual(after.results, [after.committed]);
+      equal((await fetchResult(service, job_id)).status, 200);
+    });
+
     await t.step("re-driving a COMPLETED job is an illegal transition: 409, nothing changes", async () => {
       const before = await service.stateFingerprint();
       const response = await service.fetch(`/v1/ops/jobs/${job_id}/redrive`, {

@@ -1,0 +1,59 @@
+/**
+ * Garbage collection of staged objects, a page of R2 keys per cron tick (the
+ * listing cursor is kept in the live-work index). What it deletes, once older
+ * than its grace period:
+ * - parts and results of attempts that were retried (never committed);
+ * - everything of a job that ended without a result (FAILED, CANCELLED, DEAD_LETTER);
+ * - objects of a job no ledger knows (a submit that crashed half-way);
+ * - the committed attempt's parts after STAGING_RETENTION_MS (until then they
+ *   let a lost result be re-materialized).
+ * The committed result object itself is never deleted.
+ */
+import { homeCellOf } from "../routing/job_id.ts";
+import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+
+const PAGE = 500;
+const STAGED = /^jobs\/(job_[0-9a-f]{15}_[0-9a-f]{32})\/(?:staging\/a(\d+)\/|results\/a(\d+)\.)/;
+
+export interface CollectSummary {
+  listed: number;
+  deleted: number;
+}
+
+export async function collectStaging(env: Env, now = Date.now()): Promise<CollectSummary> {
+  const graceMs = Number(env.STAGING_GRACE_MS ?? 3_600_000);
+  const retentionMs = Number(env.STAGING_RETENTION_MS ?? 7 * 86_400_000);
+  const index = liveWorkIndexStub(env);
+  const cursor = await index.cursor("staging");
+  const page = await env.TILES.list({ prefix: "jobs/", limit: PAGE, ...(cursor ? { cursor } : {}) });
+  await index.setCursor("staging", page.truncated ? page.cursor : null);
+
+  const byJob = new Map<string, { key: string; attempt: number; uploaded: number; result: boolean }[]>();
+  for (const object of page.objects) {
+    const match = STAGED.exec(object.key);
+    if (!match) continue;
+    const entries = byJob.get(match[1]!) ?? [];
+    entries.push({
+      key: object.key,
+      attempt: Number(match[2] ?? match[3]),
+      uploaded: object.uploaded.getTime(),
+      result: match[3] !== undefined,
+    });
+    byJob.set(match[1]!, entries);
+  }
+
+  const doomed: string[] = [];
+  await Promise.all([...byJob].map(async ([jobId, objects]) => {
+    const facts = await partitionStub(env, homeCellOf(jobId)!).stagingFacts(jobId);
+    for (const o of objects) {
+      if (o.key === facts?.committed) continue;
+      const age = now - o.uploaded;
+      const finishedWithout = facts && ["FAILED", "CANCELLED", "DEAD_LETTER"].includes(facts.status) && !facts.committed;
+      const retried = facts && o.attempt < facts.attempts;
+      const expiredParts = facts?.committed && o.attempt === facts.attempts && now - facts.updated_at > retentionMs;
+      if (age >= graceMs && (!facts || finishedWithout || retried || expiredParts)) doomed.push(o.key);
+    }
+  }));
+  for (let i = 0; i < doomed.length; i += 1000) await env.TILES.delete(doomed.slice(i, i + 1000));
+  return { listed: page.objects.length, deleted: doomed.length };
+}
