@@ -106,7 +106,9 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     if (!outcome.ok) throw new ForbiddenError(outcome.reason);
     const { created, job } = outcome;
     logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
-    return { job_id: job.job_id, status: job.status, created: created && claim.outcome === "claimed" };
+    // 202 for the submit that claimed the key, whichever request got the job into the home's ledger first (a
+    // racing replay may record it before the claimant does); 200 for every replay.
+    return { job_id: job.job_id, status: job.status, created: claim.outcome === "claimed" };
   },
 
   async getJob(c, jobId, claims) {

@@ -239,3 +239,31 @@ export function stateChanges(before: Map<string, string>, after: Map<string, str
   for (const path of before.keys()) if (!after.has(path)) changes.push(`- ${path}`);
   return changes.sort();
 }
+
+/** {@link waitForJob} as another caller (`claims`): jobs are visible to their owner only. */
+export async function waitForJobAs(
+  service: Service,
+  jobId: string,
+  claims: Partial<Claims>,
+  timeoutMs = 120_000,
+): Promise<JobStatusDocument> {
+  const deadline = Date.now() + timeoutMs;
+  const headers = await authHeaders(claims);
+  let last: JobStatusDocument | undefined;
+  while (Date.now() < deadline) {
+    const response = await service.fetch(`/v1/jobs/${jobId}`, { headers });
+    if (response.ok) {
+      last = await response.json();
+      if (["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"].includes(last!.status)) return last!;
+    } else {
+      await response.body?.cancel();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Job ${jobId} did not finish in ${timeoutMs} ms; last status ${JSON.stringify(last)}`);
+}
+
+/** {@link fetchResult} as another caller. */
+export async function fetchResultAs(service: Service, jobId: string, claims: Partial<Claims>): Promise<Response> {
+  return await service.fetch(`/v1/jobs/${jobId}/result`, { headers: await authHeaders(claims) });
+}
