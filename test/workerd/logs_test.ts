@@ -1,0 +1,111 @@
+/**
+ * Log capture over one job's life, across the edge Worker and the Durable
+ * Objects: every line carries trace_id and span_id (and job_id once there is
+ * a job), and no secret or sensitive header value appears in any line or in
+ * the stored state.
+ */
+import { equal, ok } from "node:assert/strict";
+import { startService } from "./harness.ts";
+import { DEV_SECRET, publish, readFixture, token, waitForJob } from "./client.ts";
+
+const TRACE_ID = "logs-test-trace-0001";
+const COOKIE_MARKER = "session-marker-5f2b9c";
+const IP_MARKER = "203.0.113.77";
+
+/** The JSON object of each log line (wrangler decorates warn/error lines, so find the braces). */
+function jsonLines(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split("\n")) {
+    const start = line.indexOf("{");
+    const end = line.lastIndexOf("}");
+    if (start < 0 || end <= start) continue;
+    try {
+      out.push(JSON.parse(line.slice(start, end + 1)));
+    } catch {
+      // Not one of ours (wrangler's own output).
+    }
+  }
+  return out;
+}
+
+async function filesContain(dir: string, needle: string): Promise<string[]> {
+  const hits: string[] = [];
+  const bytes = new TextEncoder().encode(needle);
+  const walk = async (path: string) => {
+    for await (const entry of Deno.readDir(path)) {
+      const full = `${path}/${entry.name}`;
+      if (entry.isDirectory) await walk(full);
+      else if (entry.isFile) {
+        const data = await Deno.readFile(full);
+        outer: for (let i = 0; i + bytes.length <= data.length; i++) {
+          for (let k = 0; k < bytes.length; k++) if (data[i + k] !== bytes[k]) continue outer;
+          hits.push(full);
+          break;
+        }
+      }
+    }
+  };
+  await walk(dir);
+  return hits;
+}
+
+Deno.test("one job's log lines carry trace_id, span_id and job_id across Worker and DOs, and no secret", async () => {
+  const service = await startService();
+  try {
+    await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
+      query: "classification=public&repair=true",
+    });
+    await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"));
+    const bearer = await token();
+    const response = await service.fetch("/v1/jobs", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        "content-type": "application/json",
+        "x-request-trace-id": TRACE_ID,
+        cookie: `session=${COOKIE_MARKER}`,
+        "x-forwarded-for": IP_MARKER,
+      },
+      body: JSON.stringify({
+        job_idempotency_key: crypto.randomUUID(),
+        spatial_operation: "polygon_intersection",
+        left_dataset: "counties",
+        dataset: "grid",
+      }),
+    });
+    equal(response.status, 202);
+    equal(response.headers.get("x-request-trace-id"), TRACE_ID);
+    const { job_id } = await response.json();
+    equal((await waitForJob(service, job_id)).status, "COMPLETED");
+    await new Promise((r) => setTimeout(r, 300)); // let the last lines reach the log file
+
+    const text = await Deno.readTextFile(service.logFile);
+    const lines = jsonLines(text).filter((l) => l.trace_id === TRACE_ID || l.job_id === job_id);
+    const messages = new Set(lines.map((l) => l.msg));
+    for (const msg of ["job submitted", "job recorded", "job started", "tasks dispatched", "job committed"]) {
+      ok(messages.has(msg), `"${msg}" is logged (saw: ${[...messages].join(", ")})`);
+    }
+    ok(lines.some((l) => l.msg === "slice checkpointed"), "partition slices are logged");
+    for (const line of lines) {
+      equal(line.trace_id, TRACE_ID, `trace_id on ${JSON.stringify(line).slice(0, 200)}`);
+      ok(typeof line.span_id === "string" && line.span_id.length > 0, `span_id on ${JSON.stringify(line)}`);
+    }
+    const durableObjectLines = lines.filter((l) =>
+      typeof l.msg === "string" && !["span", "job submitted"].includes(l.msg as string) && l.job_id !== undefined
+    );
+    ok(durableObjectLines.length > 5, "the DOs log the job's life");
+    ok(durableObjectLines.every((l) => l.job_id === job_id));
+    const spans = lines.filter((l) => l.msg === "span");
+    ok(spans.some((s) => s.name === "partition.advance_job" && s.parent_span_id), "DO spans link to the request span");
+
+    for (const secret of [bearer, DEV_SECRET, COOKIE_MARKER, IP_MARKER]) {
+      ok(!text.includes(secret), `the log never contains ${secret.slice(0, 12)}…`);
+    }
+    for (const secret of [bearer, COOKIE_MARKER, IP_MARKER]) {
+      const hits = await filesContain(service.stateDir, secret);
+      equal(hits.length, 0, `no stored state contains ${secret.slice(0, 12)}…: ${hits.join(", ")}`);
+    }
+  } finally {
+    await service.stop("SIGTERM");
+  }
+});
