@@ -267,3 +267,20 @@ export async function waitForJobAs(
 export async function fetchResultAs(service: Service, jobId: string, claims: Partial<Claims>): Promise<Response> {
   return await service.fetch(`/v1/jobs/${jobId}/result`, { headers: await authHeaders(claims) });
 }
+
+/** Waits until the state stops changing (two {@link stateSnapshot}s `quietMs` apart agree), e.g. after a job's tail. */
+export async function settledSnapshot(
+  service: Service,
+  quietMs = 250,
+  timeoutMs = 30_000,
+): Promise<Map<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await stateSnapshot(service);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const next = await stateSnapshot(service);
+    if (stateChanges(last, next).length === 0) return next;
+    last = next;
+  }
+  throw new Error(`The state of ${service.url} kept changing for ${timeoutMs} ms`);
+}

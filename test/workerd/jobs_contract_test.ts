@@ -18,6 +18,7 @@ import {
   readJsonFixture,
   resultFeatures,
   runJob,
+  settledSnapshot,
   stateChanges,
   stateSnapshot,
   submit,
@@ -188,7 +189,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
       deepEqual(transitions, ["null→QUEUED", "QUEUED→IN_PROGRESS", "IN_PROGRESS→COMPLETED"]);
 
       // The same key with another payload: 409, and nothing written.
-      const before = await stateSnapshot(service);
+      const before = await settledSnapshot(service);
       await expectProblem(await submit(service, { ...job, dataset: "counties" }, claims), 409);
       await expectProblem(await submit(service, { ...job, output_format: "flatgeobuf" }, claims), 409);
       const changes = stateChanges(before, await stateSnapshot(service));
@@ -341,7 +342,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
     });
 
     await t.step("another domain cannot publish over a dataset (403) and nothing is written", async () => {
-      const before = await stateSnapshot(service);
+      const before = await settledSnapshot(service);
       const response = await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"), {
         claims: { domain: "someone-else" },
       });

@@ -12,10 +12,12 @@ import {
   expectProblem,
   publish,
   readFixture,
+  settledSnapshot,
   stateChanges,
   stateSnapshot,
   submit,
   submitRaw,
+  waitForJob,
 } from "./client.ts";
 import { MAX_JOB_BODY_BYTES } from "../../src/contract/limits.ts";
 
@@ -60,6 +62,7 @@ Deno.test("malformed job submissions: documented 4xx problems with field paths, 
       const [name, file, query] of [
         ["counties", "inputs/counties_sample.geojson", "classification=public&repair=true"],
         ["grid", "inputs/grid_1deg.geojson", "classification=public"],
+        ["secret-grid", "inputs/grid_1deg.geojson", "classification=restricted"],
       ] as const
     ) {
       const response = await publish(service, name, await readFixture(file), { query });
@@ -193,15 +196,6 @@ Deno.test("malformed job submissions: documented 4xx problems with field paths, 
       ["left_dataset"],
     );
     await rejects(
-      "a body over MAX_JOB_BODY_BYTES is 413 (before parsing)",
-      () => {
-        const job = JSON.stringify(validJob());
-        const padded = job.slice(0, -1) + `,"pad":"${"x".repeat(MAX_JOB_BODY_BYTES)}"}`;
-        return submitRaw(service, padded);
-      },
-      413,
-    );
-    await rejects(
       "a text/plain body is 415",
       () => submitRaw(service, JSON.stringify(validJob()), { contentType: "text/plain" }),
       415,
@@ -269,6 +263,19 @@ Deno.test("malformed job submissions: documented 4xx problems with field paths, 
       422,
       ["callback_url"],
     );
+    await rejects(
+      "a payload outside the caller's spatial_scope is 403",
+      () => submitRaw(service, JSON.stringify(validJob()), { claims: { spatial_scope: [0, 0, 10, 10] } }),
+      403,
+    );
+    await rejects(
+      "a dataset classified above the caller's tier is 403",
+      () =>
+        submitRaw(service, JSON.stringify(validJob({ dataset: "secret-grid" })), {
+          claims: { data_classification: "internal" },
+        }),
+      403,
+    );
     await rejects("a missing token is 401", () =>
       service.fetch("/v1/jobs", {
         method: "POST",
@@ -302,7 +309,21 @@ Deno.test("malformed job submissions: documented 4xx problems with field paths, 
       const changes = stateChanges(before, await stateSnapshot(service));
       ok(changes.some((c) => c.includes("PartitionLedger")), `the snapshot sees the ledger row: ${changes}`);
       ok(changes.some((c) => c.includes("IdempotencyRegistry")), `the snapshot sees the claim: ${changes}`);
+      equal((await waitForJob(service, body.job_id)).status, "COMPLETED", "the repaired payload runs");
+      await settledSnapshot(service); // its partitions' last bookkeeping, before the next baseline
     });
+
+    // Last: wrangler's dev proxy sometimes fails the next POST after one it answered without reading the body
+    // ("Your worker restarted mid-request", 503) — a local-dev quirk, not the service's answer.
+    await rejects(
+      "a body over MAX_JOB_BODY_BYTES is 413 (before parsing)",
+      () => {
+        const job = JSON.stringify(validJob());
+        const padded = job.slice(0, -1) + `,"pad":"${"x".repeat(MAX_JOB_BODY_BYTES)}"}`;
+        return submitRaw(service, padded);
+      },
+      413,
+    );
   } finally {
     await service.stop("SIGTERM");
   }
