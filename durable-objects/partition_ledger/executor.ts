@@ -14,7 +14,6 @@ import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
 import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
-import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
 import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
 import {
   flatBounds,
@@ -28,7 +27,7 @@ import {
 import { geoJSONFromFlat } from "../../wasm/geojson.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow, type TileRef } from "./job_spec.ts";
+import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow, specForPartition, type TileRef } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
 
 /**
@@ -197,17 +196,31 @@ function processLeft(
  * polygon_intersection pieces are the bbox overlaps, with their areas. No
  * GEOS call: the cost is the index search alone.
  */
-function approximatePairs(spec: JobSpec, data: PartitionData, i: number, candidates: number[], rows: ResultRow[]): number {
+function approximatePairs(
+  spec: JobSpec,
+  data: PartitionData,
+  i: number,
+  candidates: number[],
+  rows: ResultRow[],
+): number {
   const a = data.left.features[i]!;
   const aBox = data.left.bounds[i]!;
   for (const j of candidates) {
     const b = data.right.features[j]!;
     const bBox = data.right.bounds[j]!;
     if (spec.operation === "polygon_intersection") {
-      const box: Bbox = [Math.max(aBox[0], bBox[0]), Math.max(aBox[1], bBox[1]), Math.min(aBox[2], bBox[2]), Math.min(aBox[3], bBox[3])];
+      const box: Bbox = [
+        Math.max(aBox[0], bBox[0]),
+        Math.max(aBox[1], bBox[1]),
+        Math.min(aBox[2], bBox[2]),
+        Math.min(aBox[3], bBox[3]),
+      ];
       const area = (box[2] - box[0]) * (box[3] - box[1]);
       if (!(area > 0)) continue;
-      const ring = { kind: "Polygon" as const, xy: new Float64Array([box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3], box[0], box[1]]) };
+      const ring = {
+        kind: "Polygon" as const,
+        xy: new Float64Array([box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3], box[0], box[1]]),
+      };
       rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(ring), p: { area, area_m2: geodesicArea(ring) } });
     } else if (spec.operation === "point_in_polygon") {
       const point = data.left.allPoints ? a : b;
@@ -281,16 +294,9 @@ async function readTile(bucket: R2Bucket, tile: TileRef, filter: Bbox | null): P
   return filter ? await reader.collect(filter) : await reader.all();
 }
 
-/** For `dwithin`, left features near the cell may live in neighbouring tiles; otherwise only this cell's tile. */
+/** The left tiles of this partition: its own cell's, or for `dwithin` those within reach (see `specForPartition`). */
 function leftTilesFor(spec: JobSpec, cell: string): TileRef[] {
-  if (!(spec.operation === "spatial_join" && spec.predicate === "dwithin")) {
-    const tile = spec.left.tiles[cell];
-    return tile ? [tile] : [];
-  }
-  const rightTile = spec.right.tiles[cell];
-  if (!rightTile) return [];
-  const reach = expandBounds(rightTile.bbox, spec.distance_m);
-  return Object.values(spec.left.tiles).filter((t) => bboxesIntersect(t.bbox, reach));
+  return Object.values(specForPartition(spec, cell).left.tiles);
 }
 
 function dedupeById(features: FlatFeature[]): FlatFeature[] {

@@ -5,6 +5,8 @@
  */
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
+import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
+import { expandBounds } from "../../wasm/geodesic.ts";
 
 export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
 export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
@@ -59,6 +61,32 @@ export interface ResultRow {
   g: { type: string; coordinates: unknown };
   /** Extra properties beyond left_id/right_id (area, area_m2). */
   p?: Record<string, number>;
+}
+
+/**
+ * The spec a partition needs for its own share: the tile references of its
+ * cell only (for `dwithin`, the left tiles within reach of its right tile),
+ * so what a job dispatches grows with partitions + tiles, not their product.
+ */
+export function specForPartition(spec: JobSpec, cell: string): JobSpec {
+  const right = spec.right.tiles[cell];
+  const rightTiles: Record<string, TileRef> = right ? { [cell]: right } : {};
+  let leftTiles: Record<string, TileRef>;
+  if (spec.operation === "spatial_join" && spec.predicate === "dwithin") {
+    const reach = right ? expandBounds(right.bbox, spec.distance_m) : null;
+    leftTiles = Object.fromEntries(
+      Object.entries(spec.left.tiles).filter(([, t]) => reach !== null && bboxesIntersect(t.bbox, reach)),
+    );
+  } else {
+    const left = spec.left.tiles[cell];
+    leftTiles = left ? { [cell]: left } : {};
+  }
+  return {
+    ...spec,
+    left: { ...spec.left, tiles: leftTiles },
+    right: { ...spec.right, tiles: rightTiles },
+    partitions: [cell],
+  };
 }
 
 export const JOB_KEYS = {

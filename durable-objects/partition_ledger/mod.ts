@@ -20,7 +20,7 @@ import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./exe
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { createLogger } from "../../src/http/log.ts";
 import { type Span, startSpan } from "../../src/http/span.ts";
-import type { JobSpec } from "./job_spec.ts";
+import { type JobSpec, specForPartition } from "./job_spec.ts";
 import {
   type JobError,
   type JobRecord,
@@ -55,13 +55,24 @@ export interface SweepReport {
 const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS", "FAILED", "DEAD_LETTER"];
 
 export class PartitionLedger extends DurableObject<Env> {
-  private readonly ledger: Ledger;
+  #ledger: Ledger | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    for (const statement of WEBHOOK_SCHEMA) ctx.storage.sql.exec(statement);
-    // A terminal transition of a job with a callback_url writes its webhook outbox row in the same transaction.
-    this.ledger = new Ledger(ctx.storage, Date.now, { afterTransition: (job) => enqueueWebhook(ctx.storage.sql, job) });
+  /** The ledger, its schema created on first use: a partition nobody wrote to stays without one. */
+  private get ledger(): Ledger {
+    if (!this.#ledger) {
+      const sql = this.ctx.storage.sql;
+      for (const statement of WEBHOOK_SCHEMA) sql.exec(statement);
+      // A terminal transition of a job with a callback_url writes its webhook outbox row in the same transaction.
+      this.#ledger = new Ledger(this.ctx.storage, Date.now, { afterTransition: (job) => enqueueWebhook(sql, job) });
+    }
+    return this.#ledger;
+  }
+
+  /** Whether anything was ever recorded here; read-only calls on a fresh partition (a made-up job id) write nothing. */
+  private hasLedger(): boolean {
+    return this.#ledger !== undefined ||
+      this.ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).toArray().length >
+        0;
   }
 
   // --- RPC: the edge ---
@@ -94,12 +105,14 @@ export class PartitionLedger extends DurableObject<Env> {
 
   /** The job, with its latest webhook delivery when it has a callback_url. */
   job(jobId: string): (JobRecord & { webhook?: WebhookSummary }) | null {
+    if (!this.hasLedger()) return null;
     const job = this.ledger.getJob(jobId);
     const webhook = job?.spec.callback_url ? webhookSummary(this.ctx.storage.sql, jobId) : null;
     return job && webhook ? { ...job, webhook } : job;
   }
 
   events(jobId?: string): LedgerEvent[] {
+    if (!this.hasLedger()) return [];
     return this.ledger.events(jobId);
   }
 
@@ -135,7 +148,9 @@ export class PartitionLedger extends DurableObject<Env> {
   // --- RPC: operators and the cron sweep ---
 
   /** What the staging garbage collector needs to know of a job: null when this partition has no such job. */
-  stagingFacts(jobId: string): { status: JobStatus; attempts: number; updated_at: number; committed: string | null } | null {
+  stagingFacts(
+    jobId: string,
+  ): { status: JobStatus; attempts: number; updated_at: number; committed: string | null } | null {
     const job = this.ledger.getJob(jobId);
     return job
       ? { status: job.status, attempts: job.attempts, updated_at: job.updated_at, committed: job.result?.key ?? null }
@@ -224,6 +239,7 @@ export class PartitionLedger extends DurableObject<Env> {
 
   /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
+    if (!this.hasLedger()) return;
     for (const job of this.ledger.dueJobs(Date.now())) {
       await this.advanceJob(job);
     }
@@ -283,7 +299,11 @@ export class PartitionLedger extends DurableObject<Env> {
     // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
     const dispatched = await Promise.allSettled(
       job.spec.partitions.map((cell) =>
-        this.forPartition(cell).enqueueTask({ ...job.spec, approximate: job.degraded !== null }, job.attempts, cell)
+        this.forPartition(cell).enqueueTask(
+          { ...specForPartition(job.spec, cell), approximate: job.degraded !== null },
+          job.attempts,
+          cell,
+        )
       ),
     );
     const failed = dispatched.filter((r) => r.status === "rejected").length;
@@ -296,7 +316,11 @@ export class PartitionLedger extends DurableObject<Env> {
     try {
       const { result, stats } = await mergeAndCommit(this.env.TILES, job, this.ledger.parts(job.job_id));
       this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
-      span.logger.info("job committed", { result_key: result.key, features: result.feature_count, bytes: result.bytes });
+      span.logger.info("job committed", {
+        result_key: result.key,
+        features: result.feature_count,
+        bytes: result.bytes,
+      });
     } catch (error) {
       const jobError = toJobError(error);
       span.logger.error("commit failed", { detail: jobError.detail });
@@ -318,10 +342,19 @@ export class PartitionLedger extends DurableObject<Env> {
       if (result.key !== committed.key || result.etag !== committed.etag) {
         throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
       }
-      this.ledger.appendEvent(job.job_id, `partition:${job.spec.home_cell}`, "note", null, null, job.attempts, job.spec.trace_id, {
-        reason: "committed result object was missing; re-materialized from staged parts",
-        key: result.key,
-      });
+      this.ledger.appendEvent(
+        job.job_id,
+        `partition:${job.spec.home_cell}`,
+        "note",
+        null,
+        null,
+        job.attempts,
+        job.spec.trace_id,
+        {
+          reason: "committed result object was missing; re-materialized from staged parts",
+          key: result.key,
+        },
+      );
       span.logger.warn("result re-materialized", { result_key: result.key });
     } catch (error) {
       span.logger.error("result could not be re-materialized", { detail: String(error) });

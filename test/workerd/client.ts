@@ -1,7 +1,8 @@
 /** A small client of the public HTTP contract for runtime tests: tokens, publishing, submitting, polling. */
-import { DatabaseSync } from "node:sqlite";
 import { SignJWT } from "jose";
-import type { Service } from "./harness.ts";
+import { type Service, snapshotState, stateChanges } from "./harness.ts";
+
+export { stateChanges };
 
 export const DEV_SECRET = "dev-secret";
 
@@ -176,68 +177,9 @@ export async function readJsonFixture<T = unknown>(path: string): Promise<T> {
   return JSON.parse(new TextDecoder().decode(await readFixture(path))) as T;
 }
 
-/**
- * The service's local state as what it holds, not how SQLite lays it out: for every SQLite database (DO storage,
- * alarms, R2 and cache metadata) its tables' schemas and rows, read through SQLite (so rows still in the WAL count,
- * and a checkpoint changes nothing); for every other file (R2 object bodies) its bytes. Keys are paths under the
- * state directory, values digests. Left out, as local-dev bookkeeping rather than application writes: miniflare's
- * `__miniflare_do_name` table (written when a Durable Object is first addressed by name) and databases with nothing
- * else in them (workerd creates an empty file for every Durable Object it instantiates).
- */
-export async function stateSnapshot(service: Service): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const digest = async (bytes: Uint8Array) =>
-    btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource))));
-  const walk = async (path: string): Promise<void> => {
-    for await (const entry of Deno.readDir(path)) {
-      const full = `${path}/${entry.name}`;
-      const key = full.slice(service.stateDir.length);
-      if (entry.isDirectory) {
-        await walk(full);
-      } else if (entry.isFile && entry.name.endsWith(".sqlite")) {
-        const dump = sqliteDump(full);
-        if (dump) out.set(key, await digest(new TextEncoder().encode(dump)));
-      } else if (entry.isFile && !/\.sqlite-(wal|shm|journal)$/.test(entry.name)) {
-        out.set(key, await digest(await Deno.readFile(full)));
-      }
-    }
-  };
-  await walk(service.stateDir);
-  return out;
-}
-
-/** Schemas and rows of a SQLite file's tables (rows sorted), or "" when it holds no table of its own. */
-function sqliteDump(path: string): string {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    const tables = db.prepare(
-      `SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name <> '__miniflare_do_name' ORDER BY name`,
-    ).all() as { name: string; sql: string }[];
-    if (tables.length === 0) return "";
-    return tables.map(({ name, sql }) => {
-      const select = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`);
-      select.setReadBigInts(true);
-      const rows = select.all()
-        .map((row) =>
-          JSON.stringify(row, (_k, v) => typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? [...v] : v)
-        )
-        .sort();
-      return `${sql}\n${rows.join("\n")}`;
-    }).join("\n\n");
-  } finally {
-    db.close();
-  }
-}
-
-/** What was added, removed or changed between two {@link stateSnapshot}s (empty: nothing was written). */
-export function stateChanges(before: Map<string, string>, after: Map<string, string>): string[] {
-  const changes: string[] = [];
-  for (const [path, digest] of after) {
-    if (!before.has(path)) changes.push(`+ ${path}`);
-    else if (before.get(path) !== digest) changes.push(`~ ${path}`);
-  }
-  for (const path of before.keys()) if (!after.has(path)) changes.push(`- ${path}`);
-  return changes.sort();
+/** The service's local state, as {@link snapshotState} reads it. */
+export function stateSnapshot(service: Service): Promise<Map<string, string>> {
+  return snapshotState(service.stateDir);
 }
 
 /** {@link waitForJob} as another caller (`claims`): jobs are visible to their owner only. */

@@ -3,7 +3,7 @@
  * Durable Objects with SQLite storage, alarms and R2 on disk) per test file,
  * on a free port with its own state directory.
  */
-import { createHash } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
 import { freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
 
 export interface Service {
@@ -11,7 +11,7 @@ export interface Service {
   readonly stateDir: string;
   readonly logFile: string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** A digest of every file of the local state (DO SQLite, R2 objects): equal digests, nothing written. */
+  /** A digest of the local state as {@link snapshotState} reads it: equal digests, nothing written. */
   stateFingerprint(): Promise<string>;
   /** Kills the whole dev server process group (SIGKILL by default: a crash). */
   stop(signal?: Deno.Signal): Promise<void>;
@@ -37,7 +37,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     stateDir,
     logFile,
     fetch: (path, init) => fetch(`${server.url}${path}`, init),
-    stateFingerprint: () => fingerprintDir(stateDir),
+    stateFingerprint: async () => JSON.stringify([...(await snapshotState(stateDir))].sort()),
     stop: (signal = "SIGKILL") => server.stop(signal),
     restart: async (restartOptions) => {
       server = await launch(restartOptions?.vars ?? options.vars);
@@ -50,22 +50,66 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   };
 }
 
-async function fingerprintDir(dir: string): Promise<string> {
-  const hash = createHash("sha256");
+/**
+ * The service's local state as what it holds, not how SQLite lays it out: for every SQLite database (DO storage,
+ * alarms, R2 and cache metadata) its tables' schemas and rows, read through SQLite (so rows still in the WAL count,
+ * and a checkpoint changes nothing); for every other file (R2 object bodies) its bytes. Keys are paths under the
+ * state directory, values digests. Left out, as local-dev bookkeeping rather than application writes: miniflare's
+ * `__miniflare_do_name` table (written when a Durable Object is first addressed by name) and databases with nothing
+ * else in them (workerd creates an empty file for every Durable Object it instantiates).
+ */
+export async function snapshotState(stateDir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const digest = async (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource))));
   const walk = async (path: string): Promise<void> => {
-    const entries: Deno.DirEntry[] = [];
-    for await (const entry of Deno.readDir(path)) entries.push(entry);
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
+    for await (const entry of Deno.readDir(path)) {
       const full = `${path}/${entry.name}`;
+      const key = full.slice(stateDir.length);
       if (entry.isDirectory) {
         await walk(full);
-      } else if (entry.isFile && !/-(wal|shm)$/.test(entry.name)) {
-        hash.update(full.slice(dir.length));
-        hash.update(await Deno.readFile(full));
+      } else if (entry.isFile && entry.name.endsWith(".sqlite")) {
+        const dump = sqliteDump(full);
+        if (dump) out.set(key, await digest(new TextEncoder().encode(dump)));
+      } else if (entry.isFile && !/\.sqlite-(wal|shm|journal)$/.test(entry.name)) {
+        out.set(key, await digest(await Deno.readFile(full)));
       }
     }
   };
-  await walk(dir);
-  return hash.digest("hex");
+  await walk(stateDir);
+  return out;
+}
+
+/** Schemas and rows of a SQLite file's tables (rows sorted), or "" when it holds no table of its own. */
+function sqliteDump(path: string): string {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const tables = db.prepare(
+      `SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name <> '__miniflare_do_name' ORDER BY name`,
+    ).all() as { name: string; sql: string }[];
+    if (tables.length === 0) return "";
+    return tables.map(({ name, sql }) => {
+      const select = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`);
+      select.setReadBigInts(true);
+      const rows = select.all()
+        .map((row) =>
+          JSON.stringify(row, (_k, v) => typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? [...v] : v)
+        )
+        .sort();
+      return `${sql}\n${rows.join("\n")}`;
+    }).join("\n\n");
+  } finally {
+    db.close();
+  }
+}
+
+/** What was added, removed or changed between two {@link stateSnapshot}s (empty: nothing was written). */
+export function stateChanges(before: Map<string, string>, after: Map<string, string>): string[] {
+  const changes: string[] = [];
+  for (const [path, digest] of after) {
+    if (!before.has(path)) changes.push(`+ ${path}`);
+    else if (before.get(path) !== digest) changes.push(`~ ${path}`);
+  }
+  for (const path of before.keys()) if (!after.has(path)) changes.push(`- ${path}`);
+  return changes.sort();
 }
