@@ -48,7 +48,8 @@ export async function collectStaging(env: Env, now = Date.now()): Promise<Collec
     for (const o of objects) {
       if (o.key === facts?.committed) continue;
       const age = now - o.uploaded;
-      const finishedWithout = facts && ["FAILED", "CANCELLED", "DEAD_LETTER"].includes(facts.status) && !facts.committed;
+      const finishedWithout = facts && ["FAILED", "CANCELLED", "DEAD_LETTER"].includes(facts.status) &&
+        !facts.committed;
       const retried = facts && o.attempt < facts.attempts;
       const expiredParts = facts?.committed && o.attempt === facts.attempts && now - facts.updated_at > retentionMs;
       if (age >= graceMs && (!facts || finishedWithout || retried || expiredParts)) doomed.push(o.key);
