@@ -5,10 +5,10 @@
  * its own, and only then does the ledger record it (the caller makes that
  * transition). R2 has no rename: the "swap" is that pointer in the ledger.
  */
-import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { serializeResultCollection } from "../../src/tiles/fgb_writer.ts";
 import { flatFromGeoJSON, type GeoJSONGeometry } from "../../wasm/geojson.ts";
 import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
+import { mergeSorted } from "./result_order.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";
 
 export interface PartSummary {
@@ -52,26 +52,6 @@ async function readPartRows(bucket: R2Bucket, keys: string[]): Promise<ResultRow
     for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line));
   }
   return rows;
-}
-
-export function compareRows(a: ResultRow, b: ResultRow): number {
-  return compareFeatureIds(a.l, b.l) || compareFeatureIds(a.r, b.r);
-}
-
-/** K-way merge of individually sorted row lists. */
-export function mergeSorted(lists: ResultRow[][]): ResultRow[] {
-  const heads = lists.map(() => 0);
-  const total = lists.reduce((n, list) => n + list.length, 0);
-  const out: ResultRow[] = new Array(total);
-  for (let i = 0; i < total; i++) {
-    let best = -1;
-    for (let k = 0; k < lists.length; k++) {
-      const row = lists[k]![heads[k]!];
-      if (row && (best < 0 || compareRows(row, lists[best]![heads[best]!]!) < 0)) best = k;
-    }
-    out[i] = lists[best]![heads[best]!++]!;
-  }
-  return out;
 }
 
 /** FlatGeobuf without an index (an index would reorder the features); the row number is the feature id. */
