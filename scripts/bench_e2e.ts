@@ -28,7 +28,7 @@
  */
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
-import { devToken } from "./bench/dev_token.ts";
+import { devToken } from "./lib/dev_token.ts";
 import { downloadResult, type JobRun, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
 import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
 import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
@@ -179,7 +179,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       service.warmHealthMs.toFixed(1)
     } ms; workerd ${startupMem.map((p) => `${p.pid}: ${mib(p.hwm)} MiB`).join(", ")}`,
   );
-  const token = await devToken({ sub: "bench", domain: "geo" });
+  const token = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 6 * 3600 });
   const published = new Set<string>();
   try {
     // Publish what the jobs (and the load) need.
@@ -297,7 +297,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
     if (parts.has("load") && published.has("counties")) {
       const subjects = Number(flags["load-subjects"]);
       const tokens = await Promise.all(
-        Array.from({ length: subjects }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
+        Array.from({ length: subjects }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" }, { ttlSeconds: 6 * 3600 })),
       );
       const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-tokens-" });
       await Deno.writeTextFile(tokenFile, tokens.join("\n"));

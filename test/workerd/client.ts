@@ -72,21 +72,8 @@ export interface JobStatusDocument {
 }
 
 /** Polls the status document until the job reaches a terminal status (or `timeoutMs` passes). */
-export async function waitForJob(service: Service, jobId: string, timeoutMs = 120_000): Promise<JobStatusDocument> {
-  const deadline = Date.now() + timeoutMs;
-  const headers = await authHeaders();
-  let last: JobStatusDocument | undefined;
-  while (Date.now() < deadline) {
-    const response = await service.fetch(`/v1/jobs/${jobId}`, { headers });
-    if (response.ok) {
-      last = await response.json();
-      if (["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"].includes(last!.status)) return last!;
-    } else {
-      await response.body?.cancel();
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Job ${jobId} did not finish in ${timeoutMs} ms; last status ${JSON.stringify(last)}`);
+export function waitForJob(service: Service, jobId: string, timeoutMs = 120_000): Promise<JobStatusDocument> {
+  return waitForJobAs(service, jobId, {}, timeoutMs);
 }
 
 export async function fetchResult(service: Service, jobId: string): Promise<Response> {
