@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { devToken } from "./bench/dev_token.ts";
+import { devToken } from "./lib/dev_token.ts";
 import { type DatasetMediaType, mediaTypeForFile, publishDataset } from "./bench/upload.ts";
 
 const HELP = `Usage: deno task publish <file> --name <dataset> [options]
