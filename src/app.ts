@@ -22,6 +22,12 @@ import {
   DatasetManifest,
   DatasetParams,
   DatasetPutQuery,
+  DatasetUploadCreated,
+  DatasetUploadParams,
+  DatasetUploadPart,
+  DatasetUploadPartParams,
+  DatasetUploadQuery,
+  DatasetUploadStatus,
 } from "./contract/dataset.ts";
 import {
   checkFeatureCollection,
@@ -87,6 +93,40 @@ export type DatasetBody =
     bytes: Uint8Array;
   };
 
+/** A part's body as read (size, media type, JSON syntax); validated by the handler with the upload's CRS. */
+export interface RawDatasetBody {
+  mediaType: string;
+  bytes: Uint8Array;
+  /** The parsed JSON for JSON media types. */
+  json: unknown;
+}
+
+/** Multipart dataset uploads (`/v1/datasets/{name}/uploads/...`; see src/datasets/upload.ts). */
+export interface DatasetUploadHandlers<B extends object = Record<string, unknown>> {
+  /** POST …/uploads: ownership checked like PUT. */
+  open(
+    c: AppContext<B>,
+    name: string,
+    query: DatasetPutQuery,
+    claims: Claims,
+  ): Promise<{ upload_id: string; expires_at: string }>;
+  /** PUT …/uploads/{id}/parts/{n}: validated like PUT, tiled, recorded (replaces part n). */
+  putPart(
+    c: AppContext<B>,
+    name: string,
+    uploadId: string,
+    n: number,
+    body: RawDatasetBody,
+    claims: Claims,
+  ): Promise<DatasetUploadPart>;
+  /** POST …/uploads/{id}/complete: the status (COMPLETING, or COMPLETED when already merged). */
+  complete(c: AppContext<B>, name: string, uploadId: string, claims: Claims): Promise<DatasetUploadStatus>;
+  /** GET …/uploads/{id}. */
+  status(c: AppContext<B>, name: string, uploadId: string, claims: Claims): Promise<DatasetUploadStatus>;
+  /** DELETE …/uploads/{id}: abort, part tiles deleted. */
+  abort(c: AppContext<B>, name: string, uploadId: string, claims: Claims): Promise<DatasetUploadStatus>;
+}
+
 /** `GET /v1/webhooks/secret`. */
 export const WebhookSecret = z
   .object({
@@ -143,6 +183,8 @@ export interface Handlers<B extends object = Record<string, unknown>> {
   checkHealth?(c: AppContext<B>): Promise<void>;
   /** GET /v1/webhooks/secret: the caller's webhook signing secret. */
   webhookSecret?(c: AppContext<B>, claims: Claims): Promise<WebhookSecret>;
+  /** Multipart dataset uploads. */
+  datasetUploads?: DatasetUploadHandlers<B>;
 }
 
 /** Handlers that answer 501 until the lead wires the Durable Objects. */
@@ -243,6 +285,95 @@ export const routes = {
         content: { "application/json": { schema: DatasetManifest } },
       },
       ...problems(400, 403, 413, 415, 422),
+    },
+  }),
+  openDatasetUpload: createRoute({
+    method: "post",
+    path: "/v1/datasets/{name}/uploads",
+    tags: ["datasets"],
+    summary: "Open a multipart upload of a new dataset version (owning domain only)",
+    description: "For datasets over one PUT's limits. Then PUT each part (any order, re-PUT replaces it), then " +
+      "POST …/complete. Query options are PUT's and apply to every part. An open upload expires after 24 h.",
+    security,
+    request: { params: DatasetParams, query: DatasetUploadQuery },
+    responses: {
+      201: {
+        description: "Opened",
+        headers: { Location: { description: "The upload's status URL", schema: { type: "string" } } },
+        content: { "application/json": { schema: DatasetUploadCreated } },
+      },
+      ...problems(400, 403, 422),
+    },
+  }),
+  putDatasetUploadPart: createRoute({
+    method: "put",
+    path: "/v1/datasets/{name}/uploads/{upload_id}/parts/{n}",
+    tags: ["datasets"],
+    summary: "Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT",
+    description: `At most ${MAX_DATASET_BODY_BYTES} bytes and PUT's feature limits per part. Invalid → 422 and ` +
+      "nothing of the part is kept. Ids must be unique within the part; ids repeated across parts are refused " +
+      "at complete (422).",
+    security,
+    middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
+    request: {
+      params: DatasetUploadPartParams,
+      body: {
+        required: true,
+        content: {
+          "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
+          "application/json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
+          "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+        },
+      },
+    },
+    responses: {
+      200: { description: "Part stored", content: { "application/json": { schema: DatasetUploadPart } } },
+      ...problems(400, 403, 404, 409, 413, 415, 422),
+    },
+  }),
+  completeDatasetUpload: createRoute({
+    method: "post",
+    path: "/v1/datasets/{name}/uploads/{upload_id}/complete",
+    tags: ["datasets"],
+    summary: "Complete an upload: merge the parts' tiles per cell and publish the version",
+    description: "Ids present in two parts → 422 (the upload stays OPEN: re-PUT a part and complete again). " +
+      "Otherwise 202 with state COMPLETING and Location: the merge runs in the dataset's catalog (its alarm); poll " +
+      "GET …/uploads/{upload_id} until COMPLETED (with the manifest, as PUT answers) or FAILED. Completing again " +
+      "is idempotent (200 once COMPLETED, same manifest, no new version).",
+    security,
+    request: { params: DatasetUploadParams },
+    responses: {
+      202: {
+        description: "Merging",
+        headers: { Location: { description: "The upload's status URL", schema: { type: "string" } } },
+        content: { "application/json": { schema: DatasetUploadStatus } },
+      },
+      200: { description: "Already completed", content: { "application/json": { schema: DatasetUploadStatus } } },
+      ...problems(400, 403, 404, 409, 422),
+    },
+  }),
+  getDatasetUpload: createRoute({
+    method: "get",
+    path: "/v1/datasets/{name}/uploads/{upload_id}",
+    tags: ["datasets"],
+    summary: "An upload's state: OPEN, COMPLETING, COMPLETED (with the manifest), FAILED, ABORTED",
+    security,
+    request: { params: DatasetUploadParams },
+    responses: {
+      200: { description: "Status", content: { "application/json": { schema: DatasetUploadStatus } } },
+      ...problems(400, 403, 404),
+    },
+  }),
+  abortDatasetUpload: createRoute({
+    method: "delete",
+    path: "/v1/datasets/{name}/uploads/{upload_id}",
+    tags: ["datasets"],
+    summary: "Abort an upload (its part tiles are deleted; 409 once completing or completed)",
+    security,
+    request: { params: DatasetUploadParams },
+    responses: {
+      200: { description: "Aborted", content: { "application/json": { schema: DatasetUploadStatus } } },
+      ...problems(400, 403, 404, 409),
     },
   }),
   getDataset: createRoute({
@@ -507,6 +638,54 @@ export function createApp<B extends object = Record<string, unknown>>(
     c.header("Location", `/v1/datasets/${encodeURIComponent(name)}`);
     c.header("ETag", quoteEtag(manifest.etag));
     return c.json(manifest, 201);
+  });
+
+  const uploads = (): DatasetUploadHandlers<B> => {
+    if (!handlers.datasetUploads) throw new NotImplementedError("/v1/datasets/{name}/uploads");
+    return handlers.datasetUploads;
+  };
+  const uploadUrl = (name: string, id: string) =>
+    `/v1/datasets/${encodeURIComponent(name)}/uploads/${encodeURIComponent(id)}`;
+
+  app.openapi(routes.openDatasetUpload, async (c) => {
+    const { name } = c.req.valid("param");
+    const ctx = c as AppContext<B>;
+    const opened = await uploads().open(ctx, name, c.req.valid("query"), claimsOf(ctx));
+    const self = uploadUrl(name, opened.upload_id);
+    c.header("Location", self);
+    return c.json({ ...opened, links: { self, parts: `${self}/parts/{n}`, complete: `${self}/complete` } }, 201);
+  });
+
+  app.openapi(routes.putDatasetUploadPart, async (c) => {
+    const { name, upload_id, n } = c.req.valid("param");
+    const ctx = c as AppContext<B>;
+    const body = {
+      mediaType: c.var.bodyMediaType ?? "",
+      bytes: c.var.rawBody ?? new Uint8Array(0),
+      json: c.var.jsonBody,
+    };
+    return c.json(await uploads().putPart(ctx, name, upload_id, n, body, claimsOf(ctx)), 200);
+  });
+
+  app.openapi(routes.completeDatasetUpload, async (c) => {
+    const { name, upload_id } = c.req.valid("param");
+    const ctx = c as AppContext<B>;
+    const status = await uploads().complete(ctx, name, upload_id, claimsOf(ctx));
+    if (status.state === "COMPLETED") return c.json(status, 200);
+    c.header("Location", uploadUrl(name, upload_id));
+    return c.json(status, 202);
+  });
+
+  app.openapi(routes.getDatasetUpload, async (c) => {
+    const { name, upload_id } = c.req.valid("param");
+    const ctx = c as AppContext<B>;
+    return c.json(await uploads().status(ctx, name, upload_id, claimsOf(ctx)), 200);
+  });
+
+  app.openapi(routes.abortDatasetUpload, async (c) => {
+    const { name, upload_id } = c.req.valid("param");
+    const ctx = c as AppContext<B>;
+    return c.json(await uploads().abort(ctx, name, upload_id, claimsOf(ctx)), 200);
   });
 
   app.openapi(routes.getDataset, async (c) => {

@@ -4,6 +4,7 @@
  */
 import { createApp } from "./app.ts";
 import { datasetHandlers } from "./routes/datasets.ts";
+import { datasetUploadHandlers } from "./routes/dataset_uploads.ts";
 import { jobHandlers } from "./routes/jobs.ts";
 import { webhookSecret } from "./routes/webhooks.ts";
 import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
@@ -22,6 +23,7 @@ export { WebhookBreaker } from "../durable-objects/webhook_breaker/mod.ts";
 const app = createApp<Env>({
   ...jobHandlers,
   ...datasetHandlers,
+  datasetUploads: datasetUploadHandlers,
   ...opsHandlers,
   exportEvents: (c, cell, jobId) => exportEvents(c.env, cell, jobId),
   metrics: (c) => serviceMetrics(c.env),

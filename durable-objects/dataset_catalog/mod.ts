@@ -6,6 +6,16 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { GeometryKind } from "../../wasm/flat_geometry.ts";
+import {
+  type AbortOutcome,
+  type CompleteOutcome,
+  type OpenUploadInput,
+  type OpenUploadOutcome,
+  type PutPartOutcome,
+  type UploadPartSummary,
+  type UploadRecord,
+  Uploads,
+} from "./uploads.ts";
 
 export type Classification = "public" | "internal" | "confidential" | "restricted";
 
@@ -78,7 +88,12 @@ export class DatasetCatalog extends DurableObject<Env> {
 
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
   publish(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
-    return this.ctx.storage.transactionSync(() => {
+    return this.ctx.storage.transactionSync(() => this.#publishInTransaction(draft));
+  }
+
+  /** The body of {@link publish}; the caller holds a `transactionSync`. */
+  #publishInTransaction(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
+    {
       this.ctx.storage.sql.exec(
         `CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL)`,
       );
@@ -99,6 +114,45 @@ export class DatasetCatalog extends DurableObject<Env> {
         JSON.stringify(manifest),
       );
       return { ok: true as const, manifest };
-    });
+    }
+  }
+
+  // ------------------------------------------------------------ multipart uploads
+
+  #uploads(): Uploads {
+    return this.#uploadsStore ??= new Uploads(this.ctx, (draft) => this.#publishInTransaction(draft), this.env);
+  }
+  #uploadsStore: Uploads | undefined;
+
+  /** Opens a multipart upload (403-equivalent result when the dataset belongs to another domain). */
+  openUpload(input: OpenUploadInput): OpenUploadOutcome {
+    return this.#uploads().open(input, this.describe()?.manifest.owner_domain);
+  }
+
+  /** The upload's record, or null (unknown id, or nothing ever written: no schema is created). */
+  getUpload(uploadId: string): UploadRecord | null {
+    return this.#uploads().get(uploadId);
+  }
+
+  /** Records (or replaces) part `n`'s summary and ids; the part's tiles are already in R2. */
+  putUploadPart(uploadId: string, part: UploadPartSummary, ids: string[]): PutPartOutcome {
+    return this.#uploads().putPart(uploadId, part, ids);
+  }
+
+  /** Checks ids across parts and starts the merge in the alarm (idempotent). */
+  async completeUpload(uploadId: string): Promise<CompleteOutcome> {
+    const outcome = this.#uploads().complete(uploadId);
+    if (outcome.ok && outcome.upload.state === "COMPLETING") await this.ctx.storage.setAlarm(Date.now());
+    return outcome;
+  }
+
+  /** Aborts an open (or failed) upload; returns the part tile keys to delete. */
+  abortUpload(uploadId: string): AbortOutcome {
+    return this.#uploads().abort(uploadId);
+  }
+
+  /** Merges the part tiles of COMPLETING uploads, then publishes their versions. */
+  override async alarm(info?: { retryCount: number }): Promise<void> {
+    await this.#uploads().runMerges(info?.retryCount ?? 0);
   }
 }

@@ -73,3 +73,64 @@ export const DatasetDocument = DatasetManifest.extend({
   versions: z.array(DatasetVersionEntry),
 }).openapi("DatasetDocument");
 export type DatasetDocument = z.infer<typeof DatasetDocument>;
+
+// ------------------------------------------------------------ multipart uploads
+
+/** `POST /v1/datasets/{name}/uploads`: the same options as `PUT`, applied to every part. */
+export const DatasetUploadQuery = DatasetPutQuery;
+
+export const UploadId = z
+  .string()
+  .regex(/^upl_[0-9a-f]{32}$/, "an upload id (upl_ and 32 hex digits)")
+  .openapi({ example: "upl_3f2b6c1e9a7d4e0f8b5a2c1d0e9f8a7b" });
+
+export const DatasetUploadParams = DatasetParams.extend({
+  upload_id: UploadId.openapi({ param: { name: "upload_id", in: "path" } }),
+});
+
+export const DatasetUploadPartParams = DatasetUploadParams.extend({
+  n: z.coerce.number({ error: "n must be an integer" }).int("n must be an integer").min(1).max(10_000).openapi({
+    param: { name: "n", in: "path" },
+    type: "integer",
+    description: "Part number, 1–10000. Parts may arrive in any order; re-sending a number replaces that part.",
+  }),
+});
+
+export const UploadState = z.enum(["OPEN", "COMPLETING", "COMPLETED", "FAILED", "ABORTED"]);
+
+/** `POST /v1/datasets/{name}/uploads` → 201. */
+export const DatasetUploadCreated = z
+  .object({
+    upload_id: UploadId,
+    expires_at: Timestamp,
+    links: z.object({ self: z.string(), parts: z.string(), complete: z.string() }),
+  })
+  .openapi("DatasetUploadCreated");
+
+/** `PUT …/parts/{n}` → 200: what the part holds once validated and tiled. */
+export const DatasetUploadPart = z
+  .object({
+    n: z.int().positive(),
+    feature_count: z.int().nonnegative(),
+    repaired_count: z.int().nonnegative(),
+    bbox: Bbox.nullable(),
+    geometry_types: z.array(z.enum(GEOMETRY_TYPES)),
+    tiles: z.int().nonnegative().openapi({ description: "H3 cells the part's features touch." }),
+  })
+  .openapi("DatasetUploadPart");
+export type DatasetUploadPart = z.infer<typeof DatasetUploadPart>;
+
+/** `GET …/uploads/{upload_id}` (and the answer of complete/abort). */
+export const DatasetUploadStatus = z
+  .object({
+    upload_id: UploadId,
+    name: DatasetName,
+    state: UploadState,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    parts: z.array(z.object({ n: z.int(), feature_count: z.int(), tiles: z.int() })),
+    manifest: DatasetManifest.optional().openapi({ description: "Once COMPLETED: the published version." }),
+    error: z.string().optional().openapi({ description: "Once FAILED: why." }),
+  })
+  .openapi("DatasetUploadStatus");
+export type DatasetUploadStatus = z.infer<typeof DatasetUploadStatus>;

@@ -33,7 +33,7 @@ export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> =
 };
 
 /** The upload's features in EPSG:4326: GeoJSON as checked by the contract, or a FlatGeobuf file (GDAL's too). */
-function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {
+export function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {
   if (body.format === "geojson") return toFlatFeatures(body.featureCollection, crs);
   let parsed;
   try {

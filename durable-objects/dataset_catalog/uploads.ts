@@ -1,0 +1,344 @@
+/**
+ * Multipart uploads of one dataset, kept in its `DatasetCatalog`: the upload
+ * (`uploads`), each part's summary (`upload_parts`) and each part's feature ids
+ * (`upload_ids`, one row per id, so duplicates across parts are one indexed
+ * `GROUP BY` at complete time and memory stays flat at a million ids).
+ *
+ * Like `versions`, the tables are created by the first write (`open`): reading
+ * an unknown upload writes nothing.
+ *
+ * States: OPEN → (complete) COMPLETING → (alarm: merge + publish) COMPLETED | FAILED;
+ * OPEN | FAILED → (abort) ABORTED.
+ *
+ * @module
+ */
+import type { GeometryKind } from "../../wasm/flat_geometry.ts";
+import { mergeUploadTiles } from "../../src/datasets/upload.ts";
+import { requestHash } from "../../src/jobs/plan.ts";
+import type { Classification, DatasetManifest, PublishOutcome, TileEntry } from "./mod.ts";
+
+export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
+
+/** How long an open upload accepts parts. */
+export const UPLOAD_TTL_MS = 24 * 3600 * 1000;
+/** Ids sent to SQLite in one statement (as one JSON array value, well under the 2 MB value limit). */
+const IDS_PER_STATEMENT = 20_000;
+/** Duplicate ids listed in a refused complete. */
+const MAX_DUPLICATES_LISTED = 100;
+/** Alarm retries before a merge is recorded as FAILED. */
+const MAX_MERGE_RETRIES = 3;
+
+export interface OpenUploadInput {
+  name: string;
+  owner_domain: string;
+  created_by: string;
+  classification: Classification | null;
+  repair: boolean;
+  crs: string;
+  resolution: number;
+}
+
+/** A part as recorded: its tiles (under the part's staging prefix) and what the manifest needs. */
+export interface UploadPartSummary {
+  n: number;
+  tiles: TileEntry[];
+  feature_count: number;
+  bbox: [number, number, number, number] | null;
+  geometry_types: GeometryKind[];
+  repaired_count: number;
+}
+
+export interface UploadRecord extends OpenUploadInput {
+  upload_id: string;
+  /** `datasets/<name>/<upload uuid>/`: parts under `parts/<n>/tiles/`, the merged version under `tiles/`. */
+  prefix: string;
+  state: UploadState;
+  created_at: string;
+  expires_at: string;
+  parts: UploadPartSummary[];
+  manifest?: DatasetManifest;
+  error?: string;
+}
+
+export type OpenUploadOutcome =
+  | { ok: true; upload: UploadRecord }
+  | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
+
+export type PutPartOutcome =
+  | { ok: true; replaced: UploadPartSummary | null }
+  | { ok: false; code: "NOT_FOUND" }
+  | { ok: false; code: "NOT_OPEN" | "EXPIRED"; state: UploadState };
+
+export type CompleteOutcome =
+  | { ok: true; upload: UploadRecord }
+  | { ok: false; code: "NOT_FOUND" }
+  | { ok: false; code: "NOT_OPEN" | "EXPIRED"; state: UploadState }
+  | { ok: false; code: "NO_PARTS" }
+  | { ok: false; code: "DUPLICATE_IDS"; duplicates: { id: string; parts: number[] }[] };
+
+export type AbortOutcome =
+  | { ok: true; upload: UploadRecord; keys: string[] }
+  | { ok: false; code: "NOT_FOUND" }
+  | { ok: false; code: "COMPLETED" | "COMPLETING"; state: UploadState };
+
+type UploadRow = {
+  upload_id: string;
+  record: string;
+  state: UploadState;
+  manifest: string | null;
+  error: string | null;
+};
+
+export class Uploads {
+  readonly #ctx: DurableObjectState;
+  readonly #publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome;
+  readonly #env: Env;
+
+  constructor(
+    ctx: DurableObjectState,
+    publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome,
+    env: Env,
+  ) {
+    this.#ctx = ctx;
+    this.#publish = publish;
+    this.#env = env;
+  }
+
+  get #sql(): SqlStorage {
+    return this.#ctx.storage.sql;
+  }
+
+  #hasSchema(): boolean {
+    return this.#sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uploads'`).toArray().length >
+      0;
+  }
+
+  #createSchema(): void {
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS uploads (
+        upload_id TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('OPEN', 'COMPLETING', 'COMPLETED', 'FAILED', 'ABORTED')),
+        manifest TEXT,
+        error TEXT
+      );
+      CREATE TABLE IF NOT EXISTS upload_parts (
+        upload_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        PRIMARY KEY (upload_id, n)
+      );
+      CREATE TABLE IF NOT EXISTS upload_ids (
+        upload_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (upload_id, id, n)
+      ) WITHOUT ROWID;
+    `);
+  }
+
+  open(input: OpenUploadInput, currentOwner: string | undefined): OpenUploadOutcome {
+    if (currentOwner !== undefined && currentOwner !== input.owner_domain) {
+      return { ok: false, code: "FOREIGN_DOMAIN", owner_domain: currentOwner };
+    }
+    const uuid = crypto.randomUUID();
+    const now = Date.now();
+    const upload: UploadRecord = {
+      ...input,
+      upload_id: `upl_${uuid.replaceAll("-", "")}`,
+      prefix: `datasets/${input.name}/${uuid}/`,
+      state: "OPEN",
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + UPLOAD_TTL_MS).toISOString(),
+      parts: [],
+    };
+    this.#ctx.storage.transactionSync(() => {
+      this.#createSchema();
+      const { parts: _parts, state: _state, ...record } = upload;
+      this.#sql.exec(
+        `INSERT INTO uploads (upload_id, record, state) VALUES (?, ?, 'OPEN')`,
+        upload.upload_id,
+        JSON.stringify(record),
+      );
+    });
+    return { ok: true, upload };
+  }
+
+  get(uploadId: string): UploadRecord | null {
+    if (!this.#hasSchema()) return null;
+    const row = this.#sql.exec<UploadRow>(
+      `SELECT upload_id, record, state, manifest, error FROM uploads WHERE upload_id = ?`,
+      uploadId,
+    ).toArray()[0];
+    if (!row) return null;
+    const parts = this.#sql.exec<{ summary: string }>(
+      `SELECT summary FROM upload_parts WHERE upload_id = ? ORDER BY n`,
+      uploadId,
+    ).toArray().map((r) => JSON.parse(r.summary) as UploadPartSummary);
+    const record = JSON.parse(row.record) as Omit<UploadRecord, "state" | "parts">;
+    return {
+      ...record,
+      state: row.state,
+      parts,
+      ...(row.manifest ? { manifest: JSON.parse(row.manifest) as DatasetManifest } : {}),
+      ...(row.error ? { error: row.error } : {}),
+    };
+  }
+
+  #expired(upload: UploadRecord): boolean {
+    return upload.state === "OPEN" && Date.parse(upload.expires_at) <= Date.now();
+  }
+
+  putPart(uploadId: string, part: UploadPartSummary, ids: string[]): PutPartOutcome {
+    return this.#ctx.storage.transactionSync((): PutPartOutcome => {
+      const upload = this.get(uploadId);
+      if (!upload) return { ok: false, code: "NOT_FOUND" };
+      if (upload.state !== "OPEN") return { ok: false, code: "NOT_OPEN", state: upload.state };
+      if (this.#expired(upload)) return { ok: false, code: "EXPIRED", state: upload.state };
+      const replaced = upload.parts.find((p) => p.n === part.n) ?? null;
+      this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ? AND n = ?`, uploadId, part.n);
+      for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+        this.#sql.exec(
+          `INSERT OR IGNORE INTO upload_ids (upload_id, id, n) SELECT ?, value, ? FROM json_each(?)`,
+          uploadId,
+          part.n,
+          JSON.stringify(ids.slice(i, i + IDS_PER_STATEMENT)),
+        );
+      }
+      this.#sql.exec(
+        `INSERT INTO upload_parts (upload_id, n, summary) VALUES (?, ?, ?)
+         ON CONFLICT (upload_id, n) DO UPDATE SET summary = excluded.summary`,
+        uploadId,
+        part.n,
+        JSON.stringify(part),
+      );
+      return { ok: true, replaced };
+    });
+  }
+
+  complete(uploadId: string): CompleteOutcome {
+    return this.#ctx.storage.transactionSync((): CompleteOutcome => {
+      const upload = this.get(uploadId);
+      if (!upload) return { ok: false, code: "NOT_FOUND" };
+      // Completing again is idempotent: the same status (and, once merged, the same manifest).
+      if (upload.state === "COMPLETING" || upload.state === "COMPLETED") return { ok: true, upload };
+      if (upload.state !== "OPEN") return { ok: false, code: "NOT_OPEN", state: upload.state };
+      if (this.#expired(upload)) return { ok: false, code: "EXPIRED", state: upload.state };
+      if (upload.parts.length === 0) return { ok: false, code: "NO_PARTS" };
+      const duplicates = this.#sql.exec<{ id: string; parts: string }>(
+        `SELECT id, group_concat(n) AS parts FROM upload_ids WHERE upload_id = ?
+         GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT ?`,
+        uploadId,
+        MAX_DUPLICATES_LISTED,
+      ).toArray().map((r) => ({ id: r.id, parts: r.parts.split(",").map(Number).sort((a, b) => a - b) }));
+      if (duplicates.length) return { ok: false, code: "DUPLICATE_IDS", duplicates };
+      this.#sql.exec(`UPDATE uploads SET state = 'COMPLETING' WHERE upload_id = ?`, uploadId);
+      return { ok: true, upload: { ...upload, state: "COMPLETING" } };
+    });
+  }
+
+  abort(uploadId: string): AbortOutcome {
+    return this.#ctx.storage.transactionSync((): AbortOutcome => {
+      const upload = this.get(uploadId);
+      if (!upload) return { ok: false, code: "NOT_FOUND" };
+      if (upload.state === "COMPLETED" || upload.state === "COMPLETING") {
+        return { ok: false, code: upload.state, state: upload.state };
+      }
+      const keys = upload.parts.flatMap((p) => p.tiles.map((t) => t.key));
+      this.#sql.exec(`UPDATE uploads SET state = 'ABORTED' WHERE upload_id = ?`, uploadId);
+      this.#sql.exec(`DELETE FROM upload_parts WHERE upload_id = ?`, uploadId);
+      this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, uploadId);
+      return { ok: true, upload: { ...upload, state: "ABORTED", parts: [] }, keys };
+    });
+  }
+
+  /**
+   * The alarm: every COMPLETING upload's part tiles are merged cell by cell into the version's
+   * tiles (one cell in memory at a time), then the version is published and the upload marked
+   * COMPLETED in one transaction. Merged tile keys are deterministic, so a retried alarm rewrites
+   * the same objects. After {@link MAX_MERGE_RETRIES} failed attempts the upload is FAILED.
+   */
+  async runMerges(retryCount: number): Promise<void> {
+    if (!this.#hasSchema()) return;
+    const ids = this.#sql.exec<{ upload_id: string }>(`SELECT upload_id FROM uploads WHERE state = 'COMPLETING'`)
+      .toArray().map((r) => r.upload_id);
+    for (const uploadId of ids) {
+      const upload = this.get(uploadId);
+      if (!upload || upload.state !== "COMPLETING") continue;
+      try {
+        await this.#merge(upload);
+      } catch (error) {
+        if (retryCount < MAX_MERGE_RETRIES) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        this.#sql.exec(
+          `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ? AND state = 'COMPLETING'`,
+          `Merging the parts failed: ${message}`,
+          uploadId,
+        );
+      }
+    }
+  }
+
+  async #merge(upload: UploadRecord): Promise<void> {
+    const tiles = await mergeUploadTiles(this.#env.TILES, upload.prefix, upload.parts);
+    const contentHash = await requestHash(tiles);
+    const types = new Set<GeometryKind>();
+    let bbox: [number, number, number, number] | null = null;
+    let featureCount = 0;
+    let repaired = 0;
+    for (const part of upload.parts) {
+      for (const t of part.geometry_types) types.add(t);
+      featureCount += part.feature_count;
+      repaired += part.repaired_count;
+      if (part.bbox) {
+        bbox = bbox
+          ? [
+            Math.min(bbox[0], part.bbox[0]),
+            Math.min(bbox[1], part.bbox[1]),
+            Math.max(bbox[2], part.bbox[2]),
+            Math.max(bbox[3], part.bbox[3]),
+          ]
+          : [...part.bbox];
+      }
+    }
+    this.#ctx.storage.transactionSync(() => {
+      const row = this.#sql.exec<{ state: string }>(`SELECT state FROM uploads WHERE upload_id = ?`, upload.upload_id)
+        .toArray()[0];
+      if (row?.state !== "COMPLETING") return;
+      const current = this.#sql.exec<{ manifest: string }>(
+        `SELECT manifest FROM versions ORDER BY version DESC LIMIT 1`,
+      );
+      const currentManifest = [...current][0];
+      const previous = currentManifest ? JSON.parse(currentManifest.manifest) as DatasetManifest : undefined;
+      const outcome = this.#publish({
+        name: upload.name,
+        owner_domain: upload.owner_domain,
+        classification: upload.classification ?? previous?.classification ?? "internal",
+        feature_count: featureCount,
+        bbox,
+        geometry_types: [...types].sort(),
+        resolution: upload.resolution,
+        repaired_count: repaired,
+        tiles,
+        content_hash: contentHash,
+        published_by: upload.created_by,
+      });
+      if (!outcome.ok) {
+        this.#sql.exec(
+          `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ?`,
+          `Dataset "${upload.name}" now belongs to domain "${outcome.owner_domain}".`,
+          upload.upload_id,
+        );
+        return;
+      }
+      this.#sql.exec(
+        `UPDATE uploads SET state = 'COMPLETED', manifest = ? WHERE upload_id = ?`,
+        JSON.stringify(outcome.manifest),
+        upload.upload_id,
+      );
+      // The ids only served the duplicate check.
+      this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, upload.upload_id);
+    });
+  }
+}

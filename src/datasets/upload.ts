@@ -1,0 +1,237 @@
+/**
+ * Multipart publishing, for datasets larger than one request (a Worker holds
+ * 128 MB; a million points is 122 MiB of GeoJSON):
+ *
+ * 1. open: ownership checked like `PUT`, an upload id and a staging prefix `datasets/<name>/<uuid>/`;
+ * 2. each part is validated exactly like `PUT` (ids, geometry, repair), tiled by H3 cell
+ *    ({@link buildTiles}) under `<prefix>parts/<n>/tiles/<cell>.fgb`, and its summary and ids
+ *    recorded in the catalog (re-sending part `n` replaces it);
+ * 3. complete: the catalog refuses ids present in two parts (422), then its alarm merges each
+ *    cell's part tiles into `<prefix>tiles/<cell>.fgb` ({@link mergeUploadTiles}; memory bounded by
+ *    the largest cell) and publishes the version like `PUT` does (same manifest shape).
+ *
+ * @module
+ */
+import type { TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
+import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
+import type { FlatFeature, GeometryKind } from "../../wasm/flat_geometry.ts";
+import { assertCanPublish } from "../auth/abac.ts";
+import type { Classification } from "../contract/common.ts";
+import type { Logger } from "../http/log.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
+import { catalogStub } from "../routing/partitions.ts";
+import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
+import { writeFlatGeobuf } from "../tiles/fgb_writer.ts";
+import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
+import { buildTiles } from "../tiles/tiling.ts";
+import { uploadTiles, validateGeometries } from "./publish.ts";
+
+/** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
+export const MAX_UPLOAD_PARTS = 10_000;
+
+/** Part tiles read at once while merging one cell. */
+const READ_CONCURRENCY = 8;
+
+export interface Caller {
+  sub: string;
+  domain: string;
+}
+
+/** The public status document of an upload. */
+export function uploadStatus(upload: UploadRecord) {
+  return {
+    upload_id: upload.upload_id,
+    name: upload.name,
+    state: upload.state,
+    created_at: upload.created_at,
+    expires_at: upload.expires_at,
+    parts: upload.parts.map((p) => ({ n: p.n, feature_count: p.feature_count, tiles: p.tiles.length })),
+    ...(upload.manifest ? { manifest: upload.manifest } : {}),
+    ...(upload.error ? { error: upload.error } : {}),
+  };
+}
+export type UploadStatus = ReturnType<typeof uploadStatus>;
+
+export async function openUpload(
+  env: Env,
+  input: { name: string; classification: Classification | undefined; repair: boolean; crs: string },
+  caller: Caller,
+  logger: Logger,
+): Promise<UploadRecord> {
+  const catalog = catalogStub(env, input.name);
+  // Checked here so a foreign domain writes nothing (the catalog checks again in its transaction).
+  const current = await catalog.describe();
+  assertCanPublish(current?.manifest.owner_domain, caller.domain, logger);
+  const outcome = await catalog.openUpload({
+    name: input.name,
+    owner_domain: caller.domain,
+    created_by: caller.sub,
+    classification: input.classification ?? null,
+    repair: input.repair,
+    crs: input.crs,
+    resolution: Number(env.PARTITION_RESOLUTION),
+  });
+  if (!outcome.ok) {
+    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
+  }
+  logger.info("dataset upload opened", { dataset: input.name, upload_id: outcome.upload.upload_id });
+  return outcome.upload;
+}
+
+/** The upload, if it exists and belongs to the caller's domain (404 / 403 otherwise). */
+export async function uploadOf(env: Env, name: string, uploadId: string, caller: Caller): Promise<UploadRecord> {
+  const upload = await catalogStub(env, name).getUpload(uploadId);
+  if (!upload) throw new NotFoundError(`No upload "${uploadId}" for dataset "${name}".`);
+  if (upload.owner_domain !== caller.domain) {
+    throw new ForbiddenError(`Upload "${uploadId}" belongs to domain "${upload.owner_domain}".`);
+  }
+  return upload;
+}
+
+function notOpen(upload: { upload_id: string }, state: string, code: string): ProblemError {
+  return code === "EXPIRED"
+    ? new ConflictError(`Upload "${upload.upload_id}" has expired; open a new one.`, "upload-expired")
+    : new ConflictError(`Upload "${upload.upload_id}" is ${state}, not OPEN.`, "upload-not-open");
+}
+
+/**
+ * Part `n`: validated exactly like `PUT` (`features` come from the same parsing), tiled under the
+ * part's prefix, then recorded. Nothing is written when validation fails.
+ */
+export async function putUploadPart(
+  env: Env,
+  upload: UploadRecord,
+  n: number,
+  input: FlatFeature[],
+  logger: Logger,
+): Promise<UploadPartSummary> {
+  if (upload.state !== "OPEN") throw notOpen(upload, upload.state, "NOT_OPEN");
+  const { features, repairedCount } = await validateGeometries(input, upload.repair);
+  if (features.length === 0) throw new ValidationError("The part has no features left to publish.");
+
+  const types = new Set<GeometryKind>();
+  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const feature of features) {
+    types.add(feature.geometry.kind);
+    const box = geometryBBox(feature.geometry);
+    if (box) expandByBBox(bbox, box);
+  }
+  const tiles = await uploadTiles(
+    env.TILES,
+    buildTiles(features, upload.resolution, `${upload.prefix}parts/${n}/`),
+  );
+  const summary: UploadPartSummary = {
+    n,
+    tiles,
+    feature_count: features.length,
+    bbox,
+    geometry_types: [...types].sort(),
+    repaired_count: repairedCount,
+  };
+  // Ids as `<type>:<id>`, as the FlatGeobuf path compares them (1 and "1" are different ids).
+  // Repaired features that collapsed to nothing are not stored, so not counted either.
+  const ids = features.map((f) => `${typeof f.id}:${f.id}`);
+  const outcome = await catalogStub(env, upload.name).putUploadPart(upload.upload_id, summary, ids);
+  if (!outcome.ok) {
+    if (outcome.code === "NOT_FOUND") throw new NotFoundError(`No upload "${upload.upload_id}".`);
+    throw notOpen(upload, outcome.state, outcome.code);
+  }
+  // A replaced part's cells that the new one does not have are no longer referenced.
+  const kept = new Set(tiles.map((t) => t.key));
+  const stale = (outcome.replaced?.tiles ?? []).map((t) => t.key).filter((k) => !kept.has(k));
+  if (stale.length) await env.TILES.delete(stale);
+  logger.info("dataset upload part stored", {
+    dataset: upload.name,
+    upload_id: upload.upload_id,
+    part: n,
+    features: features.length,
+    tiles: tiles.length,
+    replaced: outcome.replaced !== null,
+  });
+  return summary;
+}
+
+/** Starts (or re-reads) the completion: duplicate ids across parts → 422; otherwise COMPLETING or COMPLETED. */
+export async function completeUpload(env: Env, upload: UploadRecord, logger: Logger): Promise<UploadRecord> {
+  const outcome = await catalogStub(env, upload.name).completeUpload(upload.upload_id);
+  if (outcome.ok) {
+    logger.info("dataset upload completing", { dataset: upload.name, upload_id: upload.upload_id });
+    return outcome.upload;
+  }
+  switch (outcome.code) {
+    case "NOT_FOUND":
+      throw new NotFoundError(`No upload "${upload.upload_id}".`);
+    case "NO_PARTS":
+      throw new ValidationError("The upload has no parts; PUT at least one before completing.");
+    case "DUPLICATE_IDS":
+      throw new ValidationError(
+        `${outcome.duplicates.length} feature id(s) appear in more than one part` +
+          (outcome.duplicates.length >= 100 ? " (the first 100 are listed)." : "."),
+        outcome.duplicates.map((d) => ({
+          path: `parts[${d.parts.join(",")}]`,
+          message: `duplicate id ${d.id.slice(d.id.indexOf(":") + 1)}`,
+        })),
+      );
+    default:
+      throw notOpen(upload, outcome.state, outcome.code);
+  }
+}
+
+/** Aborts an upload and deletes its part tiles. */
+export async function abortUpload(env: Env, upload: UploadRecord): Promise<UploadRecord> {
+  const outcome = await catalogStub(env, upload.name).abortUpload(upload.upload_id);
+  if (!outcome.ok) {
+    if (outcome.code === "NOT_FOUND") throw new NotFoundError(`No upload "${upload.upload_id}".`);
+    throw new ConflictError(`Upload "${upload.upload_id}" is ${outcome.state}; it can no longer be aborted.`);
+  }
+  for (let i = 0; i < outcome.keys.length; i += 1000) await env.TILES.delete(outcome.keys.slice(i, i + 1000));
+  return outcome.upload;
+}
+
+/**
+ * Merges the part tiles of each cell into one indexed FlatGeobuf tile under `<prefix>tiles/`:
+ * one cell's features in memory at a time. Features keep part order (then their order within
+ * the part), so a dataset sent as consecutive slices yields the tiles a single `PUT` would.
+ * Keys are deterministic: running it again rewrites the same objects.
+ */
+export async function mergeUploadTiles(
+  bucket: R2Bucket,
+  prefix: string,
+  parts: readonly UploadPartSummary[],
+): Promise<TileEntry[]> {
+  const byCell = new Map<string, TileEntry[]>();
+  for (const part of [...parts].sort((a, b) => a.n - b.n)) {
+    for (const tile of part.tiles) {
+      let list = byCell.get(tile.cell);
+      if (!list) byCell.set(tile.cell, list = []);
+      list.push(tile);
+    }
+  }
+  const cells = [...byCell.keys()].sort();
+  const out: TileEntry[] = [];
+  for (const cell of cells) {
+    const sources = byCell.get(cell)!;
+    const chunks: Uint8Array[] = new Array(sources.length);
+    for (let i = 0; i < sources.length; i += READ_CONCURRENCY) {
+      await Promise.all(
+        sources.slice(i, i + READ_CONCURRENCY).map(async (tile, j) => {
+          const object = await bucket.get(tile.key);
+          if (!object) throw new Error(`Part tile "${tile.key}" is missing`);
+          chunks[i + j] = new Uint8Array(await object.arrayBuffer());
+        }),
+      );
+    }
+    const features: FlatFeature[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      for (const f of parseFlatGeobuf(chunks[i]!).features) features.push(f);
+      chunks[i] = new Uint8Array(0);
+    }
+    const bytes = writeFlatGeobuf(features, { name: cell });
+    const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const s of sources) expandByBBox(bbox, s.bbox);
+    const key = `${prefix}tiles/${cell}.fgb`;
+    await bucket.put(key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } });
+    out.push({ cell, key, feature_count: features.length, bbox, bytes: bytes.length });
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+/** Multipart dataset upload handlers: `/v1/datasets/{name}/uploads/...` (logic in src/datasets/upload.ts). */
+import { type DatasetBody, type DatasetUploadHandlers, isFlatGeobuf, validateDatasetGeoJson } from "../app.ts";
+import type { SupportedCrs } from "../contract/crs.ts";
+import { abortUpload, completeUpload, openUpload, putUploadPart, uploadOf, uploadStatus } from "../datasets/upload.ts";
+import { getLogger } from "../http/log.ts";
+import { ValidationError } from "../http/problem.ts";
+import { featuresOf } from "./datasets.ts";
+
+const callerOf = (claims: { sub: string; domain: string }) => ({ sub: claims.sub, domain: claims.domain });
+
+export const datasetUploadHandlers: DatasetUploadHandlers<Env> = {
+  async open(c, name, query, claims) {
+    const upload = await openUpload(
+      c.env,
+      {
+        name,
+        classification: query.classification,
+        repair: query.repair,
+        crs: query.crs,
+      },
+      callerOf(claims),
+      getLogger(c),
+    );
+    return { upload_id: upload.upload_id, expires_at: upload.expires_at };
+  },
+
+  async putPart(c, name, uploadId, n, raw, claims) {
+    const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
+    const crs = upload.crs as SupportedCrs;
+    // The same checks as PUT /v1/datasets/{name}, with the CRS the upload was opened with.
+    let body: DatasetBody;
+    if (raw.mediaType === "application/flatgeobuf") {
+      if (!isFlatGeobuf(raw.bytes)) {
+        throw new ValidationError("The body is not a FlatGeobuf file (bad magic bytes).", [
+          { path: "", message: "expected a FlatGeobuf v3 file" },
+        ]);
+      }
+      body = { format: "flatgeobuf", bytes: raw.bytes };
+    } else {
+      body = { format: "geojson", ...validateDatasetGeoJson(raw.json, crs), bytes: raw.bytes };
+    }
+    const part = await putUploadPart(c.env, upload, n, featuresOf(body, crs), getLogger(c));
+    return {
+      n: part.n,
+      feature_count: part.feature_count,
+      repaired_count: part.repaired_count,
+      bbox: part.bbox,
+      geometry_types: part.geometry_types,
+      tiles: part.tiles.length,
+    };
+  },
+
+  async complete(c, name, uploadId, claims) {
+    const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
+    return uploadStatus(await completeUpload(c.env, upload, getLogger(c)));
+  },
+
+  async status(c, name, uploadId, claims) {
+    return uploadStatus(await uploadOf(c.env, name, uploadId, callerOf(claims)));
+  },
+
+  async abort(c, name, uploadId, claims) {
+    const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
+    return uploadStatus(await abortUpload(c.env, upload));
+  },
+};
