@@ -2,7 +2,11 @@
  * `deno task publish <file> --name <dataset>`: publishes a local GeoJSON
  * FeatureCollection (`.geojson`, `.json`) or FlatGeobuf file (`.fgb`) to a
  * running spatial-jobs service with `PUT /v1/datasets/{name}`, showing upload
- * progress, then prints the new version's manifest summary. A problem answer
+ * progress, then prints the new version's manifest summary. A file over one
+ * request's limits (64 MiB, or 250,000 GeoJSON features), or any file with
+ * `--parts N`, goes through the multipart extension: split into parts (GeoJSON
+ * by features, FlatGeobuf by feature ranges), each PUT as a part, then the
+ * upload is completed and polled until the version is published. A problem answer
  * (any non-2xx) is printed and the command exits with status 1.
  *
  * @example
@@ -14,7 +18,15 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { devToken } from "./lib/dev_token.ts";
-import { type DatasetMediaType, mediaTypeForFile, publishDataset } from "./bench/upload.ts";
+import {
+  type DatasetMediaType,
+  fitsOneRequest,
+  mediaTypeForFile,
+  publishDataset,
+  publishMultipart,
+  splitFlatGeobuf,
+  splitGeoJson,
+} from "./bench/upload.ts";
 
 const HELP = `Usage: deno task publish <file> --name <dataset> [options]
 
@@ -36,6 +48,8 @@ Options:
                               (omitted: the current version's tier, or internal for a new dataset)
   --content-type <type>       override the type guessed from the extension
                               (application/geo+json or application/flatgeobuf)
+  --parts <n>                 send the file as n parts through POST /v1/datasets/{name}/uploads
+                              (default: one PUT when the file fits one request, else as many parts as needed)
   --json                      print the whole manifest as JSON instead of a summary
   --no-progress               no progress bar
   -h, --help                  this help
@@ -57,6 +71,7 @@ const { values, positionals } = parseArgs({
     classification: { type: "string" },
     "content-type": { type: "string" },
     json: { type: "boolean", default: false },
+    parts: { type: "string" },
     "no-progress": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -88,6 +103,24 @@ try {
   Deno.exit(2);
 }
 
+const partCount = values.parts === undefined ? undefined : Number(values.parts);
+if (partCount !== undefined && !(Number.isInteger(partCount) && partCount >= 1 && partCount <= 10_000)) {
+  usage("--parts must be an integer from 1 to 10000.");
+}
+let parts: Uint8Array[] | undefined;
+if (partCount !== undefined || !fitsOneRequest(body, contentType)) {
+  try {
+    parts = contentType === "application/flatgeobuf"
+      ? splitFlatGeobuf(body, partCount)
+      : splitGeoJson(body, partCount ? { count: partCount } : {});
+  } catch (error) {
+    console.error(`Cannot split "${file}" into parts: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(2);
+  }
+  console.error(`Sending ${parts.length} part(s) through a multipart upload.`);
+}
+const totalBytes = parts ? parts.reduce((n, p) => n + p.byteLength, 0) : body.byteLength;
+
 let token = values.token ?? Deno.env.get("SPATIAL_JOBS_TOKEN");
 if (!token || values["claims-from-dev-secret"]) {
   try {
@@ -106,32 +139,37 @@ const bar = new cliProgress.SingleBar({
   stream: process.stderr,
 }, cliProgress.Presets.shades_classic);
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-if (showProgress) bar.start(body.byteLength, 0, { value_mib: mib(0), total_mib: mib(body.byteLength) });
+if (showProgress) bar.start(totalBytes, 0, { value_mib: mib(0), total_mib: mib(totalBytes) });
 
 let outcome;
 try {
-  outcome = await publishDataset({
+  const common = {
     url: values.url,
     name: values.name,
-    body,
-    contentType,
     token,
     repair: values.repair,
     ...(values.crs ? { crs: values.crs } : {}),
     ...(values.classification ? { classification: values.classification } : {}),
-    onProgress: (sent) => showProgress && bar.update(sent, { value_mib: mib(sent) }),
-  });
+    onProgress: (sent: number) => showProgress && bar.update(sent, { value_mib: mib(sent) }),
+  };
+  outcome = parts
+    ? await publishMultipart({
+      ...common,
+      parts: parts.map((p) => ({ body: p, contentType })),
+      onStep: (step) => !showProgress && console.error(step),
+    })
+    : await publishDataset({ ...common, body, contentType });
 } catch (error) {
   if (showProgress) bar.stop();
   console.error(`Cannot reach ${values.url}: ${error instanceof Error ? error.message : error}`);
   Deno.exit(1);
 }
 if (showProgress) {
-  bar.update(body.byteLength, { value_mib: mib(body.byteLength) });
+  bar.update(totalBytes, { value_mib: mib(totalBytes) });
   bar.stop();
 }
 if (!showProgress) {
-  console.error(`Uploaded ${mib(body.byteLength)} MiB; the service answered in ${(outcome.ms / 1000).toFixed(1)} s.`);
+  console.error(`Uploaded ${mib(totalBytes)} MiB; the service answered in ${(outcome.ms / 1000).toFixed(1)} s.`);
 }
 
 if (!outcome.ok) {
