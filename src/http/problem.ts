@@ -230,7 +230,7 @@ interface TraceVars {
  * stack, server-side only) and answers a generic 500.
  */
 export const onError: ErrorHandler = async function onError(err, c: Context) {
-  await discardUnreadBody(c.req.raw);
+  await discardUnreadBody(c.req.raw, err instanceof PayloadTooLargeError);
   const vars = c.var as TraceVars;
   const traceId = vars.traceId ?? "unknown";
   const known = err instanceof ProblemError || (err instanceof HTTPException && err.status < 500);
@@ -252,14 +252,15 @@ const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
  * validation error before the body was read). An answer that leaves the body
  * unread leaves the connection in an unknown state, and the next request on it
  * can fail (wrangler dev's proxy answered 50 of 60 such follow-ups with 503).
- * A body declared larger than {@link DISCARD_LIMIT_BYTES} is cancelled instead.
+ * A body too large for its route (a 413), or declared larger than
+ * {@link DISCARD_LIMIT_BYTES}, is cancelled instead of read.
  */
-export async function discardUnreadBody(request: Request): Promise<void> {
+export async function discardUnreadBody(request: Request, tooLarge = false): Promise<void> {
   const body = request.body;
   if (!body || request.bodyUsed || body.locked) return;
   const declared = Number(request.headers.get("content-length") ?? NaN);
   try {
-    if (declared > DISCARD_LIMIT_BYTES) {
+    if (tooLarge || declared > DISCARD_LIMIT_BYTES) {
       await body.cancel();
       return;
     }
