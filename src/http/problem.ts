@@ -244,34 +244,29 @@ export const onError: ErrorHandler = async function onError(err, c: Context) {
   return applyTraceHeaders(renderProblem(err, traceId), c);
 };
 
-/** Bodies up to this size are read to the end when a request is refused without reading them. */
+/** Refused bodies up to this size are read to the end; an over-limit body (413) only up to the smaller one. */
 const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+const DISCARD_OVERSIZE_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Reads and drops the rest of a refused request's body (a 415, a 401, a
  * validation error before the body was read). An answer that leaves the body
  * unread leaves the connection in an unknown state, and the next request on it
  * can fail (wrangler dev's proxy answered 50 of 60 such follow-ups with 503).
- * A body too large for its route (a 413), or declared larger than
- * {@link DISCARD_LIMIT_BYTES}, is cancelled instead of read.
+ * Larger bodies, and an over-limit body (413) beyond 1 MiB, are left alone:
+ * reading them would be the cost the limit exists to avoid, and cancelling
+ * them mid-upload turns the client's 413 into a connection reset.
  */
 export async function discardUnreadBody(request: Request, tooLarge = false): Promise<void> {
   const body = request.body;
   if (!body || request.bodyUsed || body.locked) return;
+  const limit = tooLarge ? DISCARD_OVERSIZE_LIMIT_BYTES : DISCARD_LIMIT_BYTES;
   const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (!(declared <= limit)) return;
   try {
-    if (tooLarge || declared > DISCARD_LIMIT_BYTES) {
-      await body.cancel();
-      return;
-    }
     const reader = body.getReader();
-    let seen = 0;
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      seen += chunk.value.byteLength;
-      if (seen > DISCARD_LIMIT_BYTES) {
-        await reader.cancel();
-        return;
-      }
+      // dropped
     }
   } catch {
     // The client went away: nothing left to discard.
