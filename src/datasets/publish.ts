@@ -26,6 +26,18 @@ export interface PublishInput {
 
 const UPLOAD_CONCURRENCY = 8;
 
+/** The sorted geometry kinds and the bbox (null when empty) of a set of features. */
+export function describeFeatures(features: FlatFeature[]): { geometry_types: GeometryKind[]; bbox: BBox | null } {
+  const types = new Set<GeometryKind>();
+  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const feature of features) {
+    types.add(feature.geometry.kind);
+    const box = geometryBBox(feature.geometry);
+    if (box) expandByBBox(bbox, box);
+  }
+  return { geometry_types: [...types].sort(), bbox: bbox[0] <= bbox[2] ? bbox : null };
+}
+
 /** Writes built tiles to R2, a few at a time; returns their manifest entries in cell order. */
 export async function uploadTiles(bucket: R2Bucket, tiles: BuiltTile[]): Promise<TileEntry[]> {
   for (let i = 0; i < tiles.length; i += UPLOAD_CONCURRENCY) {
@@ -47,13 +59,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   const current = await catalog.describe();
   assertCanPublish(current?.manifest.owner_domain, input.caller.domain, logger);
 
-  const types = new Set<GeometryKind>();
-  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const feature of features) {
-    types.add(feature.geometry.kind);
-    const box = geometryBBox(feature.geometry);
-    if (box) expandByBBox(bbox, box);
-  }
+  const { geometry_types, bbox } = describeFeatures(features);
 
   // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
   const tiles = await uploadTiles(
@@ -67,8 +73,8 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
     owner_domain: input.caller.domain,
     classification: input.classification ?? current?.manifest.classification ?? "internal",
     feature_count: features.length,
-    bbox: features.length ? bbox : null,
-    geometry_types: [...types].sort(),
+    bbox,
+    geometry_types,
     resolution,
     repaired_count: repairedCount,
     tiles,

@@ -14,7 +14,7 @@
  */
 import type { TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
-import type { FlatFeature, GeometryKind } from "../../wasm/flat_geometry.ts";
+import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 import { assertCanPublish } from "../auth/abac.ts";
 import type { Classification } from "../contract/common.ts";
 import type { Logger } from "../http/log.ts";
@@ -22,9 +22,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { catalogStub } from "../routing/partitions.ts";
 import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
 import { writeFlatGeobuf } from "../tiles/fgb_writer.ts";
-import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
+import { type BBox, expandByBBox } from "../tiles/geometry_bbox.ts";
 import { buildTiles } from "../tiles/tiling.ts";
-import { uploadTiles, validateGeometries } from "./publish.ts";
+import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
 
 /** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
 export const MAX_UPLOAD_PARTS = 10_000;
@@ -109,13 +109,7 @@ export async function putUploadPart(
   const { features, repairedCount } = await validateGeometries(input, upload.repair);
   if (features.length === 0) throw new ValidationError("The part has no features left to publish.");
 
-  const types = new Set<GeometryKind>();
-  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const feature of features) {
-    types.add(feature.geometry.kind);
-    const box = geometryBBox(feature.geometry);
-    if (box) expandByBBox(bbox, box);
-  }
+  const { geometry_types, bbox } = describeFeatures(features);
   const tiles = await uploadTiles(
     env.TILES,
     buildTiles(features, upload.resolution, `${upload.prefix}parts/${n}/`),
@@ -124,8 +118,8 @@ export async function putUploadPart(
     n,
     tiles,
     feature_count: features.length,
-    bbox,
-    geometry_types: [...types].sort(),
+    bbox: bbox!,
+    geometry_types,
     repaired_count: repairedCount,
   };
   // Ids as `<type>:<id>`, as the FlatGeobuf path compares them (1 and "1" are different ids).

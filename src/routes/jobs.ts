@@ -13,14 +13,13 @@ import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.t
 import { assertAreaInScope, assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { claimsSummary, jobArea } from "../auth/job_policy.ts";
 import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
-import { uploadTiles, validateGeometries } from "../datasets/publish.ts";
+import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
 import { planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
 import { buildTiles } from "../tiles/tiling.ts";
-import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
 
 type Ctx = AppContext<Env>;
 
@@ -199,20 +198,14 @@ function datasetSide(described: { manifest: DatasetManifest }, resolution: numbe
 async function payloadSide(request: JobRequest, resolution: number, prefix: string): Promise<ResolvedSide> {
   const flat = toFlatFeatures(request.geometry_payload!, request.input_crs);
   const { features } = await validateGeometries(flat, request.repair ?? false, "geometry_payload.features");
-  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-  const types = new Set<string>();
-  for (const f of features) {
-    types.add(f.geometry.kind);
-    const box = geometryBBox(f.geometry);
-    if (box) expandByBBox(bbox, box);
-  }
+  const { geometry_types, bbox } = describeFeatures(features);
   const uploads = buildTiles(features, resolution, prefix);
   const tiles: Record<string, TileRef> = {};
   for (const { entry } of uploads) tiles[entry.cell] = entry;
   return {
     side: { kind: "payload", key: prefix, tiles },
-    types: [...types],
-    bbox: features.length ? bbox : null,
+    types: geometry_types,
+    bbox,
     uploads,
   };
 }
