@@ -3,8 +3,10 @@
  *
  * - J1: every us-atlas county (counties-10m, 3,231, made valid) × 100,000 and 1,000,000 seeded random points
  *   in the contiguous-US bbox; point-in-polygon join counting pairs (a point on a boundary counts, as
- *   ST_Intersects). Both sides use the same flatbush index over the points for candidates; the core tests
- *   candidates with `GEOSPreparedIntersectsXY_r` on a prepared county, turf with `booleanPointInPolygon`.
+ *   ST_Intersects). Both sides use the same flatbush index over the points for candidates; the core answers
+ *   with `PreparedGeometry.intersectingPoints` on a prepared county (a grid over the county: only points near
+ *   its boundary get a `GEOSPreparedIntersectsXY_r` call each, see wasm/ops/point_grid.ts), turf with
+ *   `booleanPointInPolygon`. The one-call-per-candidate time is printed in a note for comparison.
  * - J2: the same counties × a 1°×1° grid over lon −125…−66, lat 24…50; intersection pieces of area > 0 with
  *   planar and geodesic areas. Both sides use the same flatbush index over the cells; the core runs prepared
  *   intersects + `GEOSIntersection_r` + GEOSArea + GeographicLib's ellipsoidal area, turf `intersect` + `area`.
@@ -70,8 +72,19 @@ function j1(count: number) {
   const index = SpatialIndex.fromPoints(xy);
   const candidates = countyBounds.map((b) => index.search(...b));
   for (const g of counties) g.prepared().free();
+  const stats = { tested: 0 };
   const [coreHits, coreSeconds] = time(() =>
-    counties.map((g, k) => g.prepared().intersectingPoints(xy, candidates[k]!))
+    counties.map((g, k) => g.prepared().intersectingPoints(xy, candidates[k]!, { stats }))
+  );
+  for (const g of counties) g.prepared().free();
+  const [, oneByOneSeconds] = time(() =>
+    counties.map((g, k) => g.prepared().intersectingPointsOneByOne(xy, candidates[k]!))
+  );
+  const candidateCount = candidates.reduce((n, c) => n + c.length, 0);
+  disagreements.push(
+    `J1@${count}: core tested ${stats.tested.toLocaleString("en-US")} of ${
+      candidateCount.toLocaleString("en-US")
+    } candidates one by one (grid); every candidate one by one took ${oneByOneSeconds.toFixed(3)} s`,
   );
   const [turfHits, turfSeconds] = time(() =>
     countyFeatures.map((f, k) => {

@@ -8,6 +8,7 @@ import { readGeometry } from "./flat_out.ts";
 import { geodesicArea } from "./geodesic.ts";
 import { clipByRect, intersection } from "./ops/intersection.ts";
 import { type Bounds, bounds, planarArea } from "./ops/measure.ts";
+import { gridIntersectingPoints, type PointGridOptions } from "./ops/point_grid.ts";
 import {
   predicate,
   preparedContainsXY,
@@ -156,6 +157,8 @@ export class PreparedGeometry implements Disposable {
   readonly #rt: GeosRuntime;
   #ptr: number;
   readonly base: Geometry;
+  #envelope: Bounds | undefined;
+  #flat: FlatGeometry | null | undefined;
 
   constructor(rt: GeosRuntime, ptr: number, base: Geometry) {
     this.#rt = rt;
@@ -191,8 +194,23 @@ export class PreparedGeometry implements Disposable {
   containsXY(x: number, y: number): boolean {
     return preparedContainsXY(this.#rt, this.#live, x, y, this.base.id);
   }
-  /** The indices in `candidates` of the points of `xy` (interleaved) that intersect this geometry. */
-  intersectingPoints(xy: Float64Array, candidates: ArrayLike<number>): number[] {
+  /**
+   * The indices in `candidates` (in their order) of the points of `xy` (interleaved) that intersect this geometry
+   * (ST_Intersects: boundary points count). For a polygon with many candidates, only the points near its boundary
+   * are tested one by one; the others are answered a grid region at a time (`point_grid.ts`). The answer is the
+   * same as `intersectsXY` point by point.
+   */
+  intersectingPoints(xy: Float64Array, candidates: ArrayLike<number>, options?: PointGridOptions): number[] {
+    const live = this.#live;
+    this.#envelope ??= this.base.bounds();
+    const polygon = () => {
+      if (this.#flat === undefined) this.#flat = isPolygonal(this.#rt, this.base.ptr) ? this.base.toFlat() : null;
+      return this.#flat;
+    };
+    return gridIntersectingPoints(this.#rt, live, polygon, this.#envelope, xy, candidates, this.base.id, options);
+  }
+  /** `intersectingPoints` with one `GEOSPreparedIntersectsXY_r` call per candidate (the reference path). */
+  intersectingPointsOneByOne(xy: Float64Array, candidates: ArrayLike<number>): number[] {
     return preparedIntersectingPoints(this.#rt, this.#live, xy, candidates, this.base.id);
   }
 
