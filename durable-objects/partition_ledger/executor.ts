@@ -152,6 +152,10 @@ function processLeft(
   const aGeometry = geometryOf(core, left, i);
   const aVertices = vertexCount(a);
   let leftGeoJSON: ResultRow["g"] | undefined;
+  // Polygons on the left: their candidate points are answered in one bulk call (wasm/ops/point_grid.ts).
+  const inPolygon = spec.operation === "point_in_polygon" && !left.allPoints
+    ? pointsInLeftPolygon(core, data, i, mine)
+    : null;
   let work = 0;
   for (const j of mine) {
     const b = right.features[j]!;
@@ -177,7 +181,7 @@ function processLeft(
         break;
       }
       case "point_in_polygon": {
-        const hit = pointInPolygon(core, data, i, j);
+        const hit = inPolygon ? (inPolygon.has(j) ? b : null) : pointInPolygon(core, data, i, j);
         if (hit) rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(hit.geometry) });
         break;
       }
@@ -252,6 +256,26 @@ function pointInPolygon(core: GeometryCore, data: PartitionData, i: number, j: n
     return prepared.intersectsXY(point.geometry.xy[0]!, point.geometry.xy[1]!) ? point : null;
   }
   return prepared.intersects(geometryOf(core, points, q)) ? point : null;
+}
+
+/** The right features of `candidates` that lie in (or on) left polygon `i`: Point features in one bulk call. */
+function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number, candidates: number[]): Set<number> {
+  const right = data.right.features;
+  const points = candidates.filter((j) => right[j]!.geometry.kind === "Point");
+  const xy = new Float64Array(2 * points.length);
+  const order = new Uint32Array(points.length);
+  for (let k = 0; k < points.length; k++) {
+    const g = right[points[k]!]!.geometry.xy;
+    xy[2 * k] = g[0]!;
+    xy[2 * k + 1] = g[1]!;
+    order[k] = k;
+  }
+  const hits = new Set<number>();
+  for (const k of preparedOf(core, data.left, i).intersectingPoints(xy, order)) hits.add(points[k]!);
+  for (const j of candidates) {
+    if (right[j]!.geometry.kind !== "Point" && pointInPolygon(core, data, i, j)) hits.add(j);
+  }
+  return hits;
 }
 
 /** The bbox of a feature that is exactly an axis-aligned rectangle (one closed 5-point ring), else null. */
