@@ -1,6 +1,13 @@
 /** The grid path of `PreparedGeometry.intersectingPoints` (wasm/ops/point_grid.ts) against GEOS point by point. */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { SpatialIndex } from "../../../wasm/mod.ts";
+import {
+  type FeatureId,
+  type FlatFeature,
+  type GeoJSONGeometry,
+  type Geometry,
+  SpatialIndex,
+} from "../../../wasm/mod.ts";
+import { flatFromGeoJSON } from "../../../wasm/geojson.ts";
 import { seededPoints } from "../../../scripts/lib/seeded_random.ts";
 import { loadCoreForTests, polygon, square } from "./load_core.ts";
 import { usCounties } from "./counties.ts";
@@ -80,4 +87,45 @@ Deno.test("1,000 grid point-in-polygon calls leave no live allocation behind", (
   }
   g.free();
   equal(core.liveAllocations, live);
+});
+
+Deno.test("the grid path, forced on every polygon, gives PostGIS's point-in-polygon pairs (special points included)", async () => {
+  const fixtures = new URL("../../fixtures/", import.meta.url);
+  const read = async (path: string) => JSON.parse(await Deno.readTextFile(new URL(path, fixtures)));
+  const collection = async (path: string): Promise<FlatFeature[]> =>
+    (await read(path)).features.map((f: { id: FeatureId; geometry: GeoJSONGeometry }) => ({
+      id: f.id,
+      geometry: flatFromGeoJSON(f.geometry),
+    }));
+  const points = await collection("inputs/points_sample.geojson");
+  const xy = new Float64Array(points.flatMap((p) => Array.from(p.geometry.xy)));
+  const index = SpatialIndex.fromPoints(xy);
+  const cases: [string, Geometry[]][] = [
+    [
+      "postgis/point_in_polygon_counties_points.json",
+      (await collection("inputs/counties_sample.geojson")).map((f) => core.makeValid(f.geometry, { id: f.id })),
+    ],
+    [
+      "postgis/point_in_polygon_grid_points.json",
+      (await collection("inputs/grid_1deg.geojson")).map((f) => core.fromFlat(f.geometry, { id: f.id })),
+    ],
+  ];
+  for (const [expectedPath, polygons] of cases) {
+    try {
+      const pairs: string[] = [];
+      const stats = { tested: 0 };
+      for (const g of polygons) {
+        if (g.isEmpty()) continue;
+        const found = index.search(...g.bounds());
+        for (const i of g.prepared().intersectingPoints(xy, found, { minCandidates: 1, stats })) {
+          pairs.push(`${g.id}|${points[i]!.id}`);
+        }
+      }
+      const expected: { left_id: FeatureId; right_id: FeatureId }[] = await read(expectedPath);
+      deepEqual(pairs.sort(), expected.map((p) => `${p.left_id}|${p.right_id}`).sort(), expectedPath);
+      ok(stats.tested < pairs.length, `${expectedPath}: ${stats.tested} points tested one by one`);
+    } finally {
+      for (const g of polygons) g.free();
+    }
+  }
 });
