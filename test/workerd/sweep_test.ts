@@ -10,7 +10,7 @@ const operator = () => authHeaders({ roles: ["operator"] });
 
 Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered after 3 retries, then re-driven by an operator", async (t) => {
   // Every running job counts as stalled at once, and slices are tiny so the job is always running.
-  const service = await startService({ vars: { STALL_AFTER_MS: "1", SLICE_WORK_UNITS: "200", MAX_RETRIES: "3" } });
+  const service = await startService({ vars: { STALL_AFTER_MS: "1", SLICE_WORK_UNITS: "1", MAX_RETRIES: "3" } });
   try {
     equal(
       (await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
@@ -32,7 +32,7 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
         await service.triggerCron();
         status = await (await service.fetch(`/v1/jobs/${job_id}`, { headers: await authHeaders() })).json();
         if (status.status === "DEAD_LETTER") break;
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 150));
       }
       equal(status.status, "DEAD_LETTER", JSON.stringify(status));
       equal(status.attempts, 4, "the first attempt and 3 retries");
