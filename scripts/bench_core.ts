@@ -129,36 +129,26 @@ function j1(count: number, gathered = false) {
 
 function j2() {
   const candidates = countyBounds.map((b) => cellIndex.search(...b));
-  for (const g of counties) g.prepared().free();
-  const [corePieces, coreSeconds] = time(() => {
-    const pieces = new Map<string, [number, number]>();
-    counties.forEach((g, k) => {
-      const prepared = g.prepared();
-      for (const i of candidates[k]!) {
-        const cell = cells[i]!;
-        if (!prepared.intersects(cell)) continue;
-        using piece = g.intersection(cell);
-        const area = piece.area();
-        if (area > 0) pieces.set(`${g.id}|${cell.id}`, [area, piece.geodesicArea()]);
-      }
+  /** Timed overlay of every county with its candidate cells, the piece made by `overlay`; prepared geometries cold. */
+  const timedOverlay = (overlay: (county: Geometry, i: number) => Geometry) => {
+    for (const g of counties) g.prepared().free();
+    return time(() => {
+      const pieces = new Map<string, [number, number]>();
+      counties.forEach((g, k) => {
+        const prepared = g.prepared();
+        for (const i of candidates[k]!) {
+          const cell = cells[i]!;
+          if (!prepared.intersects(cell)) continue;
+          using piece = overlay(g, i);
+          const area = piece.area();
+          if (area > 0) pieces.set(`${g.id}|${cell.id}`, [area, piece.geodesicArea()]);
+        }
+      });
+      return pieces;
     });
-    return pieces;
-  });
-  for (const g of counties) g.prepared().free();
-  const [clipPieces, clipSeconds] = time(() => {
-    const pieces = new Map<string, [number, number]>();
-    counties.forEach((g, k) => {
-      const prepared = g.prepared();
-      for (const i of candidates[k]!) {
-        const cell = cells[i]!;
-        if (!prepared.intersects(cell)) continue;
-        using piece = g.clipToRect(cellRects[i]!);
-        const area = piece.area();
-        if (area > 0) pieces.set(`${g.id}|${cell.id}`, [area, piece.geodesicArea()]);
-      }
-    });
-    return pieces;
-  });
+  };
+  const [corePieces, coreSeconds] = timedOverlay((g, i) => g.intersection(cells[i]!));
+  const [clipPieces, clipSeconds] = timedOverlay((g, i) => g.clipToRect(cellRects[i]!));
   let clipDiffer = 0, clipMaxRel = 0;
   for (const [key, [area]] of corePieces) {
     const clip = clipPieces.get(key);

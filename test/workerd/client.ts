@@ -51,6 +51,28 @@ export async function publish(
   });
 }
 
+/** The PostGIS fixture inputs as datasets: file and publish query (counties need repair: 9 are invalid). */
+export const FIXTURE_DATASETS = {
+  counties: { file: "inputs/counties_sample.geojson", query: "classification=public&repair=true" },
+  grid: { file: "inputs/grid_1deg.geojson", query: "classification=public" },
+  points: { file: "inputs/points_sample.geojson", query: "classification=public" },
+} as const;
+
+/** Publishes the named fixture datasets under their own names; each must answer 201. */
+export async function publishFixtures(
+  service: Service,
+  names: readonly (keyof typeof FIXTURE_DATASETS)[],
+): Promise<void> {
+  for (const name of names) {
+    const { file, query } = FIXTURE_DATASETS[name];
+    const response = await publish(service, name, await readFixture(file), { query });
+    if (response.status !== 201) {
+      throw new Error(`publishing ${name}: HTTP ${response.status} ${await response.text()}`);
+    }
+    await response.body?.cancel();
+  }
+}
+
 export async function submit(service: Service, job: Record<string, unknown>, claims: Partial<Claims> = {}) {
   return await service.fetch("/v1/jobs", {
     method: "POST",

@@ -13,7 +13,7 @@ import {
   authHeaders,
   fetchResult,
   type JobStatusDocument,
-  publish,
+  publishFixtures,
   readFixture,
   submit,
   waitForJob,
@@ -53,18 +53,7 @@ async function jobs(): Promise<Record<string, unknown>[]> {
   ];
 }
 
-async function publishAll(service: Service): Promise<void> {
-  for (
-    const [name, file, query] of [
-      ["counties", "inputs/counties_sample.geojson", "classification=public&repair=true"],
-      ["grid", "inputs/grid_1deg.geojson", "classification=public"],
-      ["points", "inputs/points_sample.geojson", "classification=public"],
-    ] as const
-  ) {
-    const response = await publish(service, name, await readFixture(file), { query });
-    equal(response.status, 201, await response.text());
-  }
-}
+const publishAll = (service: Service) => publishFixtures(service, ["counties", "grid", "points"]);
 
 async function submitAll(service: Service, specs: Record<string, unknown>[]): Promise<string[]> {
   const ids: string[] = [];

@@ -9,22 +9,11 @@
 import { equal, ok } from "node:assert/strict";
 import { SignJWT } from "jose";
 import { type Service, startService } from "./harness.ts";
+import { seededRandom } from "../../scripts/lib/seeded_random.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20251117);
 const CASES = 560;
 const CONCURRENCY = Number(Deno.env.get("FUZZ_CONCURRENCY") ?? 8);
-
-/** mulberry32: a small, fast, seedable PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   kind: string;
@@ -502,7 +491,7 @@ Deno.test("fuzz: hundreds of hostile requests get 4xx (never 5xx or 2xx), the se
     );
     const before = await service.stateFingerprint();
 
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const next = generator(rand, token, owner);
     const tally = new Map<string, Map<number | string, number>>();
     const count = (kind: string, outcome: number | string) => {

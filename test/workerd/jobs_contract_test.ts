@@ -14,6 +14,7 @@ import {
   fetchResultAs,
   type JobStatusDocument,
   publish,
+  publishFixtures,
   readFixture,
   readJsonFixture,
   resultFeatures,
@@ -78,15 +79,7 @@ async function pairsOf(service: Service, jobId: string): Promise<Pair[]> {
 Deno.test("jobs contract: payloads, partitions, idempotency, formats and datasets in real workerd", async (t) => {
   const service = await startService();
   try {
-    for (
-      const [name, file, query] of [
-        ["counties", "inputs/counties_sample.geojson", "classification=public&repair=true"],
-        ["grid", "inputs/grid_1deg.geojson", "classification=public"],
-      ] as const
-    ) {
-      const response = await publish(service, name, await readFixture(file), { query });
-      equal(response.status, 201, await response.text());
-    }
+    await publishFixtures(service, ["counties", "grid"]);
     const counties = await inputFeatures("counties_sample");
     const intersections = await readJsonFixture<Pair[]>("postgis/polygon_intersection.json");
 

@@ -6,7 +6,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
-import { DEV_SECRET, publish, readFixture, token, waitForJob } from "./client.ts";
+import { DEV_SECRET, publishFixtures, token, waitForJob } from "./client.ts";
 
 const TRACE_ID = "logs-test-trace-0001";
 const COOKIE_MARKER = "session-marker-5f2b9c";
@@ -52,10 +52,7 @@ async function filesContain(dir: string, needle: string): Promise<string[]> {
 Deno.test("one job's log lines carry trace_id, span_id and job_id across Worker and DOs, and no secret", async () => {
   const service = await startService();
   try {
-    await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
-      query: "classification=public&repair=true",
-    });
-    await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"));
+    await publishFixtures(service, ["counties", "grid"]);
     const bearer = await token();
     const response = await service.fetch("/v1/jobs", {
       method: "POST",

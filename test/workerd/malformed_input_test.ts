@@ -11,6 +11,7 @@ import {
   authHeaders,
   expectProblem,
   publish,
+  publishFixtures,
   readFixture,
   settledSnapshot,
   stateChanges,
@@ -58,16 +59,11 @@ function validJob(overrides: Record<string, unknown> = {}): Record<string, unkno
 Deno.test("malformed job submissions: documented 4xx problems with field paths, and nothing written", async (t) => {
   const service = await startService();
   try {
-    for (
-      const [name, file, query] of [
-        ["counties", "inputs/counties_sample.geojson", "classification=public&repair=true"],
-        ["grid", "inputs/grid_1deg.geojson", "classification=public"],
-        ["secret-grid", "inputs/grid_1deg.geojson", "classification=restricted"],
-      ] as const
-    ) {
-      const response = await publish(service, name, await readFixture(file), { query });
-      equal(response.status, 201, await response.text());
-    }
+    await publishFixtures(service, ["counties", "grid"]);
+    const secret = await publish(service, "secret-grid", await readFixture("inputs/grid_1deg.geojson"), {
+      query: "classification=restricted",
+    });
+    equal(secret.status, 201, await secret.text());
 
     const before = await stateSnapshot(service);
     await new Promise((r) => setTimeout(r, 300));

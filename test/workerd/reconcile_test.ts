@@ -6,7 +6,7 @@
 import { equal, ok } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { startService } from "./harness.ts";
-import { authHeaders, fetchResult, publish, readFixture, submit, waitForJob } from "./client.ts";
+import { authHeaders, fetchResult, publishFixtures, submit, waitForJob } from "./client.ts";
 
 /** Deletes an object from the local R2 emulation on disk (metadata row and blob), as a storage loss. */
 async function loseObject(stateDir: string, key: string): Promise<void> {
@@ -26,10 +26,7 @@ async function loseObject(stateDir: string, key: string): Promise<void> {
 Deno.test("a committed result lost from R2 is re-materialized from staging with the same bytes and ETag", async () => {
   const service = await startService();
   try {
-    await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
-      query: "classification=public&repair=true",
-    });
-    await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"));
+    await publishFixtures(service, ["counties", "grid"]);
     const { job_id } = await (await submit(service, {
       spatial_operation: "polygon_intersection",
       left_dataset: "counties",

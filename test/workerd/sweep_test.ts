@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
-import { authHeaders, fetchResult, publish, readFixture, submit, waitForJob } from "./client.ts";
+import { authHeaders, fetchResult, publishFixtures, readFixture, submit, waitForJob } from "./client.ts";
 
 const operator = () => authHeaders({ roles: ["operator"] });
 
@@ -12,13 +12,7 @@ Deno.test("a job that keeps stalling is retried by the cron sweep, dead-lettered
   // Every running job counts as stalled at once, and slices are tiny so the job is always running.
   const service = await startService({ vars: { STALL_AFTER_MS: "1", SLICE_WORK_UNITS: "1", MAX_RETRIES: "3" } });
   try {
-    equal(
-      (await publish(service, "counties", await readFixture("inputs/counties_sample.geojson"), {
-        query: "classification=public&repair=true",
-      })).status,
-      201,
-    );
-    equal((await publish(service, "grid", await readFixture("inputs/grid_1deg.geojson"))).status, 201);
+    await publishFixtures(service, ["counties", "grid"]);
     const { job_id } = await (await submit(service, {
       spatial_operation: "polygon_intersection",
       left_dataset: "counties",
