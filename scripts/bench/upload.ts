@@ -64,41 +64,22 @@ export async function publishDataset(options: PublishOptions): Promise<PublishOu
   });
 }
 
+interface UploadBody {
+  body: Uint8Array;
+  contentType: string;
+  onProgress?: (sent: number, total: number) => void;
+  chunkBytes?: number;
+}
+
 /** One request; the body (if any) is streamed in chunks with progress. Never throws for an HTTP error status. */
 async function send(
   url: string,
   method: string,
   token: string,
-  upload?: {
-    body: Uint8Array;
-    contentType: string;
-    onProgress?: (sent: number, total: number) => void;
-    chunkBytes?: number;
-  },
+  upload?: UploadBody,
 ): Promise<PublishOutcome> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  let stream: ReadableStream<Uint8Array> | undefined;
-  if (upload) {
-    const { body, onProgress } = upload;
-    const chunk = upload.chunkBytes ?? 256 * 1024;
-    let offset = 0;
-    stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (offset >= body.byteLength) {
-          controller.close();
-          return;
-        }
-        const end = Math.min(offset + chunk, body.byteLength);
-        controller.enqueue(body.subarray(offset, end));
-        offset = end;
-        onProgress?.(offset, body.byteLength);
-      },
-    });
-    headers["content-type"] = upload.contentType;
-    headers["content-length"] = String(body.byteLength);
-  }
   const started = performance.now();
-  const response = await fetch(url, { method, headers, ...(stream ? { body: stream } : {}) });
+  const response = await fetchRetryingStaleConnection(() => request(url, method, token, upload));
   let text: string;
   try {
     text = await response.text();
@@ -121,6 +102,51 @@ async function send(
     ms: performance.now() - started,
     traceId: response.headers.get("x-request-trace-id"),
   };
+}
+
+/**
+ * Deno reuses pooled connections; wrangler dev closes idle ones after a few seconds, and a request sent on one
+ * just closed fails before the server saw it ("connection closed before message completed"). Such a failure
+ * is retried on a fresh connection (the body stream is rebuilt); any other error is thrown.
+ */
+async function fetchRetryingStaleConnection(attempt: () => [string, RequestInit]): Promise<Response> {
+  for (let tries = 1;; tries++) {
+    try {
+      return await fetch(...attempt());
+    } catch (error) {
+      const stale = error instanceof TypeError &&
+        /connection closed before message completed/.test(String(error.cause ?? error));
+      if (!stale || tries >= 3) throw error;
+    }
+  }
+}
+
+function request(
+  url: string,
+  method: string,
+  token: string,
+  upload?: UploadBody,
+): [string, RequestInit] {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (!upload) return [url, { method, headers }];
+  const { body, onProgress } = upload;
+  const chunk = upload.chunkBytes ?? 256 * 1024;
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= body.byteLength) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(offset + chunk, body.byteLength);
+      controller.enqueue(body.subarray(offset, end));
+      offset = end;
+      onProgress?.(offset, body.byteLength);
+    },
+  });
+  headers["content-type"] = upload.contentType;
+  headers["content-length"] = String(body.byteLength);
+  return [url, { method, headers, body: stream }];
 }
 
 // ------------------------------------------------------------ multipart uploads
