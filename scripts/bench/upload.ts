@@ -79,7 +79,7 @@ async function send(
   upload?: UploadBody,
 ): Promise<PublishOutcome> {
   const started = performance.now();
-  const response = await fetchRetryingStaleConnection(() => request(url, method, token, upload));
+  const response = await fetchRetryingTransportFailures(() => request(url, method, token, upload));
   let text: string;
   try {
     text = await response.text();
@@ -105,14 +105,25 @@ async function send(
 }
 
 /**
+ * wrangler dev's proxy answers 503 "Your worker restarted mid-request" (Retry-After: 0) when its connection to
+ * the runtime failed, without the request reaching the Worker; it retries only GET/HEAD itself.
+ */
+async function isDevProxyRestart(response: Response): Promise<boolean> {
+  if (response.status !== 503 || response.headers.get("retry-after") !== "0") return false;
+  const text = await response.clone().text();
+  return text.startsWith("Your worker restarted mid-request");
+}
+
+/**
  * Deno reuses pooled connections; wrangler dev closes idle ones after a few seconds, and a request sent on one
  * just closed fails before the server saw it ("connection closed before message completed"). Such a failure
- * is retried on a fresh connection (the body stream is rebuilt); any other error is thrown.
+ * is retried on a fresh connection (the body stream is rebuilt), as is a dev-proxy restart answer; any other error is thrown.
  */
-async function fetchRetryingStaleConnection(attempt: () => [string, RequestInit]): Promise<Response> {
+async function fetchRetryingTransportFailures(attempt: () => [string, RequestInit]): Promise<Response> {
   for (let tries = 1;; tries++) {
     try {
-      return await fetch(...attempt());
+      const response = await fetch(...attempt());
+      if (!(await isDevProxyRestart(response)) || tries >= 3) return response;
     } catch (error) {
       const stale = error instanceof TypeError &&
         /connection closed before message completed/.test(String(error.cause ?? error));
