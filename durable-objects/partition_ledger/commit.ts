@@ -1,12 +1,13 @@
 /**
- * Merge and commit. Each partition left its share as sorted NDJSON part
- * objects under the job's staging prefix; the home partition merges them in
+ * Merge and commit. Each partition left its share as sorted part objects
+ * (part_codec.ts) under the job's staging prefix; the home partition merges them in
  * (left_id, right_id) order into one immutable result object under a key of
  * its own, and only then does the ledger record it (the caller makes that
  * transition). R2 has no rename: the "swap" is that pointer in the ledger.
  */
 import { serializeResultCollection } from "../../src/tiles/fgb_writer.ts";
-import { flatFromGeoJSON, type GeoJSONGeometry } from "../../wasm/geojson.ts";
+import { geoJSONFromFlat } from "../../wasm/geojson.ts";
+import { decodePart } from "./part_codec.ts";
 import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
 import { mergeSorted } from "./result_order.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";
@@ -48,8 +49,7 @@ async function readPartRows(bucket: R2Bucket, keys: string[]): Promise<ResultRow
   for (const key of keys) {
     const object = await bucket.get(key);
     if (!object) throw new Error(`Staged part "${key}" is missing`);
-    const text = await object.text();
-    for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line));
+    for (const row of decodePart(new Uint8Array(await object.arrayBuffer()))) rows.push(row);
   }
   return rows;
 }
@@ -58,7 +58,7 @@ async function readPartRows(bucket: R2Bucket, keys: string[]): Promise<ResultRow
 function encodeResultFlatGeobuf(rows: ResultRow[]): Uint8Array {
   return serializeResultCollection(rows.map((row, i) => ({
     id: i + 1,
-    geometry: flatFromGeoJSON(row.g as GeoJSONGeometry),
+    geometry: row.g,
     properties: { left_id: row.l, right_id: row.r, ...row.p },
   })));
 }
@@ -69,7 +69,9 @@ function encodeGeoJson(rows: ResultRow[]): Blob {
     const properties = { left_id: row.l, right_id: row.r, ...row.p };
     chunks.push(
       (i ? "," : "") +
-        `{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${JSON.stringify(row.g)}}`,
+        `{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${
+          JSON.stringify(geoJSONFromFlat(row.g))
+        }}`,
     );
   });
   chunks.push("]}");
@@ -83,6 +85,8 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     candidates_after_bbox: sum("candidates"),
     exact_tests: sum("exact_tests"),
     pairs,
+    /** The largest WASM heap a partition's isolate had after a slice of this job (it never shrinks). */
+    geos_heap_peak_bytes: Math.max(0, ...parts.map((p) => p.stats.geos_heap_bytes ?? 0)),
     ms: {
       read: sum("read_ms"),
       index: sum("index_ms"),

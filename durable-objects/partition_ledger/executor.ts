@@ -12,23 +12,27 @@
  */
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
-import { R2TileReader } from "../../src/tiles/fgb_reader.ts";
-import { storedCells } from "../../src/tiles/tiling.ts";
 import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
 import {
-  flatBounds,
   type FlatFeature,
   type Geometry,
   type GeometryCore,
   loadGeometryCore,
   type PreparedGeometry,
-  SpatialIndex,
 } from "../../wasm/mod.ts";
-import { geoJSONFromFlat } from "../../wasm/geojson.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow, specForPartition, type TileRef } from "./job_spec.ts";
+import { encodePart, PART_CONTENT_TYPE } from "./part_codec.ts";
+import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
+import {
+  loadPartitionData,
+  type PartitionData,
+  PartitionDataCache,
+  type Side,
+  taskDataKey,
+  vertexCount,
+} from "./partition_data.ts";
 
 /**
  * Work units a slice may spend before it checkpoints: workerd freezes clocks
@@ -36,6 +40,8 @@ import type { JobError, TaskRecord } from "./ledger.ts";
  * vertex visited by an exact test (≈ 0.1 µs here), so the default ≈ 200 ms.
  */
 export const DEFAULT_SLICE_WORK = 2_000_000;
+/** Work units of one point answered by the bulk point-in-polygon path. */
+const BULK_POINT_WORK = 16;
 
 export class TaskFailure extends Error {
   constructor(readonly title: string, detail: string, readonly retryable: boolean, readonly status = 422) {
@@ -62,34 +68,36 @@ export interface SliceResult {
   done: boolean;
 }
 
-interface Side {
-  features: FlatFeature[];
-  cells: string[][];
-  bounds: Bbox[];
-  geometries: (Geometry | undefined)[];
-  prepared: (PreparedGeometry | undefined)[];
-  /** Memo of `rectangleOf`: undefined until asked. */
-  rectangles: (Bbox | null | undefined)[];
-  allPoints: boolean;
-}
-
-interface PartitionData {
-  key: string;
-  left: Side;
-  right: Side;
-  index: SpatialIndex;
-  readMs: number;
-  indexMs: number;
-}
-
-let cached: PartitionData | undefined;
+/**
+ * Inputs of the tasks this isolate ran lately. The budget keeps the isolate
+ * (128 MB on the platform, WASM heap included) clear of its limit.
+ */
+const inputs = new PartitionDataCache(48 * 2 ** 20);
 
 export async function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
   // Defence in depth: the recorded claims must still allow the job before any data is read.
   const decision = authorizeJobSpec(task.spec, task.spec.claims);
   if (!decision.ok) throw new TaskFailure("Forbidden", decision.reason, false, 403);
   const core = await loadGeometryCore(workerdWasmModules);
-  const data = await partitionData(env.TILES, core, task);
+  const key = taskDataKey(task.job_id, task.attempt, task.cell);
+  const data = inputs.acquire(key) ??
+    inputs.insert(await loadPartitionData(env.TILES, task.spec, task.attempt, task.cell));
+  try {
+    const slice = await computeSlice(env, core, task, data, workBudget);
+    if (slice.done) inputs.release(key);
+    return slice;
+  } finally {
+    inputs.unpin(key);
+  }
+}
+
+async function computeSlice(
+  env: Env,
+  core: GeometryCore,
+  task: TaskRecord,
+  data: PartitionData,
+  workBudget: number,
+): Promise<SliceResult> {
   const spec = task.spec;
   const started = Date.now();
   const stats = { ...task.stats };
@@ -116,11 +124,11 @@ export async function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFA
   if (rows.length) {
     const writeStarted = Date.now();
     partKey = JOB_KEYS.part(spec.job_id, task.attempt, task.cell, task.slices);
-    await env.TILES.put(partKey, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await env.TILES.put(partKey, encodePart(rows), { httpMetadata: { contentType: PART_CONTENT_TYPE } });
     add("write_ms", Date.now() - writeStarted);
   }
   add("pairs", rows.length);
-  if (done) releaseCache(data.key);
+  stats.geos_heap_bytes = Math.max(stats.geos_heap_bytes ?? 0, core.heapBytes);
   return { next_offset: i, part_key: partKey, added: rows.length, stats, done };
 }
 
@@ -151,15 +159,15 @@ function processLeft(
   if (spec.approximate) return approximatePairs(spec, data, i, mine, rows);
   const aGeometry = geometryOf(core, left, i);
   const aVertices = vertexCount(a);
-  let leftGeoJSON: ResultRow["g"] | undefined;
   // Polygons on the left: their candidate points are answered in one bulk call (wasm/ops/point_grid.ts).
   const inPolygon = spec.operation === "point_in_polygon" && !left.allPoints
     ? pointsInLeftPolygon(core, data, i, mine)
     : null;
-  let work = 0;
+  // The bulk call visits the polygon once and then costs about a grid lookup per point.
+  let work = inPolygon ? aVertices : 0;
   for (const j of mine) {
     const b = right.features[j]!;
-    work += aVertices + vertexCount(b);
+    work += inPolygon ? BULK_POINT_WORK : aVertices + vertexCount(b);
     switch (spec.operation) {
       case "polygon_intersection": {
         // Grid cells and tiles are axis-aligned rectangles: GEOSClipByRect gives the same piece, much faster.
@@ -176,13 +184,12 @@ function processLeft(
         using piece = overlap.polygonalPart();
         const area = piece.area();
         if (!(area > 0)) break;
-        const flat = piece.toFlat();
-        rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(flat), p: { area, area_m2: piece.geodesicArea() } });
+        rows.push({ l: a.id, r: b.id, g: piece.toFlat(), p: { area, area_m2: piece.geodesicArea() } });
         break;
       }
       case "point_in_polygon": {
         const hit = inPolygon ? (inPolygon.has(j) ? b : null) : pointInPolygon(core, data, i, j);
-        if (hit) rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(hit.geometry) });
+        if (hit) rows.push({ l: a.id, r: b.id, g: hit.geometry });
         break;
       }
       case "spatial_join": {
@@ -197,7 +204,7 @@ function processLeft(
             ? prepared.within(bGeometry)
             : prepared.intersects(bGeometry);
         }
-        if (hit) rows.push({ l: a.id, r: b.id, g: leftGeoJSON ??= geoJSONFromFlat(a.geometry) });
+        if (hit) rows.push({ l: a.id, r: b.id, g: a.geometry });
         break;
       }
     }
@@ -235,12 +242,12 @@ function approximatePairs(
         kind: "Polygon" as const,
         xy: new Float64Array([box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3], box[0], box[1]]),
       };
-      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(ring), p: { area, area_m2: geodesicArea(ring) } });
+      rows.push({ l: a.id, r: b.id, g: ring, p: { area, area_m2: geodesicArea(ring) } });
     } else if (spec.operation === "point_in_polygon") {
       const point = data.left.allPoints ? a : b;
-      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(point.geometry) });
+      rows.push({ l: a.id, r: b.id, g: point.geometry });
     } else {
-      rows.push({ l: a.id, r: b.id, g: geoJSONFromFlat(a.geometry) });
+      rows.push({ l: a.id, r: b.id, g: a.geometry });
     }
   }
   return candidates.length;
@@ -306,11 +313,6 @@ function smallestCommon(a: string[], b: string[]): string | null {
   return null;
 }
 
-function vertexCount(feature: FlatFeature): number {
-  const g = feature.geometry;
-  return (g.xy.length >> 1) + (g.parts ?? []).reduce((n, p) => n + (p.xy.length >> 1), 0);
-}
-
 function geometryOf(core: GeometryCore, side: Side, i: number): Geometry {
   return side.geometries[i] ??= core.fromFeature(side.features[i]!);
 }
@@ -319,70 +321,9 @@ function preparedOf(core: GeometryCore, side: Side, i: number): PreparedGeometry
   return side.prepared[i] ??= geometryOf(core, side, i).prepared();
 }
 
-async function partitionData(bucket: R2Bucket, core: GeometryCore, task: TaskRecord): Promise<PartitionData> {
-  const key = `${task.job_id}/${task.attempt}/${task.cell}`;
-  if (cached?.key === key) return cached;
-  if (cached) releaseCache(cached.key);
-  void core;
-  const spec = task.spec;
-  const readStarted = Date.now();
-  const rightTile = spec.right.tiles[task.cell];
-  const rightFeatures = rightTile ? await readTile(bucket, rightTile, spec.bbox) : [];
-  const leftTiles = leftTilesFor(spec, task.cell);
-  const leftFeatures = dedupeById((await Promise.all(leftTiles.map((t) => readTile(bucket, t, spec.bbox)))).flat());
-  leftFeatures.sort((a, b) => compareFeatureIds(a.id, b.id));
-  const readMs = Date.now() - readStarted;
-
-  const indexStarted = Date.now();
-  const right = side(rightFeatures);
-  const index = SpatialIndex.fromBounds(right.bounds);
-  cached = { key, left: side(leftFeatures), right, index, readMs, indexMs: Date.now() - indexStarted };
-  return cached;
-}
-
-/** The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads on large tiles. */
-async function readTile(bucket: R2Bucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
-  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
-  return filter ? await reader.collect(filter) : await reader.all();
-}
-
-/** The left tiles of this partition: its own cell's, or for `dwithin` those within reach (see `specForPartition`). */
-function leftTilesFor(spec: JobSpec, cell: string): TileRef[] {
-  return Object.values(specForPartition(spec, cell).left.tiles);
-}
-
-function dedupeById(features: FlatFeature[]): FlatFeature[] {
-  const seen = new Map<string, FlatFeature>();
-  for (const f of features) seen.set(`${typeof f.id}:${f.id}`, f);
-  return [...seen.values()];
-}
-
-function side(features: FlatFeature[]): Side {
-  return {
-    features,
-    cells: features.map(storedCells),
-    bounds: features.map((f) => flatBounds(f.geometry)),
-    geometries: new Array(features.length),
-    prepared: new Array(features.length),
-    rectangles: new Array(features.length),
-    allPoints: features.length > 0 &&
-      features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
-  };
-}
-
 /** Frees what a cancelled job holds in this isolate. */
 export function releaseJob(jobId: string): void {
-  if (cached?.key.startsWith(`${jobId}/`)) releaseCache(cached.key);
-}
-
-/** Frees every GEOS object the cached partition holds (the WASM heap never shrinks: reuse it). */
-function releaseCache(key: string): void {
-  if (cached?.key !== key) return;
-  for (const s of [cached.left, cached.right]) {
-    for (const p of s.prepared) p?.free();
-    for (const g of s.geometries) g?.free();
-  }
-  cached = undefined;
+  inputs.releaseJob(jobId);
 }
 
 function asTaskFailure(error: unknown): TaskFailure {

@@ -3,7 +3,7 @@
  * resolved and pinned at submit (dataset versions, tile keys, partitions),
  * so later publishes never change a running job's answer.
  */
-import type { FeatureId } from "../../wasm/flat_geometry.ts";
+import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
 import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
 import { expandBounds } from "../../wasm/geodesic.ts";
@@ -57,8 +57,8 @@ export interface JobSpec {
 export interface ResultRow {
   l: FeatureId;
   r: FeatureId;
-  /** GeoJSON geometry: the intersection piece, the point, or (spatial_join) the left feature's geometry. */
-  g: { type: string; coordinates: unknown };
+  /** The intersection piece, the point, or (spatial_join) the left feature's geometry. */
+  g: FlatGeometry;
   /** Extra properties beyond left_id/right_id (area, area_m2). */
   p?: Record<string, number>;
 }
@@ -92,7 +92,7 @@ export function specForPartition(spec: JobSpec, cell: string): JobSpec {
 export const JOB_KEYS = {
   payload: (jobId: string) => `jobs/${jobId}/input/left.fgb`,
   part: (jobId: string, attempt: number, cell: string, slice: number) =>
-    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.ndjson`,
+    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.fgb`,
   stagingPrefix: (jobId: string) => `jobs/${jobId}/staging/`,
   result: (jobId: string, attempt: number, format: OutputFormat) =>
     `jobs/${jobId}/results/a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`,

@@ -5,7 +5,7 @@ import type { ResultRow } from "../../../durable-objects/partition_ledger/job_sp
 const row = (l: string | number, r: string | number): ResultRow => ({
   l,
   r,
-  g: { type: "Point", coordinates: [0, 0] },
+  g: { kind: "Point", xy: new Float64Array([0, 0]) },
 });
 
 Deno.test("partition outputs merge in (left_id, right_id) order: numbers before strings, numbers numerically", () => {

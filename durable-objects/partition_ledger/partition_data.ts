@@ -1,0 +1,207 @@
+/**
+ * A partition's inputs for one task: the features of both sides read from
+ * their tiles, the right side's index, and the GEOS geometries built from
+ * them on demand. Kept across the task's slices in an isolate-wide cache:
+ * locally (and often deployed) many partition objects share one isolate, and
+ * a single slot would make interleaved partitions re-read and re-build their
+ * tiles at every slice.
+ */
+import { R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
+import { storedCells } from "../../src/tiles/tiling.ts";
+import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
+import { flatBounds, type FlatFeature, type Geometry, type PreparedGeometry, SpatialIndex } from "../../wasm/mod.ts";
+import { type Bbox, type JobSpec, specForPartition, type TileRef } from "./job_spec.ts";
+
+export interface Side {
+  features: FlatFeature[];
+  cells: string[][];
+  bounds: Bbox[];
+  geometries: (Geometry | undefined)[];
+  prepared: (PreparedGeometry | undefined)[];
+  /** Memo of the executor's rectangle test: undefined until asked. */
+  rectangles: (Bbox | null | undefined)[];
+  allPoints: boolean;
+}
+
+export interface PartitionData {
+  key: string;
+  left: Side;
+  right: Side;
+  index: SpatialIndex;
+  readMs: number;
+  indexMs: number;
+  /** Estimated isolate memory the entry holds (JS copies, GEOS geometries and prepared indexes). */
+  bytes: number;
+}
+
+/** The cache key of a task's inputs: one attempt of one job in one cell. */
+export function taskDataKey(jobId: string, attempt: number, cell: string): string {
+  return `${jobId}/${attempt}/${cell}`;
+}
+
+/** Reads a task's features from R2 (both sides filtered by the job's bbox) and indexes the right side. */
+export async function loadPartitionData(
+  bucket: TileBucket,
+  spec: JobSpec,
+  attempt: number,
+  cell: string,
+): Promise<PartitionData> {
+  const readStarted = Date.now();
+  const rightTile = spec.right.tiles[cell];
+  const rightFeatures = rightTile ? await readTile(bucket, rightTile, spec.bbox) : [];
+  const leftTiles = Object.values(specForPartition(spec, cell).left.tiles);
+  const leftFeatures = dedupeById((await Promise.all(leftTiles.map((t) => readTile(bucket, t, spec.bbox)))).flat());
+  leftFeatures.sort((a, b) => compareFeatureIds(a.id, b.id));
+  const readMs = Date.now() - readStarted;
+
+  const indexStarted = Date.now();
+  const right = side(rightFeatures);
+  const index = SpatialIndex.fromBounds(right.bounds);
+  const left = side(leftFeatures);
+  return {
+    key: taskDataKey(spec.job_id, attempt, cell),
+    left,
+    right,
+    index,
+    readMs,
+    indexMs: Date.now() - indexStarted,
+    bytes: estimateBytes(left) + estimateBytes(right),
+  };
+}
+
+/**
+ * Partition inputs by task key, least recently used first out once the
+ * estimated bytes pass the budget. An entry in use by a running slice is
+ * pinned: it is never freed under the slice (its GEOS objects stay valid).
+ */
+export class PartitionDataCache {
+  readonly #entries = new Map<string, { data: PartitionData; pins: number; released: boolean }>();
+
+  constructor(readonly budgetBytes: number) {}
+
+  get bytes(): number {
+    let total = 0;
+    for (const { data } of this.#entries.values()) total += data.bytes;
+    return total;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The cached inputs of `key`, pinned (call {@link unpin} when done), or undefined. */
+  acquire(key: string): PartitionData | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    this.#entries.delete(key); // re-insert: most recently used last
+    this.#entries.set(key, entry);
+    entry.pins++;
+    return entry.data;
+  }
+
+  /** Adds freshly loaded inputs, pinned, evicting unpinned entries over the budget (oldest first). */
+  insert(data: PartitionData): PartitionData {
+    const existing = this.#entries.get(data.key);
+    if (existing) {
+      // Two slices of one task loaded concurrently: keep the first, free the newcomer.
+      freeData(data);
+      existing.pins++;
+      return existing.data;
+    }
+    this.#entries.set(data.key, { data, pins: 1, released: false });
+    this.#evictOverBudget();
+    return data;
+  }
+
+  unpin(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.pins--;
+    if (entry.pins <= 0 && entry.released) this.#drop(key);
+    else this.#evictOverBudget();
+  }
+
+  /** Frees an entry now, or when its last slice unpins it. */
+  release(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.released = true;
+    if (entry.pins <= 0) this.#drop(key);
+  }
+
+  /** Releases every entry of a job (all attempts and cells). */
+  releaseJob(jobId: string): void {
+    for (const key of [...this.#entries.keys()]) if (key.startsWith(`${jobId}/`)) this.release(key);
+  }
+
+  #evictOverBudget(): void {
+    let total = this.bytes;
+    for (const [key, entry] of this.#entries) {
+      if (total <= this.budgetBytes) return;
+      if (entry.pins > 0) continue;
+      total -= entry.data.bytes;
+      this.#drop(key);
+    }
+  }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    freeData(entry.data);
+  }
+}
+
+/** Frees every GEOS object the inputs hold (the WASM heap never shrinks: it is reused). */
+function freeData(data: PartitionData): void {
+  for (const s of [data.left, data.right]) {
+    for (const p of s.prepared) p?.free();
+    for (const g of s.geometries) g?.free();
+  }
+}
+
+/** The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads on large tiles. */
+async function readTile(bucket: TileBucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
+  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
+  return filter ? await reader.collect(filter) : await reader.all();
+}
+
+function dedupeById(features: FlatFeature[]): FlatFeature[] {
+  const seen = new Map<string, FlatFeature>();
+  for (const f of features) seen.set(`${typeof f.id}:${f.id}`, f);
+  return [...seen.values()];
+}
+
+function side(features: FlatFeature[]): Side {
+  return {
+    features,
+    cells: features.map(storedCells),
+    bounds: features.map((f) => flatBounds(f.geometry)),
+    geometries: new Array(features.length),
+    prepared: new Array(features.length),
+    rectangles: new Array(features.length),
+    allPoints: features.length > 0 &&
+      features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
+  };
+}
+
+/**
+ * Bytes per coordinate pair held for a feature: its Float64 copy in JS (16),
+ * GEOS's own coordinate sequence (≈ 24 with overhead) and, when prepared, its
+ * segment index (≈ 48); per feature, the object, bbox and cell list (≈ 400).
+ */
+const BYTES_PER_VERTEX = 88;
+const BYTES_PER_FEATURE = 400;
+
+function estimateBytes(s: Side): number {
+  let vertices = 0;
+  for (const f of s.features) vertices += vertexCount(f);
+  return vertices * BYTES_PER_VERTEX + s.features.length * BYTES_PER_FEATURE;
+}
+
+export function vertexCount(feature: FlatFeature): number {
+  const g = feature.geometry;
+  let n = g.xy.length >> 1;
+  for (const part of g.parts ?? []) n += part.xy.length >> 1;
+  return n;
+}

@@ -1,0 +1,84 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import {
+  type PartitionData,
+  PartitionDataCache,
+  type Side,
+} from "../../../durable-objects/partition_ledger/partition_data.ts";
+import { decodePart, encodePart } from "../../../durable-objects/partition_ledger/part_codec.ts";
+import type { ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
+import { SpatialIndex } from "../../../wasm/mod.ts";
+import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";
+
+const core = await loadCoreForTests();
+
+/** Inputs holding one real GEOS geometry (and its prepared form), said to weigh `bytes`. */
+function inputs(key: string, bytes: number): PartitionData {
+  const feature = { id: key, geometry: polygon(square(0, 0)) };
+  const geometry = core.fromFeature(feature);
+  const side: Side = {
+    features: [feature],
+    cells: [[]],
+    bounds: [[0, 0, 1, 1]],
+    geometries: [geometry],
+    prepared: [geometry.prepared()],
+    rectangles: [undefined],
+    allPoints: false,
+  };
+  const empty: Side = { ...side, features: [], cells: [], bounds: [], geometries: [], prepared: [], rectangles: [] };
+  return { key, left: side, right: empty, index: SpatialIndex.fromBounds([]), readMs: 0, indexMs: 0, bytes };
+}
+
+const freed = (data: PartitionData) => data.left.geometries[0]!.freed;
+
+Deno.test("the partition cache keeps interleaved tasks' inputs within its budget, least recently used out first", () => {
+  const cache = new PartitionDataCache(100);
+  const a = cache.insert(inputs("job_a/1/c1", 40));
+  cache.unpin(a.key);
+  const b = cache.insert(inputs("job_b/1/c2", 40));
+  cache.unpin(b.key);
+  equal(cache.acquire(a.key), a, "a cached task's next slice finds its inputs");
+  cache.unpin(a.key);
+  const c = cache.insert(inputs("job_c/1/c3", 40));
+  cache.unpin(c.key);
+  ok(freed(b), "b was least recently used: evicted and its GEOS objects freed");
+  ok(!freed(a) && !freed(c));
+  equal(cache.acquire(b.key), undefined);
+  equal(cache.size, 2);
+  equal(cache.bytes, 80);
+});
+
+Deno.test("inputs in use by a slice are never freed under it; released ones go when unpinned", () => {
+  const cache = new PartitionDataCache(50);
+  const a = cache.insert(inputs("job_a/1/c1", 40)); // pinned: a slice is computing with it
+  const b = cache.insert(inputs("job_b/1/c2", 40));
+  ok(!freed(a) && !freed(b), "over budget, but both are pinned");
+  cache.unpin(a.key);
+  ok(freed(a), "unpinned and over budget: evicted");
+  cache.release(b.key);
+  ok(!freed(b), "released while pinned: kept until its slice ends");
+  cache.unpin(b.key);
+  ok(freed(b));
+  equal(cache.size, 0);
+});
+
+Deno.test("releasing a job frees all its cells and attempts, and only them", () => {
+  const cache = new PartitionDataCache(1000);
+  const entries = ["job_a/1/c1", "job_a/2/c2", "job_ab/1/c1"].map((key) => cache.insert(inputs(key, 1)));
+  for (const e of entries) cache.unpin(e.key);
+  cache.releaseJob("job_a");
+  deepEqual(entries.map(freed), [true, true, false]);
+});
+
+Deno.test("a staged part round-trips rows exactly: ids keep their types, geometries and numbers their bits", () => {
+  const rows: ResultRow[] = [
+    { l: 1, r: "b", g: polygon(square(0, 0), square(0.25, 0.25, 0.5)), p: { area: 0.75, area_m2: 9.2e9 + 0.1 } },
+    { l: "x", r: 2 ** 40, g: { kind: "Point", xy: new Float64Array([0.1 + 0.2, -33.3]) }, p: { area: 0, area_m2: 0 } },
+  ];
+  const back = decodePart(encodePart(rows));
+  deepEqual(back.map((r) => [r.l, r.r, r.p]), rows.map((r) => [r.l, r.r, r.p]));
+  deepEqual(back.map((r) => [r.g.kind, [...r.g.xy], r.g.ends ? [...r.g.ends] : null]), [
+    ["Polygon", [...rows[0]!.g.xy], [5, 10]],
+    ["Point", [0.1 + 0.2, -33.3], null],
+  ]);
+  deepEqual(decodePart(encodePart([{ l: 3, r: 4, g: rows[1]!.g }])).map((r) => r.p), [undefined]);
+});
