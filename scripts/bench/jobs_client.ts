@@ -3,6 +3,8 @@
 export interface StatusDocument {
   job_id: string;
   status: string;
+  created_at: string;
+  updated_at: string;
   attempts: number;
   progress: { partitions_total: number; partitions_done: number };
   result?: { href: string; format: string; feature_count: number; bytes: number; etag: string };
@@ -19,6 +21,19 @@ export interface JobRun {
   /** Status changes as first seen by polling, with ms since the POST. */
   timeline: { status: string; partitions_done: number; at_ms: number }[];
   final: StatusDocument;
+  /** Polls that got no answer within {@link POLL_TIMEOUT_MS} and were sent again. */
+  stalledPolls: number;
+}
+
+/**
+ * wrangler dev's proxy can lose a GET to a stale keep-alive connection and park it until the Worker
+ * reloads (workers-sdk#14641): a poll without an answer in this time is abandoned and sent again.
+ */
+const POLL_TIMEOUT_MS = 5_000;
+
+/** Submit → terminal status as the ledger recorded it (`created_at` → `updated_at`), free of polling delays. */
+export function ledgerMs(doc: StatusDocument): number {
+  return Date.parse(doc.updated_at) - Date.parse(doc.created_at);
 }
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"]);
@@ -57,10 +72,13 @@ export async function runJob(
   const jobId = submitted.job_id as string;
   const timeline: JobRun["timeline"] = [];
   const deadline = performance.now() + (options.timeoutMs ?? 3_600_000);
+  let stalledPolls = 0;
   for (;;) {
-    const r = await fetch(`${url}/v1/jobs/${jobId}`, { headers, signal: AbortSignal.timeout(60_000) }).catch(
-      (error) => new Response(String(error), { status: 599 }),
-    );
+    const r = await fetch(`${url}/v1/jobs/${jobId}`, { headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) })
+      .catch((error) => {
+        if (error instanceof DOMException && error.name === "TimeoutError") stalledPolls++;
+        return new Response(String(error), { status: 599 });
+      });
     if (r.ok) {
       const doc = await r.json() as StatusDocument;
       const last = timeline.at(-1);
@@ -72,7 +90,7 @@ export async function runJob(
         });
       }
       if (TERMINAL.has(doc.status)) {
-        return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc };
+        return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc, stalledPolls };
       }
     } else {
       await r.body?.cancel();

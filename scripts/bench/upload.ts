@@ -127,7 +127,9 @@ async function fetchRetryingTransportFailures(attempt: () => [string, RequestIni
     } catch (error) {
       const stale = error instanceof TypeError &&
         /connection closed before message completed/.test(String(error.cause ?? error));
-      if (!stale || tries >= 3) throw error;
+      // A GET the dev proxy parked on a lost connection never answers (workers-sdk#14641): send it again.
+      const parked = error instanceof DOMException && error.name === "TimeoutError";
+      if (!(stale || parked) || tries >= 3) throw error;
     }
   }
 }
@@ -139,7 +141,7 @@ function request(
   upload?: UploadBody,
 ): [string, RequestInit] {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (!upload) return [url, { method, headers }];
+  if (!upload) return [url, { method, headers, ...(method === "GET" ? { signal: AbortSignal.timeout(5_000) } : {}) }];
   const { body, onProgress } = upload;
   const chunk = upload.chunkBytes ?? 256 * 1024;
   let offset = 0;
