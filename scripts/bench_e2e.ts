@@ -25,6 +25,7 @@
  * deno task bench:e2e --only J2,J3 --no-turf
  * deno task bench:e2e --only load --load-rate 200 --load-seconds 10
  * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
+ * deno task bench:e2e --only J2 --no-turf --no-postgis --profile /tmp/prof   # CPU profile of each service job
  * ```
  */
 import { parseArgs } from "node:util";
@@ -36,6 +37,14 @@ import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./be
 import { turfPointInPolygon, turfPolygonIntersection, type TurfRun } from "./bench/turf_engine.ts";
 import { fitsOneRequest, publishDataset, publishMultipart, splitGeoJson } from "./bench/upload.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
+import {
+  bundleResolver,
+  type CpuProfileSession,
+  formatSummary,
+  startCpuProfile,
+  summarizeProfile,
+  withSourcePositions,
+} from "./lib/cpu_profile.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
@@ -54,7 +63,9 @@ const HELP = `Usage: deno task bench:e2e [options]
   --ref <git ref>       tree the dev server runs: a commit, or "worktree" for the files as they are (default HEAD)
   --job-timeout <s>     give up polling a job after this many seconds (default 600)
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
-  --json <file>         also write every measurement as JSON`;
+  --json <file>         also write every measurement as JSON
+  --profile <dir>       CPU-profile each service job (submit → COMPLETED) into <dir>/<job>.cpuprofile and print
+                        its top-15 self-time functions (times then include the profiler's overhead)`;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -72,6 +83,7 @@ const { values: flags } = parseArgs({
     "lift-limits": { type: "boolean", default: false },
     "job-timeout": { type: "string", default: "600" },
     json: { type: "string" },
+    profile: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -164,7 +176,9 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
   const logFile = `${stateDir}.log`;
   log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
-  const service = await startBenchService(freePort(), stateDir, logFile, tree.dir);
+  const inspectorPort = flags.profile ? freePort() : undefined;
+  const service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort);
+  if (flags.profile) await Deno.mkdir(flags.profile, { recursive: true });
   report.commit = tree.commit;
   report.startup = {
     listen_ms: service.listenMs,
@@ -275,6 +289,13 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       resetPeaks(pids());
       log(`running ${job.label}`);
       let run: JobRun;
+      let profiler: CpuProfileSession | undefined;
+      if (inspectorPort) {
+        profiler = await startCpuProfile(`127.0.0.1:${inspectorPort}`).catch((error) => {
+          notes.push(`${job.label}: no CPU profile (${error instanceof Error ? error.message : error})`);
+          return undefined;
+        });
+      }
       try {
         run = await runJob(service.url, token, {
           spatial_operation: job.op,
@@ -288,8 +309,18 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
             ),
         });
       } catch (error) {
+        await profiler?.stop().catch(() => {});
         serviceRows.push([job.label, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
         continue;
+      }
+      if (profiler && flags.profile) {
+        const file = `${flags.profile}/${
+          job.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")
+        }.cpuprofile`;
+        const profile = withSourcePositions(await profiler.stop(), bundleResolver(tree.dir));
+        await Deno.writeTextFile(file, JSON.stringify(profile));
+        const summary = summarizeProfile(profile, { top: 15 });
+        console.log(`\n${job.label}: ${file}\n${formatSummary(summary, { selfOnly: true })}`);
       }
       const jobPeak = peak();
       const doc = run.final;

@@ -64,11 +64,12 @@ export async function startBenchService(
   stateDir: string,
   logFile: string,
   tree: string = PROJECT_ROOT,
+  inspectorPort?: number,
 ): Promise<BenchService> {
   const log = await Deno.open(logFile, { write: true, create: true, truncate: true });
   const spawned = performance.now();
   const child = new Deno.Command("setsid", {
-    args: [Deno.execPath(), ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml` })],
+    args: [Deno.execPath(), ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort })],
     cwd: tree,
     stdin: "null",
     stdout: "piped",

@@ -19,6 +19,8 @@ export interface DevServerOptions {
   logFile?: string;
   /** A wrangler config other than the project's `wrangler.toml` (e.g. a test fixture Worker). */
   config?: string;
+  /** The DevTools inspector's port (`--inspector-port`; wrangler's default is 9229), e.g. for scripts/profile_cpu.ts. */
+  inspectorPort?: number;
 }
 
 export interface DevServer {
@@ -51,6 +53,7 @@ export function wranglerDevArgs(options: DevServerOptions): string[] {
     localEnvFile(),
     "--test-scheduled",
     "--show-interactive-dev-session=false",
+    ...(options.inspectorPort ? ["--inspector-port", String(options.inspectorPort)] : []),
   ];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   return args;
