@@ -7,8 +7,9 @@
  * output is never duplicated.
  *
  * Pairs are emitted exactly once across partitions by a reference rule: a
- * pair belongs to the smallest H3 cell that both features touch (for
- * `dwithin`: that the left feature's distance-expanded bbox touches).
+ * pair belongs to the smallest H3 tile cell that both features touch (for
+ * `dwithin`: that the left feature's distance-expanded bbox touches), and the
+ * partition running that tile cell emits it.
  */
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
@@ -112,7 +113,7 @@ async function computeSlice(
   let i = task.next_offset;
   try {
     for (; i < data.left.features.length && work < workBudget; i++) {
-      work += processLeft(core, spec, task.cell, data, i, rows, add);
+      work += processLeft(core, spec, data, i, rows, add);
     }
   } catch (error) {
     throw asTaskFailure(error);
@@ -136,7 +137,6 @@ async function computeSlice(
 function processLeft(
   core: GeometryCore,
   spec: JobSpec,
-  cell: string,
   data: PartitionData,
   i: number,
   rows: ResultRow[],
@@ -151,7 +151,10 @@ function processLeft(
   add("candidates", candidates.length);
   const ownerCells = dwithin ? cellsForBbox(searchBounds, spec.resolution).sort() : left.cells[i]!;
 
-  const mine = candidates.filter((j) => smallestCommon(ownerCells, right.cells[j]!) === cell);
+  const mine = candidates.filter((j) => {
+    const owner = smallestCommon(ownerCells, right.cells[j]!);
+    return owner !== null && data.ownCells.has(owner);
+  });
   if (!mine.length) return 1;
   mine.sort((x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id));
   add("exact_tests", mine.length);

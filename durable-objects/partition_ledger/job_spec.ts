@@ -38,8 +38,14 @@ export interface JobSpec {
   bbox: Bbox | null;
   left: JobSide;
   right: JobSide;
-  /** Sorted H3 cells, one partition each; a pair is emitted only by the smallest cell both features touch. */
+  /**
+   * Sorted partition cells, one Durable Object each. A pair belongs to the
+   * smallest tile cell both features touch, and is emitted by the partition
+   * that runs that tile cell.
+   */
   partitions: string[];
+  /** Partition cell → the tile cells it runs (absent: each partition runs its own cell's tiles). */
+  members?: Record<string, string[]>;
   slo_deadline_ms: number;
   callback_url: string | null;
   max_retries: number;
@@ -63,30 +69,41 @@ export interface ResultRow {
   p?: Record<string, number>;
 }
 
+/** The tile cells partition `cell` runs. */
+export function memberCells(spec: JobSpec, cell: string): string[] {
+  return spec.members?.[cell] ?? [cell];
+}
+
 /**
  * The spec a partition needs for its own share: the tile references of its
- * cell only (for `dwithin`, the left tiles within reach of its right tile),
+ * cells only (for `dwithin`, the left tiles within reach of its right tiles),
  * so what a job dispatches grows with partitions + tiles, not their product.
  */
 export function specForPartition(spec: JobSpec, cell: string): JobSpec {
-  const right = spec.right.tiles[cell];
-  const rightTiles: Record<string, TileRef> = right ? { [cell]: right } : {};
+  const members = memberCells(spec, cell);
+  const rightTiles = pick(spec.right.tiles, members);
   let leftTiles: Record<string, TileRef>;
   if (spec.operation === "spatial_join" && spec.predicate === "dwithin") {
-    const reach = right ? expandBounds(right.bbox, spec.distance_m) : null;
+    const reaches = Object.values(rightTiles).map((t) => expandBounds(t.bbox, spec.distance_m));
     leftTiles = Object.fromEntries(
-      Object.entries(spec.left.tiles).filter(([, t]) => reach !== null && bboxesIntersect(t.bbox, reach)),
+      Object.entries(spec.left.tiles).filter(([, t]) => reaches.some((reach) => bboxesIntersect(t.bbox, reach))),
     );
   } else {
-    const left = spec.left.tiles[cell];
-    leftTiles = left ? { [cell]: left } : {};
+    leftTiles = pick(spec.left.tiles, members);
   }
   return {
     ...spec,
     left: { ...spec.left, tiles: leftTiles },
     right: { ...spec.right, tiles: rightTiles },
     partitions: [cell],
+    ...(spec.members ? { members: { [cell]: members } } : {}),
   };
+}
+
+function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, TileRef> {
+  const picked: Record<string, TileRef> = {};
+  for (const cell of cells) if (tiles[cell]) picked[cell] = tiles[cell];
+  return picked;
 }
 
 export const JOB_KEYS = {

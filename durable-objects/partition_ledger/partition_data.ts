@@ -10,7 +10,7 @@ import { R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { flatBounds, type FlatFeature, type Geometry, type PreparedGeometry, SpatialIndex } from "../../wasm/mod.ts";
-import { type Bbox, type JobSpec, specForPartition, type TileRef } from "./job_spec.ts";
+import { type Bbox, type JobSpec, memberCells, specForPartition, type TileRef } from "./job_spec.ts";
 
 export interface Side {
   features: FlatFeature[];
@@ -28,6 +28,8 @@ export interface PartitionData {
   left: Side;
   right: Side;
   index: SpatialIndex;
+  /** The tile cells this partition runs: it emits the pairs whose owner cell is one of them. */
+  ownCells: ReadonlySet<string>;
   readMs: number;
   indexMs: number;
   /** Estimated isolate memory the entry holds (JS copies, GEOS geometries and prepared indexes). */
@@ -47,10 +49,11 @@ export async function loadPartitionData(
   cell: string,
 ): Promise<PartitionData> {
   const readStarted = Date.now();
-  const rightTile = spec.right.tiles[cell];
-  const rightFeatures = rightTile ? await readTile(bucket, rightTile, spec.bbox) : [];
-  const leftTiles = Object.values(specForPartition(spec, cell).left.tiles);
-  const leftFeatures = dedupeById((await Promise.all(leftTiles.map((t) => readTile(bucket, t, spec.bbox)))).flat());
+  const own = specForPartition(spec, cell);
+  const [rightFeatures, leftFeatures] = await Promise.all([
+    readTiles(bucket, Object.values(own.right.tiles), spec.bbox),
+    readTiles(bucket, Object.values(own.left.tiles), spec.bbox),
+  ]);
   leftFeatures.sort((a, b) => compareFeatureIds(a.id, b.id));
   const readMs = Date.now() - readStarted;
 
@@ -63,6 +66,7 @@ export async function loadPartitionData(
     left,
     right,
     index,
+    ownCells: new Set(memberCells(spec, cell)),
     readMs,
     indexMs: Date.now() - indexStarted,
     bytes: estimateBytes(left) + estimateBytes(right),
@@ -158,6 +162,12 @@ function freeData(data: PartitionData): void {
     for (const p of s.prepared) p?.free();
     for (const g of s.geometries) g?.free();
   }
+}
+
+/** The features of the tiles whose bbox meets `filter`, each once (a feature is in every tile it touches). */
+async function readTiles(bucket: TileBucket, tiles: TileRef[], filter: Bbox | null): Promise<FlatFeature[]> {
+  const features = (await Promise.all(tiles.map((t) => readTile(bucket, t, filter)))).flat();
+  return tiles.length > 1 ? dedupeById(features) : features;
 }
 
 /** The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads on large tiles. */

@@ -7,7 +7,7 @@
  * an intersection piece is the bbox overlap). The status document then says
  * `degraded: true` with the reason, never silently.
  */
-import type { JobSpec } from "./job_spec.ts";
+import { type JobSpec, memberCells } from "./job_spec.ts";
 
 /**
  * Tile bytes the exact path processes per millisecond on one partition,
@@ -21,7 +21,10 @@ export const PARTITION_OVERHEAD_MS = 20;
 export function projectedMs(spec: JobSpec): number {
   let slowest = 0;
   for (const cell of spec.partitions) {
-    const bytes = (spec.left.tiles[cell]?.bytes ?? 0) + (spec.right.tiles[cell]?.bytes ?? 0);
+    let bytes = 0;
+    for (const member of memberCells(spec, cell)) {
+      bytes += (spec.left.tiles[member]?.bytes ?? 0) + (spec.right.tiles[member]?.bytes ?? 0);
+    }
     slowest = Math.max(slowest, bytes / EXACT_BYTES_PER_MS);
   }
   return Math.round(slowest + PARTITION_OVERHEAD_MS * Math.ceil(spec.partitions.length / 2));

@@ -16,7 +16,7 @@ import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFea
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
-import { planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
+import { groupPartitions, planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
 import { buildTiles } from "../tiles/tiling.ts";
@@ -57,9 +57,14 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     const rightTiles = tileRefs(right.manifest);
     const filter = request.bbox ?? null;
     const dwithin = request.spatial_operation === "spatial_join" && request.predicate === "dwithin";
-    const partitions = dwithin
+    const cells = dwithin
       ? planPartitionsWithin(left.side.tiles, rightTiles, filter, request.distance_m!)
       : planPartitions(left.side.tiles, rightTiles, filter);
+    const { partitions, members } = groupPartitions(
+      cells,
+      (cell) => (left.side.tiles[cell]?.bytes ?? 0) + (rightTiles[cell]?.bytes ?? 0),
+      Number(env.PARTITION_GROUP_BYTES ?? 0),
+    );
     const homeCell = partitions[0] ?? fallbackHome(area ?? right.manifest.bbox, resolution);
 
     const draft: JobSpec = {
@@ -82,6 +87,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         tiles: rightTiles,
       },
       partitions,
+      members,
       slo_deadline_ms: request.slo_deadline_ms,
       callback_url: request.callback_url ?? null,
       max_retries: Number(env.MAX_RETRIES ?? 3),

@@ -30,8 +30,19 @@ async function resultPairs(service: Awaited<ReturnType<typeof startService>>, jo
   return collection.features.map((f: { properties: Pair }) => f.properties);
 }
 
-Deno.test("jobs: each operation over published us-atlas data matches PostGIS", async (t) => {
-  const service = await startService();
+/** partitions_total of the counties × grid job in each configuration. */
+const partitionsOf: Record<string, number> = {};
+
+Deno.test("jobs: each operation over published us-atlas data matches PostGIS, one partition per tile cell", (t) =>
+  operationsMatchPostGIS(t, "per cell", { PARTITION_GROUP_BYTES: "0" }));
+
+Deno.test("jobs: the same answers with sparse tile cells grouped into parent partitions (wrangler.toml)", async (t) => {
+  await operationsMatchPostGIS(t, "grouped", {});
+  ok(partitionsOf.grouped! < partitionsOf["per cell"]!, JSON.stringify(partitionsOf));
+});
+
+async function operationsMatchPostGIS(t: Deno.TestContext, config: string, vars: Record<string, string>) {
+  const service = await startService({ vars });
   try {
     await t.step("publish counties (repaired), grid and points", async () => {
       for (
@@ -69,7 +80,8 @@ Deno.test("jobs: each operation over published us-atlas data matches PostGIS", a
         assertClose(p.area_m2!, expected[i]!.area_m2!, 1e-6, `area_m2 ${pairKey(p)}`);
       });
       equal(status.result?.feature_count, expected.length);
-      ok(status.progress.partitions_total > 1, "the job spans several partitions");
+      partitionsOf[config] = status.progress.partitions_total;
+      if (config === "per cell") ok(status.progress.partitions_total > 1, "the job spans several partitions");
       equal(status.degraded, false);
       equal(status.progress.partitions_done, status.progress.partitions_total);
     });
@@ -172,4 +184,4 @@ Deno.test("jobs: each operation over published us-atlas data matches PostGIS", a
   } finally {
     await service.stop("SIGTERM");
   }
-});
+}

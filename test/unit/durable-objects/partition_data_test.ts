@@ -25,7 +25,8 @@ function inputs(key: string, bytes: number): PartitionData {
     allPoints: false,
   };
   const empty: Side = { ...side, features: [], cells: [], bounds: [], geometries: [], prepared: [], rectangles: [] };
-  return { key, left: side, right: empty, index: SpatialIndex.fromBounds([]), readMs: 0, indexMs: 0, bytes };
+  const index = SpatialIndex.fromBounds([]);
+  return { key, left: side, right: empty, index, ownCells: new Set(), readMs: 0, indexMs: 0, bytes };
 }
 
 const freed = (data: PartitionData) => data.left.geometries[0]!.freed;
