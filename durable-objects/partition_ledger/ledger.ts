@@ -430,10 +430,27 @@ export class Ledger {
   }
 }
 
+/**
+ * Parsed specs by their row: a spec never changes once recorded, and a big
+ * job's spec (every tile reference) is read on each progress report.
+ */
+const parsedSpecs = new Map<string, JobSpec>();
+const PARSED_SPECS_MAX = 256;
+
+function specOf(rowKey: string, text: SqlStorageValue | undefined): JobSpec {
+  let spec = parsedSpecs.get(rowKey);
+  if (!spec) {
+    if (parsedSpecs.size >= PARSED_SPECS_MAX) parsedSpecs.clear();
+    spec = json<JobSpec>(text)!;
+    parsedSpecs.set(rowKey, spec);
+  }
+  return spec;
+}
+
 function toJobRecord(row: Row): JobRecord {
   return {
     job_id: String(row.job_id),
-    spec: json<JobSpec>(row.spec)!,
+    spec: specOf(`job/${row.job_id}`, row.spec),
     status: row.status as JobStatus,
     attempts: Number(row.attempts),
     retry_base: Number(row.retry_base),
@@ -470,7 +487,7 @@ function toTaskRecord(row: Row): TaskRecord {
     attempt: Number(row.attempt),
     cell: String(row.cell),
     home_cell: String(row.home_cell),
-    spec: json<JobSpec>(row.spec)!,
+    spec: specOf(`task/${row.job_id}/${row.attempt}/${row.cell}`, row.spec),
     status: row.status as TaskStatus,
     next_offset: Number(row.next_offset),
     slices: Number(row.slices),

@@ -50,17 +50,16 @@ export async function loadPartitionData(
 ): Promise<PartitionData> {
   const readStarted = Date.now();
   const own = specForPartition(spec, cell);
-  const [rightFeatures, leftFeatures] = await Promise.all([
-    readTiles(bucket, Object.values(own.right.tiles), spec.bbox),
-    readTiles(bucket, Object.values(own.left.tiles), spec.bbox),
+  const [rightRead, leftRead] = await Promise.all([
+    readTiles(bucket, own.right.tiles, spec.bbox),
+    readTiles(bucket, own.left.tiles, spec.bbox),
   ]);
-  leftFeatures.sort((a, b) => compareFeatureIds(a.id, b.id));
   const readMs = Date.now() - readStarted;
 
   const indexStarted = Date.now();
-  const right = side(rightFeatures);
+  const right = side(rightRead);
   const index = SpatialIndex.fromBounds(right.bounds);
-  const left = side(leftFeatures);
+  const left = side(sortedById(leftRead));
   return {
     key: taskDataKey(spec.job_id, attempt, cell),
     left,
@@ -164,28 +163,60 @@ function freeData(data: PartitionData): void {
   }
 }
 
-/** The features of the tiles whose bbox meets `filter`, each once (a feature is in every tile it touches). */
-async function readTiles(bucket: TileBucket, tiles: TileRef[], filter: Bbox | null): Promise<FlatFeature[]> {
-  const features = (await Promise.all(tiles.map((t) => readTile(bucket, t, filter)))).flat();
-  return tiles.length > 1 ? dedupeById(features) : features;
+/** Features read from tiles, each with the sorted tile cells it touches. */
+interface TileFeatures {
+  features: FlatFeature[];
+  cells: string[][];
 }
 
-/** The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads on large tiles. */
+/** The features of the tiles whose bbox meets `filter`, each once (a feature is in every tile it touches). */
+async function readTiles(
+  bucket: TileBucket,
+  tiles: Record<string, TileRef>,
+  filter: Bbox | null,
+): Promise<TileFeatures> {
+  const entries = Object.entries(tiles);
+  const read = await Promise.all(entries.map(([, tile]) => readTile(bucket, tile, filter)));
+  const out: TileFeatures = { features: [], cells: [] };
+  const seen = new Set<string>();
+  read.forEach((features, t) => {
+    const cell = entries[t]![0];
+    for (const feature of features) {
+      if (entries.length > 1) {
+        const key = `${typeof feature.id}:${feature.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      out.features.push(feature);
+      out.cells.push(storedCells(feature, cell));
+    }
+  });
+  return out;
+}
+
+/**
+ * The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads
+ * on large tiles; without a filter, the whole object in one read.
+ */
 async function readTile(bucket: TileBucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
-  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
+  const reader = await R2TileReader.open(bucket, tile.key, {
+    size: tile.bytes,
+    ...(filter ? {} : { wholeObjectThreshold: Infinity }),
+  });
   return filter ? await reader.collect(filter) : await reader.all();
 }
 
-function dedupeById(features: FlatFeature[]): FlatFeature[] {
-  const seen = new Map<string, FlatFeature>();
-  for (const f of features) seen.set(`${typeof f.id}:${f.id}`, f);
-  return [...seen.values()];
+function sortedById(read: TileFeatures): TileFeatures {
+  const order = read.features.map((_, i) => i).sort((a, b) =>
+    compareFeatureIds(read.features[a]!.id, read.features[b]!.id)
+  );
+  return { features: order.map((i) => read.features[i]!), cells: order.map((i) => read.cells[i]!) };
 }
 
-function side(features: FlatFeature[]): Side {
+function side({ features, cells }: TileFeatures): Side {
   return {
     features,
-    cells: features.map(storedCells),
+    cells,
     bounds: features.map((f) => flatBounds(f.geometry)),
     geometries: new Array(features.length),
     prepared: new Array(features.length),

@@ -141,7 +141,7 @@ export function parseFlatGeobuf(
   if (bytes.length < layout.featuresOffset) {
     throw new FlatGeobufFormatError(`FlatGeobuf file is truncated inside its index (${bytes.length} bytes)`);
   }
-  const decoder = new FeatureDecoder(layout.header, options);
+  const decoder = new FeatureDecoder(layout.header, options, bytes.length);
   const bb = new flatbuffers.ByteBuffer(bytes);
   const features: FlatFeature[] = [];
   let offset = layout.featuresOffset;
@@ -172,9 +172,11 @@ class FeatureDecoder {
   readonly #missingId: "throw" | "index";
   readonly #missing: number[] = [];
   readonly #idIndex: number;
-  readonly #arena = new Arena();
+  readonly #arena: Arena;
 
-  constructor(readonly header: FgbHeader, options: ParseOptions) {
+  /** `sourceBytes`: the size of the file the features come from (sizes the coordinate arena). */
+  constructor(readonly header: FgbHeader, options: ParseOptions, sourceBytes: number) {
+    this.#arena = new Arena(sourceBytes);
     this.idColumn = options.idColumn ?? ID_COLUMN;
     this.#missingId = options.missingId ?? "throw";
     this.#idIndex = header.columns.findIndex((column) => column.name === this.idColumn);
@@ -384,6 +386,12 @@ class Arena {
   #block = new ArrayBuffer(0);
   #used = 0;
   #at = 0;
+  /** Block size: no larger than the file decoded (a zeroed 512 KiB block per small tile adds up). */
+  readonly #blockBytes: number;
+
+  constructor(sourceBytes: number) {
+    this.#blockBytes = Math.min(Arena.BLOCK, Math.max(4096, (sourceBytes + 7) & ~7));
+  }
 
   f64(n: number): Float64Array {
     const block = this.#take(n * 8);
@@ -403,7 +411,7 @@ class Arena {
     }
     let at = (this.#used + 7) & ~7;
     if (at + bytes > this.#block.byteLength) {
-      this.#block = new ArrayBuffer(Arena.BLOCK);
+      this.#block = new ArrayBuffer(Math.max(this.#blockBytes, bytes));
       at = 0;
     }
     this.#at = at;
@@ -530,7 +538,7 @@ export class R2TileReader {
     }
     if (layout.featuresOffset > size) throw new FlatGeobufFormatError(`Tile "${key}" is truncated inside its index`);
     reader.#layout = layout;
-    reader.#decoder = new FeatureDecoder(layout.header, { idColumn: resolved.idColumn, missingId: "index" });
+    reader.#decoder = new FeatureDecoder(layout.header, { idColumn: resolved.idColumn, missingId: "index" }, size);
     return reader;
   }
 

@@ -7,9 +7,11 @@
  * payloads/<request hash>/tiles/<cell>.fgb         a job payload's tiles (same bytes for the same payload)
  * ```
  *
- * Every stored feature carries `_cells`, the sorted cells it touches: the
- * executor's reference rule (a pair belongs to the smallest cell both of its
- * features touch) reads it instead of covering geometries again.
+ * A stored feature that touches more than its own tile's cell carries
+ * `_cells`, the sorted cells it touches: the executor's reference rule (a pair
+ * belongs to the smallest cell both of its features touch) reads it instead of
+ * covering geometries again. One that touches only its tile's cell (every
+ * point) carries nothing: its cells are that one cell.
  *
  * @module
  */
@@ -18,7 +20,7 @@ import { cellsForGeometry } from "../routing/h3_cover.ts";
 import { writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
 import { type BBox, expandByBBox, geometryBBox } from "./geometry_bbox.ts";
 
-/** Property of every stored feature: the sorted H3 cells it touches, comma-separated. */
+/** Property of a stored feature spanning cells: the sorted H3 cells it touches, comma-separated. */
 export const CELLS_PROPERTY = "_cells";
 
 /** One tile as the manifest lists it. */
@@ -40,22 +42,24 @@ export interface BuiltTile {
   bytes: Uint8Array;
 }
 
-/** The cells of a stored feature (its `_cells` property), sorted. */
-export function storedCells(feature: FlatFeature): string[] {
+/** The sorted cells of a feature stored in the tile of `tileCell`. */
+export function storedCells(feature: FlatFeature, tileCell: string): string[] {
   const value = feature.properties?.[CELLS_PROPERTY];
-  return typeof value === "string" && value ? value.split(",") : [];
+  return typeof value === "string" && value ? value.split(",") : [tileCell];
 }
 
 /**
  * Groups features by every H3 cell at `resolution` their geometry touches (so a feature spanning
- * cells is in each of their tiles), each feature stamped with its `_cells`. Cells come out sorted;
+ * cells is in each of their tiles), each such feature stamped with its `_cells`. Cells come out sorted;
  * features keep their input order.
  */
 export function splitByCell(features: readonly FlatFeature[], resolution: number): Map<string, FlatFeature[]> {
   const byCell = new Map<string, FlatFeature[]>();
   for (const feature of features) {
     const cells = cellsForGeometry(feature.geometry, resolution).sort();
-    const stored = { ...feature, properties: { ...feature.properties, [CELLS_PROPERTY]: cells.join(",") } };
+    const stored = cells.length > 1
+      ? { ...feature, properties: { ...feature.properties, [CELLS_PROPERTY]: cells.join(",") } }
+      : feature;
     for (const cell of cells) {
       let list = byCell.get(cell);
       if (!list) byCell.set(cell, list = []);

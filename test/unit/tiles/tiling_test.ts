@@ -17,7 +17,9 @@ Deno.test("a feature spanning two cells goes into both tiles; the manifest entri
   const byCell = splitByCell(features, 2);
   deepEqual(byCell.get(a)!.map((f) => f.id), [1, 2]);
   deepEqual(byCell.get(b)!.map((f) => f.id), [2, 3]);
-  deepEqual(storedCells(byCell.get(a)![1]!), [a, b].sort(), "a stored feature lists every cell it touches");
+  deepEqual(storedCells(byCell.get(a)![1]!, a), [a, b].sort(), "a feature spanning cells lists every cell it touches");
+  equal(byCell.get(a)![0]!.properties, undefined, "a feature inside one cell carries nothing");
+  deepEqual(storedCells(byCell.get(a)![0]!, a), [a], "its cells are its tile's");
   const tiles = buildTiles(features, 2, "datasets/roads/u1/");
   deepEqual(tiles.map((t) => t.entry.cell), [...byCell.keys()]);
   for (const { entry, bytes } of tiles) {
