@@ -4,6 +4,7 @@
  * over one request's limits go through the multipart extension
  * ({@link publishMultipart}, with {@link splitGeoJson} / {@link splitFlatGeobuf}).
  */
+import { isDevProxyRestart } from "../lib/wrangler_dev.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../src/contract/limits.ts";
 import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
 import { writeFlatGeobuf } from "../../src/tiles/fgb_writer.ts";
@@ -102,16 +103,6 @@ async function send(
     ms: performance.now() - started,
     traceId: response.headers.get("x-request-trace-id"),
   };
-}
-
-/**
- * wrangler dev's proxy answers 503 "Your worker restarted mid-request" (Retry-After: 0) when its connection to
- * the runtime failed, without the request reaching the Worker; it retries only GET/HEAD itself.
- */
-async function isDevProxyRestart(response: Response): Promise<boolean> {
-  if (response.status !== 503 || response.headers.get("retry-after") !== "0") return false;
-  const text = await response.clone().text();
-  return text.startsWith("Your worker restarted mid-request");
 }
 
 /**

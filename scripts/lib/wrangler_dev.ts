@@ -142,3 +142,22 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * wrangler dev's proxy answers 503 "Your worker restarted mid-request" (Retry-After: 0) when its pooled
+ * connection to the runtime was just closed (workers-sdk#14641): the request never reached the Worker, and
+ * the proxy only retries GET/HEAD itself. Clients of the local service resend it.
+ */
+export async function isDevProxyRestart(response: Response): Promise<boolean> {
+  if (response.status !== 503 || response.headers.get("retry-after") !== "0") return false;
+  return (await response.clone().text()).startsWith("Your worker restarted mid-request");
+}
+
+/** `fetch` that resends a request the dev proxy dropped (see {@link isDevProxyRestart}); a stream body is not resent. */
+export async function fetchThroughDevProxy(url: string, init?: RequestInit): Promise<Response> {
+  for (let tries = 1;; tries++) {
+    const response = await fetch(url, init);
+    if (tries >= 3 || init?.body instanceof ReadableStream || !(await isDevProxyRestart(response))) return response;
+    await response.body?.cancel();
+  }
+}

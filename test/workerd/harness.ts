@@ -4,7 +4,7 @@
  * on a free port with its own state directory.
  */
 import { DatabaseSync } from "node:sqlite";
-import { freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
+import { fetchThroughDevProxy, freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
 
 export interface Service {
   readonly url: string;
@@ -36,7 +36,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     url: server.url,
     stateDir,
     logFile,
-    fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    fetch: (path, init) => fetchThroughDevProxy(`${server.url}${path}`, init),
     stateFingerprint: async () => JSON.stringify([...(await snapshotState(stateDir))].sort()),
     stop: (signal = "SIGKILL") => server.stop(signal),
     restart: async (restartOptions) => {
