@@ -88,3 +88,41 @@ export function geoJSONFromFlat(flat: FlatGeometry): GeoJSONOut {
       return { type: "MultiPolygon", coordinates: (flat.parts ?? []).map(rings) };
   }
 }
+
+/**
+ * `JSON.stringify(geoJSONFromFlat(flat))`, written straight from the flat
+ * arrays (result encoding writes one per result row; no nested arrays built).
+ * Template literals format numbers as JSON does.
+ */
+export function geoJSONTextFromFlat(flat: FlatGeometry): string {
+  switch (flat.kind) {
+    case "Point":
+      return `{"type":"Point","coordinates":[${flat.xy[0]},${flat.xy[1]}]}`;
+    case "MultiPoint":
+    case "LineString":
+      return `{"type":"${flat.kind}","coordinates":${positionsText(flat.xy, 0, flat.xy.length >> 1)}}`;
+    case "MultiLineString":
+    case "Polygon":
+      return `{"type":"${flat.kind}","coordinates":${ringsText(flat)}}`;
+    case "MultiPolygon":
+      return `{"type":"MultiPolygon","coordinates":[${(flat.parts ?? []).map(ringsText).join(",")}]}`;
+  }
+}
+
+function positionsText(xy: Float64Array, start: number, end: number): string {
+  let out = "[";
+  for (let i = start; i < end; i++) out += `${i > start ? "," : ""}[${xy[2 * i]},${xy[2 * i + 1]}]`;
+  return out + "]";
+}
+
+function ringsText(flat: FlatGeometry): string {
+  const n = flat.xy.length >> 1;
+  const ends = flat.ends ?? [n];
+  let out = "[";
+  let start = 0;
+  for (const end of ends) {
+    out += (start ? "," : "") + positionsText(flat.xy, start, end);
+    start = end;
+  }
+  return out + "]";
+}

@@ -4,6 +4,7 @@ import type { FlatGeometry } from "./flat_geometry.ts";
 
 /** `[minX, minY, maxX, maxY]` of a flat geometry, computed in JS (no GEOS). All NaN when empty. */
 export function flatBounds(flat: FlatGeometry): [number, number, number, number] {
+  if (flat.kind === "Point" && flat.xy.length === 2) return [flat.xy[0]!, flat.xy[1]!, flat.xy[0]!, flat.xy[1]!];
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   const visit = (g: FlatGeometry) => {
     const xy = g.xy;

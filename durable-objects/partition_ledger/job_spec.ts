@@ -109,7 +109,7 @@ function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, T
 export const JOB_KEYS = {
   payload: (jobId: string) => `jobs/${jobId}/input/left.fgb`,
   part: (jobId: string, attempt: number, cell: string, slice: number) =>
-    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.fgb`,
+    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.part`,
   stagingPrefix: (jobId: string) => `jobs/${jobId}/staging/`,
   result: (jobId: string, attempt: number, format: OutputFormat) =>
     `jobs/${jobId}/results/a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`,

@@ -1,28 +1,171 @@
 /**
- * Staged part objects: a slice's result rows as a FlatGeobuf file without an
- * index (rows in their sorted order), columns `left_id`, `right_id` and the
- * row's extra numbers. Geometries stay in flat form end to end: no GeoJSON
- * text is produced or parsed between the slice and the committed result.
+ * Staged part objects: a slice's result rows, sorted, in a small columnar
+ * binary form written and read in one pass each (no per-row objects to build
+ * on the way out, no GeoJSON text anywhere between slice and commit):
+ *
+ * ```
+ * "SJP1" | u32 meta length | meta JSON {n, props, l, r} | pad to 8
+ * | u32 structure length | u32 coordinate count | f64 props (one column per name, n each)
+ * | f64 coordinates | u32 structure
+ * ```
+ *
+ * Ids keep their JSON type (they travel in the meta JSON). A geometry's
+ * structure is `kind, points, rings, ends…, parts, (part structure)…`; its
+ * coordinates follow the previous row's. Decoded geometries are views into
+ * the object's bytes.
  */
-import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
-import { writeFlatGeobuf } from "../../src/tiles/fgb_writer.ts";
-import type { FeatureId } from "../../wasm/flat_geometry.ts";
+import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import type { ResultRow } from "./job_spec.ts";
 
-export const PART_CONTENT_TYPE = "application/flatgeobuf";
+export const PART_CONTENT_TYPE = "application/x-spatial-jobs-part";
 
-export function encodePart(rows: readonly ResultRow[]): Uint8Array {
-  return writeFlatGeobuf(
-    rows.map((row, k) => ({ id: k, geometry: row.g, properties: { left_id: row.l, right_id: row.r, ...row.p } })),
-    { nodeSize: 0, name: "part", epsg: 0 },
-  );
+const MAGIC = 0x3150_4a53; // "SJP1" little-endian
+const KINDS: GeometryKind[] = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"];
+const KIND_CODES = new Map(KINDS.map((kind, i) => [kind, i]));
+
+interface PartMeta {
+  n: number;
+  props: string[];
+  l: FeatureId[];
+  r: FeatureId[];
 }
 
-export function decodePart(bytes: Uint8Array): ResultRow[] {
-  return parseFlatGeobuf(bytes).features.map((feature) => {
-    const { left_id, right_id, ...extra } = feature.properties as Record<string, unknown>;
-    const row: ResultRow = { l: left_id as FeatureId, r: right_id as FeatureId, g: feature.geometry };
-    if (Object.keys(extra).length) row.p = extra as Record<string, number>;
-    return row;
+export class PartFormatError extends Error {
+  override name = "PartFormatError";
+}
+
+export function encodePart(rows: readonly ResultRow[]): Uint8Array {
+  const n = rows.length;
+  const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
+  const meta: PartMeta = { n, props, l: rows.map((row) => row.l), r: rows.map((row) => row.r) };
+  const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
+
+  const structure = new Uint32Sink();
+  let coordinates = 0;
+  for (const row of rows) coordinates += describe(row.g, structure);
+
+  const head = align8(8 + metaBytes.length);
+  const propsAt = head + 8;
+  const coordsAt = propsAt + props.length * n * 8;
+  const structureAt = coordsAt + coordinates * 8;
+  const out = new Uint8Array(structureAt + structure.length * 4);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, metaBytes.length, true);
+  out.set(metaBytes, 8);
+  view.setUint32(head, structure.length, true);
+  view.setUint32(head + 4, coordinates, true);
+  const propColumns = new Float64Array(out.buffer, propsAt, props.length * n);
+  props.forEach((name, k) => {
+    for (let i = 0; i < n; i++) propColumns[k * n + i] = rows[i]!.p?.[name] ?? NaN;
   });
+  const coords = new Float64Array(out.buffer, coordsAt, coordinates);
+  let at = 0;
+  for (const row of rows) at = copyCoordinates(row.g, coords, at);
+  new Uint32Array(out.buffer, structureAt, structure.length).set(structure.view());
+  return out;
+}
+
+/** @throws {PartFormatError} for bytes that are not a part object. */
+export function decodePart(bytes: Uint8Array): ResultRow[] {
+  // Typed views need aligned offsets: copy unless the bytes start a buffer of their own.
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  const view = new DataView(own.buffer);
+  if (own.length < 8 || view.getUint32(0, true) !== MAGIC) throw new PartFormatError("Not a staged part object");
+  const metaLength = view.getUint32(4, true);
+  const head = align8(8 + metaLength);
+  if (head + 8 > own.length) throw new PartFormatError("Staged part object is truncated");
+  let meta: PartMeta;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(own.subarray(8, 8 + metaLength)));
+  } catch {
+    throw new PartFormatError("Staged part object has a corrupt header");
+  }
+  const structureLength = view.getUint32(head, true);
+  const coordinateCount = view.getUint32(head + 4, true);
+  const { n, props } = meta;
+  const propsAt = head + 8;
+  const coordsAt = propsAt + props.length * n * 8;
+  const structureAt = coordsAt + coordinateCount * 8;
+  if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
+  const propColumns = new Float64Array(own.buffer, propsAt, props.length * n);
+  const coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
+  const structure = new Uint32Array(own.buffer, structureAt, structureLength);
+
+  const cursor = { s: 0, c: 0 };
+  const rows: ResultRow[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row: ResultRow = { l: meta.l[i]!, r: meta.r[i]!, g: readGeometry(structure, coords, cursor) };
+    if (props.length) {
+      const p: Record<string, number> = {};
+      for (let k = 0; k < props.length; k++) {
+        const value = propColumns[k * n + i]!;
+        if (!Number.isNaN(value)) p[props[k]!] = value;
+      }
+      row.p = p;
+    }
+    rows[i] = row;
+  }
+  return rows;
+}
+
+/** Appends the geometry's structure; returns its coordinate count (x and y each). */
+function describe(g: FlatGeometry, out: Uint32Sink): number {
+  out.push(KIND_CODES.get(g.kind)!);
+  out.push(g.xy.length);
+  const ends = g.ends ?? [];
+  out.push(ends.length);
+  for (const end of ends) out.push(end);
+  const parts = g.parts ?? [];
+  out.push(parts.length);
+  let coordinates = g.xy.length;
+  for (const part of parts) coordinates += describe(part, out);
+  return coordinates;
+}
+
+function copyCoordinates(g: FlatGeometry, coords: Float64Array, at: number): number {
+  coords.set(g.xy, at);
+  at += g.xy.length;
+  for (const part of g.parts ?? []) at = copyCoordinates(part, coords, at);
+  return at;
+}
+
+function readGeometry(structure: Uint32Array, coords: Float64Array, cursor: { s: number; c: number }): FlatGeometry {
+  const kind = KINDS[structure[cursor.s++]!];
+  if (!kind) throw new PartFormatError("Staged part object has an unknown geometry kind");
+  const length = structure[cursor.s++]!;
+  const geometry: FlatGeometry = { kind, xy: coords.subarray(cursor.c, cursor.c + length) };
+  cursor.c += length;
+  const endCount = structure[cursor.s++]!;
+  if (endCount) geometry.ends = structure.slice(cursor.s, cursor.s + endCount);
+  cursor.s += endCount;
+  const partCount = structure[cursor.s++]!;
+  if (partCount) {
+    geometry.parts = [];
+    for (let k = 0; k < partCount; k++) geometry.parts.push(readGeometry(structure, coords, cursor));
+  }
+  return geometry;
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** A growable u32 list. */
+class Uint32Sink {
+  #data = new Uint32Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.#data.length) {
+      const next = new Uint32Array(this.#data.length * 2);
+      next.set(this.#data);
+      this.#data = next;
+    }
+    this.#data[this.length++] = value;
+  }
+
+  view(): Uint32Array {
+    return this.#data.subarray(0, this.length);
+  }
 }

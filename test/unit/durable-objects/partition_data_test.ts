@@ -1,10 +1,10 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import {
   type PartitionData,
   PartitionDataCache,
   type Side,
 } from "../../../durable-objects/partition_ledger/partition_data.ts";
-import { decodePart, encodePart } from "../../../durable-objects/partition_ledger/part_codec.ts";
+import { decodePart, encodePart, PartFormatError } from "../../../durable-objects/partition_ledger/part_codec.ts";
 import type { ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
 import { SpatialIndex } from "../../../wasm/mod.ts";
 import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";
@@ -82,4 +82,27 @@ Deno.test("a staged part round-trips rows exactly: ids keep their types, geometr
     ["Point", [0.1 + 0.2, -33.3], null],
   ]);
   deepEqual(decodePart(encodePart([{ l: 3, r: 4, g: rows[1]!.g }])).map((r) => r.p), [undefined]);
+});
+
+Deno.test("multi-part geometries round-trip through a part, and other bytes are refused", () => {
+  const multi = {
+    kind: "MultiPolygon" as const,
+    xy: new Float64Array(0),
+    parts: [polygon(square(0, 0)), polygon(square(5, 5, 2), square(5.5, 5.5, 0.5))],
+  };
+  const line = {
+    kind: "MultiLineString" as const,
+    xy: new Float64Array([0, 0, 1, 1, 2, 2, 3, 3]),
+    ends: new Uint32Array([2, 4]),
+  };
+  const [a, b] = decodePart(encodePart([{ l: "m", r: 1, g: multi }, { l: "m", r: 2, g: line }]));
+  equal(a!.g.kind, "MultiPolygon");
+  deepEqual(a!.g.parts!.map((p) => [[...p.xy], p.ends ? [...p.ends] : null]), [
+    [[...multi.parts[0]!.xy], null],
+    [[...multi.parts[1]!.xy], [5, 10]],
+  ]);
+  deepEqual([b!.g.kind, [...b!.g.xy], [...b!.g.ends!]], ["MultiLineString", [...line.xy], [2, 4]]);
+  deepEqual(decodePart(encodePart([])), []);
+  throws(() => decodePart(new TextEncoder().encode('{"l":1}\n')), PartFormatError);
+  throws(() => decodePart(encodePart([{ l: 1, r: 2, g: line }]).subarray(0, 40)), PartFormatError);
 });
