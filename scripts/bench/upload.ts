@@ -107,7 +107,7 @@ async function send(
 
 /**
  * Deno reuses pooled connections; wrangler dev closes idle ones after a few seconds, and a request sent on one
- * just closed fails before the server saw it ("connection closed before message completed"). Such a failure
+ * just closed fails ("connection closed before message completed", "Connection reset by peer"). Such a failure
  * is retried on a fresh connection (the body stream is rebuilt), as is a dev-proxy restart answer; any other error is thrown.
  */
 async function fetchRetryingTransportFailures(attempt: () => [string, RequestInit]): Promise<Response> {
@@ -117,7 +117,7 @@ async function fetchRetryingTransportFailures(attempt: () => [string, RequestIni
       if (!(await isDevProxyRestart(response)) || tries >= 3) return response;
     } catch (error) {
       const stale = error instanceof TypeError &&
-        /connection closed before message completed/.test(String(error.cause ?? error));
+        /connection closed before message completed|Connection reset by peer/.test(String(error.cause ?? error));
       // A GET the dev proxy parked on a lost connection never answers (workers-sdk#14641): send it again.
       const parked = error instanceof DOMException && error.name === "TimeoutError";
       if (!(stale || parked) || tries >= 3) throw error;
