@@ -106,21 +106,25 @@ async function send(
 }
 
 /**
- * Deno reuses pooled connections; wrangler dev closes idle ones after a few seconds, and a request sent on one
- * just closed fails ("connection closed before message completed", "Connection reset by peer"). Such a failure
- * is retried on a fresh connection (the body stream is rebuilt), as is a dev-proxy restart answer; any other error is thrown.
+ * The local dev server's proxy drops connections now and then (workers-sdk#14641): a request on a pooled
+ * connection it just closed fails ("connection closed before message completed", "Connection reset by peer"),
+ * a body upload may hit "Broken pipe", a GET may be parked and never answered, or the proxy answers 503
+ * "worker restarted mid-request". Idempotent requests (GET, PUT) are resent on any such failure, a POST only
+ * when it cannot have reached the Worker; the body stream is rebuilt each time. Other errors are thrown.
  */
 async function fetchRetryingTransportFailures(attempt: () => [string, RequestInit]): Promise<Response> {
   for (let tries = 1;; tries++) {
+    const [url, init] = attempt();
     try {
-      const response = await fetch(...attempt());
+      const response = await fetch(url, init);
       if (!(await isDevProxyRestart(response)) || tries >= 3) return response;
     } catch (error) {
-      const stale = error instanceof TypeError &&
+      const idempotent = init.method === "GET" || init.method === "PUT";
+      const transport = error instanceof TypeError ||
+        (error instanceof DOMException && error.name === "TimeoutError");
+      const unsent = error instanceof TypeError &&
         /connection closed before message completed|Connection reset by peer/.test(String(error.cause ?? error));
-      // A GET the dev proxy parked on a lost connection never answers (workers-sdk#14641): send it again.
-      const parked = error instanceof DOMException && error.name === "TimeoutError";
-      if (!(stale || parked) || tries >= 3) throw error;
+      if (!(idempotent ? transport : unsent) || tries >= 3) throw error;
     }
   }
 }
