@@ -1,15 +1,25 @@
 /**
  * Merge and commit. Each partition left its share as sorted part objects
- * (part_codec.ts) under the job's staging prefix; the home partition merges them in
- * (left_id, right_id) order into one immutable result object under a key of
- * its own, and only then does the ledger record it (the caller makes that
- * transition). R2 has no rename: the "swap" is that pointer in the ledger.
+ * (part_codec.ts) under the job's staging prefix; the home partition merges
+ * them in (left_id, right_id) order into one immutable result object under a
+ * key of its own, and only then does the ledger record it (the caller makes
+ * that transition). R2 has no rename: the "swap" is that pointer in the ledger.
+ *
+ * The merge streams: it holds one part object per partition and one output
+ * chunk, whatever the result's size (a result over one chunk goes up as an R2
+ * multipart upload of equal chunks).
  */
-import { serializeResultCollection } from "../../src/tiles/fgb_writer.ts";
+import {
+  columnTypeOfBits,
+  geometryTypeOfKinds,
+  ResultFlatGeobufWriter,
+  type WrittenColumn,
+} from "../../src/tiles/fgb_writer.ts";
+import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
-import { decodePart } from "./part_codec.ts";
 import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
-import { mergeSorted } from "./result_order.ts";
+import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
+import { RowHeap } from "./result_order.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";
 
 export interface PartSummary {
@@ -19,68 +29,244 @@ export interface PartSummary {
   stats: Record<string, number>;
 }
 
+/** Size of every uploaded chunk but the last (R2 multipart parts must be equal, ≥ 5 MiB). */
+export const RESULT_CHUNK_BYTES = 8 * 2 ** 20;
+const MIN_CHUNK_BYTES = 5 * 2 ** 20;
+
 export async function mergeAndCommit(
   bucket: R2Bucket,
   job: JobRecord,
   parts: PartSummary[],
+  chunkBytes = RESULT_CHUNK_BYTES,
 ): Promise<{ result: JobResult; stats: Record<string, unknown> }> {
+  chunkBytes = Math.max(MIN_CHUNK_BYTES, chunkBytes);
   const started = Date.now();
-  const streams = await Promise.all(parts.map((part) => readPartRows(bucket, part.part_keys)));
-  const rows = mergeSorted(streams);
-  const mergeMs = Date.now() - started;
-
   const format = job.spec.output_format;
-  const body = format === "geojson" ? encodeGeoJson(rows) : encodeResultFlatGeobuf(rows);
   const key = JOB_KEYS.result(job.job_id, job.attempts, format);
-  const object = await bucket.put(key, body, {
+  const count = parts.reduce((n, p) => n + p.feature_count, 0);
+  const sink = new ChunkedUpload(bucket, key, chunkBytes, {
     httpMetadata: { contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf" },
     customMetadata: { job_id: job.job_id, attempt: String(job.attempts), trace_id: job.spec.trace_id },
   });
-  if (!object) throw new Error(`R2 refused the result object "${key}"`);
-
-  return {
-    result: { key, format, feature_count: rows.length, bytes: object.size, etag: object.httpEtag },
-    stats: aggregateStats(parts, rows.length, { merge: mergeMs, commit: Date.now() - started - mergeMs }),
-  };
-}
-
-async function readPartRows(bucket: R2Bucket, keys: string[]): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
-  for (const key of keys) {
-    const object = await bucket.get(key);
-    if (!object) throw new Error(`Staged part "${key}" is missing`);
-    for (const row of decodePart(new Uint8Array(await object.arrayBuffer()))) rows.push(row);
-  }
-  return rows;
-}
-
-/** FlatGeobuf without an index (an index would reorder the features); the row number is the feature id. */
-function encodeResultFlatGeobuf(rows: ResultRow[]): Uint8Array {
-  return serializeResultCollection(rows.map((row, i) => ({
-    id: i + 1,
-    geometry: row.g,
-    properties: { left_id: row.l, right_id: row.r, ...row.p },
-  })));
-}
-
-function encodeGeoJson(rows: ResultRow[]): Blob {
-  const chunks: string[] = ['{"type":"FeatureCollection","features":['];
-  let batch: string[] = [];
-  rows.forEach((row, i) => {
-    const properties = { left_id: row.l, right_id: row.r, ...row.p };
-    batch.push(
-      `${i ? "," : ""}{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${
-        geoJSONTextFromFlat(row.g)
-      }}`,
-    );
-    // Thousands of rows per Blob part: one UTF-8 encoding call each instead of one per row.
-    if (batch.length === 4096) {
-      chunks.push(batch.join(""));
-      batch = [];
+  const encoder = format === "geojson"
+    ? new GeoJsonEncoder()
+    : new FlatGeobufEncoder(parts, count, job.spec.operation === "polygon_intersection");
+  let written = 0;
+  try {
+    await sink.write(encoder.start());
+    for await (const row of mergeParts(bucket, parts)) {
+      encoder.add(row, ++written);
+      if (encoder.pending >= chunkBytes) await sink.write(encoder.take());
     }
-  });
-  chunks.push(batch.join(""), "]}");
-  return new Blob(chunks);
+    if (written !== count) throw new Error(`Staged parts hold ${written} rows, their reports ${count}`);
+    await sink.write(encoder.end());
+    const object = await sink.close();
+    return {
+      result: { key, format, feature_count: written, bytes: object.size, etag: object.httpEtag },
+      stats: aggregateStats(parts, written, { commit: Date.now() - started }),
+    };
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+/** The rows of every partition's parts in (left_id, right_id) order: a k-way merge over a heap of part readers. */
+async function* mergeParts(bucket: R2Bucket, parts: PartSummary[]): AsyncGenerator<ResultRow> {
+  const cursors = (await Promise.all(parts.map((part) => PartCursor.open(bucket, part.part_keys))))
+    .filter((c): c is PartCursor => c !== null);
+  const heap = new RowHeap<PartCursor>(cursors);
+  while (heap.size) {
+    const top = heap.top();
+    yield top.row;
+    if (await top.advance()) heap.replaceTop();
+    else heap.pop();
+  }
+}
+
+/** One partition's rows: its part objects in order, one in memory at a time. */
+class PartCursor {
+  row!: ResultRow;
+  #reader!: PartReader;
+  #next = 0;
+
+  private constructor(readonly bucket: R2Bucket, readonly keys: string[]) {}
+
+  static async open(bucket: R2Bucket, keys: string[]): Promise<PartCursor | null> {
+    const cursor = new PartCursor(bucket, keys);
+    return (await cursor.advance()) ? cursor : null;
+  }
+
+  /** Moves to the next row; false after the last. */
+  async advance(): Promise<boolean> {
+    for (;;) {
+      const row = this.#reader?.next();
+      if (row) {
+        this.row = row;
+        return true;
+      }
+      const key = this.keys[this.#next++];
+      if (key === undefined) return false;
+      const object = await this.bucket.get(key);
+      if (!object) throw new Error(`Staged part "${key}" is missing`);
+      this.#reader = new PartReader(new Uint8Array(await object.arrayBuffer()));
+    }
+  }
+}
+
+interface ResultEncoder {
+  start(): Uint8Array;
+  /** Encodes row number `n` (1-based). */
+  add(row: ResultRow, n: number): void;
+  readonly pending: number;
+  take(): Uint8Array;
+  end(): Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+
+class GeoJsonEncoder implements ResultEncoder {
+  #texts: string[] = [];
+  #chars = 0;
+
+  start(): Uint8Array {
+    return utf8.encode('{"type":"FeatureCollection","features":[');
+  }
+
+  add(row: ResultRow, n: number): void {
+    const properties = { left_id: row.l, right_id: row.r, ...row.p };
+    const text = `${n > 1 ? "," : ""}{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${
+      geoJSONTextFromFlat(row.g)
+    }}`;
+    this.#texts.push(text);
+    this.#chars += text.length;
+  }
+
+  /** Characters, an estimate of bytes (the text is ASCII but for string ids). */
+  get pending(): number {
+    return this.#chars;
+  }
+
+  take(): Uint8Array {
+    const bytes = utf8.encode(this.#texts.join(""));
+    this.#texts = [];
+    this.#chars = 0;
+    return bytes;
+  }
+
+  end(): Uint8Array {
+    this.#texts.push("]}");
+    return this.take();
+  }
+}
+
+/**
+ * FlatGeobuf without an index (an index would reorder the features); the row
+ * number is the feature id. The schema comes from the facts each slice
+ * recorded of its rows, so the header can be written first.
+ */
+class FlatGeobufEncoder implements ResultEncoder {
+  readonly #writer: ResultFlatGeobufWriter;
+
+  constructor(parts: PartSummary[], count: number, withArea: boolean) {
+    const facts = Object.fromEntries(
+      FACT_NAMES.map((name) => [name, parts.reduce((bits, p) => bits | (p.stats[name] ?? 0), 0)]),
+    ) as Record<typeof FACT_NAMES[number], number>;
+    const columns: WrittenColumn[] = [
+      { name: "id", type: ColumnType.Long },
+      { name: "left_id", type: columnTypeOfBits(facts.left_id_classes) },
+      { name: "right_id", type: columnTypeOfBits(facts.right_id_classes) },
+    ];
+    if (withArea) {
+      columns.push({ name: "area", type: ColumnType.Double }, { name: "area_m2", type: ColumnType.Double });
+    }
+    this.#writer = new ResultFlatGeobufWriter({
+      columns,
+      count,
+      geometryType: geometryTypeOfKinds(kindsOf(facts.geometry_kinds)),
+    });
+  }
+
+  start(): Uint8Array {
+    return this.#writer.header();
+  }
+
+  add(row: ResultRow, n: number): void {
+    this.#writer.add({ id: n, geometry: row.g, properties: { left_id: row.l, right_id: row.r, ...row.p } });
+  }
+
+  get pending(): number {
+    return this.#writer.pending;
+  }
+
+  take(): Uint8Array {
+    return this.#writer.take();
+  }
+
+  end(): Uint8Array {
+    return this.take();
+  }
+}
+
+/**
+ * Bytes to one R2 object: a single PUT when they fit one chunk, else a
+ * multipart upload of equal chunks (the last shorter), started when the
+ * first chunk fills.
+ */
+class ChunkedUpload {
+  #buffered: Uint8Array[] = [];
+  #bufferedBytes = 0;
+  #upload: R2MultipartUpload | undefined;
+  #uploaded: R2UploadedPart[] = [];
+
+  constructor(
+    readonly bucket: R2Bucket,
+    readonly key: string,
+    readonly chunkBytes: number,
+    readonly options: R2MultipartOptions,
+  ) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!bytes.length) return;
+    this.#buffered.push(bytes);
+    this.#bufferedBytes += bytes.length;
+    while (this.#bufferedBytes >= this.chunkBytes) await this.#send(this.#takeChunk(this.chunkBytes));
+  }
+
+  async close(): Promise<R2Object> {
+    const rest = this.#takeChunk(this.#bufferedBytes);
+    if (!this.#upload) {
+      const object = await this.bucket.put(this.key, rest, this.options);
+      if (!object) throw new Error(`R2 refused the result object "${this.key}"`);
+      return object;
+    }
+    if (rest.length) await this.#send(rest);
+    return await this.#upload.complete(this.#uploaded);
+  }
+
+  async abort(): Promise<void> {
+    await this.#upload?.abort().catch(() => {});
+  }
+
+  async #send(chunk: Uint8Array): Promise<void> {
+    this.#upload ??= await this.bucket.createMultipartUpload(this.key, this.options);
+    this.#uploaded.push(await this.#upload.uploadPart(this.#uploaded.length + 1, chunk));
+  }
+
+  #takeChunk(size: number): Uint8Array {
+    const chunk = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const head = this.#buffered[0]!;
+      const n = Math.min(head.length, size - at);
+      chunk.set(head.subarray(0, n), at);
+      at += n;
+      if (n === head.length) this.#buffered.shift();
+      else this.#buffered[0] = head.subarray(n);
+    }
+    this.#bufferedBytes -= size;
+    return chunk;
+  }
 }
 
 function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<string, number>): Record<string, unknown> {

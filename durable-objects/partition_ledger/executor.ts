@@ -23,7 +23,7 @@ import {
 } from "../../wasm/mod.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { encodePart, PART_CONTENT_TYPE } from "./part_codec.ts";
+import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
 import {
@@ -41,6 +41,11 @@ import {
  * vertex visited by an exact test (≈ 0.1 µs here), so the default ≈ 200 ms.
  */
 export const DEFAULT_SLICE_WORK = 2_000_000;
+/**
+ * Rows a slice stops at (the one left feature that passes it finishes): the
+ * merge holds one part per partition at a time, so parts stay a few MB.
+ */
+export const MAX_SLICE_ROWS = 32_768;
 /** Work units of one point answered by the bulk point-in-polygon path. */
 const BULK_POINT_WORK = 16;
 
@@ -112,7 +117,7 @@ async function computeSlice(
   let work = 0;
   let i = task.next_offset;
   try {
-    for (; i < data.left.features.length && work < workBudget; i++) {
+    for (; i < data.left.features.length && work < workBudget && rows.length < MAX_SLICE_ROWS; i++) {
       work += processLeft(core, spec, data, i, rows, add);
     }
   } catch (error) {
@@ -129,6 +134,7 @@ async function computeSlice(
     add("write_ms", Date.now() - writeStarted);
   }
   add("pairs", rows.length);
+  Object.assign(stats, partFacts(rows, stats));
   stats.geos_heap_bytes = Math.max(stats.geos_heap_bytes ?? 0, core.heapBytes);
   return { next_offset: i, part_key: partKey, added: rows.length, stats, done };
 }

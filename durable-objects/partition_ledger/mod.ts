@@ -249,6 +249,10 @@ export class PartitionLedger extends DurableObject<Env> {
     await this.rearm();
   }
 
+  private get resultChunkBytes(): number | undefined {
+    return this.env.RESULT_CHUNK_BYTES ? Number(this.env.RESULT_CHUNK_BYTES) : undefined;
+  }
+
   private async rearm(): Promise<void> {
     const jobsDue = this.ledger.nextDueAt();
     const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
@@ -314,7 +318,12 @@ export class PartitionLedger extends DurableObject<Env> {
   private async commit(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
     try {
-      const { result, stats } = await mergeAndCommit(this.env.TILES, job, this.ledger.parts(job.job_id));
+      const { result, stats } = await mergeAndCommit(
+        this.env.TILES,
+        job,
+        this.ledger.parts(job.job_id),
+        this.resultChunkBytes,
+      );
       this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
       span.logger.info("job committed", {
         result_key: result.key,
@@ -338,7 +347,12 @@ export class PartitionLedger extends DurableObject<Env> {
     const committed = job.result!;
     if (await this.env.TILES.head(committed.key)) return;
     try {
-      const { result } = await mergeAndCommit(this.env.TILES, job, this.ledger.parts(job.job_id));
+      const { result } = await mergeAndCommit(
+        this.env.TILES,
+        job,
+        this.ledger.parts(job.job_id),
+        this.resultChunkBytes,
+      );
       if (result.key !== committed.key || result.etag !== committed.etag) {
         throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
       }

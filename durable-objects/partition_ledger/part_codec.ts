@@ -14,6 +14,7 @@
  * coordinates follow the previous row's. Decoded geometries are views into
  * the object's bytes.
  */
+import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import type { ResultRow } from "./job_spec.ts";
 
@@ -66,47 +67,93 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
   return out;
 }
 
-/** @throws {PartFormatError} for bytes that are not a part object. */
-export function decodePart(bytes: Uint8Array): ResultRow[] {
-  // Typed views need aligned offsets: copy unless the bytes start a buffer of their own.
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-  const view = new DataView(own.buffer);
-  if (own.length < 8 || view.getUint32(0, true) !== MAGIC) throw new PartFormatError("Not a staged part object");
-  const metaLength = view.getUint32(4, true);
-  const head = align8(8 + metaLength);
-  if (head + 8 > own.length) throw new PartFormatError("Staged part object is truncated");
-  let meta: PartMeta;
-  try {
-    meta = JSON.parse(new TextDecoder().decode(own.subarray(8, 8 + metaLength)));
-  } catch {
-    throw new PartFormatError("Staged part object has a corrupt header");
-  }
-  const structureLength = view.getUint32(head, true);
-  const coordinateCount = view.getUint32(head + 4, true);
-  const { n, props } = meta;
-  const propsAt = head + 8;
-  const coordsAt = propsAt + props.length * n * 8;
-  const structureAt = coordsAt + coordinateCount * 8;
-  if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
-  const propColumns = new Float64Array(own.buffer, propsAt, props.length * n);
-  const coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
-  const structure = new Uint32Array(own.buffer, structureAt, structureLength);
+/**
+ * What a merge must know of rows before it reads them (a streamed result's
+ * header comes first): bitmasks of the id value classes and geometry kinds,
+ * kept in the task stats and OR-ed over slices and partitions.
+ */
+export const FACT_NAMES = ["left_id_classes", "right_id_classes", "geometry_kinds"] as const;
+export type PartFacts = Record<typeof FACT_NAMES[number], number>;
 
-  const cursor = { s: 0, c: 0 };
-  const rows: ResultRow[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const row: ResultRow = { l: meta.l[i]!, r: meta.r[i]!, g: readGeometry(structure, coords, cursor) };
+export function partFacts(rows: readonly ResultRow[], into: Partial<PartFacts> = {}): PartFacts {
+  let l = into.left_id_classes ?? 0, r = into.right_id_classes ?? 0, kinds = into.geometry_kinds ?? 0;
+  for (const row of rows) {
+    l |= valueClassBit(row.l);
+    r |= valueClassBit(row.r);
+    kinds |= 1 << KIND_CODES.get(row.g.kind)!;
+  }
+  return { left_id_classes: l, right_id_classes: r, geometry_kinds: kinds };
+}
+
+export function kindsOf(bits: number): GeometryKind[] {
+  return KINDS.filter((_, i) => bits & (1 << i));
+}
+
+/** Every row of a part object. @throws {PartFormatError} for bytes that are not one. */
+export function decodePart(bytes: Uint8Array): ResultRow[] {
+  const reader = new PartReader(bytes);
+  const rows: ResultRow[] = [];
+  for (let row = reader.next(); row; row = reader.next()) rows.push(row);
+  return rows;
+}
+
+/**
+ * Reads a part object's rows one at a time: a merge holds each part's bytes,
+ * not an object per row.
+ */
+export class PartReader {
+  readonly length: number;
+  readonly #meta: PartMeta;
+  readonly #props: Float64Array;
+  readonly #coords: Float64Array;
+  readonly #structure: Uint32Array;
+  readonly #cursor = { s: 0, c: 0 };
+  #row = 0;
+
+  /** @throws {PartFormatError} for bytes that are not a part object. */
+  constructor(bytes: Uint8Array) {
+    // Typed views need aligned offsets: copy unless the bytes start a buffer of their own.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    const view = new DataView(own.buffer);
+    if (own.length < 8 || view.getUint32(0, true) !== MAGIC) throw new PartFormatError("Not a staged part object");
+    const metaLength = view.getUint32(4, true);
+    const head = align8(8 + metaLength);
+    if (head + 8 > own.length) throw new PartFormatError("Staged part object is truncated");
+    try {
+      this.#meta = JSON.parse(new TextDecoder().decode(own.subarray(8, 8 + metaLength)));
+    } catch {
+      throw new PartFormatError("Staged part object has a corrupt header");
+    }
+    const structureLength = view.getUint32(head, true);
+    const coordinateCount = view.getUint32(head + 4, true);
+    const { n, props } = this.#meta;
+    const propsAt = head + 8;
+    const coordsAt = propsAt + props.length * n * 8;
+    const structureAt = coordsAt + coordinateCount * 8;
+    if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
+    this.length = n;
+    this.#props = new Float64Array(own.buffer, propsAt, props.length * n);
+    this.#coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
+    this.#structure = new Uint32Array(own.buffer, structureAt, structureLength);
+  }
+
+  /** The next row, or undefined after the last. */
+  next(): ResultRow | undefined {
+    const i = this.#row;
+    const { n, props, l, r } = this.#meta;
+    if (i >= n) return undefined;
+    this.#row++;
+    const row: ResultRow = { l: l[i]!, r: r[i]!, g: readGeometry(this.#structure, this.#coords, this.#cursor) };
     if (props.length) {
       const p: Record<string, number> = {};
       for (let k = 0; k < props.length; k++) {
-        const value = propColumns[k * n + i]!;
+        const value = this.#props[k * n + i]!;
         if (!Number.isNaN(value)) p[props[k]!] = value;
       }
       row.p = p;
     }
-    rows[i] = row;
+    return row;
   }
-  return rows;
 }
 
 /** Appends the geometry's structure; returns its coordinate count (x and y each). */

@@ -7,9 +7,48 @@ export function compareRows(a: ResultRow, b: ResultRow): number {
 }
 
 /**
- * Merges individually sorted row lists: V8's sort (TimSort) finds the sorted
- * runs and merges them, O(n log k) for k partitions.
+ * A binary min-heap of sorted row sources by their current row: the k-way
+ * merge of partition outputs, O(n log k), holding only each source's head.
  */
-export function mergeSorted(lists: ResultRow[][]): ResultRow[] {
-  return lists.flat().sort(compareRows);
+export class RowHeap<T extends { row: ResultRow }> {
+  readonly #items: T[];
+
+  constructor(items: readonly T[]) {
+    this.#items = [...items];
+    for (let i = (this.#items.length >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  top(): T {
+    return this.#items[0]!;
+  }
+
+  /** The top's row moved on: restore the order. */
+  replaceTop(): void {
+    this.#siftDown(0);
+  }
+
+  pop(): void {
+    const last = this.#items.pop()!;
+    if (this.#items.length) {
+      this.#items[0] = last;
+      this.#siftDown(0);
+    }
+  }
+
+  #siftDown(i: number): void {
+    const items = this.#items;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let least = i;
+      if (l < items.length && compareRows(items[l]!.row, items[least]!.row) < 0) least = l;
+      if (r < items.length && compareRows(items[r]!.row, items[least]!.row) < 0) least = r;
+      if (least === i) return;
+      [items[i], items[least]] = [items[least]!, items[i]!];
+      i = least;
+    }
+  }
 }

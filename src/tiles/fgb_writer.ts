@@ -119,6 +119,68 @@ export function serializeResultCollection(
   return writeFlatGeobuf(features, { ...options, name: options.name ?? "result", nodeSize: 0 });
 }
 
+/**
+ * A result FlatGeobuf (no index, features in the order given) written piece
+ * by piece, for results too large to hold: the header first (the feature
+ * count, schema and geometry type must be known up front), then features in
+ * batches taken with {@link take}.
+ */
+export class ResultFlatGeobufWriter {
+  readonly #encoder: FeatureEncoder;
+
+  constructor(readonly head: { columns: WrittenColumn[]; count: number; geometryType: GeometryType; name?: string }) {
+    this.#encoder = new FeatureEncoder(head.columns, 1 << 20);
+  }
+
+  /** Magic bytes and header. */
+  header(): Uint8Array {
+    const header = buildHeader({
+      columns: this.head.columns,
+      count: this.head.count,
+      geometryType: this.head.geometryType,
+      envelope: null,
+      nodeSize: 0,
+      name: this.head.name ?? "result",
+      epsg: 4326,
+      metadata: undefined,
+    });
+    const out = new Uint8Array(magicbytes.length + header.length);
+    out.set(magicbytes, 0);
+    out.set(header, magicbytes.length);
+    return out;
+  }
+
+  add(feature: FlatFeature): void {
+    this.#encoder.add(feature);
+  }
+
+  /** Bytes encoded so far. */
+  get pending(): number {
+    return this.#encoder.length;
+  }
+
+  /** The features encoded since the last call (a copy; the writer reuses its buffer). */
+  take(): Uint8Array {
+    return this.#encoder.drain();
+  }
+}
+
+/** Bit of a value's column class, for schemas gathered piecewise (OR the bits of every value). */
+export function valueClassBit(value: unknown): number {
+  return 1 << VALUE_CLASSES.indexOf(classify(value));
+}
+
+/** The column type for the OR of {@link valueClassBit} over a column's values. */
+export function columnTypeOfBits(bits: number): ColumnType {
+  return columnTypeOf(new Set(VALUE_CLASSES.filter((_, i) => bits & (1 << i))));
+}
+
+/** The header geometry type of features of these kinds (Unknown when mixed). */
+export function geometryTypeOfKinds(kinds: Iterable<FlatGeometry["kind"]>): GeometryType {
+  const types = new Set([...kinds].map((kind) => KIND_TYPES[kind]));
+  return types.size === 1 ? [...types][0]! : GeometryType.Unknown;
+}
+
 function identityOrder(count: number): Uint32Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
@@ -222,7 +284,8 @@ function commonGeometryType(features: readonly FlatFeature[]): GeometryType {
   return type ?? GeometryType.Unknown;
 }
 
-type ValueClass = "bool" | "int" | "double" | "string" | "binary" | "json";
+const VALUE_CLASSES = ["bool", "int", "double", "string", "binary", "json"] as const;
+type ValueClass = typeof VALUE_CLASSES[number];
 
 function classify(value: unknown): ValueClass {
   switch (typeof value) {
@@ -327,6 +390,13 @@ class FeatureEncoder {
 
   finish(): Uint8Array {
     return this.#out.subarray(0, this.#length);
+  }
+
+  /** The bytes so far (copied), and start over. */
+  drain(): Uint8Array {
+    const bytes = this.#out.slice(0, this.#length);
+    this.#length = 0;
+    return bytes;
   }
 
   #reserve(extra: number): void {
