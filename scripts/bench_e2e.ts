@@ -8,7 +8,10 @@
  * - J3: Natural Earth countries (world-atlas countries-50m, repaired) × a 1° grid over the world.
  * - Service: publish time per dataset (over one request's limits, e.g. J1's 1,000,000 points: the multipart
  *   upload, parts of ≤ 200,000 features, open → parts → complete → COMPLETED), submit → COMPLETED (polling every 100 ms), result download, the
- *   job's own stats, workerd peak RSS (VmHWM, reset before each publish/job), GEOS cold start (first /health).
+ *   job's own stats, workerd peak RSS (VmHWM, reset before each publish/job), GEOS cold start (first /health),
+ *   and the isolate's peak memory during each job (`Runtime.getHeapUsage` over wrangler's inspector every 100 ms:
+ *   JS heap + array-buffer backing stores, WASM memory included). Locally the Worker and every Durable Object share
+ *   that one isolate, so its peak is an upper bound for any one Durable Object isolate (the platform's 128 MB).
  * - PostGIS (throwaway cluster, GiST indexes): `CREATE TABLE … AS SELECT … ORDER BY left_id, right_id`,
  *   single-threaded (`max_parallel_workers_per_gather = 0`) and with default parallelism.
  * - turf in-process (flatbush candidates, as scripts/bench_core.ts).
@@ -37,14 +40,9 @@ import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./be
 import { turfPointInPolygon, turfPolygonIntersection, type TurfRun } from "./bench/turf_engine.ts";
 import { fitsOneRequest, publishDataset, publishMultipart, splitGeoJson } from "./bench/upload.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
-import {
-  bundleResolver,
-  type CpuProfileSession,
-  formatSummary,
-  startCpuProfile,
-  summarizeProfile,
-  withSourcePositions,
-} from "./lib/cpu_profile.ts";
+import { bundleResolver, formatSummary, summarizeProfile, withSourcePositions } from "./lib/cpu_profile.ts";
+import { type HeapPeak, isolateLimitNote } from "./lib/heap_usage.ts";
+import { type IsolateWatch, watchIsolate } from "./bench/isolate_watch.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
@@ -65,7 +63,8 @@ const HELP = `Usage: deno task bench:e2e [options]
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
   --json <file>         also write every measurement as JSON
   --profile <dir>       CPU-profile each service job (submit → COMPLETED) into <dir>/<job>.cpuprofile and print
-                        its top-15 self-time functions (times then include the profiler's overhead)`;
+                        its top-15 self-time functions (times then include the profiler's overhead)
+  --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load`;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -84,6 +83,7 @@ const { values: flags } = parseArgs({
     "job-timeout": { type: "string", default: "600" },
     json: { type: "string" },
     profile: { type: "string" },
+    "no-isolate-heap": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -95,6 +95,12 @@ const parts = new Set(flags.only.split(",").map((s) => s.trim().toLowerCase()));
 const pointCounts = flags.points.split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+/** The isolate's peak (JS heap + buffers) and its parts, as table cells. */
+function heapCells(h: HeapPeak | undefined): string[] {
+  if (!h) return ["?", "?"];
+  const buffers = h.backingStorageSize === undefined ? "?" : mib(h.backingStorageSize);
+  return [mib(h.bytes), `${mib(h.usedSize)} (${mib(h.totalSize)}) / ${buffers}`];
+}
 
 // ---------------------------------------------------------------- the jobs
 type Op = "point_in_polygon" | "polygon_intersection";
@@ -176,8 +182,18 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
   const logFile = `${stateDir}.log`;
   log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
-  const inspectorPort = flags.profile ? freePort() : undefined;
+  // wrangler dev always runs its inspector (default port 9229); a free port keeps another dev server's apart.
+  const inspectorPort = freePort();
   const service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort);
+  const heapPeaks: { label: string; peak: HeapPeak }[] = [];
+  const watch = (label: string, profile: boolean): Promise<IsolateWatch | undefined> =>
+    !profile && flags["no-isolate-heap"] ? Promise.resolve(undefined) : watchIsolate(`127.0.0.1:${inspectorPort}`, {
+      heap: !flags["no-isolate-heap"],
+      profile,
+    }).catch((error) => {
+      notes.push(`${label}: no inspector session (${error instanceof Error ? error.message : error})`);
+      return undefined;
+    });
   if (flags.profile) await Deno.mkdir(flags.profile, { recursive: true });
   report.commit = tree.commit;
   report.startup = {
@@ -289,13 +305,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       resetPeaks(pids());
       log(`running ${job.label}`);
       let run: JobRun;
-      let profiler: CpuProfileSession | undefined;
-      if (inspectorPort) {
-        profiler = await startCpuProfile(`127.0.0.1:${inspectorPort}`).catch((error) => {
-          notes.push(`${job.label}: no CPU profile (${error instanceof Error ? error.message : error})`);
-          return undefined;
-        });
-      }
+      const watcher = await watch(job.label, !!flags.profile);
       try {
         run = await runJob(service.url, token, {
           spatial_operation: job.op,
@@ -309,15 +319,20 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
             ),
         });
       } catch (error) {
-        await profiler?.stop().catch(() => {});
+        await watcher?.stop().catch(() => {});
         serviceRows.push([job.label, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
         continue;
       }
-      if (profiler && flags.profile) {
+      const watched = await watcher?.stop().catch((error) => {
+        notes.push(`${job.label}: inspector session lost (${error instanceof Error ? error.message : error})`);
+        return undefined;
+      });
+      if (watched?.heap) heapPeaks.push({ label: job.label, peak: watched.heap });
+      if (watched?.profile && flags.profile) {
         const file = `${flags.profile}/${
           job.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")
         }.cpuprofile`;
-        const profile = withSourcePositions(await profiler.stop(), bundleResolver(tree.dir));
+        const profile = withSourcePositions(watched.profile, bundleResolver(tree.dir));
         await Deno.writeTextFile(file, JSON.stringify(profile));
         const summary = summarizeProfile(profile, { top: 15 });
         console.log(`\n${job.label}: ${file}\n${formatSummary(summary, { selfOnly: true })}`);
@@ -359,12 +374,19 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         (dl.ms / 1000).toFixed(2),
         mib(dl.bytes.byteLength),
         mib(jobPeak),
+        ...heapCells(watched?.heap),
         stats?.geos_heap_peak_bytes ? mib(stats.geos_heap_peak_bytes) : "?",
         `${stats?.candidates_after_bbox ?? "?"} cand, ${stats?.exact_tests ?? "?"} tests; Σms ${
           Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
         }`,
       ]);
-      report[`job ${job.label}`] = { ...run, download_ms: dl.ms, result_bytes: dl.bytes.byteLength, peak_rss: jobPeak };
+      report[`job ${job.label}`] = {
+        ...run,
+        download_ms: dl.ms,
+        result_bytes: dl.bytes.byteLength,
+        peak_rss: jobPeak,
+        isolate_heap: watched?.heap,
+      };
       if (!("geos_heap_peak_bytes" in (doc.stats ?? {})) && !notes.some((n) => n.startsWith("GEOS heap"))) {
         notes.push("GEOS heap high-water per job: not exposed in the job's stats (no geos_heap_* field).");
       }
@@ -382,6 +404,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       await Deno.writeTextFile(tokenFile, tokens.join("\n"));
       resetPeaks(pids());
       log(`submit load: ${flags["load-rate"]}/s for ${flags["load-seconds"]} s over ${subjects} subjects`);
+      const watcher = await watch("submit load", false);
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
@@ -397,13 +420,16 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         stderr: "inherit",
       }).output();
       await Deno.remove(tokenFile);
+      const heap = (await watcher?.stop().catch(() => undefined))?.heap;
+      if (heap) heapPeaks.push({ label: "submit load", peak: heap });
       const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
       try {
-        report.load = { ...JSON.parse(text), peak_rss: peak() };
+        report.load = { ...JSON.parse(text), peak_rss: peak(), isolate_heap: heap };
       } catch {
         report.load = { error: text };
       }
     }
+    if (!flags["no-isolate-heap"]) notes.push(isolateLimitNote(heapPeaks));
     report.workerd_final = workerdMemory(service.pgid);
   } finally {
     await service.stop();
@@ -518,6 +544,8 @@ table(
     "download s",
     "result MiB",
     "workerd peak MiB",
+    "isolate peak MiB",
+    "JS used (alloc) / buffers MiB",
     "GEOS heap MiB",
     "stats",
   ],

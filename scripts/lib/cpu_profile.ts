@@ -5,6 +5,7 @@
  * locally, so one profile covers the Worker and every partition DO.
  */
 import { join } from "node:path";
+import { type InspectorSession, openInspector } from "./inspector_session.ts";
 import { type SourcePosition, sourceResolverFor } from "./source_map.ts";
 
 /** The DevTools `Profiler.Profile` (what a `.cpuprofile` file holds). */
@@ -33,93 +34,40 @@ export interface CallFrame {
 }
 
 export interface CpuProfileSession {
-  /** Stops sampling and returns the profile; the inspector connection is closed afterwards. */
+  /**
+   * Stops sampling and returns the profile. A connection {@link startCpuProfile} opened itself is closed
+   * afterwards; a shared {@link InspectorSession} stays open.
+   */
   stop(): Promise<CpuProfile>;
 }
 
 /**
- * The DevTools WebSocket URL behind `inspector`: a `ws://` URL as is, else `host:port` (or an http URL)
- * whose `/json/list` names the target (wrangler's inspector proxy lists exactly one).
- */
-export async function inspectorWebSocketUrl(inspector: string): Promise<string> {
-  if (/^wss?:\/\//.test(inspector)) return inspector;
-  const base = /^https?:\/\//.test(inspector) ? inspector.replace(/\/+$/, "") : `http://${inspector}`;
-  const response = await fetch(`${base}/json/list`);
-  if (!response.ok) throw new Error(`${base}/json/list answered ${response.status}`);
-  const targets = await response.json() as { webSocketDebuggerUrl?: string }[];
-  const url = targets.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
-  if (!url) throw new Error(`${base}/json/list lists no inspectable target`);
-  return url;
-}
-
-/**
- * Opens the inspector, starts the sampling profiler (`samplingIntervalUs`, default 100 µs) and resolves once it
- * runs. wrangler's proxy takes one client at a time, and never answers the close handshake: the closed socket
- * keeps a Deno process alive until wrangler exits (or `Deno.exit`).
+ * Starts the sampling profiler (`samplingIntervalUs`, default 100 µs) over `inspector` (an open session, or
+ * `host:port`/a URL to connect to: see {@link openInspector}) and resolves once it runs.
  */
 export async function startCpuProfile(
-  inspector: string,
+  inspector: string | InspectorSession,
   options: { samplingIntervalUs?: number } = {},
 ): Promise<CpuProfileSession> {
-  const url = await inspectorWebSocketUrl(inspector);
-  // wrangler's proxy refuses an upgrade that has a User-Agent but no Origin of its allow-list.
-  const ws = new WebSocket(url, { headers: { Origin: "http://127.0.0.1" } });
-  const pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let closed: Error | undefined;
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = (e) => reject(new Error(`Inspector WebSocket ${url}: ${(e as ErrorEvent).message ?? "error"}`));
-  });
-  ws.onmessage = (event) => {
-    // Everything else (console events buffered by the proxy, its keep-alive answers) is not ours.
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (!waiter) return;
-    pending.delete(message.id!);
-    if (message.error) waiter.reject(new Error(message.error.message));
-    else waiter.resolve(message.result ?? {});
-  };
-  const onGone = (reason: string) => {
-    closed = new Error(`Inspector connection closed: ${reason}`);
-    for (const waiter of pending.values()) waiter.reject(closed);
-    pending.clear();
-  };
-  ws.onclose = (event) => onGone(`${event.code} ${event.reason}`);
-  ws.onerror = (event) => onGone((event as ErrorEvent).message ?? "error");
-  const send = <T>(method: string, params?: Record<string, unknown>): Promise<T> => {
-    if (closed) return Promise.reject(closed);
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
-      ws.send(JSON.stringify({ id, method, ...(params ? { params } : {}) }));
-    });
-  };
-  const close = () => {
-    ws.onclose = null;
-    ws.onerror = null;
-    try {
-      ws.close();
-    } catch {
-      // Already closed.
-    }
-  };
+  const own = typeof inspector === "string";
+  const session = own ? await openInspector(inspector) : inspector;
+  const release = () => own && session.close();
   try {
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: options.samplingIntervalUs ?? 100 });
-    await send("Profiler.start");
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: options.samplingIntervalUs ?? 100 });
+    await session.send("Profiler.start");
   } catch (error) {
-    close();
+    release();
     throw error;
   }
   return {
     async stop() {
       try {
-        const { profile } = await send<{ profile: CpuProfile }>("Profiler.stop");
-        await send("Profiler.disable").catch(() => {});
+        const { profile } = await session.send<{ profile: CpuProfile }>("Profiler.stop");
+        await session.send("Profiler.disable").catch(() => {});
         return profile;
       } finally {
-        close();
+        release();
       }
     },
   };
