@@ -196,13 +196,11 @@ async function readTiles(
 
 /**
  * The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads
- * on large tiles; without a filter, the whole object in one read.
+ * on large tiles; without a filter, all of them (a large tile's feature
+ * section only, without its index).
  */
 async function readTile(bucket: TileBucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
-  const reader = await R2TileReader.open(bucket, tile.key, {
-    size: tile.bytes,
-    ...(filter ? {} : { wholeObjectThreshold: Infinity }),
-  });
+  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
   return filter ? await reader.collect(filter) : await reader.all();
 }
 

@@ -142,9 +142,15 @@ export function parseFlatGeobuf(
     throw new FlatGeobufFormatError(`FlatGeobuf file is truncated inside its index (${bytes.length} bytes)`);
   }
   const decoder = new FeatureDecoder(layout.header, options, bytes.length);
+  const features = decodeFeatureSection(bytes, layout.featuresOffset, decoder);
+  decoder.finish();
+  return { header: layout.header, features };
+}
+
+/** Decodes the size-prefixed features from `offset` to the end of `bytes`: a file's whole feature section. */
+function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): FlatFeature[] {
   const bb = new flatbuffers.ByteBuffer(bytes);
   const features: FlatFeature[] = [];
-  let offset = layout.featuresOffset;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   while (offset < bytes.length) {
     if (offset + SIZE_PREFIX_LEN > bytes.length) {
@@ -157,13 +163,13 @@ export function parseFlatGeobuf(
     features.push(decoder.decode(bb, offset, features.length));
     offset += SIZE_PREFIX_LEN + length;
   }
-  if (layout.header.featuresCount > 0 && features.length !== layout.header.featuresCount) {
+  const promised = decoder.header.featuresCount;
+  if (promised > 0 && features.length !== promised) {
     throw new FlatGeobufFormatError(
-      `FlatGeobuf header promises ${layout.header.featuresCount} features but the file holds ${features.length}`,
+      `FlatGeobuf header promises ${promised} features but the file holds ${features.length}`,
     );
   }
-  decoder.finish();
-  return { header: layout.header, features };
+  return features;
 }
 
 /** Turns FlatGeobuf feature tables into FlatFeature, taking the id from the id column. */
@@ -597,14 +603,15 @@ export class R2TileReader {
   }
 
   async #scanAll(): Promise<FlatFeature[]> {
-    if (this.#head.length < this.size) {
-      const rest = await this.#fetch(this.#head.length, this.size - this.#head.length);
-      const joined = new Uint8Array(this.size);
-      joined.set(this.#head);
-      joined.set(rest, this.#head.length);
-      this.#head = joined;
-    }
-    return parseFlatGeobuf(this.#head, { idColumn: this.options.idColumn, missingId: "index" }).features;
+    const { featuresOffset } = this.#layout;
+    if (this.#head.length >= this.size) return decodeFeatureSection(this.#head, featuresOffset, this.#decoder);
+    // The feature section alone: a scan has no use for the index (a point tile's index is a third of it).
+    const from = Math.max(this.#head.length, featuresOffset);
+    const rest = await this.#fetch(from, this.size - from);
+    const section = new Uint8Array(this.size - featuresOffset);
+    if (from > featuresOffset) section.set(this.#head.subarray(featuresOffset, from));
+    section.set(rest, from - featuresOffset);
+    return decodeFeatureSection(section, 0, this.#decoder);
   }
 
   async #read(offset: number, length: number): Promise<Uint8Array> {

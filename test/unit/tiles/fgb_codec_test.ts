@@ -219,6 +219,20 @@ Deno.test("a small rect on a big tile reads a small fraction of the object with 
   ok(reader.stats.requests < 30, `${reader.stats.requests} requests`);
 });
 
+Deno.test("reading a whole big tile fetches its features but not its index, in two requests", async () => {
+  const features = randomFeatures(30_000, 9);
+  const bytes = writeFlatGeobuf(features);
+  const bucket = new MemoryBucket();
+  await bucket.put("big.fgb", bytes);
+  const layout = readLayout(bytes)!;
+  for (const prefetchBytes of [4096, layout.featuresOffset + 1000]) {
+    const reader = await R2TileReader.open(bucket, "big.fgb", { size: bytes.length, prefetchBytes });
+    deepEqual(plain(await reader.all()), plain(parseFlatGeobuf(bytes).features), `prefetch ${prefetchBytes}`);
+    equal(reader.stats.requests, 2);
+    ok(reader.stats.bytesRead <= bytes.length - layout.indexLength + prefetchBytes, `${reader.stats.bytesRead} bytes`);
+  }
+});
+
 Deno.test("readLayout asks for more bytes until the header is complete", () => {
   const bytes = writeFlatGeobuf(mixed);
   equal(readLayout(bytes.subarray(0, 10)), null);
