@@ -211,13 +211,13 @@ class FlatGeobufEncoder implements ResultEncoder {
 /**
  * Bytes to one R2 object: a single PUT when they fit one chunk, else a
  * multipart upload of equal chunks (the last shorter), started when the
- * first chunk fills.
+ * first chunk fills. One chunk uploads while the next is encoded.
  */
 class ChunkedUpload {
   #buffered: Uint8Array[] = [];
   #bufferedBytes = 0;
-  #upload: R2MultipartUpload | undefined;
-  #uploaded: R2UploadedPart[] = [];
+  #upload: Promise<R2MultipartUpload> | undefined;
+  #uploaded: Promise<R2UploadedPart>[] = [];
 
   constructor(
     readonly bucket: R2Bucket,
@@ -241,16 +241,22 @@ class ChunkedUpload {
       return object;
     }
     if (rest.length) await this.#send(rest);
-    return await this.#upload.complete(this.#uploaded);
+    return await (await this.#upload).complete(await Promise.all(this.#uploaded));
   }
 
   async abort(): Promise<void> {
-    await this.#upload?.abort().catch(() => {});
+    await Promise.allSettled(this.#uploaded);
+    await (await this.#upload?.catch(() => undefined))?.abort().catch(() => {});
   }
 
+  /** Starts the chunk's upload once the one before it has finished (at most one in flight). */
   async #send(chunk: Uint8Array): Promise<void> {
-    this.#upload ??= await this.bucket.createMultipartUpload(this.key, this.options);
-    this.#uploaded.push(await this.#upload.uploadPart(this.#uploaded.length + 1, chunk));
+    this.#upload ??= this.bucket.createMultipartUpload(this.key, this.options);
+    await this.#uploaded.at(-1);
+    const upload = await this.#upload;
+    const part = upload.uploadPart(this.#uploaded.length + 1, chunk);
+    part.catch(() => {}); // awaited later (next chunk, close or abort); not an unhandled rejection meanwhile
+    this.#uploaded.push(part);
   }
 
   #takeChunk(size: number): Uint8Array {
