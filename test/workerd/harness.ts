@@ -4,7 +4,7 @@
  * on a free port with its own state directory.
  */
 import { DatabaseSync } from "node:sqlite";
-import { fetchThroughDevProxy, freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
+import { type DevServer, fetchThroughDevProxy, freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
 
 export interface Service {
   readonly url: string;
@@ -29,9 +29,19 @@ export interface ServiceOptions {
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "spatial-jobs-state-" });
   const logFile = `${stateDir}.log`;
-  const port = freePort();
+  let port = freePort();
   const launch = (vars = options.vars) => startDevServer({ port, stateDir, logFile, ...(vars ? { vars } : {}) });
-  let server = await launch();
+  let server: DevServer;
+  for (let attempt = 1;; attempt++) {
+    try {
+      server = await launch();
+      break;
+    } catch (error) {
+      // The free port was taken before workerd bound it (other suites start servers too): take another.
+      if (attempt >= 3 || !/exited before/.test(String(error))) throw error;
+      port = freePort();
+    }
+  }
   return {
     url: server.url,
     stateDir,
