@@ -27,6 +27,7 @@
  * deno task bench:e2e --only J1 --points 100000         # piecemeal
  * deno task bench:e2e --only J2,J3 --no-turf
  * deno task bench:e2e --only load --load-rate 200 --load-seconds 10
+ * deno task bench:e2e --only load --load-rate 50,200,500 --load-seconds 10 --load-points offshore --profile /tmp/prof
  * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
  * deno task bench:e2e --only J2 --no-turf --no-postgis --profile /tmp/prof   # CPU profile of each service job
  * ```
@@ -40,9 +41,16 @@ import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./be
 import { turfPointInPolygon, turfPolygonIntersection, type TurfRun } from "./bench/turf_engine.ts";
 import { fitsOneRequest, publishDataset, publishMultipart, splitGeoJson } from "./bench/upload.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
-import { bundleResolver, formatSummary, summarizeProfile, withSourcePositions } from "./lib/cpu_profile.ts";
+import {
+  bundleResolver,
+  type CpuProfile,
+  formatSummary,
+  summarizeProfile,
+  withSourcePositions,
+} from "./lib/cpu_profile.ts";
 import { type HeapPeak, isolateLimitNote } from "./lib/heap_usage.ts";
 import { type IsolateWatch, watchIsolate } from "./bench/isolate_watch.ts";
+import { LOAD_HEADER, type LoadResult, loadRow } from "./bench/load_table.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
@@ -55,15 +63,19 @@ const HELP = `Usage: deno task bench:e2e [options]
   --no-postgis          skip PostGIS
   --no-turf             skip turf
   --no-parallel         skip the PostGIS run with default parallelism
-  --load-rate <n>       submit requests per second (default 500)
-  --load-seconds <n>    load duration (default 30)
+  --load-rate <list>    submit requests per second, one load step per value, e.g. 50,200,500 (default 500)
+  --load-seconds <n>    load duration of each step (default 30)
+  --load-pause <s>      pause between load steps so the previous step's jobs finish (default 15)
+  --load-points <where> conus (jobs that run against counties) or offshore (Pacific points: jobs without a
+                        partition, so the load measures the submit path alone) (default conus)
   --load-subjects <n>   token subjects the load is spread over (default 100)
   --ref <git ref>       tree the dev server runs: a commit, or "worktree" for the files as they are (default HEAD)
   --job-timeout <s>     give up polling a job after this many seconds (default 600)
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
   --json <file>         also write every measurement as JSON
-  --profile <dir>       CPU-profile each service job (submit → COMPLETED) into <dir>/<job>.cpuprofile and print
-                        its top-15 self-time functions (times then include the profiler's overhead)
+  --profile <dir>       CPU-profile each service job (submit → COMPLETED) and each load step into
+                        <dir>/<label>.cpuprofile and print its top-15 self-time functions (times then include the
+                        profiler's overhead)
   --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load`;
 
 const { values: flags } = parseArgs({
@@ -77,6 +89,8 @@ const { values: flags } = parseArgs({
     "no-parallel": { type: "boolean", default: false },
     "load-rate": { type: "string", default: "500" },
     "load-seconds": { type: "string", default: "30" },
+    "load-pause": { type: "string", default: "15" },
+    "load-points": { type: "string", default: "conus" },
     "load-subjects": { type: "string", default: "100" },
     ref: { type: "string", default: "HEAD" },
     "lift-limits": { type: "boolean", default: false },
@@ -176,6 +190,7 @@ const notes: string[] = [];
 
 // ---------------------------------------------------------------- the service
 const serviceRows: string[][] = [];
+const loadRows: string[][] = [];
 const publishRows: string[][] = [];
 if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("startup"))) {
   const tree = await snapshotTree(flags.ref, { liftLimits: flags["lift-limits"] });
@@ -195,6 +210,13 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       return undefined;
     });
   if (flags.profile) await Deno.mkdir(flags.profile, { recursive: true });
+  /** Writes `<--profile dir>/<label>.cpuprofile` (bundle positions resolved while wrangler runs) and prints its top. */
+  const saveProfile = (label: string, raw: CpuProfile) => {
+    const file = `${flags.profile}/${label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}.cpuprofile`;
+    const profile = withSourcePositions(raw, bundleResolver(tree.dir));
+    Deno.writeTextFileSync(file, JSON.stringify(profile));
+    console.log(`\n${label}: ${file}\n${formatSummary(summarizeProfile(profile, { top: 15 }), { selfOnly: true })}`);
+  };
   report.commit = tree.commit;
   report.startup = {
     listen_ms: service.listenMs,
@@ -328,15 +350,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         return undefined;
       });
       if (watched?.heap) heapPeaks.push({ label: job.label, peak: watched.heap });
-      if (watched?.profile && flags.profile) {
-        const file = `${flags.profile}/${
-          job.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")
-        }.cpuprofile`;
-        const profile = withSourcePositions(watched.profile, bundleResolver(tree.dir));
-        await Deno.writeTextFile(file, JSON.stringify(profile));
-        const summary = summarizeProfile(profile, { top: 15 });
-        console.log(`\n${job.label}: ${file}\n${formatSummary(summary, { selfOnly: true })}`);
-      }
+      if (watched?.profile && flags.profile) saveProfile(job.label, watched.profile);
       const jobPeak = peak();
       const doc = run.final;
       if (doc.status !== "COMPLETED") {
@@ -402,32 +416,50 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       );
       const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-tokens-" });
       await Deno.writeTextFile(tokenFile, tokens.join("\n"));
-      resetPeaks(pids());
-      log(`submit load: ${flags["load-rate"]}/s for ${flags["load-seconds"]} s over ${subjects} subjects`);
-      const watcher = await watch("submit load", false);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("./bench/load_submit.ts", import.meta.url).pathname,
-          service.url,
-          `@${tokenFile}`,
-          "counties",
-          flags["load-rate"],
-          flags["load-seconds"],
-        ],
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      await Deno.remove(tokenFile);
-      const heap = (await watcher?.stop().catch(() => undefined))?.heap;
-      if (heap) heapPeaks.push({ label: "submit load", peak: heap });
-      const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
-      try {
-        report.load = { ...JSON.parse(text), peak_rss: peak(), isolate_heap: heap };
-      } catch {
-        report.load = { error: text };
+      const rates = flags["load-rate"].split(",").map((r) => r.trim()).filter(Boolean);
+      const steps: Record<string, unknown>[] = [];
+      for (const [n, rate] of rates.entries()) {
+        if (n > 0) {
+          log(`load: ${flags["load-pause"]} s for the previous step's jobs to finish`);
+          await new Promise((r) => setTimeout(r, Number(flags["load-pause"]) * 1000));
+        }
+        const label = `submit load ${rate}/s`;
+        resetPeaks(pids());
+        log(`${label} for ${flags["load-seconds"]} s over ${subjects} subjects, ${flags["load-points"]} points`);
+        const watcher = await watch(label, !!flags.profile);
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            new URL("./bench/load_submit.ts", import.meta.url).pathname,
+            service.url,
+            `@${tokenFile}`,
+            "counties",
+            rate,
+            flags["load-seconds"],
+            flags["load-points"],
+          ],
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        const watched = await watcher?.stop().catch(() => undefined);
+        if (watched?.heap) heapPeaks.push({ label, peak: watched.heap });
+        if (watched?.profile && flags.profile) saveProfile(label, watched.profile);
+        const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
+        try {
+          const result = JSON.parse(text) as LoadResult;
+          loadRows.push(loadRow(result, watched?.heap));
+          for (const [status, body] of Object.entries(result.non2xx_samples ?? {})) {
+            notes.push(`${label}: first ${status} answer: ${body}`);
+          }
+          steps.push({ ...result, peak_rss: peak(), isolate_heap: watched?.heap });
+        } catch {
+          steps.push({ rate, error: text });
+          loadRows.push([rate, flags["load-seconds"], flags["load-points"], `error: ${text.slice(0, 160)}`]);
+        }
       }
+      await Deno.remove(tokenFile);
+      report.load = steps;
     }
     if (!flags["no-isolate-heap"]) notes.push(isolateLimitNote(heapPeaks));
     report.workerd_final = workerdMemory(service.pgid);
@@ -597,9 +629,13 @@ table(
   ["job", "engine", "s", "× pg_single", "pairs", "Σ area (deg²)", "Σ area_m2", "agreement"],
   compareRows,
 );
-if (report.load) {
-  console.log(`\nsubmit latency under load: ${JSON.stringify(report.load)}`);
-}
+table(
+  `submit latency under load (POST /v1/jobs from a second process: autocannon, ${
+    flags["load-subjects"]
+  } subjects, 100 connections with one request in flight each; one-point point_in_polygon jobs against counties)`,
+  LOAD_HEADER,
+  loadRows,
+);
 if (report.postgis) console.log(`\nPostGIS: ${report.postgis}`);
 for (const n of notes) console.log(`note: ${n}`);
 if (flags.json) {
