@@ -11,6 +11,7 @@
  * `dwithin`: that the left feature's distance-expanded bbox touches), and the
  * partition running that tile cell emits it.
  */
+import pLimit from "p-limit";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
 import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
@@ -75,12 +76,23 @@ export interface SliceResult {
 }
 
 /**
- * Inputs of the tasks this isolate ran lately. The budget keeps the isolate
- * (128 MB on the platform, WASM heap included) clear of its limit.
+ * Inputs of the tasks this isolate ran lately. With the slice limit below,
+ * the budget keeps the isolate (128 MB on the platform, WASM heap included)
+ * clear of its limit however many partitions it hosts.
  */
-const inputs = new PartitionDataCache(48 * 2 ** 20);
+const inputs = new PartitionDataCache(32 * 2 ** 20);
+/**
+ * Slices running at once in this isolate. Locally every partition shares one
+ * isolate, and a job's partitions all wake together: unbounded, they would
+ * all hold their tiles at once. Two overlap one's I/O with the other's work.
+ */
+const sliceSlots = pLimit(2);
 
-export async function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
+export function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
+  return sliceSlots(() => runSlice(env, task, workBudget));
+}
+
+async function runSlice(env: Env, task: TaskRecord, workBudget: number): Promise<SliceResult> {
   // Defence in depth: the recorded claims must still allow the job before any data is read.
   const decision = authorizeJobSpec(task.spec, task.spec.claims);
   if (!decision.ok) throw new TaskFailure("Forbidden", decision.reason, false, 403);
