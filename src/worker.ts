@@ -10,6 +10,7 @@ import { webhookSecret } from "./routes/webhooks.ts";
 import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { collectStaging } from "./cron/collect_staging.ts";
+import { setLogLevel } from "./http/log.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
 
@@ -32,8 +33,12 @@ const app = createApp<Env>({
 });
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    setLogLevel(env.LOG_LEVEL);
+    return app.fetch(request, env, ctx);
+  },
   scheduled(_controller, env, ctx) {
+    setLogLevel(env.LOG_LEVEL);
     ctx.waitUntil(Promise.all([sweepStalledJobs(env), collectStaging(env)]));
   },
 } satisfies ExportedHandler<Env>;

@@ -13,7 +13,7 @@ export const OPERATOR_ROLE = "operator";
 const fallback = createLogger({ trace_id: "none", span_id: "none" });
 
 function decide(logger: Logger | undefined, rule: string, allow: boolean, reason: string, fields = {}): void {
-  (logger ?? fallback)[allow ? "info" : "warn"]("abac decision", {
+  (logger ?? fallback)[allow ? "debug" : "warn"]("abac decision", {
     rule,
     decision: allow ? "allow" : "deny",
     reason,

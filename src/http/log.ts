@@ -19,6 +19,18 @@ export interface Logger {
 /** Field names whose values are never written (matched case-insensitively). */
 export const REDACTED_FIELD = /authorization|token|secret|password|passwd|jwt|cookie|api[_-]?key|jwks|credential/i;
 
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+let minimumLevel: LogLevel = "info";
+
+/**
+ * Lines below `level` are not written (default `info`; `LOG_LEVEL` in
+ * wrangler.toml). Per isolate: the Worker and each Durable Object class set it
+ * from their env.
+ */
+export function setLogLevel(level: string | undefined): void {
+  if (level && level in LEVEL_RANK) minimumLevel = level as LogLevel;
+}
+
 /** Where lines go; tests replace it to capture output. */
 export const logSink: { write(line: string, level: LogLevel): void } = {
   write(line, level) {
@@ -59,6 +71,7 @@ function redact(fields: Record<string, unknown>, depth = 4): Record<string, unkn
 export function createLogger(base: Record<string, unknown>): Logger {
   const bound = redact(base);
   const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
+    if (LEVEL_RANK[level] < LEVEL_RANK[minimumLevel]) return;
     const line = { ts: new Date().toISOString(), level, msg: scrub(msg, 0) as string, ...redact(fields), ...bound };
     let text: string;
     try {

@@ -50,7 +50,8 @@ async function filesContain(dir: string, needle: string): Promise<string[]> {
 }
 
 Deno.test("one job's log lines carry trace_id, span_id and job_id across Worker and DOs, and no secret", async () => {
-  const service = await startService();
+  // Debug lines too (slices, policy decisions): every line must carry the ids, whatever its level.
+  const service = await startService({ vars: { LOG_LEVEL: "debug" } });
   try {
     await publishFixtures(service, ["counties", "grid"]);
     const bearer = await token();

@@ -6,14 +6,15 @@ import {
   assertOperator,
   bboxWithin,
 } from "../../../src/auth/abac.ts";
-import { createLogger } from "../../../src/http/log.ts";
+import { createLogger, setLogLevel } from "../../../src/http/log.ts";
 import { ForbiddenError } from "../../../src/http/problem.ts";
 import { captureLogs } from "./test_tokens.ts";
 
 const forbidden = (err: unknown) => err instanceof ForbiddenError && err.status === 403;
 
-Deno.test("assertAreaInScope allows an area inside the scope and logs the decision", () => {
+Deno.test("assertAreaInScope allows an area inside the scope and logs the decision (at debug level)", () => {
   const logs = captureLogs();
+  setLogLevel("debug");
   try {
     assertAreaInScope([-74, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t1", span_id: "s1" }));
     const line = JSON.parse(logs.lines[0]!);
@@ -22,6 +23,7 @@ Deno.test("assertAreaInScope allows an area inside the scope and logs the decisi
     equal(line.trace_id, "t1");
     equal(line.span_id, "s1");
   } finally {
+    setLogLevel("info");
     logs.restore();
   }
 });
