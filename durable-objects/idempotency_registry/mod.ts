@@ -1,8 +1,10 @@
 /**
- * One instance per (caller, idempotency key): the single place that decides
- * whether a submission starts a job. A Durable Object handles one request at
- * a time and its storage survives restarts, so two racing submits with the
- * same key cannot both start a computation, whatever partitions they target.
+ * One instance per caller (token `sub`): the single place that decides
+ * whether a submission with an idempotency key starts a job. A Durable Object
+ * handles one request at a time and its storage survives restarts, so two
+ * racing submits with the same key cannot both start a computation, whatever
+ * partitions they target. One object per caller rather than per key: a new
+ * key is a row, not a new object with its own database.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../partition_ledger/job_spec.ts";
@@ -16,14 +18,20 @@ export class IdempotencyRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
-      `CREATE TABLE IF NOT EXISTS claims (request_hash TEXT NOT NULL, spec TEXT NOT NULL, claimed_at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS claims_by_key (
+         idempotency_key TEXT PRIMARY KEY,
+         request_hash TEXT NOT NULL,
+         spec TEXT NOT NULL,
+         claimed_at INTEGER NOT NULL
+       )`,
     );
   }
 
-  /** Claims the key for `spec`, or returns the job it already belongs to. */
-  claim(spec: JobSpec): ClaimOutcome {
+  /** Claims `key` for `spec`, or returns the job it already belongs to. */
+  claim(key: string, spec: JobSpec): ClaimOutcome {
     const row = this.ctx.storage.sql.exec<{ request_hash: string; spec: string }>(
-      `SELECT request_hash, spec FROM claims LIMIT 1`,
+      `SELECT request_hash, spec FROM claims_by_key WHERE idempotency_key = ?`,
+      key,
     ).toArray()[0];
     if (row) {
       const existing = JSON.parse(row.spec) as JobSpec;
@@ -32,7 +40,8 @@ export class IdempotencyRegistry extends DurableObject<Env> {
         : { outcome: "conflict", job_id: existing.job_id };
     }
     this.ctx.storage.sql.exec(
-      `INSERT INTO claims (request_hash, spec, claimed_at) VALUES (?, ?, ?)`,
+      `INSERT INTO claims_by_key (idempotency_key, request_hash, spec, claimed_at) VALUES (?, ?, ?, ?)`,
+      key,
       spec.request_hash,
       JSON.stringify(spec),
       Date.now(),

@@ -18,7 +18,7 @@ import {
 import { sloDegradation } from "./slo.ts";
 import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
-import { createLogger } from "../../src/http/log.ts";
+import { createLogger, setLogLevel } from "../../src/http/log.ts";
 import { type Span, startSpan } from "../../src/http/span.ts";
 import { type JobSpec, specForPartition } from "./job_spec.ts";
 import {
@@ -57,6 +57,21 @@ const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS", "FAILED", "DEAD_LET
 export class PartitionLedger extends DurableObject<Env> {
   #ledger: Ledger | undefined;
 
+  /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
+  #listedLive = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
+  }
+
+  /** Puts this partition on the live-work index, once per busy period rather than once per job. */
+  private async listLive(cell: string): Promise<void> {
+    if (this.#listedLive) return;
+    await liveWorkIndexStub(this.env).mark(cell);
+    this.#listedLive = true;
+  }
+
   /** The ledger, its schema created on first use: a partition nobody wrote to stays without one. */
   private get ledger(): Ledger {
     if (!this.#ledger) {
@@ -92,7 +107,7 @@ export class PartitionLedger extends DurableObject<Env> {
       }
       this.ledger.ownCell(spec.home_cell);
       const outcome = this.ledger.createJob(spec, "edge");
-      if (outcome.created) await liveWorkIndexStub(this.env).mark(spec.home_cell);
+      if (outcome.created) await this.listLive(spec.home_cell);
       await this.rearm();
       span.logger.info(outcome.created ? "job recorded" : "job already recorded", {
         partitions: spec.partitions.length,
@@ -168,7 +183,7 @@ export class PartitionLedger extends DurableObject<Env> {
       retry_base: job.attempts,
       next_run_at: Date.now(),
     }, { reason: "operator re-drive" });
-    await liveWorkIndexStub(this.env).mark(job.spec.home_cell);
+    await this.listLive(job.spec.home_cell);
     await this.rearm();
     return { ok: true, job: queued };
   }
@@ -206,6 +221,8 @@ export class PartitionLedger extends DurableObject<Env> {
       }
     }
     report.live = this.ledger.jobsByStatus(LIVE_STATUSES, 1).length;
+    // Idle: the sweep takes this partition off the index, so the next job must list it again.
+    if (report.live === 0) this.#listedLive = false;
     await this.rearm();
     return report;
   }

@@ -97,7 +97,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       created_at: Date.now(),
     };
 
-    const claim = await idempotencyStub(env, claims.sub, request.job_idempotency_key).claim(draft);
+    const claim = await idempotencyStub(env, claims.sub).claim(request.job_idempotency_key, draft);
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
     const spec = claim.spec;
     const home = partitionStub(env, spec.home_cell);

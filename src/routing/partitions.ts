@@ -21,8 +21,8 @@ export function catalogStub(env: Env, datasetName: string): Remote<DatasetCatalo
   return env.CATALOG.get(env.CATALOG.idFromName(`dataset:${datasetName}`)) as unknown as Remote<DatasetCatalog>;
 }
 
-export function idempotencyStub(env: Env, subject: string, key: string): Remote<IdempotencyRegistry> {
-  return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(`idempotency:${subject}\n${key}`)) as unknown as Remote<
+export function idempotencyStub(env: Env, subject: string): Remote<IdempotencyRegistry> {
+  return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(`idempotency:${subject}`)) as unknown as Remote<
     IdempotencyRegistry
   >;
 }
