@@ -109,17 +109,6 @@ export function writeFlatGeobuf(features: readonly FlatFeature[], options: Write
 }
 
 /**
- * Encodes a job's result collection: no index, features in the given order (results are sorted by
- * `(left_id, right_id)`, and a Hilbert index would reorder them).
- */
-export function serializeResultCollection(
-  features: readonly FlatFeature[],
-  options: Omit<WriteOptions, "nodeSize"> = {},
-): Uint8Array {
-  return writeFlatGeobuf(features, { ...options, name: options.name ?? "result", nodeSize: 0 });
-}
-
-/**
  * A result FlatGeobuf (no index, features in the order given) written piece
  * by piece, for results too large to hold: the header first (the feature
  * count, schema and geometry type must be known up front), then features in
@@ -275,13 +264,7 @@ const KIND_TYPES: Record<FlatGeometry["kind"], GeometryType> = {
 };
 
 function commonGeometryType(features: readonly FlatFeature[]): GeometryType {
-  let type: GeometryType | undefined;
-  for (const feature of features) {
-    const t = KIND_TYPES[feature.geometry.kind];
-    if (type === undefined) type = t;
-    else if (type !== t) return GeometryType.Unknown;
-  }
-  return type ?? GeometryType.Unknown;
+  return geometryTypeOfKinds(features.map((f) => f.geometry.kind));
 }
 
 const VALUE_CLASSES = ["bool", "int", "double", "string", "binary", "json"] as const;

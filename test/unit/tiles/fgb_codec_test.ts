@@ -1,6 +1,13 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { parseFlatGeobuf, R2TileReader, readLayout } from "../../../src/tiles/fgb_reader.ts";
-import { serializeResultCollection, writeFlatGeobuf } from "../../../src/tiles/fgb_writer.ts";
+import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
+import {
+  columnTypeOfBits,
+  geometryTypeOfKinds,
+  ResultFlatGeobufWriter,
+  valueClassBit,
+  writeFlatGeobuf,
+} from "../../../src/tiles/fgb_writer.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../../src/tiles/errors.ts";
 import { type BBox, bboxesIntersect, geometryBBox } from "../../../src/tiles/geometry_bbox.ts";
 import { seededPoints, seededRandom } from "../../../scripts/lib/seeded_random.ts";
@@ -120,12 +127,36 @@ Deno.test("the writer rejects empty and malformed geometries with the feature id
   );
 });
 
-Deno.test("result collections keep their order and carry no index", () => {
-  const features = [3, 1, 2].map((id) => ({ id, geometry: { kind: "Point" as const, xy: f64(id, -id) } }));
-  const bytes = serializeResultCollection(features);
+Deno.test("a result written piecewise keeps its order, its declared schema and carries no index", () => {
+  const features = [3, 1, 2].map((id) => ({
+    id,
+    geometry: { kind: "Point" as const, xy: f64(id, -id) },
+    properties: { left_id: `l${id}`, area: id / 2 },
+  }));
+  const writer = new ResultFlatGeobufWriter({
+    columns: [
+      { name: "id", type: columnTypeOfBits(valueClassBit(1)) },
+      { name: "left_id", type: columnTypeOfBits(valueClassBit("x")) },
+      { name: "area", type: columnTypeOfBits(valueClassBit(1) | valueClassBit(0.5)) },
+    ],
+    count: 3,
+    geometryType: geometryTypeOfKinds(["Point"]),
+  });
+  const chunks = [writer.header()];
+  writer.add(features[0]!);
+  chunks.push(writer.take());
+  for (const f of features.slice(1)) writer.add(f);
+  chunks.push(writer.take());
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
   const { header, features: back } = parseFlatGeobuf(bytes);
   equal(header.indexNodeSize, 0);
-  deepEqual(back.map((f) => f.id), [3, 1, 2]);
+  equal(header.featuresCount, 3);
+  deepEqual(header.columns.map((c) => [c.name, c.type]), [["id", ColumnType.Long], ["left_id", ColumnType.String], [
+    "area",
+    ColumnType.Double,
+  ]]);
+  deepEqual(back.map((f) => [f.id, f.properties]), features.map((f) => [f.id, f.properties]));
 });
 
 Deno.test("an empty collection writes a valid file with no index, and reading or searching it yields nothing", async () => {
