@@ -11,8 +11,8 @@
  *
  * Ids keep their JSON type (they travel in the meta JSON). A geometry's
  * structure is `kind, points, rings, ends…, parts, (part structure)…`; its
- * coordinates follow the previous row's. Decoded geometries are views into
- * the object's bytes.
+ * coordinates follow the previous row's; a part of points only (point joins)
+ * stores no structure. Decoded geometries are views into the object's bytes.
  */
 import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
@@ -29,6 +29,8 @@ interface PartMeta {
   props: string[];
   l: FeatureId[];
   r: FeatureId[];
+  /** Every geometry is a Point: no structure is stored, row i's point is coordinates 2i, 2i + 1. */
+  points?: true;
 }
 
 export class PartFormatError extends Error {
@@ -38,12 +40,19 @@ export class PartFormatError extends Error {
 export function encodePart(rows: readonly ResultRow[]): Uint8Array {
   const n = rows.length;
   const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
-  const meta: PartMeta = { n, props, l: rows.map((row) => row.l), r: rows.map((row) => row.r) };
+  const points = n > 0 && rows.every((row) => row.g.kind === "Point" && row.g.xy.length === 2);
+  const meta: PartMeta = {
+    n,
+    props,
+    l: rows.map((row) => row.l),
+    r: rows.map((row) => row.r),
+    ...(points ? { points } : {}),
+  };
   const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
 
   const structure = new Uint32Sink();
   let coordinates = 0;
-  for (const row of rows) coordinates += describe(row.g, structure);
+  for (const row of rows) coordinates += points ? 2 : describe(row.g, structure);
 
   const head = align8(8 + metaBytes.length);
   const propsAt = head + 8;
@@ -143,7 +152,10 @@ export class PartReader {
     const { n, props, l, r } = this.#meta;
     if (i >= n) return undefined;
     this.#row++;
-    const row: ResultRow = { l: l[i]!, r: r[i]!, g: readGeometry(this.#structure, this.#coords, this.#cursor) };
+    const g: FlatGeometry = this.#meta.points
+      ? { kind: "Point", xy: this.#coords.subarray(2 * i, 2 * i + 2) }
+      : readGeometry(this.#structure, this.#coords, this.#cursor);
+    const row: ResultRow = { l: l[i]!, r: r[i]!, g };
     if (props.length) {
       const p: Record<string, number> = {};
       for (let k = 0; k < props.length; k++) {
