@@ -116,6 +116,29 @@ function heapCells(h: HeapPeak | undefined): string[] {
   return [mib(h.bytes), `${mib(h.usedSize)} (${mib(h.totalSize)}) / ${buffers}`];
 }
 
+/** A row of the publish table: the manifest's summary when it was published, else the problem's detail. */
+function publishRow(
+  name: string,
+  format: string,
+  features: number,
+  body: Uint8Array,
+  out: { ok: boolean; status: number; ms: number; body: unknown },
+  workerdPeak: number,
+  summary: (manifest: { feature_count?: number; tiles?: unknown[]; repaired_count?: number }) => string,
+): string[] {
+  const answer = out.body as { feature_count?: number; tiles?: unknown[]; repaired_count?: number; detail?: string };
+  return [
+    name,
+    format,
+    String(features),
+    mib(body.byteLength),
+    String(out.status),
+    (out.ms / 1000).toFixed(2),
+    mib(workerdPeak),
+    out.ok ? summary(answer) : String(answer.detail ?? JSON.stringify(out.body)).slice(0, 120),
+  ];
+}
+
 // ---------------------------------------------------------------- the jobs
 type Op = "point_in_polygon" | "polygon_intersection";
 interface JobDef {
@@ -257,19 +280,17 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           classification: "public",
           onStep: (step) => log(`  ${d.name}: ${step}`),
         });
-        const manifest = out.body as { feature_count?: number; tiles?: unknown[]; detail?: string };
-        publishRows.push([
-          d.name,
-          `GeoJSON ×${partBodies.length} parts`,
-          String(features.length),
-          mib(body.byteLength),
-          String(out.status),
-          (out.ms / 1000).toFixed(2),
-          mib(peak()),
-          out.ok
-            ? `${manifest.feature_count} features, ${manifest.tiles?.length} tiles (multipart)`
-            : String(manifest.detail ?? JSON.stringify(out.body)).slice(0, 120),
-        ]);
+        publishRows.push(
+          publishRow(
+            d.name,
+            `GeoJSON ×${partBodies.length} parts`,
+            features.length,
+            body,
+            out,
+            peak(),
+            (m) => `${m.feature_count} features, ${m.tiles?.length} tiles (multipart)`,
+          ),
+        );
         if (out.ok) published.add(d.name);
         continue;
       }
@@ -285,26 +306,18 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           repair: d.repair,
           classification: "public",
         });
-        const manifest = out.body as {
-          feature_count?: number;
-          tiles?: unknown[];
-          repaired_count?: number;
-          detail?: string;
-        };
-        publishRows.push([
-          d.name,
-          contentType === "application/geo+json" ? "GeoJSON" : "FlatGeobuf",
-          String(features.length),
-          mib(body.byteLength),
-          String(out.status),
-          (out.ms / 1000).toFixed(2),
-          mib(peak()),
-          out.ok
-            ? `${manifest.feature_count} features, ${manifest.tiles?.length} tiles, ${
-              manifest.repaired_count ?? 0
-            } repaired`
-            : String(manifest.detail ?? JSON.stringify(out.body)).slice(0, 120),
-        ]);
+        const format = contentType === "application/geo+json" ? "GeoJSON" : "FlatGeobuf";
+        publishRows.push(
+          publishRow(
+            d.name,
+            format,
+            features.length,
+            body,
+            out,
+            peak(),
+            (m) => `${m.feature_count} features, ${m.tiles?.length} tiles, ${m.repaired_count ?? 0} repaired`,
+          ),
+        );
         if (out.ok) {
           published.add(d.name);
           break;
