@@ -69,6 +69,11 @@ export interface ResultRow {
   p?: Record<string, number>;
 }
 
+/** The tile bytes of both sides in one tile cell: the work measure of planning and the SLO projection. */
+export function cellTileBytes(left: Record<string, TileRef>, right: Record<string, TileRef>, cell: string): number {
+  return (left[cell]?.bytes ?? 0) + (right[cell]?.bytes ?? 0);
+}
+
 /** The tile cells partition `cell` runs. */
 export function memberCells(spec: JobSpec, cell: string): string[] {
   return spec.members?.[cell] ?? [cell];

@@ -7,7 +7,7 @@
  * an intersection piece is the bbox overlap). The status document then says
  * `degraded: true` with the reason, never silently.
  */
-import { type JobSpec, memberCells } from "./job_spec.ts";
+import { cellTileBytes, type JobSpec, memberCells } from "./job_spec.ts";
 
 /**
  * Tile bytes the exact path processes per millisecond on one partition,
@@ -23,7 +23,7 @@ export function projectedMs(spec: JobSpec): number {
   for (const cell of spec.partitions) {
     let bytes = 0;
     for (const member of memberCells(spec, cell)) {
-      bytes += (spec.left.tiles[member]?.bytes ?? 0) + (spec.right.tiles[member]?.bytes ?? 0);
+      bytes += cellTileBytes(spec.left.tiles, spec.right.tiles, member);
     }
     slowest = Math.max(slowest, bytes / EXACT_BYTES_PER_MS);
   }

@@ -5,7 +5,13 @@
  */
 import { latLngToCell } from "h3-js";
 import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
-import type { Bbox, JobSide, JobSpec, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
+import {
+  type Bbox,
+  cellTileBytes,
+  type JobSide,
+  type JobSpec,
+  type TileRef,
+} from "../../durable-objects/partition_ledger/job_spec.ts";
 import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
 import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
 import { assertCallbackDestination } from "../http/destination_policy.ts";
@@ -62,7 +68,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       : planPartitions(left.side.tiles, rightTiles, filter);
     const { partitions, members } = groupPartitions(
       cells,
-      (cell) => (left.side.tiles[cell]?.bytes ?? 0) + (rightTiles[cell]?.bytes ?? 0),
+      (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
       Number(env.PARTITION_GROUP_BYTES ?? 0),
     );
     const homeCell = partitions[0] ?? fallbackHome(area ?? right.manifest.bbox, resolution);
