@@ -15,7 +15,7 @@
  * - PostGIS (throwaway cluster, GiST indexes): `CREATE TABLE … AS SELECT … ORDER BY left_id, right_id`,
  *   single-threaded (`max_parallel_workers_per_gather = 0`) and with default parallelism.
  * - turf in-process (flatbush candidates, as scripts/bench_core.ts).
- * - Submit latency: p50/p99 of `POST /v1/jobs` at a fixed rate from a second process (autocannon),
+ * - Submit latency: p50/p99 of `POST /v1/jobs` at a constant arrival rate from a second process (loadtest),
  *   spread over many token subjects so the per-subject rate limit (20/s by default) is not what is measured.
  *
  * The dev server runs from a snapshot of git `--ref` (default HEAD) with a fresh state dir, so edits in
@@ -37,7 +37,7 @@ import * as data from "./bench/datasets.ts";
 import { devToken } from "./lib/dev_token.ts";
 import { downloadResult, type JobRun, ledgerMs, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
 import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
-import { resetPeaks, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
+import { resetPeaks, runtimeUrl, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
 import { turfPointInPolygon, turfPolygonIntersection, type TurfRun } from "./bench/turf_engine.ts";
 import { fitsOneRequest, publishDataset, publishMultipart, splitGeoJson } from "./bench/upload.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
@@ -50,7 +50,7 @@ import {
 } from "./lib/cpu_profile.ts";
 import { type HeapPeak, isolateLimitNote } from "./lib/heap_usage.ts";
 import { type IsolateWatch, watchIsolate } from "./bench/isolate_watch.ts";
-import { LOAD_HEADER, type LoadResult, loadRow } from "./bench/load_table.ts";
+import { LOAD_HEADER, type LoadKind, type LoadResult, loadRow, stagesLine } from "./bench/load_table.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
@@ -69,6 +69,10 @@ const HELP = `Usage: deno task bench:e2e [options]
   --load-points <where> conus (jobs that run against counties) or offshore (Pacific points: jobs without a
                         partition, so the load measures the submit path alone) (default conus)
   --load-subjects <n>   token subjects the load is spread over (default 100)
+  --load-kinds <list>   what each rate sends, in order: edge (a job id naming no partition, 404: the edge alone),
+                        status (a job read: the edge and one Durable Object call), submit (default edge,status,submit)
+  --load-via <list>     proxy (wrangler dev's public port) and/or direct (the runtime's own socket, behind the
+                        proxy) (default direct,proxy)
   --ref <git ref>       tree the dev server runs: a commit, or "worktree" for the files as they are (default HEAD)
   --job-timeout <s>     give up polling a job after this many seconds (default 600)
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
@@ -92,6 +96,8 @@ const { values: flags } = parseArgs({
     "load-pause": { type: "string", default: "15" },
     "load-points": { type: "string", default: "conus" },
     "load-subjects": { type: "string", default: "100" },
+    "load-kinds": { type: "string", default: "edge,status,submit" },
+    "load-via": { type: "string", default: "direct,proxy" },
     ref: { type: "string", default: "HEAD" },
     "lift-limits": { type: "boolean", default: false },
     "job-timeout": { type: "string", default: "600" },
@@ -429,49 +435,72 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       );
       const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-tokens-" });
       await Deno.writeTextFile(tokenFile, tokens.join("\n"));
+      // The status floor reads one job of the first subject's, with that subject's token.
+      const ownerFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-owner-" });
+      await Deno.writeTextFile(ownerFile, tokens[0]!);
+      const statusJob = (await runJob(service.url, tokens[0]!, {
+        spatial_operation: "point_in_polygon",
+        dataset: "counties",
+        geometry_payload: {
+          type: "FeatureCollection",
+          features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: [-97, 38] } }],
+        },
+      })).jobId;
+      const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
+      if (!direct) notes.push("load: the runtime's own socket was not found; every step went through wrangler's proxy");
+      const doors = flags["load-via"].split(",").map((v) => v.trim()).filter((v) => v === "proxy" || direct);
+      const kinds = flags["load-kinds"].split(",").map((k) => k.trim()) as LoadKind[];
       const rates = flags["load-rate"].split(",").map((r) => r.trim()).filter(Boolean);
       const steps: Record<string, unknown>[] = [];
-      for (const [n, rate] of rates.entries()) {
-        if (n > 0) {
-          log(`load: ${flags["load-pause"]} s for the previous step's jobs to finish`);
-          await new Promise((r) => setTimeout(r, Number(flags["load-pause"]) * 1000));
-        }
-        const label = `submit load ${rate}/s`;
-        resetPeaks(pids());
-        log(`${label} for ${flags["load-seconds"]} s over ${subjects} subjects, ${flags["load-points"]} points`);
-        const watcher = await watch(label, !!flags.profile);
-        const out = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            new URL("./bench/load_submit.ts", import.meta.url).pathname,
-            service.url,
-            `@${tokenFile}`,
-            "counties",
-            rate,
-            flags["load-seconds"],
-            flags["load-points"],
-          ],
-          stdout: "piped",
-          stderr: "inherit",
-        }).output();
-        const watched = await watcher?.stop().catch(() => undefined);
-        if (watched?.heap) heapPeaks.push({ label, peak: watched.heap });
-        if (watched?.profile && flags.profile) saveProfile(label, watched.profile);
-        const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
-        try {
-          const result = JSON.parse(text) as LoadResult;
-          loadRows.push(loadRow(result, watched?.heap));
-          for (const [status, body] of Object.entries(result.non2xx_samples ?? {})) {
-            notes.push(`${label}: first ${status} answer: ${body}`);
+      for (const rate of rates) {
+        for (const via of doors) {
+          for (const kind of kinds) {
+            if (steps.length && kind === "submit") {
+              log(`load: ${flags["load-pause"]} s for the previous step's jobs to finish`);
+              await new Promise((r) => setTimeout(r, Number(flags["load-pause"]) * 1000));
+            }
+            const label = `load ${kind} ${rate}/s via ${via}`;
+            resetPeaks(pids());
+            log(`${label} for ${flags["load-seconds"]} s`);
+            // No heap sampling here: an isolate with thousands of requests queued answers the inspector minutes late.
+            const watcher = flags.profile ? await watch(label, true) : undefined;
+            const out = await new Deno.Command(Deno.execPath(), {
+              args: [
+                "run",
+                "-A",
+                new URL("./bench/load_submit.ts", import.meta.url).pathname,
+                via === "proxy" ? service.url : direct!,
+                `@${kind === "status" ? ownerFile : tokenFile}`,
+                kind,
+                rate,
+                flags["load-seconds"],
+                kind === "status" ? statusJob : "counties",
+                flags["load-points"],
+              ],
+              stdout: "piped",
+              stderr: "inherit",
+            }).output();
+            const watched = await watcher?.stop().catch(() => undefined);
+            if (watched?.profile) saveProfile(label, watched.profile);
+            const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
+            try {
+              const result = JSON.parse(text) as LoadResult;
+              loadRows.push(loadRow(result, via === "proxy" ? "wrangler dev proxy" : "runtime socket"));
+              log(`${label}: ${LOAD_HEADER.slice(4, 11).map((h, i) => `${h} ${loadRows.at(-1)![i + 4]}`).join(", ")}`);
+              if (result.stages_ms) notes.push(`${label}: Server-Timing p50 / p99 ms: ${stagesLine(result)}`);
+              for (const [status, body] of Object.entries(result.non2xx_samples ?? {})) {
+                notes.push(`${label}: first ${status} answer: ${body}`);
+              }
+              steps.push({ ...result, via, peak_rss: peak() });
+            } catch {
+              steps.push({ kind, via, rate, error: text });
+              loadRows.push([kind, via, rate, flags["load-seconds"], `error: ${text.slice(0, 160)}`]);
+            }
           }
-          steps.push({ ...result, peak_rss: peak(), isolate_heap: watched?.heap });
-        } catch {
-          steps.push({ rate, error: text });
-          loadRows.push([rate, flags["load-seconds"], flags["load-points"], `error: ${text.slice(0, 160)}`]);
         }
       }
       await Deno.remove(tokenFile);
+      await Deno.remove(ownerFile);
       report.load = steps;
     }
     if (!flags["no-isolate-heap"]) notes.push(isolateLimitNote(heapPeaks));
@@ -643,9 +672,9 @@ table(
   compareRows,
 );
 table(
-  `submit latency under load (POST /v1/jobs from a second process: autocannon, ${
+  `submit latency under load (from a second process: loadtest at a constant arrival rate, open loop; submits are ${
     flags["load-subjects"]
-  } subjects, 100 connections with one request in flight each; one-point point_in_polygon jobs against counties)`,
+  } subjects' one-point point_in_polygon jobs against counties; 404s at the edge and status reads are floors on the same runtime)`,
   LOAD_HEADER,
   loadRows,
 );

@@ -192,3 +192,40 @@ export function resetPeaks(pids: number[]): boolean {
   }
   return ok;
 }
+
+/**
+ * The user Worker's own socket inside `wrangler dev`, behind its proxy: wrangler forwards every request from
+ * its public port through a proxy Worker in a second workerd process, and this is where that proxy sends
+ * them. Found by probing the loopback ports the group's workerd processes listen on for this service's
+ * `/health`; null if none answers (wrangler's layout changed).
+ */
+export async function runtimeUrl(pgid: number, publicPort: number): Promise<string | null> {
+  const inodes = new Set<string>();
+  for (const { pid } of workerdMemory(pgid)) {
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        const target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+        if (target) inodes.add(target[1]!);
+      }
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  const ports = new Set<number>();
+  for (const line of Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local_address is hex "0100007F:PORT"; state 0A is LISTEN; field 9 the socket's inode.
+    if (f[3] === "0A" && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(":")[1]!, 16));
+  }
+  ports.delete(publicPort);
+  for (const port of ports) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+      const body = await response.json().catch(() => null) as { geos_version?: string } | null;
+      if (response.ok && body?.geos_version) return `http://127.0.0.1:${port}`;
+    } catch {
+      // Not an HTTP socket of ours (the inspector, the loopback service, …).
+    }
+  }
+  return null;
+}
