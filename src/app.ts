@@ -11,6 +11,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { timing } from "hono/timing";
 import { GEOS_VERSION } from "../wasm/generated/version.ts";
 import { assertOperator } from "./auth/abac.ts";
 import type { Claims } from "./auth/claims.ts";
@@ -597,6 +598,9 @@ export function createApp<B extends object = Record<string, unknown>>(
 
   app.use("*", trace());
   app.use("*", bodyLimit(bodyLimitFor));
+  // Server-Timing on every API answer: where a request's time went (a submit's stages: rate_limit, catalog,
+  // payload, claim, upload, home).
+  app.use("/v1/*", timing({ totalDescription: "total" }));
   app.use("/v1/*", bearerAuth());
   app.use("*", gateway());
   app.use("/v1/jobs", submissionRateLimit());

@@ -9,6 +9,7 @@
  * {@link DEFAULT_SUBMIT_RATE_BURST}); a rate of `0` turns the limiter off.
  */
 import type { MiddlewareHandler } from "hono";
+import { wrapTime } from "hono/timing";
 import type { TakeOutcome } from "../../durable-objects/rate_limiter/token_bucket.ts";
 import type { Logger } from "./log.ts";
 import { TooManyRequestsError } from "./problem.ts";
@@ -73,7 +74,7 @@ export function submissionRateLimit(lookup: LimiterLookup = durableObjectLimiter
     const { rate, burst } = rateLimitConfigFromEnv(c.env);
     const limiter = rate > 0 ? lookup(c.env, sub) : undefined;
     if (limiter) {
-      const outcome = await limiter.take(rate, burst);
+      const outcome = await wrapTime(c, "rate_limit", Promise.resolve(limiter.take(rate, burst)));
       if (!outcome.ok) {
         const retryAfter = Math.max(1, Math.ceil(outcome.retry_after_s));
         c.var.logger?.warn("rate limited", { rule: "submit_rate", rate, burst, retry_after_s: retryAfter });

@@ -4,6 +4,7 @@
  * No geometry is computed here beyond validating a payload.
  */
 import { latLngToCell } from "h3-js";
+import { wrapTime } from "hono/timing";
 import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
 import {
   type Bbox,
@@ -42,12 +43,19 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     const env = c.env;
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
-    const right = await pinDataset(c, request.dataset, "dataset", claims);
+    const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
     const resolution = right.manifest.resolution;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
-      ? datasetSide(await pinDataset(c, request.left_dataset, "left_dataset", claims), resolution)
-      : await payloadSide(request, resolution, `payloads/${await requestHash([claims.sub, requestFingerprint])}/`);
+      ? datasetSide(
+        await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
+        resolution,
+      )
+      : await wrapTime(
+        c,
+        "payload",
+        payloadSide(request, resolution, `payloads/${await requestHash([claims.sub, requestFingerprint])}/`),
+      );
 
     const typeErrors = checkOperationGeometryTypes(
       request.spatial_operation,
@@ -103,17 +111,21 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       created_at: Date.now(),
     };
 
-    const claim = await idempotencyStub(env, claims.sub).claim(request.job_idempotency_key, draft);
+    const claim = await wrapTime(
+      c,
+      "claim",
+      idempotencyStub(env, claims.sub).claim(request.job_idempotency_key, draft),
+    );
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
     const spec = claim.spec;
     const home = partitionStub(env, spec.home_cell);
     if (claim.outcome === "existing") {
-      const job = await home.job(spec.job_id);
+      const job = await wrapTime(c, "home", home.job(spec.job_id));
       if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
     }
     // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
-    if (left.uploads) await uploadTiles(env.TILES, left.uploads);
-    const outcome = await home.submit(spec);
+    if (left.uploads) await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads));
+    const outcome = await wrapTime(c, "home", home.submit(spec));
     if (!outcome.ok) throw new ForbiddenError(outcome.reason);
     const { created, job } = outcome;
     logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
