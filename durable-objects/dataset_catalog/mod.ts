@@ -67,23 +67,31 @@ export class DatasetCatalog extends DurableObject<Env> {
     ).toArray().length > 0;
   }
 
+  /**
+   * The current manifest, or null if never published: what every submit against the dataset pins. Kept
+   * parsed in memory (a hot dataset's object answers every submit) and reloaded after a publish.
+   */
+  current(): DatasetManifest | null {
+    if (this.#current !== undefined) return this.#current;
+    const row = this.#hasSchema()
+      ? this.ctx.storage.sql.exec<{ manifest: string }>(`SELECT manifest FROM versions ORDER BY version DESC LIMIT 1`)
+        .toArray()[0]
+      : undefined;
+    return this.#current = row ? JSON.parse(row.manifest) as DatasetManifest : null;
+  }
+  /** undefined: not loaded yet (or a publish changed it). */
+  #current: DatasetManifest | null | undefined;
+
   /** The current manifest and the list of published versions, or null if never published. */
   describe(): { manifest: DatasetManifest; versions: DatasetVersionEntry[] } | null {
-    if (!this.#hasSchema()) return null;
-    const manifests = this.ctx.storage.sql.exec<{ manifest: string }>(
-      `SELECT manifest FROM versions ORDER BY version`,
-    ).toArray().map((r) => JSON.parse(r.manifest) as DatasetManifest);
-    const manifest = manifests.at(-1);
+    const manifest = this.current();
     if (!manifest) return null;
-    return {
-      manifest,
-      versions: manifests.map(({ version, created_at, feature_count, etag }) => ({
-        version,
-        created_at,
-        feature_count,
-        etag,
-      })),
-    };
+    const versions = this.ctx.storage.sql.exec<DatasetVersionEntry>(
+      `SELECT json_extract(manifest, '$.version') AS version, json_extract(manifest, '$.created_at') AS created_at,
+              json_extract(manifest, '$.feature_count') AS feature_count, json_extract(manifest, '$.etag') AS etag
+       FROM versions ORDER BY version`,
+    ).toArray();
+    return { manifest, versions };
   }
 
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
@@ -97,11 +105,11 @@ export class DatasetCatalog extends DurableObject<Env> {
       this.ctx.storage.sql.exec(
         `CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL)`,
       );
-      const current = this.describe();
-      if (current && current.manifest.owner_domain !== draft.owner_domain) {
-        return { ok: false as const, code: "FOREIGN_DOMAIN" as const, owner_domain: current.manifest.owner_domain };
+      const current = this.current();
+      if (current && current.owner_domain !== draft.owner_domain) {
+        return { ok: false as const, code: "FOREIGN_DOMAIN" as const, owner_domain: current.owner_domain };
       }
-      const version = (current?.manifest.version ?? 0) + 1;
+      const version = (current?.version ?? 0) + 1;
       const manifest: DatasetManifest = {
         ...draft,
         version,
@@ -113,6 +121,8 @@ export class DatasetCatalog extends DurableObject<Env> {
         version,
         JSON.stringify(manifest),
       );
+      // Dropped, not set: the transaction may still roll back; the next read sees what was committed.
+      this.#current = undefined;
       return { ok: true as const, manifest };
     }
   }

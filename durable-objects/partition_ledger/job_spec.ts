@@ -23,6 +23,8 @@ export interface TileRef {
   bbox: Bbox;
   feature_count: number;
   bytes: number;
+  /** The tile itself, base64, for a small payload's tiles: never written to R2 (`src/tiles/inline_tile.ts`). */
+  inline?: string;
 }
 
 export interface JobSpec {

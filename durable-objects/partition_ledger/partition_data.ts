@@ -7,6 +7,7 @@
  * tiles at every slice.
  */
 import { R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
+import { inlineTileBucket } from "../../src/tiles/inline_tile.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { flatBounds, type FlatFeature, type Geometry, type PreparedGeometry, SpatialIndex } from "../../wasm/mod.ts";
@@ -200,7 +201,9 @@ async function readTiles(
  * section only, without its index).
  */
 async function readTile(bucket: TileBucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
-  const reader = await R2TileReader.open(bucket, tile.key, { size: tile.bytes });
+  const reader = await R2TileReader.open(tile.inline ? inlineTileBucket(tile.inline) : bucket, tile.key, {
+    size: tile.bytes,
+  });
   return filter ? await reader.collect(filter) : await reader.all();
 }
 

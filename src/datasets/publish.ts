@@ -56,8 +56,8 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   if (features.length === 0) throw new ValidationError("The dataset has no features left to publish.");
 
   const catalog = catalogStub(env, input.name);
-  const current = await catalog.describe();
-  assertCanPublish(current?.manifest.owner_domain, input.caller.domain, logger);
+  const current = await catalog.current();
+  assertCanPublish(current?.owner_domain, input.caller.domain, logger);
 
   const { geometry_types, bbox } = describeFeatures(features);
 
@@ -71,7 +71,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   const outcome = await catalog.publish({
     name: input.name,
     owner_domain: input.caller.domain,
-    classification: input.classification ?? current?.manifest.classification ?? "internal",
+    classification: input.classification ?? current?.classification ?? "internal",
     feature_count: features.length,
     bbox,
     geometry_types,

@@ -60,8 +60,8 @@ export async function openUpload(
 ): Promise<UploadRecord> {
   const catalog = catalogStub(env, input.name);
   // Checked here so a foreign domain writes nothing (the catalog checks again in its transaction).
-  const current = await catalog.describe();
-  assertCanPublish(current?.manifest.owner_domain, caller.domain, logger);
+  const current = await catalog.current();
+  assertCanPublish(current?.owner_domain, caller.domain, logger);
   const outcome = await catalog.openUpload({
     name: input.name,
     owner_domain: caller.domain,

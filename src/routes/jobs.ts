@@ -26,6 +26,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { groupPartitions, planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
+import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../tiles/inline_tile.ts";
 import { buildTiles } from "../tiles/tiling.ts";
 
 type Ctx = AppContext<Env>;
@@ -54,7 +55,12 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       : await wrapTime(
         c,
         "payload",
-        payloadSide(request, resolution, `payloads/${await requestHash([claims.sub, requestFingerprint])}/`),
+        payloadSide(
+          request,
+          resolution,
+          `payloads/${await requestHash([claims.sub, requestFingerprint])}/`,
+          inlinePayloadBytes(env),
+        ),
       );
 
     const typeErrors = checkOperationGeometryTypes(
@@ -196,12 +202,12 @@ export function statusDocument(job: JobRecord & { webhook?: WebhookSummary | nul
 }
 
 async function pinDataset(c: Ctx, name: string, field: string, claims: Claims) {
-  const described = await catalogStub(c.env, name).describe();
-  if (!described) {
+  const manifest = await catalogStub(c.env, name).current();
+  if (!manifest) {
     throw new ValidationError(`Dataset "${name}" is not published.`, [{ path: field, message: "unknown dataset" }]);
   }
-  assertCanRead(described.manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
-  return described;
+  assertCanRead(manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
+  return { manifest };
 }
 
 function datasetSide(described: { manifest: DatasetManifest }, resolution: number): ResolvedSide {
@@ -218,20 +224,34 @@ function datasetSide(described: { manifest: DatasetManifest }, resolution: numbe
   };
 }
 
-/** A payload is validated like a dataset and tiled under a key derived from its fingerprint. */
-async function payloadSide(request: JobRequest, resolution: number, prefix: string): Promise<ResolvedSide> {
+/**
+ * A payload is validated like a dataset and tiled under a key derived from its fingerprint. Tiles of a
+ * payload up to `inlineBytes` in all travel inside the job spec instead: no R2 write on the submit path.
+ */
+async function payloadSide(
+  request: JobRequest,
+  resolution: number,
+  prefix: string,
+  inlineBytes: number,
+): Promise<ResolvedSide> {
   const flat = toFlatFeatures(request.geometry_payload!, request.input_crs);
   const { features } = await validateGeometries(flat, request.repair ?? false, "geometry_payload.features");
   const { geometry_types, bbox } = describeFeatures(features);
-  const uploads = buildTiles(features, resolution, prefix);
+  const built = buildTiles(features, resolution, prefix);
+  const inline = built.reduce((sum, t) => sum + t.bytes.length, 0) <= inlineBytes;
   const tiles: Record<string, TileRef> = {};
-  for (const { entry } of uploads) tiles[entry.cell] = entry;
+  for (const { entry, bytes } of built) tiles[entry.cell] = inline ? { ...entry, inline: toBase64(bytes) } : entry;
   return {
     side: { kind: "payload", key: prefix, tiles },
     types: geometry_types,
     bbox,
-    uploads,
+    uploads: inline ? undefined : built,
   };
+}
+
+function inlinePayloadBytes(env: Env): number {
+  const configured = Number(env.INLINE_PAYLOAD_BYTES ?? NaN);
+  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_INLINE_PAYLOAD_BYTES;
 }
 
 function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {

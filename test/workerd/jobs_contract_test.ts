@@ -4,7 +4,7 @@
  * changed payload, a restart), result formats and conditional GETs, and
  * datasets published from GDAL FlatGeobuf and EPSG:3857.
  */
-import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { type Service, startService } from "./harness.ts";
 import {
   authHeaders,
@@ -23,6 +23,7 @@ import {
   stateChanges,
   stateSnapshot,
   submit,
+  waitForJob,
   waitForJobAs,
 } from "./client.ts";
 import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
@@ -101,6 +102,42 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
         ok(expected.length > 20);
         assertSamePairs(await pairsOf(service, status.job_id), expected);
         equal(status.result?.feature_count, expected.length);
+      },
+    );
+
+    await t.step(
+      "Server-Timing names a submit's stages: a small payload travels in the spec (no upload), a larger one goes to R2",
+      async () => {
+        const stagesOf = (response: Response) =>
+          (response.headers.get("server-timing") ?? "").split(",").map((m) => m.trim().split(";")[0]);
+        const points = await inputFeatures("points_sample");
+        const expected = await readJsonFixture<Pair[]>("postgis/point_in_polygon_points_counties.json");
+        const inside = points.find((f) => expected.some((p) => p.left_id === f.id))!;
+        const small = await submit(service, {
+          spatial_operation: "point_in_polygon",
+          dataset: "counties",
+          geometry_payload: collection([inside]),
+        });
+        equal(small.status, 202);
+        deepEqual(stagesOf(small), ["rate_limit", "catalog", "payload", "claim", "home", "total"]);
+        const { job_id } = await small.json();
+        const read = await service.fetch(`/v1/jobs/${job_id}`, { headers: await authHeaders() });
+        await read.body?.cancel();
+        match(read.headers.get("server-timing") ?? "", /^total;dur=[\d.]+;desc="total"$/);
+        equal((await waitForJob(service, job_id)).status, "COMPLETED");
+        assertSamePairs(
+          (await resultFeatures(service, job_id)).map((f) => f.properties),
+          expected.filter((p) => p.left_id === inside.id),
+        );
+
+        const large = await submit(service, {
+          spatial_operation: "point_in_polygon",
+          dataset: "counties",
+          geometry_payload: collection(points.slice(0, 1000)),
+        });
+        equal(large.status, 202);
+        deepEqual(stagesOf(large), ["rate_limit", "catalog", "payload", "claim", "upload", "home", "total"]);
+        equal((await waitForJob(service, (await large.json()).job_id)).status, "COMPLETED");
       },
     );
 
