@@ -65,7 +65,7 @@ const HELP = `Usage: deno task bench:e2e [options]
   --no-parallel         skip the PostGIS run with default parallelism
   --load-rate <list>    submit requests per second, one load step per value, e.g. 50,200,500 (default 500)
   --load-seconds <n>    load duration of each step (default 30)
-  --load-pause <s>      pause between load steps so the previous step's jobs finish (default 15)
+  --load-pause <s>      pause after each submit step so its jobs finish (default 15)
   --load-points <where> conus (jobs that run against counties) or offshore (Pacific points: jobs without a
                         partition, so the load measures the submit path alone) (default conus)
   --load-subjects <n>   token subjects the load is spread over (default 100)
@@ -455,7 +455,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       for (const rate of rates) {
         for (const via of doors) {
           for (const kind of kinds) {
-            if (steps.length && kind === "submit") {
+            if (steps.at(-1)?.kind === "submit") {
               log(`load: ${flags["load-pause"]} s for the previous step's jobs to finish`);
               await new Promise((r) => setTimeout(r, Number(flags["load-pause"]) * 1000));
             }
