@@ -45,7 +45,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
     const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
-    const resolution = right.manifest.resolution;
+    const resolution = right.resolution;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
       ? datasetSide(
@@ -66,15 +66,15 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     const typeErrors = checkOperationGeometryTypes(
       request.spatial_operation,
       left.types,
-      right.manifest.geometry_types,
+      right.geometry_types,
       request.left_dataset ? "left_dataset" : "geometry_payload",
     );
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
-    const area = jobArea(request.bbox ?? null, left.bbox, right.manifest.bbox, !request.left_dataset);
+    const area = jobArea(request.bbox ?? null, left.bbox, right.bbox, !request.left_dataset);
     if (area) assertAreaInScope(area, claims.spatial_scope, logger);
 
-    const rightTiles = tileRefs(right.manifest);
+    const rightTiles = tileRefs(right);
     const filter = request.bbox ?? null;
     const dwithin = request.spatial_operation === "spatial_join" && request.predicate === "dwithin";
     const cells = dwithin
@@ -85,7 +85,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
       Number(env.PARTITION_GROUP_BYTES ?? 0),
     );
-    const homeCell = partitions[0] ?? fallbackHome(area ?? right.manifest.bbox, resolution);
+    const homeCell = partitions[0] ?? fallbackHome(area ?? right.bbox, resolution);
 
     const draft: JobSpec = {
       job_id: newJobId(homeCell),
@@ -101,9 +101,9 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       left: left.side,
       right: {
         kind: "dataset",
-        name: right.manifest.name,
-        version: right.manifest.version,
-        classification: right.manifest.classification,
+        name: right.name,
+        version: right.version,
+        classification: right.classification,
         tiles: rightTiles,
       },
       partitions,
@@ -201,17 +201,17 @@ export function statusDocument(job: JobRecord & { webhook?: WebhookSummary | nul
   return doc;
 }
 
-async function pinDataset(c: Ctx, name: string, field: string, claims: Claims) {
+/** The dataset's current manifest (the version the job pins), if it is published and the caller may read it. */
+async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): Promise<DatasetManifest> {
   const manifest = await catalogStub(c.env, name).current();
   if (!manifest) {
     throw new ValidationError(`Dataset "${name}" is not published.`, [{ path: field, message: "unknown dataset" }]);
   }
   assertCanRead(manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
-  return { manifest };
+  return manifest;
 }
 
-function datasetSide(described: { manifest: DatasetManifest }, resolution: number): ResolvedSide {
-  const m = described.manifest;
+function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
       { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },
