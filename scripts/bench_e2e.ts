@@ -448,7 +448,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       })).jobId;
       const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
       if (!direct) notes.push("load: the runtime's own socket was not found; every step went through wrangler's proxy");
-      const doors = flags["load-via"].split(",").map((v) => v.trim()).filter((v) => v === "proxy" || direct);
+      const doors = flags["load-via"].split(",").map((v) => v.trim()).filter((v) => v === "proxy" || (v === "direct" && direct));
       const kinds = flags["load-kinds"].split(",").map((k) => k.trim()) as LoadKind[];
       const rates = flags["load-rate"].split(",").map((r) => r.trim()).filter(Boolean);
       const steps: Record<string, unknown>[] = [];
