@@ -11,6 +11,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { accepts } from "hono/accepts";
 import { timing } from "hono/timing";
 import { GEOS_VERSION } from "../wasm/generated/version.ts";
 import { assertOperator } from "./auth/abac.ts";
@@ -76,7 +77,12 @@ export interface JobResultBody {
   format: OutputFormat;
   /** The strong ETag (quoted or not; it is quoted on the way out). */
   etag: string;
+  /** The result's size (decoded). */
   bytes?: number;
+  /** The body is this content coding of the result (sent as is to clients that accept it, else decoded). */
+  encoding?: "gzip";
+  /** The body's size when it is encoded. */
+  storedBytes?: number;
 }
 
 /** A validated dataset upload. */
@@ -433,7 +439,14 @@ export const routes = {
     request: { params: JobParams },
     responses: {
       200: {
-        description: "The result, with its ETag",
+        description: "The result, with its ETag. GeoJSON results are stored gzip-compressed: sent with " +
+          "`Content-Encoding: gzip` to clients whose Accept-Encoding allows it (the status document's ETag), " +
+          "else decoded on the way (the same ETag, weak).",
+        headers: {
+          ETag: { schema: { type: "string" } },
+          "Content-Encoding": { schema: { type: "string", enum: ["gzip"] } },
+          Vary: { schema: { type: "string" } },
+        },
         content: {
           "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
           "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
@@ -716,16 +729,34 @@ export function createApp<B extends object = Record<string, unknown>>(
   app.openapi(routes.getResult, async (c) => {
     const { job_id } = c.req.valid("param");
     const result = await handlers.getResult(c as AppContext<B>, job_id, claimsOf(c as AppContext<B>));
-    const etag = quoteEtag(result.etag);
+    const encoded = result.encoding !== undefined &&
+      accepts(c, { header: "Accept-Encoding", supports: [result.encoding], default: "identity" }) === result.encoding;
+    // Decoded on the way out, the body is another representation: its validator is the stored one, weak.
+    const etag = result.encoding && !encoded ? `W/${quoteEtag(result.etag)}` : quoteEtag(result.etag);
     const headers = new Headers({
       "Content-Type": result.format === "flatgeobuf" ? "application/flatgeobuf" : "application/geo+json",
       ETag: etag,
       "Cache-Control": "private, max-age=0, must-revalidate",
     });
+    if (result.encoding) headers.set("Vary", "Accept-Encoding");
     const inm = c.req.header("if-none-match");
-    if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+    const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+    if (inm && inm.split(",").some((t) => opaque(t) === opaque(etag) || t.trim() === "*")) {
       if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => {});
       return new Response(null, { status: 304, headers }) as never;
+    }
+    if (encoded) {
+      headers.set("Content-Encoding", result.encoding!);
+      if (result.storedBytes !== undefined) headers.set("Content-Length", String(result.storedBytes));
+      // workerd: send the body as it is (it would otherwise encode it again).
+      return new Response(
+        result.body as BodyInit,
+        { status: 200, headers, encodeBody: "manual" } as ResponseInit,
+      ) as never;
+    }
+    if (result.encoding) {
+      const body = new Response(result.body as BodyInit).body!.pipeThrough(new DecompressionStream(result.encoding));
+      return new Response(body, { status: 200, headers }) as never;
     }
     if (result.bytes !== undefined) headers.set("Content-Length", String(result.bytes));
     return new Response(result.body as BodyInit, { status: 200, headers }) as never;

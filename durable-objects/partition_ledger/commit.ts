@@ -15,9 +15,11 @@ import {
   ResultFlatGeobufWriter,
   type WrittenColumn,
 } from "../../src/tiles/fgb_writer.ts";
+import { createGzip } from "node:zlib";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
-import { JOB_KEYS, type ResultRow } from "./job_spec.ts";
+import type { FeatureId } from "../../wasm/flat_geometry.ts";
+import { JOB_KEYS } from "./job_spec.ts";
 import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
 import { RowHeap } from "./result_order.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";
@@ -44,25 +46,46 @@ export async function mergeAndCommit(
   const format = job.spec.output_format;
   const key = JOB_KEYS.result(job.job_id, job.attempts, format);
   const count = parts.reduce((n, p) => n + p.feature_count, 0);
-  const sink = new ChunkedUpload(bucket, key, chunkBytes, {
-    httpMetadata: { contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf" },
+  // GeoJSON text is stored gzip-compressed (~6× smaller, fewer bytes to write and to send); FlatGeobuf as is.
+  const encoding = format === "geojson" ? "gzip" : undefined;
+  const upload = new ChunkedUpload(bucket, key, chunkBytes, {
+    httpMetadata: {
+      contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf",
+      ...(encoding ? { contentEncoding: encoding } : {}),
+    },
     customMetadata: { job_id: job.job_id, attempt: String(job.attempts), trace_id: job.spec.trace_id },
   });
+  const sink = encoding ? new GzipSink(upload) : upload;
   const encoder = format === "geojson"
     ? new GeoJsonEncoder()
     : new FlatGeobufEncoder(parts, count, job.spec.operation === "polygon_intersection");
   let written = 0;
   try {
     await sink.write(encoder.start());
-    for await (const row of mergeParts(bucket, parts)) {
+    const merge = await PartMerge.open(bucket, parts);
+    for (;;) {
+      const row = merge.next();
+      if (!row) {
+        if (merge.done) break;
+        await merge.fetch();
+        continue;
+      }
       encoder.add(row, ++written);
       if (encoder.pending >= chunkBytes) await sink.write(encoder.take());
     }
     if (written !== count) throw new Error(`Staged parts hold ${written} rows, their reports ${count}`);
     await sink.write(encoder.end());
     const object = await sink.close();
+    const bytes = sink.bytesIn;
     return {
-      result: { key, format, feature_count: written, bytes: object.size, etag: object.httpEtag },
+      result: {
+        key,
+        format,
+        feature_count: written,
+        bytes,
+        etag: object.httpEtag,
+        ...(encoding ? { encoding, stored_bytes: object.size } : {}),
+      },
       stats: aggregateStats(parts, written, { commit: Date.now() - started }),
     };
   } catch (error) {
@@ -71,53 +94,96 @@ export async function mergeAndCommit(
   }
 }
 
-/** The rows of every partition's parts in (left_id, right_id) order: a k-way merge over a heap of part readers. */
-async function* mergeParts(bucket: R2Bucket, parts: PartSummary[]): AsyncGenerator<ResultRow> {
-  const cursors = (await Promise.all(parts.map((part) => PartCursor.open(bucket, part.part_keys))))
-    .filter((c): c is PartCursor => c !== null);
-  const heap = new RowHeap<PartCursor>(cursors);
-  while (heap.size) {
-    const top = heap.top();
-    yield top.row;
-    if (await top.advance()) heap.replaceTop();
-    else heap.pop();
+/**
+ * Every partition's rows in (left_id, right_id) order: a k-way merge over a
+ * heap of part cursors. Synchronous but where a part object must be fetched:
+ * an await per row would cost more than the row's encoding.
+ */
+class PartMerge {
+  readonly #heap: RowHeap<PartCursor>;
+  /** The top cursor's row was handed out: move it on before the next. */
+  #handedOut = false;
+  #mustFetch = false;
+
+  private constructor(cursors: PartCursor[]) {
+    this.#heap = new RowHeap(cursors);
+  }
+
+  static async open(bucket: R2Bucket, parts: PartSummary[]): Promise<PartMerge> {
+    const cursors = await Promise.all(parts.map((part) => PartCursor.open(bucket, part.part_keys)));
+    return new PartMerge(cursors.filter((c): c is PartCursor => c !== null));
+  }
+
+  /** The cursor standing on the next row (valid until the next call), or null: then {@link done} or {@link fetch}. */
+  next(): PartReader | null {
+    if (this.#mustFetch) return null;
+    if (this.#handedOut) {
+      this.#handedOut = false;
+      const top = this.#heap.top();
+      if (top.reader.advance()) this.#heap.replaceTop();
+      else if (top.morePartsToRead) {
+        this.#mustFetch = true;
+        return null;
+      } else this.#heap.pop();
+    }
+    if (!this.#heap.size) return null;
+    this.#handedOut = true;
+    return this.#heap.top().reader;
+  }
+
+  get done(): boolean {
+    return !this.#mustFetch && !this.#heap.size;
+  }
+
+  /** Reads the next part object of the cursor whose part ran out. */
+  async fetch(): Promise<void> {
+    this.#mustFetch = false;
+    if (await this.#heap.top().nextPart()) this.#heap.replaceTop();
+    else this.#heap.pop();
   }
 }
 
 /** One partition's rows: its part objects in order, one in memory at a time. */
 class PartCursor {
-  row!: ResultRow;
-  #reader!: PartReader;
+  reader!: PartReader;
   #next = 0;
 
   private constructor(readonly bucket: R2Bucket, readonly keys: string[]) {}
 
   static async open(bucket: R2Bucket, keys: string[]): Promise<PartCursor | null> {
     const cursor = new PartCursor(bucket, keys);
-    return (await cursor.advance()) ? cursor : null;
+    return (await cursor.nextPart()) ? cursor : null;
   }
 
-  /** Moves to the next row; false after the last. */
-  async advance(): Promise<boolean> {
+  get morePartsToRead(): boolean {
+    return this.#next < this.keys.length;
+  }
+
+  get l(): FeatureId {
+    return this.reader.l;
+  }
+
+  get r(): FeatureId {
+    return this.reader.r;
+  }
+
+  /** Moves to the first row of the next part that has one; false after the last part. */
+  async nextPart(): Promise<boolean> {
     for (;;) {
-      const row = this.#reader?.next();
-      if (row) {
-        this.row = row;
-        return true;
-      }
       const key = this.keys[this.#next++];
       if (key === undefined) return false;
       const object = await this.bucket.get(key);
       if (!object) throw new Error(`Staged part "${key}" is missing`);
-      this.#reader = new PartReader(new Uint8Array(await object.arrayBuffer()));
+      this.reader = new PartReader(new Uint8Array(await object.arrayBuffer()));
+      if (this.reader.advance()) return true;
     }
   }
 }
 
 interface ResultEncoder {
   start(): Uint8Array;
-  /** Encodes row number `n` (1-based). */
-  add(row: ResultRow, n: number): void;
+  /** Encodes the row the part cursor stands on as row number `n` (1-based). */
+  add(part: PartReader, n: number): void;
   readonly pending: number;
   take(): Uint8Array;
   end(): Uint8Array;
@@ -128,16 +194,23 @@ const utf8 = new TextEncoder();
 class GeoJsonEncoder implements ResultEncoder {
   #texts: string[] = [];
   #chars = 0;
+  /** The last left id and its JSON: rows come sorted by it, so it repeats. */
+  #left: FeatureId | undefined;
+  #leftText = "";
 
   start(): Uint8Array {
     return utf8.encode('{"type":"FeatureCollection","features":[');
   }
 
-  add(row: ResultRow, n: number): void {
-    const properties = { left_id: row.l, right_id: row.r, ...row.p };
-    const text = `${n > 1 ? "," : ""}{"type":"Feature","properties":${JSON.stringify(properties)},"geometry":${
-      geoJSONTextFromFlat(row.g)
-    }}`;
+  add(part: PartReader, n: number): void {
+    if (part.l !== this.#left) {
+      this.#left = part.l;
+      this.#leftText = JSON.stringify(part.l);
+    }
+    const right = typeof part.r === "number" ? part.r : JSON.stringify(part.r);
+    const text = `${
+      n > 1 ? "," : ""
+    }{"type":"Feature","properties":{"left_id":${this.#leftText},"right_id":${right}${part.propertiesText()}},"geometry":${part.geometryText()}}`;
     this.#texts.push(text);
     this.#chars += text.length;
   }
@@ -191,8 +264,12 @@ class FlatGeobufEncoder implements ResultEncoder {
     return this.#writer.header();
   }
 
-  add(row: ResultRow, n: number): void {
-    this.#writer.add({ id: n, geometry: row.g, properties: { left_id: row.l, right_id: row.r, ...row.p } });
+  add(part: PartReader, n: number): void {
+    this.#writer.add({
+      id: n,
+      geometry: part.geometry(),
+      properties: { left_id: part.l, right_id: part.r, ...part.properties() },
+    });
   }
 
   get pending(): number {
@@ -208,12 +285,69 @@ class FlatGeobufEncoder implements ResultEncoder {
   }
 }
 
+/** Where encoded result bytes go. */
+interface ResultSink {
+  /** Bytes written so far (before any compression). */
+  readonly bytesIn: number;
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<R2Object>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Gzip in front of an upload, one gzip member (any decoder reads it). Level
+ * 1: on GeoJSON ~6× smaller at ~5× the speed of the default level, which
+ * costs more CPU than the bytes it saves writing.
+ */
+class GzipSink implements ResultSink {
+  bytesIn = 0;
+  readonly #gzip = createGzip({ level: 1 });
+  /** Every compressed chunk so far handed to the upload, in order. */
+  #uploaded: Promise<void> = Promise.resolve();
+  readonly #ended: Promise<void>;
+
+  constructor(readonly upload: ChunkedUpload) {
+    this.#ended = new Promise((resolve, reject) => {
+      this.#gzip.on("end", resolve);
+      this.#gzip.on("error", reject);
+    });
+    this.#ended.catch(() => {}); // awaited by close; not an unhandled rejection meanwhile
+    this.#gzip.on("data", (chunk: Uint8Array) => {
+      this.#uploaded = this.#uploaded.then(() => upload.write(chunk));
+      this.#uploaded.catch(() => {});
+    });
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!bytes.length) return;
+    this.bytesIn += bytes.length;
+    await new Promise<void>((resolve, reject) =>
+      this.#gzip.write(bytes, (error) => (error ? reject(error) : resolve()))
+    );
+    await this.#uploaded;
+  }
+
+  async close(): Promise<R2Object> {
+    this.#gzip.end();
+    await this.#ended;
+    await this.#uploaded;
+    return await this.upload.close();
+  }
+
+  async abort(): Promise<void> {
+    this.#gzip.destroy();
+    await this.#uploaded.catch(() => {});
+    await this.upload.abort();
+  }
+}
+
 /**
  * Bytes to one R2 object: a single PUT when they fit one chunk, else a
  * multipart upload of equal chunks (the last shorter), started when the
  * first chunk fills. One chunk uploads while the next is encoded.
  */
-class ChunkedUpload {
+class ChunkedUpload implements ResultSink {
+  bytesIn = 0;
   #buffered: Uint8Array[] = [];
   #bufferedBytes = 0;
   #upload: Promise<R2MultipartUpload> | undefined;
@@ -228,6 +362,7 @@ class ChunkedUpload {
 
   async write(bytes: Uint8Array): Promise<void> {
     if (!bytes.length) return;
+    this.bytesIn += bytes.length;
     this.#buffered.push(bytes);
     this.#bufferedBytes += bytes.length;
     while (this.#bufferedBytes >= this.chunkBytes) await this.#send(this.#takeChunk(this.chunkBytes));

@@ -12,8 +12,13 @@ export interface JobResult {
   key: string;
   format: JobSpec["output_format"];
   feature_count: number;
+  /** The result's own size (decoded, when it is stored compressed). */
   bytes: number;
   etag: string;
+  /** How the object is stored: gzip for GeoJSON committed since stored compression (absent: as is). */
+  encoding?: "gzip";
+  /** The stored object's size, when it differs from `bytes`. */
+  stored_bytes?: number;
 }
 
 export interface JobError {

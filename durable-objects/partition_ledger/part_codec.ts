@@ -16,6 +16,7 @@
  */
 import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
+import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
 import type { ResultRow } from "./job_spec.ts";
 
 export const PART_CONTENT_TYPE = "application/x-spatial-jobs-part";
@@ -102,22 +103,29 @@ export function kindsOf(bits: number): GeometryKind[] {
 export function decodePart(bytes: Uint8Array): ResultRow[] {
   const reader = new PartReader(bytes);
   const rows: ResultRow[] = [];
-  for (let row = reader.next(); row; row = reader.next()) rows.push(row);
+  while (reader.advance()) rows.push(reader.row());
   return rows;
 }
 
 /**
- * Reads a part object's rows one at a time: a merge holds each part's bytes,
- * not an object per row.
+ * A cursor over a part object's rows: a merge holds each part's bytes and
+ * reads the current row's ids, properties and geometry from them, without an
+ * object per row.
  */
 export class PartReader {
   readonly length: number;
+  /** The current row's ids (valid after {@link advance} returned true). */
+  l: FeatureId = 0;
+  r: FeatureId = 0;
   readonly #meta: PartMeta;
+  readonly #propNames: string[];
   readonly #props: Float64Array;
   readonly #coords: Float64Array;
   readonly #structure: Uint32Array;
   readonly #cursor = { s: 0, c: 0 };
-  #row = 0;
+  #row = -1;
+  /** The current row's geometry when the part stores structure (read in order: it is variable-length). */
+  #geometry: FlatGeometry | undefined;
 
   /** @throws {PartFormatError} for bytes that are not a part object. */
   constructor(bytes: Uint8Array) {
@@ -141,29 +149,62 @@ export class PartReader {
     const structureAt = coordsAt + coordinateCount * 8;
     if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
     this.length = n;
+    this.#propNames = props.map((name) => JSON.stringify(name));
     this.#props = new Float64Array(own.buffer, propsAt, props.length * n);
     this.#coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
     this.#structure = new Uint32Array(own.buffer, structureAt, structureLength);
   }
 
-  /** The next row, or undefined after the last. */
-  next(): ResultRow | undefined {
+  /** Moves to the next row; false after the last. */
+  advance(): boolean {
+    const i = ++this.#row;
+    if (i >= this.length) return false;
+    this.l = this.#meta.l[i]!;
+    this.r = this.#meta.r[i]!;
+    if (!this.#meta.points) this.#geometry = readGeometry(this.#structure, this.#coords, this.#cursor);
+    return true;
+  }
+
+  geometry(): FlatGeometry {
     const i = this.#row;
-    const { n, props, l, r } = this.#meta;
-    if (i >= n) return undefined;
-    this.#row++;
-    const g: FlatGeometry = this.#meta.points
-      ? { kind: "Point", xy: this.#coords.subarray(2 * i, 2 * i + 2) }
-      : readGeometry(this.#structure, this.#coords, this.#cursor);
-    const row: ResultRow = { l: l[i]!, r: r[i]!, g };
-    if (props.length) {
-      const p: Record<string, number> = {};
-      for (let k = 0; k < props.length; k++) {
-        const value = this.#props[k * n + i]!;
-        if (!Number.isNaN(value)) p[props[k]!] = value;
-      }
-      row.p = p;
+    return this.#geometry ?? { kind: "Point", xy: this.#coords.subarray(2 * i, 2 * i + 2) };
+  }
+
+  /** The current row's geometry as GeoJSON text (`geoJSONTextFromFlat`; a point without building one). */
+  geometryText(): string {
+    if (this.#geometry) return geoJSONTextFromFlat(this.#geometry);
+    const i = this.#row;
+    return `{"type":"Point","coordinates":[${this.#coords[2 * i]},${this.#coords[2 * i + 1]}]}`;
+  }
+
+  /** The current row's extra properties (area, area_m2), or undefined when it has none. */
+  properties(): Record<string, number> | undefined {
+    const { n, props } = this.#meta;
+    if (!props.length) return undefined;
+    const p: Record<string, number> = {};
+    for (let k = 0; k < props.length; k++) {
+      const value = this.#props[k * n + this.#row]!;
+      if (!Number.isNaN(value)) p[props[k]!] = value;
     }
+    return p;
+  }
+
+  /** `,"name":value` for each of the current row's extra properties: JSON members to follow the ids. */
+  propertiesText(): string {
+    const n = this.#meta.n;
+    let out = "";
+    for (let k = 0; k < this.#propNames.length; k++) {
+      const value = this.#props[k * n + this.#row]!;
+      // As JSON.stringify: a non-finite number is null.
+      if (!Number.isNaN(value)) out += `,${this.#propNames[k]}:${Number.isFinite(value) ? value : "null"}`;
+    }
+    return out;
+  }
+
+  row(): ResultRow {
+    const row: ResultRow = { l: this.l, r: this.r, g: this.geometry() };
+    const p = this.properties();
+    if (p) row.p = p;
     return row;
   }
 }

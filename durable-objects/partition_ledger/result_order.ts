@@ -2,15 +2,18 @@
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import type { ResultRow } from "./job_spec.ts";
 
-export function compareRows(a: ResultRow, b: ResultRow): number {
+export function compareRows(a: RowIds, b: RowIds): number {
   return compareFeatureIds(a.l, b.l) || compareFeatureIds(a.r, b.r);
 }
 
+/** What orders a row: a result row, or a cursor standing on one. */
+export type RowIds = Pick<ResultRow, "l" | "r">;
+
 /**
- * A binary min-heap of sorted row sources by their current row: the k-way
+ * A binary min-heap of sorted row cursors by the row each stands on: the k-way
  * merge of partition outputs, O(n log k), holding only each source's head.
  */
-export class RowHeap<T extends { row: ResultRow }> {
+export class RowHeap<T extends RowIds> {
   readonly #items: T[];
 
   constructor(items: readonly T[]) {
@@ -26,7 +29,7 @@ export class RowHeap<T extends { row: ResultRow }> {
     return this.#items[0]!;
   }
 
-  /** The top's row moved on: restore the order. */
+  /** The top cursor moved on: restore the order. */
   replaceTop(): void {
     this.#siftDown(0);
   }
@@ -44,8 +47,8 @@ export class RowHeap<T extends { row: ResultRow }> {
     for (;;) {
       const l = 2 * i + 1, r = l + 1;
       let least = i;
-      if (l < items.length && compareRows(items[l]!.row, items[least]!.row) < 0) least = l;
-      if (r < items.length && compareRows(items[r]!.row, items[least]!.row) < 0) least = r;
+      if (l < items.length && compareRows(items[l]!, items[least]!) < 0) least = l;
+      if (r < items.length && compareRows(items[r]!, items[least]!) < 0) least = r;
       if (least === i) return;
       [items[i], items[least]] = [items[least]!, items[i]!];
       i = least;

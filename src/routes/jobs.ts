@@ -157,7 +157,10 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         headers: { "Retry-After": "5" },
       });
     }
-    return { body: object.body, format: job.result.format, etag: job.result.etag, bytes: object.size };
+    const { format, etag, bytes, encoding } = job.result;
+    return encoding
+      ? { body: object.body, format, etag, bytes, encoding, storedBytes: object.size }
+      : { body: object.body, format, etag, bytes: object.size };
   },
 
   async cancelJob(c, jobId, claims) {

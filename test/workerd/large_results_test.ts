@@ -1,11 +1,14 @@
 /**
  * A result larger than one upload chunk streams to R2 as a multipart upload
  * (durable-objects/partition_ledger/commit.ts) merged from parts of several
- * slices and partitions: every row once, in order, in both formats.
+ * slices and partitions: every row once, in order, in both formats. GeoJSON
+ * is stored gzip-compressed and served encoded or decoded as the client asks.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
-import { fetchResult, publish, runJob } from "./client.ts";
+import { authHeaders, fetchResult, publish, runJob } from "./client.ts";
+import { gunzipSync } from "node:zlib";
+import { request } from "node:http";
 import { seededPoints } from "../../scripts/lib/seeded_random.ts";
 import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
 
@@ -41,12 +44,38 @@ Deno.test("a result over one chunk is committed as a multipart object: every row
       },
     });
 
-    await t.step("GeoJSON", async () => {
+    await t.step("GeoJSON, stored gzip-compressed", async () => {
       const status = await runJob(service, job("geojson"));
       equal(status.status, "COMPLETED", JSON.stringify(status));
       ok(status.progress.partitions_total > 1, `partitions ${status.progress.partitions_total}`);
       ok(status.result!.bytes > CHUNK, `${status.result!.bytes} bytes`);
-      ok(/-\d+"?$/.test(status.result!.etag), `a multipart ETag: ${status.result!.etag}`);
+
+      // As stored, to a client that accepts gzip: the status document's ETag, and a gzip of `bytes` bytes.
+      const raw = await rawGet(service.url, `/v1/jobs/${status.job_id}/result`, {
+        ...(await authHeaders()),
+        "accept-encoding": "gzip",
+      });
+      equal(raw.status, 200);
+      equal(raw.headers.get("content-encoding"), "gzip");
+      equal(raw.headers.get("vary"), "Accept-Encoding");
+      equal(raw.headers.get("etag"), status.result!.etag);
+      ok(raw.body.length < status.result!.bytes / 3, `${raw.body.length} bytes stored for ${status.result!.bytes}`);
+      const text = gunzipSync(raw.body);
+      equal(text.length, status.result!.bytes);
+
+      // Decoded for a client that does not (here by the runtime, which, like Cloudflare's front line, shows
+      // the Worker "Accept-Encoding: br, gzip" whatever the client sent).
+      const plain = await rawGet(service.url, `/v1/jobs/${status.job_id}/result`, {
+        ...(await authHeaders()),
+        "accept-encoding": "identity",
+      });
+      equal(plain.headers.get("content-encoding"), null);
+      deepEqual(plain.body, new Uint8Array(text));
+      const revalidated = await service.fetch(`/v1/jobs/${status.job_id}/result`, {
+        headers: { ...(await authHeaders()), "if-none-match": `W/${status.result!.etag}` },
+      });
+      equal(revalidated.status, 304);
+
       const response = await fetchResult(service, status.job_id);
       equal(response.status, 200);
       const body = await response.json();
@@ -65,7 +94,10 @@ Deno.test("a result over one chunk is committed as a multipart object: every row
       const status = await runJob(service, job("flatgeobuf"));
       equal(status.status, "COMPLETED", JSON.stringify(status));
       ok(status.result!.bytes > CHUNK, `${status.result!.bytes} bytes`);
-      const bytes = new Uint8Array(await (await fetchResult(service, status.job_id)).arrayBuffer());
+      ok(/-\d+"?$/.test(status.result!.etag), `a multipart ETag: ${status.result!.etag}`);
+      const response = await fetchResult(service, status.job_id);
+      equal(response.headers.get("content-encoding"), null, "FlatGeobuf is stored as is");
+      const bytes = new Uint8Array(await response.arrayBuffer());
       equal(bytes.length, status.result!.bytes);
       const rows = parseFlatGeobuf(bytes).features;
       equal(rows.length, POINTS);
@@ -80,3 +112,31 @@ Deno.test("a result over one chunk is committed as a multipart object: every row
     await service.stop("SIGTERM");
   }
 });
+
+/** A GET whose body comes back exactly as sent (fetch would decode a gzip body). */
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, base), { headers }, (res) => {
+      const chunks: Uint8Array[] = [];
+      res.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+      res.on("end", () => {
+        const out = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === "string") out.set(name, value);
+        const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let at = 0;
+        for (const c of chunks) {
+          body.set(c, at);
+          at += c.length;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: out, body });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -10,14 +10,14 @@ const row = (l: string | number, r: string | number): ResultRow => ({
 
 /** What the commit's k-way merge does with part cursors, over arrays. */
 function mergeSorted(lists: ResultRow[][]): ResultRow[] {
-  const cursors = lists.filter((l) => l.length).map((rows) => ({ rows, at: 0, row: rows[0]! }));
+  const cursors = lists.filter((l) => l.length).map((rows) => ({ rows, at: 0, ...rows[0]! }));
   const heap = new RowHeap(cursors);
   const out: ResultRow[] = [];
   while (heap.size) {
     const top = heap.top();
-    out.push(top.row);
+    out.push(top.rows[top.at]!);
     if (++top.at < top.rows.length) {
-      top.row = top.rows[top.at]!;
+      Object.assign(top, top.rows[top.at]!);
       heap.replaceTop();
     } else heap.pop();
   }

@@ -4,7 +4,13 @@ import {
   PartitionDataCache,
   type Side,
 } from "../../../durable-objects/partition_ledger/partition_data.ts";
-import { decodePart, encodePart, PartFormatError } from "../../../durable-objects/partition_ledger/part_codec.ts";
+import {
+  decodePart,
+  encodePart,
+  PartFormatError,
+  PartReader,
+} from "../../../durable-objects/partition_ledger/part_codec.ts";
+import { geoJSONTextFromFlat } from "../../../wasm/geojson.ts";
 import type { ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
 import { SpatialIndex } from "../../../wasm/mod.ts";
 import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";
@@ -117,4 +123,27 @@ Deno.test("a part of points only stores no geometry structure, and reads back th
   const mixed = encodePart([...rows.slice(1), { l: "c", r: 0, g: polygon(square(0, 0)) }]);
   ok(bytes.length + 1000 * 16 - 100 < mixed.length, `${bytes.length} vs ${mixed.length} bytes`);
   deepEqual(decodePart(bytes).map((r) => [r.r, r.g.kind, [...r.g.xy]]), rows.map((r) => [r.r, "Point", [...r.g.xy]]));
+});
+
+Deno.test("a part cursor's GeoJSON text of each row is JSON.stringify of the row's properties and geometry", () => {
+  const rows: ResultRow[] = [
+    { l: 1, r: "b", g: polygon(square(0, 0), square(0.25, 0.25, 0.5)), p: { area: 0.75, area_m2: 9.2e9 + 0.1 } },
+    { l: "x", r: 2 ** 40, g: { kind: "Point", xy: new Float64Array([0.1 + 0.2, -1e-7]) }, p: { area: 1e21 } },
+    { l: "x", r: 3, g: { kind: "Point", xy: new Float64Array([-0, 5]) } },
+  ];
+  const points: ResultRow[] = [{ l: "é", r: -2, g: { kind: "Point", xy: new Float64Array([1 / 3, -179.99]) } }];
+  for (const part of [rows, points]) {
+    const reader = new PartReader(encodePart(part));
+    for (const row of part) {
+      ok(reader.advance());
+      equal(`{${reader.propertiesText().slice(1)}}`, JSON.stringify(row.p ?? {}));
+      equal(reader.geometryText(), geoJSONTextFromFlat(row.g));
+      equal(
+        reader.geometryText(),
+        JSON.stringify({ type: row.g.kind, coordinates: JSON.parse(reader.geometryText()).coordinates }),
+      );
+      deepEqual([reader.l, reader.r], [row.l, row.r]);
+    }
+    equal(reader.advance(), false);
+  }
 });

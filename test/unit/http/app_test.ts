@@ -1,4 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { ConflictError } from "../../../src/http/problem.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES } from "../../../src/contract/limits.ts";
 import { captureLogs, signToken, TEST_ENV } from "../auth/test_tokens.ts";
@@ -237,6 +238,40 @@ Deno.test("GET /v1/jobs/{id}/result streams the result with its ETag and honours
     TEST_ENV,
   );
   equal(again.status, 304);
+});
+
+Deno.test("a gzip-stored result goes as is where gzip is accepted, decoded (weak ETag) where it is not", async () => {
+  const text = JSON.stringify({ type: "FeatureCollection", features: [] });
+  const { app } = recordingApp({
+    getResult: () =>
+      Promise.resolve({
+        body: gzipSync(text),
+        format: "geojson",
+        etag: "r2",
+        bytes: text.length,
+        encoding: "gzip",
+        storedBytes: gzipSync(text).length,
+      }),
+  });
+  const get = async (acceptEncoding: string, extra: Record<string, string> = {}) =>
+    await app.request(
+      "/v1/jobs/j1/result",
+      { headers: await authed({ "accept-encoding": acceptEncoding, ...extra }) },
+      TEST_ENV,
+    );
+  const gzipped = await get("br;q=1, gzip;q=0.5");
+  equal(gzipped.headers.get("content-encoding"), "gzip");
+  equal(gzipped.headers.get("etag"), '"r2"');
+  equal(gzipped.headers.get("vary"), "Accept-Encoding");
+  equal(gunzipSync(new Uint8Array(await gzipped.arrayBuffer())).toString(), text);
+  for (const refused of ["identity", "gzip;q=0", ""]) {
+    const plain = await get(refused);
+    equal(plain.headers.get("content-encoding"), null, refused);
+    equal(plain.headers.get("etag"), 'W/"r2"');
+    equal(await plain.text(), text);
+  }
+  equal((await get("identity", { "if-none-match": '"r2"' })).status, 304);
+  equal((await get("gzip", { "if-none-match": 'W/"r2"' })).status, 304);
 });
 
 Deno.test("GET/DELETE /v1/jobs/{id} pass the id; a malformed id is a 400", async () => {
