@@ -26,7 +26,7 @@ export { GeometryOperationError, InvalidGeometryError, TopologyError } from "./e
 export { Geometry, PreparedGeometry } from "./geometry.ts";
 export { flatFromGeoJSON, type GeoJSONGeometry } from "./geojson.ts";
 export { geodesicArea, pointDistance } from "./geodesic.ts";
-export { flatBounds, SpatialIndex } from "./spatial_index.ts";
+export { flatBounds, flatBoundsInto, SpatialIndex } from "./spatial_index.ts";
 export type { Bounds } from "./ops/measure.ts";
 export { VALID_REASON } from "./ops/validity.ts";
 

@@ -4,7 +4,18 @@ import type { FlatGeometry } from "./flat_geometry.ts";
 
 /** `[minX, minY, maxX, maxY]` of a flat geometry, computed in JS (no GEOS). All NaN when empty. */
 export function flatBounds(flat: FlatGeometry): [number, number, number, number] {
-  if (flat.kind === "Point" && flat.xy.length === 2) return [flat.xy[0]!, flat.xy[1]!, flat.xy[0]!, flat.xy[1]!];
+  const box = new Float64Array(4);
+  flatBoundsInto(flat, box, 0);
+  return [box[0]!, box[1]!, box[2]!, box[3]!];
+}
+
+/** {@link flatBounds} written into `out` at `at` (a flat array of boxes: no array per feature). */
+export function flatBoundsInto(flat: FlatGeometry, out: Float64Array, at: number): void {
+  if (flat.kind === "Point" && flat.xy.length === 2) {
+    out[at] = out[at + 2] = flat.xy[0]!;
+    out[at + 1] = out[at + 3] = flat.xy[1]!;
+    return;
+  }
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   const visit = (g: FlatGeometry) => {
     const xy = g.xy;
@@ -18,7 +29,12 @@ export function flatBounds(flat: FlatGeometry): [number, number, number, number]
     for (const part of g.parts ?? []) visit(part);
   };
   visit(flat);
-  return minX <= maxX ? [minX, minY, maxX, maxY] : [NaN, NaN, NaN, NaN];
+  if (minX <= maxX) {
+    out[at] = minX;
+    out[at + 1] = minY;
+    out[at + 2] = maxX;
+    out[at + 3] = maxY;
+  } else out.fill(NaN, at, at + 4);
 }
 
 export class SpatialIndex {
@@ -40,6 +56,16 @@ export class SpatialIndex {
     if (!bounds.length) tree.add(NaN, NaN, NaN, NaN);
     tree.finish();
     return new SpatialIndex(tree, bounds.length);
+  }
+
+  /** Indexes items by boxes given flat (`minX, minY, maxX, maxY` at 4i); item i keeps index i. */
+  static fromBoxes(boxes: Float64Array, nodeSize = 16): SpatialIndex {
+    const n = boxes.length >> 2;
+    const tree = new Flatbush(Math.max(1, n), nodeSize);
+    for (let i = 0; i < n; i++) tree.add(boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!);
+    if (!n) tree.add(NaN, NaN, NaN, NaN);
+    tree.finish();
+    return new SpatialIndex(tree, n);
   }
 
   /** Indexes points given as interleaved x, y; point i keeps index i. */

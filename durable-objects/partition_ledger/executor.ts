@@ -28,6 +28,7 @@ import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
 import {
+  boxOf,
   loadPartitionData,
   type PartitionData,
   PartitionDataCache,
@@ -162,19 +163,29 @@ function processLeft(
 ): number {
   const { left, right, index } = data;
   const a = left.features[i]!;
-  const aBounds = left.bounds[i]!;
+  const aBounds = boxOf(left, i);
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
   const searchBounds: Bbox = dwithin ? expandBounds(aBounds, spec.distance_m) : aBounds;
   const candidates = index.search(...searchBounds);
   add("candidates", candidates.length);
   const ownerCells = dwithin ? cellsForBbox(searchBounds, spec.resolution).sort() : left.cells[i]!;
 
+  // The single-cell features of a tile share one cells array: the owner rule is decided once per array.
+  const owned = new Map<string[], boolean>();
   const mine = candidates.filter((j) => {
-    const owner = smallestCommon(ownerCells, right.cells[j]!);
-    return owner !== null && data.ownCells.has(owner);
+    const cells = right.cells[j]!;
+    let mineToEmit = owned.get(cells);
+    if (mineToEmit === undefined) {
+      const owner = smallestCommon(ownerCells, cells);
+      owned.set(cells, mineToEmit = owner !== null && data.ownCells.has(owner));
+    }
+    return mineToEmit;
   });
   if (!mine.length) return 1;
-  mine.sort((x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id));
+  const ids = right.numericIds;
+  mine.sort(
+    ids ? (x, y) => ids[x]! - ids[y]! : (x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id),
+  );
   add("exact_tests", mine.length);
 
   if (spec.approximate) return approximatePairs(spec, data, i, mine, rows);
@@ -246,10 +257,10 @@ function approximatePairs(
   rows: ResultRow[],
 ): number {
   const a = data.left.features[i]!;
-  const aBox = data.left.bounds[i]!;
+  const aBox = boxOf(data.left, i);
   for (const j of candidates) {
     const b = data.right.features[j]!;
-    const bBox = data.right.bounds[j]!;
+    const bBox = boxOf(data.right, j);
     if (spec.operation === "polygon_intersection") {
       const box: Bbox = [
         Math.max(aBox[0], bBox[0]),
@@ -288,6 +299,9 @@ function pointInPolygon(core: GeometryCore, data: PartitionData, i: number, j: n
 
 /** The right features of `candidates` that lie in (or on) left polygon `i`: Point features in one bulk call. */
 function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number, candidates: number[]): Set<number> {
+  if (data.right.pointXY) {
+    return new Set(preparedOf(core, data.left, i).intersectingPoints(data.right.pointXY, candidates));
+  }
   const right = data.right.features;
   const points = candidates.filter((j) => right[j]!.geometry.kind === "Point");
   const xy = new Float64Array(2 * points.length);
@@ -312,7 +326,7 @@ function rectangleOf(side: Side, i: number): Bbox | null {
   const g = side.features[i]!.geometry;
   let rect: Bbox | null = null;
   if (g.kind === "Polygon" && !g.ends && g.xy.length === 10) {
-    const [minX, minY, maxX, maxY] = side.bounds[i]!;
+    const [minX, minY, maxX, maxY] = boxOf(side, i);
     const xy = g.xy;
     let onCorners = minX < maxX && minY < maxY;
     for (let k = 0; k < 10 && onCorners; k += 2) {

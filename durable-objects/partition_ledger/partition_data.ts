@@ -10,18 +10,29 @@ import { R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
 import { inlineTileBucket } from "../../src/tiles/inline_tile.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
-import { flatBounds, type FlatFeature, type Geometry, type PreparedGeometry, SpatialIndex } from "../../wasm/mod.ts";
+import {
+  flatBoundsInto,
+  type FlatFeature,
+  type Geometry,
+  type PreparedGeometry,
+  SpatialIndex,
+} from "../../wasm/mod.ts";
 import { type Bbox, type JobSpec, memberCells, specForPartition, type TileRef } from "./job_spec.ts";
 
 export interface Side {
   features: FlatFeature[];
   cells: string[][];
-  bounds: Bbox[];
+  /** Feature i's bbox at 4i…4i + 3 (read it with {@link boxOf}). */
+  boxes: Float64Array;
   geometries: (Geometry | undefined)[];
   prepared: (PreparedGeometry | undefined)[];
   /** Memo of the executor's rectangle test: undefined until asked. */
   rectangles: (Bbox | null | undefined)[];
   allPoints: boolean;
+  /** Every feature's coordinates when each is a Point (x, y at 2i, 2i + 1): bulk point tests read them in place. */
+  pointXY?: Float64Array;
+  /** Every feature's id when all are numbers: candidate sorts compare these instead of the features' ids. */
+  numericIds?: Float64Array;
 }
 
 export interface PartitionData {
@@ -59,7 +70,7 @@ export async function loadPartitionData(
 
   const indexStarted = Date.now();
   const right = side(rightRead);
-  const index = SpatialIndex.fromBounds(right.bounds);
+  const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes);
   const left = side(sortedById(leftRead));
   return {
     key: taskDataKey(spec.job_id, attempt, cell),
@@ -182,14 +193,17 @@ async function readTiles(
   const seen = new Set<string>();
   read.forEach((features, t) => {
     const cell = entries[t]![0];
+    const tileCells = [cell];
     for (const feature of features) {
-      if (entries.length > 1) {
+      const cells = storedCells(feature, cell);
+      // A feature in one cell is in one tile only (points, most small polygons): nothing to deduplicate.
+      if (cells.length > 1 && entries.length > 1) {
         const key = `${typeof feature.id}:${feature.id}`;
         if (seen.has(key)) continue;
         seen.add(key);
       }
       out.features.push(feature);
-      out.cells.push(storedCells(feature, cell));
+      out.cells.push(cells.length === 1 && cells[0] === cell ? tileCells : cells);
     }
   });
   return out;
@@ -215,16 +229,48 @@ function sortedById(read: TileFeatures): TileFeatures {
 }
 
 function side({ features, cells }: TileFeatures): Side {
-  return {
+  const n = features.length;
+  const boxes = new Float64Array(4 * n);
+  let allPoints = n > 0, onlyPoints = n > 0, numericIds = true;
+  for (let i = 0; i < n; i++) {
+    const { id, geometry } = features[i]!;
+    flatBoundsInto(geometry, boxes, 4 * i);
+    if (geometry.kind !== "Point") {
+      onlyPoints = false;
+      if (geometry.kind !== "MultiPoint") allPoints = false;
+    }
+    if (typeof id !== "number") numericIds = false;
+  }
+  const out: Side = {
     features,
     cells,
-    bounds: features.map((f) => flatBounds(f.geometry)),
-    geometries: new Array(features.length),
-    prepared: new Array(features.length),
-    rectangles: new Array(features.length),
-    allPoints: features.length > 0 &&
-      features.every((f) => f.geometry.kind === "Point" || f.geometry.kind === "MultiPoint"),
+    boxes,
+    geometries: new Array(n),
+    prepared: new Array(n),
+    rectangles: new Array(n),
+    allPoints,
   };
+  if (onlyPoints) {
+    const xy = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const p = features[i]!.geometry.xy;
+      xy[2 * i] = p[0]!;
+      xy[2 * i + 1] = p[1]!;
+    }
+    out.pointXY = xy;
+  }
+  if (numericIds) {
+    const ids = new Float64Array(n);
+    for (let i = 0; i < n; i++) ids[i] = features[i]!.id as number;
+    out.numericIds = ids;
+  }
+  return out;
+}
+
+/** Feature i's bbox. */
+export function boxOf(side: Side, i: number): Bbox {
+  const b = side.boxes;
+  return [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
 }
 
 /**

@@ -8,7 +8,7 @@ import * as flatbuffers from "flatbuffers";
 import { magicbytes, SIZE_PREFIX_LEN } from "flatgeobuf/lib/mjs/constants.js";
 import type { ColumnMeta } from "flatgeobuf/lib/mjs/column-meta.js";
 import { Feature } from "flatgeobuf/lib/mjs/flat-geobuf/feature.js";
-import type { Geometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
+import { Geometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
 import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { fromByteBuffer, type HeaderMeta } from "flatgeobuf/lib/mjs/header-meta.js";
@@ -179,6 +179,10 @@ class FeatureDecoder {
   readonly #missing: number[] = [];
   readonly #idIndex: number;
   readonly #arena: Arena;
+  readonly #feature = new Feature();
+  readonly #geometry = new Geometry();
+  /** The id column's value of the feature being decoded. */
+  #id: unknown;
 
   /** `sourceBytes`: the size of the file the features come from (sizes the coordinate arena). */
   constructor(readonly header: FgbHeader, options: ParseOptions, sourceBytes: number) {
@@ -191,19 +195,20 @@ class FeatureDecoder {
   /** Decodes the size-prefixed feature at `position` of `bb`; `index` is its position in the file. */
   decode(bb: flatbuffers.ByteBuffer, position: number, index: number): FlatFeature {
     let geometry: FlatGeometry;
-    let decoded: { id: unknown; properties: Record<string, unknown> };
+    let properties: Record<string, unknown>;
     try {
       bb.setPosition(position);
-      const feature = Feature.getSizePrefixedRootAsFeature(bb);
-      const table = feature.geometry();
+      // One accessor of each kind, re-aimed per feature: a million points would otherwise be two million objects.
+      const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
+      const table = feature.geometry(this.#geometry);
       if (!table) throw new Error("no geometry");
       geometry = toFlatGeometry(table, this.header.geometryType, this.#arena);
-      decoded = decodeProperties(feature, this.header.columns, this.#idIndex);
+      properties = this.#decodeProperties(bb, feature);
     } catch (error) {
       if (error instanceof FlatGeobufFormatError) throw error;
       throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
     }
-    const raw = decoded.id;
+    const raw = this.#id;
     let id: FeatureId;
     if (typeof raw === "number" || (typeof raw === "string" && raw !== "")) {
       id = raw;
@@ -211,7 +216,97 @@ class FeatureDecoder {
       if (this.#missingId === "throw") this.#missing.push(index);
       id = index;
     }
-    return { id, geometry, properties: decoded.properties };
+    return { id, geometry, properties };
+  }
+
+  /**
+   * FlatGeobuf property decoding (as flatgeobuf's `parseProperties`), read in place from the buffer,
+   * with the id column kept apart (in `#id`) instead of deleted afterwards (a `delete` would turn
+   * every properties object into a slow dictionary-mode object).
+   */
+  #decodeProperties(bb: flatbuffers.ByteBuffer, feature: Feature): Record<string, unknown> {
+    const properties: Record<string, unknown> = {};
+    this.#id = undefined;
+    const columns = this.header.columns;
+    const field = bb.__offset(feature.bb_pos, 6);
+    if (!field || columns.length === 0) return properties;
+    const bytes = bb.bytes();
+    const view = viewOf(bytes);
+    let offset = bb.__vector(feature.bb_pos + field);
+    const end = offset + bb.__vector_len(feature.bb_pos + field);
+    if (end > bytes.length) throw new FlatGeobufFormatError("Properties run past their feature");
+    while (offset < end) {
+      const i = view.getUint16(offset, true);
+      offset += 2;
+      const column = columns[i];
+      if (!column) throw new FlatGeobufFormatError(`Property refers to column ${i}, but there are ${columns.length}`);
+      let value: unknown;
+      switch (column.type) {
+        case ColumnType.Bool:
+          value = view.getUint8(offset) !== 0;
+          offset += 1;
+          break;
+        case ColumnType.Byte:
+          value = view.getInt8(offset);
+          offset += 1;
+          break;
+        case ColumnType.UByte:
+          value = view.getUint8(offset);
+          offset += 1;
+          break;
+        case ColumnType.Short:
+          value = view.getInt16(offset, true);
+          offset += 2;
+          break;
+        case ColumnType.UShort:
+          value = view.getUint16(offset, true);
+          offset += 2;
+          break;
+        case ColumnType.Int:
+          value = view.getInt32(offset, true);
+          offset += 4;
+          break;
+        case ColumnType.UInt:
+          value = view.getUint32(offset, true);
+          offset += 4;
+          break;
+        case ColumnType.Long:
+          value = Number(view.getBigInt64(offset, true));
+          offset += 8;
+          break;
+        case ColumnType.ULong:
+          value = Number(view.getBigUint64(offset, true));
+          offset += 8;
+          break;
+        case ColumnType.Float:
+          value = view.getFloat32(offset, true);
+          offset += 4;
+          break;
+        case ColumnType.Double:
+          value = view.getFloat64(offset, true);
+          offset += 8;
+          break;
+        case ColumnType.String:
+        case ColumnType.DateTime:
+        case ColumnType.Json:
+        case ColumnType.Binary: {
+          const n = view.getUint32(offset, true);
+          offset += 4;
+          if (offset + n > end) throw new FlatGeobufFormatError(`Property "${column.name}" runs past its feature`);
+          const encoded = bytes.subarray(offset, offset + n);
+          offset += n;
+          if (column.type === ColumnType.Binary) value = encoded.slice();
+          else if (column.type === ColumnType.Json) value = JSON.parse(textDecoder.decode(encoded));
+          else value = readUtf8(encoded);
+          break;
+        }
+        default:
+          throw new FlatGeobufFormatError(`Column "${column.name}" has unknown type ${column.type}`);
+      }
+      if (i === this.#idIndex) this.#id = value;
+      else properties[column.name] = value;
+    }
+    return properties;
   }
 
   finish(): void {
@@ -220,97 +315,6 @@ class FeatureDecoder {
 }
 
 const textDecoder = new TextDecoder();
-
-/**
- * FlatGeobuf property decoding (as flatgeobuf's `parseProperties`), with the id column returned
- * apart instead of deleted afterwards (a `delete` would turn every properties object into a
- * slow dictionary-mode object).
- */
-function decodeProperties(
-  feature: Feature,
-  columns: readonly ColumnMeta[],
-  idIndex: number,
-): { id: unknown; properties: Record<string, unknown> } {
-  const properties: Record<string, unknown> = {};
-  let id: unknown = undefined;
-  const array = feature.propertiesArray();
-  if (!array || columns.length === 0) return { id, properties };
-  const view = new DataView(array.buffer, array.byteOffset, array.byteLength);
-  const length = array.length;
-  let offset = 0;
-  while (offset < length) {
-    const i = view.getUint16(offset, true);
-    offset += 2;
-    const column = columns[i];
-    if (!column) throw new FlatGeobufFormatError(`Property refers to column ${i}, but there are ${columns.length}`);
-    let value: unknown;
-    switch (column.type) {
-      case ColumnType.Bool:
-        value = view.getUint8(offset) !== 0;
-        offset += 1;
-        break;
-      case ColumnType.Byte:
-        value = view.getInt8(offset);
-        offset += 1;
-        break;
-      case ColumnType.UByte:
-        value = view.getUint8(offset);
-        offset += 1;
-        break;
-      case ColumnType.Short:
-        value = view.getInt16(offset, true);
-        offset += 2;
-        break;
-      case ColumnType.UShort:
-        value = view.getUint16(offset, true);
-        offset += 2;
-        break;
-      case ColumnType.Int:
-        value = view.getInt32(offset, true);
-        offset += 4;
-        break;
-      case ColumnType.UInt:
-        value = view.getUint32(offset, true);
-        offset += 4;
-        break;
-      case ColumnType.Long:
-        value = Number(view.getBigInt64(offset, true));
-        offset += 8;
-        break;
-      case ColumnType.ULong:
-        value = Number(view.getBigUint64(offset, true));
-        offset += 8;
-        break;
-      case ColumnType.Float:
-        value = view.getFloat32(offset, true);
-        offset += 4;
-        break;
-      case ColumnType.Double:
-        value = view.getFloat64(offset, true);
-        offset += 8;
-        break;
-      case ColumnType.String:
-      case ColumnType.DateTime:
-      case ColumnType.Json:
-      case ColumnType.Binary: {
-        const n = view.getUint32(offset, true);
-        offset += 4;
-        if (offset + n > length) throw new FlatGeobufFormatError(`Property "${column.name}" runs past its feature`);
-        const bytes = array.subarray(offset, offset + n);
-        offset += n;
-        if (column.type === ColumnType.Binary) value = bytes.slice();
-        else if (column.type === ColumnType.Json) value = JSON.parse(textDecoder.decode(bytes));
-        else value = readUtf8(bytes);
-        break;
-      }
-      default:
-        throw new FlatGeobufFormatError(`Column "${column.name}" has unknown type ${column.type}`);
-    }
-    if (i === idIndex) id = value;
-    else properties[column.name] = value;
-  }
-  return { id, properties };
-}
 
 /** UTF-8 decoding with an ASCII fast path (short strings dominate: names, codes). */
 function readUtf8(bytes: Uint8Array): string {
@@ -377,10 +381,30 @@ function copyVector(table: Geometry, slot: number, elementSize: 4 | 8, arena: Ar
   if (start + length * elementSize > bytes.length) {
     throw new FlatGeobufFormatError("Geometry vector runs past its feature");
   }
-  new Uint8Array(out.buffer, out.byteOffset, length * elementSize).set(
-    bytes.subarray(start, start + length * elementSize),
-  );
+  if (length > SHORT_VECTOR) {
+    new Uint8Array(out.buffer, out.byteOffset, length * elementSize).set(
+      bytes.subarray(start, start + length * elementSize),
+    );
+    return out;
+  }
+  // Short vectors (a point's two numbers) element by element: two typed-array views cost more than the copy.
+  const view = viewOf(bytes);
+  if (elementSize === 8) { for (let i = 0; i < length; i++) out[i] = view.getFloat64(start + 8 * i, true); }
+  else for (let i = 0; i < length; i++) out[i] = view.getUint32(start + 4 * i, true);
   return out;
+}
+
+const SHORT_VECTOR = 64;
+let viewBytes: Uint8Array | undefined;
+let view: DataView | undefined;
+
+/** A DataView of `bytes`, kept while the same buffer is read (one per tile, not per feature). */
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== viewBytes) {
+    viewBytes = bytes;
+    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return view!;
 }
 
 /**

@@ -24,13 +24,21 @@ function inputs(key: string, bytes: number): PartitionData {
   const side: Side = {
     features: [feature],
     cells: [[]],
-    bounds: [[0, 0, 1, 1]],
+    boxes: new Float64Array([0, 0, 1, 1]),
     geometries: [geometry],
     prepared: [geometry.prepared()],
     rectangles: [undefined],
     allPoints: false,
   };
-  const empty: Side = { ...side, features: [], cells: [], bounds: [], geometries: [], prepared: [], rectangles: [] };
+  const empty: Side = {
+    ...side,
+    features: [],
+    cells: [],
+    boxes: new Float64Array(0),
+    geometries: [],
+    prepared: [],
+    rectangles: [],
+  };
   const index = SpatialIndex.fromBounds([]);
   return { key, left: side, right: empty, index, ownCells: new Set(), readMs: 0, indexMs: 0, bytes };
 }
