@@ -4,12 +4,13 @@
  * on the way out, no GeoJSON text anywhere between slice and commit):
  *
  * ```
- * "SJP1" | u32 meta length | meta JSON {n, props, l, r} | pad to 8
+ * "SJP1" | u32 meta length | meta JSON {n, props, lRuns, r} | pad to 8
  * | u32 structure length | u32 coordinate count | f64 props (one column per name, n each)
  * | f64 coordinates | u32 structure
  * ```
  *
- * Ids keep their JSON type (they travel in the meta JSON). A geometry's
+ * Ids keep their JSON type (they travel in the meta JSON; left ids as runs,
+ * since a left feature's pairs are consecutive). A geometry's
  * structure is `kind, points, rings, ends…, parts, (part structure)…`; its
  * coordinates follow the previous row's; a part of points only (point joins)
  * stores no structure. Decoded geometries are views into the object's bytes.
@@ -28,7 +29,10 @@ const KIND_CODES = new Map(KINDS.map((kind, i) => [kind, i]));
 interface PartMeta {
   n: number;
   props: string[];
-  l: FeatureId[];
+  /** Left ids as runs (rows are sorted by left id, so one repeats for all its pairs): ids, then run lengths. */
+  lRuns?: [FeatureId[], number[]];
+  /** Left ids row by row (parts staged before runs). */
+  l?: FeatureId[];
   r: FeatureId[];
   /** Every geometry is a Point: no structure is stored, row i's point is coordinates 2i, 2i + 1. */
   points?: true;
@@ -45,7 +49,7 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
   const meta: PartMeta = {
     n,
     props,
-    l: rows.map((row) => row.l),
+    lRuns: leftRuns(rows),
     r: rows.map((row) => row.r),
     ...(points ? { points } : {}),
   };
@@ -71,8 +75,16 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
     for (let i = 0; i < n; i++) propColumns[k * n + i] = rows[i]!.p?.[name] ?? NaN;
   });
   const coords = new Float64Array(out.buffer, coordsAt, coordinates);
-  let at = 0;
-  for (const row of rows) at = copyCoordinates(row.g, coords, at);
+  if (points) {
+    for (let i = 0; i < n; i++) {
+      const xy = rows[i]!.g.xy;
+      coords[2 * i] = xy[0]!;
+      coords[2 * i + 1] = xy[1]!;
+    }
+  } else {
+    let at = 0;
+    for (const row of rows) at = copyCoordinates(row.g, coords, at);
+  }
   new Uint32Array(out.buffer, structureAt, structure.length).set(structure.view());
   return out;
 }
@@ -118,6 +130,7 @@ export class PartReader {
   l: FeatureId = 0;
   r: FeatureId = 0;
   readonly #meta: PartMeta;
+  readonly #left: FeatureId[];
   readonly #propNames: string[];
   readonly #props: Float64Array;
   readonly #coords: Float64Array;
@@ -149,6 +162,7 @@ export class PartReader {
     const structureAt = coordsAt + coordinateCount * 8;
     if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
     this.length = n;
+    this.#left = leftIds(this.#meta);
     this.#propNames = props.map((name) => JSON.stringify(name));
     this.#props = new Float64Array(own.buffer, propsAt, props.length * n);
     this.#coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
@@ -159,7 +173,7 @@ export class PartReader {
   advance(): boolean {
     const i = ++this.#row;
     if (i >= this.length) return false;
-    this.l = this.#meta.l[i]!;
+    this.l = this.#left[i]!;
     this.r = this.#meta.r[i]!;
     if (!this.#meta.points) this.#geometry = readGeometry(this.#structure, this.#coords, this.#cursor);
     return true;
@@ -207,6 +221,34 @@ export class PartReader {
     if (p) row.p = p;
     return row;
   }
+}
+
+function leftRuns(rows: readonly ResultRow[]): [FeatureId[], number[]] {
+  const ids: FeatureId[] = [], lengths: number[] = [];
+  for (const row of rows) {
+    if (ids.length && ids[ids.length - 1] === row.l) lengths[lengths.length - 1]!++;
+    else {
+      ids.push(row.l);
+      lengths.push(1);
+    }
+  }
+  return [ids, lengths];
+}
+
+/** Every row's left id, from runs or as stored. */
+function leftIds(meta: PartMeta): FeatureId[] {
+  if (!meta.lRuns) {
+    if (meta.l?.length !== meta.n) throw new PartFormatError("Staged part object's left ids do not match its rows");
+    return meta.l;
+  }
+  const [ids, lengths] = meta.lRuns;
+  const out: FeatureId[] = new Array(meta.n);
+  let at = 0;
+  ids.forEach((id, k) => {
+    out.fill(id, at, at += lengths[k]!);
+  });
+  if (at !== meta.n) throw new PartFormatError("Staged part object's left ids do not match its rows");
+  return out;
 }
 
 /** Appends the geometry's structure; returns its coordinate count (x and y each). */
