@@ -225,11 +225,11 @@ class FeatureDecoder {
    * every properties object into a slow dictionary-mode object).
    */
   #decodeProperties(bb: flatbuffers.ByteBuffer, feature: Feature): Record<string, unknown> {
-    const properties: Record<string, unknown> = {};
+    let properties: Record<string, unknown> | undefined;
     this.#id = undefined;
     const columns = this.header.columns;
     const field = bb.__offset(feature.bb_pos, 6);
-    if (!field || columns.length === 0) return properties;
+    if (!field || columns.length === 0) return NO_PROPERTIES;
     const bytes = bb.bytes();
     const view = viewOf(bytes);
     let offset = bb.__vector(feature.bb_pos + field);
@@ -304,9 +304,9 @@ class FeatureDecoder {
           throw new FlatGeobufFormatError(`Column "${column.name}" has unknown type ${column.type}`);
       }
       if (i === this.#idIndex) this.#id = value;
-      else properties[column.name] = value;
+      else (properties ??= {})[column.name] = value;
     }
-    return properties;
+    return properties ?? NO_PROPERTIES;
   }
 
   finish(): void {
@@ -315,6 +315,8 @@ class FeatureDecoder {
 }
 
 const textDecoder = new TextDecoder();
+/** The properties of every feature that has none but its id (most point datasets): one shared, frozen object. */
+const NO_PROPERTIES: Record<string, unknown> = Object.freeze({});
 
 /** UTF-8 decoding with an ASCII fast path (short strings dominate: names, codes). */
 function readUtf8(bytes: Uint8Array): string {
