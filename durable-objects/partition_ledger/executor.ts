@@ -28,7 +28,6 @@ import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
 import {
-  boxOf,
   loadPartitionData,
   type PartitionData,
   PartitionDataCache,
@@ -130,13 +129,13 @@ async function computeSlice(
   let work = 0;
   let i = task.next_offset;
   try {
-    for (; i < data.left.features.length && work < workBudget && rows.length < MAX_SLICE_ROWS; i++) {
+    for (; i < data.left.size && work < workBudget && rows.length < MAX_SLICE_ROWS; i++) {
       work += processLeft(core, spec, data, i, rows, add);
     }
   } catch (error) {
     throw asTaskFailure(error);
   }
-  const done = i >= data.left.features.length;
+  const done = i >= data.left.size;
   add("compute_ms", Date.now() - started);
 
   let partKey: string | null = null;
@@ -162,8 +161,8 @@ function processLeft(
   add: (name: string, n: number) => void,
 ): number {
   const { left, right, index } = data;
-  const a = left.features[i]!;
-  const aBounds = boxOf(left, i);
+  const a = left.feature(i);
+  const aBounds = left.box(i);
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
   const searchBounds: Bbox = dwithin ? expandBounds(aBounds, spec.distance_m) : aBounds;
   const candidates = index.search(...searchBounds);
@@ -184,7 +183,7 @@ function processLeft(
   if (!mine.length) return 1;
   const ids = right.numericIds;
   mine.sort(
-    ids ? (x, y) => ids[x]! - ids[y]! : (x, y) => compareFeatureIds(right.features[x]!.id, right.features[y]!.id),
+    ids ? (x, y) => ids[x]! - ids[y]! : (x, y) => compareFeatureIds(right.id(x), right.id(y)),
   );
   add("exact_tests", mine.length);
 
@@ -198,8 +197,8 @@ function processLeft(
   // The bulk call visits the polygon once and then costs about a grid lookup per point.
   let work = inPolygon ? aVertices : 0;
   for (const j of mine) {
-    const b = right.features[j]!;
-    work += inPolygon ? BULK_POINT_WORK : aVertices + vertexCount(b);
+    const bId = right.id(j);
+    work += inPolygon ? BULK_POINT_WORK : aVertices + vertexCount(right.feature(j));
     switch (spec.operation) {
       case "polygon_intersection": {
         // Grid cells and tiles are axis-aligned rectangles: GEOSClipByRect gives the same piece, much faster.
@@ -216,12 +215,17 @@ function processLeft(
         using piece = overlap.polygonalPart();
         const area = piece.area();
         if (!(area > 0)) break;
-        rows.push({ l: a.id, r: b.id, g: piece.toFlat(), p: { area, area_m2: piece.geodesicArea() } });
+        rows.push({ l: a.id, r: bId, g: piece.toFlat(), p: { area, area_m2: piece.geodesicArea() } });
         break;
       }
       case "point_in_polygon": {
-        const hit = inPolygon ? (inPolygon.has(j) ? b : null) : pointInPolygon(core, data, i, j);
-        if (hit) rows.push({ l: a.id, r: b.id, g: hit.geometry });
+        // Points on the right: the hit is the right feature; on the left, pointInPolygon says which.
+        if (inPolygon) {
+          if (inPolygon.has(j)) rows.push({ l: a.id, r: bId, g: right.geometry(j) });
+        } else {
+          const hit = pointInPolygon(core, data, i, j);
+          if (hit) rows.push({ l: a.id, r: bId, g: hit.geometry });
+        }
         break;
       }
       case "spatial_join": {
@@ -236,7 +240,7 @@ function processLeft(
             ? prepared.within(bGeometry)
             : prepared.intersects(bGeometry);
         }
-        if (hit) rows.push({ l: a.id, r: b.id, g: a.geometry });
+        if (hit) rows.push({ l: a.id, r: bId, g: a.geometry });
         break;
       }
     }
@@ -256,11 +260,11 @@ function approximatePairs(
   candidates: number[],
   rows: ResultRow[],
 ): number {
-  const a = data.left.features[i]!;
-  const aBox = boxOf(data.left, i);
+  const a = data.left.feature(i);
+  const aBox = data.left.box(i);
   for (const j of candidates) {
-    const b = data.right.features[j]!;
-    const bBox = boxOf(data.right, j);
+    const bId = data.right.id(j);
+    const bBox = data.right.box(j);
     if (spec.operation === "polygon_intersection") {
       const box: Bbox = [
         Math.max(aBox[0], bBox[0]),
@@ -274,12 +278,11 @@ function approximatePairs(
         kind: "Polygon" as const,
         xy: new Float64Array([box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3], box[0], box[1]]),
       };
-      rows.push({ l: a.id, r: b.id, g: ring, p: { area, area_m2: geodesicArea(ring) } });
+      rows.push({ l: a.id, r: bId, g: ring, p: { area, area_m2: geodesicArea(ring) } });
     } else if (spec.operation === "point_in_polygon") {
-      const point = data.left.allPoints ? a : b;
-      rows.push({ l: a.id, r: b.id, g: point.geometry });
+      rows.push({ l: a.id, r: bId, g: data.left.allPoints ? a.geometry : data.right.geometry(j) });
     } else {
-      rows.push({ l: a.id, r: b.id, g: a.geometry });
+      rows.push({ l: a.id, r: bId, g: a.geometry });
     }
   }
   return candidates.length;
@@ -289,7 +292,7 @@ function approximatePairs(
 function pointInPolygon(core: GeometryCore, data: PartitionData, i: number, j: number): FlatFeature | null {
   const { left, right } = data;
   const [polygons, p, points, q] = left.allPoints ? [right, j, left, i] : [left, i, right, j];
-  const point = points.features[q]!;
+  const point = points.feature(q);
   const prepared = preparedOf(core, polygons, p);
   if (point.geometry.kind === "Point") {
     return prepared.intersectsXY(point.geometry.xy[0]!, point.geometry.xy[1]!) ? point : null;
@@ -302,12 +305,12 @@ function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number,
   if (data.right.pointXY) {
     return new Set(preparedOf(core, data.left, i).intersectingPoints(data.right.pointXY, candidates));
   }
-  const right = data.right.features;
-  const points = candidates.filter((j) => right[j]!.geometry.kind === "Point");
+  const right = data.right;
+  const points = candidates.filter((j) => right.geometry(j).kind === "Point");
   const xy = new Float64Array(2 * points.length);
   const order = new Uint32Array(points.length);
   for (let k = 0; k < points.length; k++) {
-    const g = right[points[k]!]!.geometry.xy;
+    const g = right.geometry(points[k]!).xy;
     xy[2 * k] = g[0]!;
     xy[2 * k + 1] = g[1]!;
     order[k] = k;
@@ -315,7 +318,7 @@ function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number,
   const hits = new Set<number>();
   for (const k of preparedOf(core, data.left, i).intersectingPoints(xy, order)) hits.add(points[k]!);
   for (const j of candidates) {
-    if (right[j]!.geometry.kind !== "Point" && pointInPolygon(core, data, i, j)) hits.add(j);
+    if (right.geometry(j).kind !== "Point" && pointInPolygon(core, data, i, j)) hits.add(j);
   }
   return hits;
 }
@@ -323,10 +326,10 @@ function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number,
 /** The bbox of a feature that is exactly an axis-aligned rectangle (one closed 5-point ring), else null. */
 function rectangleOf(side: Side, i: number): Bbox | null {
   if (side.rectangles[i] !== undefined) return side.rectangles[i];
-  const g = side.features[i]!.geometry;
+  const g = side.geometry(i);
   let rect: Bbox | null = null;
   if (g.kind === "Polygon" && !g.ends && g.xy.length === 10) {
-    const [minX, minY, maxX, maxY] = boxOf(side, i);
+    const [minX, minY, maxX, maxY] = side.box(i);
     const xy = g.xy;
     let onCorners = minX < maxX && minY < maxY;
     for (let k = 0; k < 10 && onCorners; k += 2) {
@@ -349,7 +352,7 @@ function smallestCommon(a: string[], b: string[]): string | null {
 }
 
 function geometryOf(core: GeometryCore, side: Side, i: number): Geometry {
-  return side.geometries[i] ??= core.fromFeature(side.features[i]!);
+  return side.geometries[i] ??= core.fromFeature(side.feature(i));
 }
 
 function preparedOf(core: GeometryCore, side: Side, i: number): PreparedGeometry {

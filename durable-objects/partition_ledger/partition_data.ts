@@ -6,10 +6,10 @@
  * a single slot would make interleaved partitions re-read and re-build their
  * tiles at every slice.
  */
-import { R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
+import { type PointColumns, R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
 import { inlineTileBucket } from "../../src/tiles/inline_tile.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
-import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
+import { compareFeatureIds, type FeatureId, type FlatGeometry } from "../../wasm/flat_geometry.ts";
 import {
   flatBoundsInto,
   type FlatFeature,
@@ -18,22 +18,6 @@ import {
   SpatialIndex,
 } from "../../wasm/mod.ts";
 import { type Bbox, type JobSpec, memberCells, specForPartition, type TileRef } from "./job_spec.ts";
-
-export interface Side {
-  features: FlatFeature[];
-  cells: string[][];
-  /** Feature i's bbox at 4i…4i + 3 (read it with {@link boxOf}). */
-  boxes: Float64Array;
-  geometries: (Geometry | undefined)[];
-  prepared: (PreparedGeometry | undefined)[];
-  /** Memo of the executor's rectangle test: undefined until asked. */
-  rectangles: (Bbox | null | undefined)[];
-  allPoints: boolean;
-  /** Every feature's coordinates when each is a Point (x, y at 2i, 2i + 1): bulk point tests read them in place. */
-  pointXY?: Float64Array;
-  /** Every feature's id when all are numbers: candidate sorts compare these instead of the features' ids. */
-  numericIds?: Float64Array;
-}
 
 export interface PartitionData {
   key: string;
@@ -69,9 +53,9 @@ export async function loadPartitionData(
   const readMs = Date.now() - readStarted;
 
   const indexStarted = Date.now();
-  const right = side(rightRead);
-  const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes);
-  const left = side(sortedById(leftRead));
+  const right = new Side(rightRead);
+  const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes!);
+  const left = new Side(sortedById(leftRead));
   return {
     key: taskDataKey(spec.job_id, attempt, cell),
     left,
@@ -80,7 +64,7 @@ export async function loadPartitionData(
     ownCells: new Set(memberCells(spec, cell)),
     readMs,
     indexMs: Date.now() - indexStarted,
-    bytes: estimateBytes(left) + estimateBytes(right),
+    bytes: left.estimatedBytes + right.estimatedBytes,
   };
 }
 
@@ -175,9 +159,13 @@ function freeData(data: PartitionData): void {
   }
 }
 
-/** Features read from tiles, each with the sorted tile cells it touches. */
+/**
+ * Features read from tiles, each with the sorted tile cells it touches: as
+ * objects, or (a side of point tiles) as columns.
+ */
 interface TileFeatures {
-  features: FlatFeature[];
+  features?: FlatFeature[];
+  points?: PointColumns;
   cells: string[][];
 }
 
@@ -189,12 +177,26 @@ async function readTiles(
 ): Promise<TileFeatures> {
   const entries = Object.entries(tiles);
   const read = await Promise.all(entries.map(([, tile]) => readTile(bucket, tile, filter)));
-  const out: TileFeatures = { features: [], cells: [] };
+  if (read.every((r) => !Array.isArray(r))) {
+    // Points are in one cell, so in one tile: columns concatenate, no deduplication.
+    const columns = read as PointColumns[];
+    const xy = new Float64Array(columns.reduce((n, c) => n + c.xy.length, 0));
+    const points: PointColumns = { ids: [], xy };
+    const cells: string[][] = [];
+    columns.forEach((c, t) => {
+      xy.set(c.xy, points.ids.length * 2);
+      for (const id of c.ids) points.ids.push(id);
+      const tileCells = [entries[t]![0]];
+      for (let k = 0; k < c.ids.length; k++) cells.push(tileCells);
+    });
+    return { points, cells };
+  }
+  const out = { features: [] as FlatFeature[], cells: [] as string[][] };
   const seen = new Set<string>();
-  read.forEach((features, t) => {
+  read.forEach((r, t) => {
     const cell = entries[t]![0];
     const tileCells = [cell];
-    for (const feature of features) {
+    for (const feature of Array.isArray(r) ? r : pointFeatures(r)) {
       const cells = storedCells(feature, cell);
       // A feature in one cell is in one tile only (points, most small polygons): nothing to deduplicate.
       if (cells.length > 1 && entries.length > 1) {
@@ -212,80 +214,148 @@ async function readTiles(
 /**
  * The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads
  * on large tiles; without a filter, all of them (a large tile's feature
- * section only, without its index).
+ * section only, without its index), as columns when they are bare points.
  */
-async function readTile(bucket: TileBucket, tile: TileRef, filter: Bbox | null): Promise<FlatFeature[]> {
+async function readTile(
+  bucket: TileBucket,
+  tile: TileRef,
+  filter: Bbox | null,
+): Promise<FlatFeature[] | PointColumns> {
   const reader = await R2TileReader.open(tile.inline ? inlineTileBucket(tile.inline) : bucket, tile.key, {
     size: tile.bytes,
   });
-  return filter ? await reader.collect(filter) : await reader.all();
+  if (filter) return await reader.collect(filter);
+  return await reader.allPoints() ?? await reader.all();
+}
+
+function pointFeatures({ ids, xy }: PointColumns): FlatFeature[] {
+  return ids.map((id, i) => ({ id, geometry: { kind: "Point", xy: xy.subarray(2 * i, 2 * i + 2) } }));
 }
 
 function sortedById(read: TileFeatures): TileFeatures {
-  const order = read.features.map((_, i) => i).sort((a, b) =>
-    compareFeatureIds(read.features[a]!.id, read.features[b]!.id)
-  );
-  return { features: order.map((i) => read.features[i]!), cells: order.map((i) => read.cells[i]!) };
+  const ids = read.points?.ids ?? read.features!.map((f) => f.id);
+  const order = ids.map((_, i) => i).sort((a, b) => compareFeatureIds(ids[a]!, ids[b]!));
+  const cells = order.map((i) => read.cells[i]!);
+  if (read.features) return { features: order.map((i) => read.features![i]!), cells };
+  const xy = new Float64Array(read.points!.xy.length);
+  order.forEach((from, to) => {
+    xy[2 * to] = read.points!.xy[2 * from]!;
+    xy[2 * to + 1] = read.points!.xy[2 * from + 1]!;
+  });
+  return { points: { ids: order.map((i) => ids[i]!), xy }, cells };
 }
 
-function side({ features, cells }: TileFeatures): Side {
-  const n = features.length;
-  const boxes = new Float64Array(4 * n);
-  let allPoints = n > 0, onlyPoints = n > 0, numericIds = true;
-  for (let i = 0; i < n; i++) {
-    const { id, geometry } = features[i]!;
-    flatBoundsInto(geometry, boxes, 4 * i);
-    if (geometry.kind !== "Point") {
-      onlyPoints = false;
-      if (geometry.kind !== "MultiPoint") allPoints = false;
+/**
+ * One side of a partition's inputs: features by position, their cells and
+ * bboxes, and the GEOS objects built from them on demand. A side of point
+ * tiles keeps its points as columns and builds a feature object only when
+ * one is asked for (a million points would be a million objects).
+ */
+export class Side {
+  readonly size: number;
+  readonly cells: string[][];
+  /** Feature i's bbox at 4i…4i + 3 (absent for a point side: its points are their bboxes). */
+  readonly boxes?: Float64Array;
+  readonly geometries: (Geometry | undefined)[];
+  readonly prepared: (PreparedGeometry | undefined)[];
+  /** Memo of the executor's rectangle test: undefined until asked. */
+  readonly rectangles: (Bbox | null | undefined)[];
+  /** Every feature is a Point or MultiPoint. */
+  readonly allPoints: boolean;
+  /** Every feature's coordinates when each is a Point (x, y at 2i, 2i + 1): bulk point tests read them in place. */
+  readonly pointXY?: Float64Array;
+  /** Every feature's id when all are numbers: candidate sorts compare these instead of the features' ids. */
+  readonly numericIds?: Float64Array;
+  readonly #features?: FlatFeature[];
+  readonly #ids?: FeatureId[];
+
+  constructor({ features, points, cells }: TileFeatures) {
+    this.cells = cells;
+    if (points) {
+      this.size = points.ids.length;
+      this.#ids = points.ids;
+      this.pointXY = points.xy;
+      this.allPoints = this.size > 0;
+    } else {
+      const n = this.size = features!.length;
+      this.#features = features;
+      const boxes = this.boxes = new Float64Array(4 * n);
+      let allPoints = n > 0, onlyPoints = n > 0;
+      for (let i = 0; i < n; i++) {
+        const { geometry } = features![i]!;
+        flatBoundsInto(geometry, boxes, 4 * i);
+        if (geometry.kind !== "Point") {
+          onlyPoints = false;
+          if (geometry.kind !== "MultiPoint") allPoints = false;
+        }
+      }
+      this.allPoints = allPoints;
+      if (onlyPoints) {
+        const xy = this.pointXY = new Float64Array(2 * n);
+        for (let i = 0; i < n; i++) {
+          const p = features![i]!.geometry.xy;
+          xy[2 * i] = p[0]!;
+          xy[2 * i + 1] = p[1]!;
+        }
+      }
     }
-    if (typeof id !== "number") numericIds = false;
-  }
-  const out: Side = {
-    features,
-    cells,
-    boxes,
-    geometries: new Array(n),
-    prepared: new Array(n),
-    rectangles: new Array(n),
-    allPoints,
-  };
-  if (onlyPoints) {
-    const xy = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      const p = features[i]!.geometry.xy;
-      xy[2 * i] = p[0]!;
-      xy[2 * i + 1] = p[1]!;
+    let numericIds = true;
+    for (let i = 0; i < this.size && numericIds; i++) numericIds = typeof this.id(i) === "number";
+    if (numericIds) {
+      const ids = this.numericIds = new Float64Array(this.size);
+      for (let i = 0; i < this.size; i++) ids[i] = this.id(i) as number;
     }
-    out.pointXY = xy;
+    this.geometries = new Array(this.size);
+    this.prepared = new Array(this.size);
+    this.rectangles = new Array(this.size);
   }
-  if (numericIds) {
-    const ids = new Float64Array(n);
-    for (let i = 0; i < n; i++) ids[i] = features[i]!.id as number;
-    out.numericIds = ids;
+
+  id(i: number): FeatureId {
+    return this.#ids ? this.#ids[i]! : this.#features![i]!.id;
   }
-  return out;
+
+  geometry(i: number): FlatGeometry {
+    if (this.#features) return this.#features[i]!.geometry;
+    return { kind: "Point", xy: this.pointXY!.subarray(2 * i, 2 * i + 2) };
+  }
+
+  /** Feature i: a fresh object on a point side (keep what you need of it, not it). */
+  feature(i: number): FlatFeature {
+    return this.#features ? this.#features[i]! : { id: this.#ids![i]!, geometry: this.geometry(i) };
+  }
+
+  box(i: number): Bbox {
+    if (this.boxes) {
+      const b = this.boxes;
+      return [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
+    }
+    const x = this.pointXY![2 * i]!, y = this.pointXY![2 * i + 1]!;
+    return [x, y, x, y];
+  }
+
+  /** Estimated isolate memory the side holds (JS copies; GEOS geometries and prepared indexes as they come). */
+  get estimatedBytes(): number {
+    if (!this.#features) return this.size * BYTES_PER_POINT_COLUMNS;
+    let vertices = 0;
+    for (const f of this.#features) vertices += vertexCount(f);
+    return vertices * BYTES_PER_VERTEX + this.size * BYTES_PER_FEATURE;
+  }
 }
 
-/** Feature i's bbox. */
-export function boxOf(side: Side, i: number): Bbox {
-  const b = side.boxes;
-  return [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
+/** A side of these features (each with its sorted tile cells). */
+export function sideOf(features: FlatFeature[], cells: string[][]): Side {
+  return new Side({ features, cells });
 }
 
 /**
  * Bytes per coordinate pair held for a feature: its Float64 copy in JS (16),
  * GEOS's own coordinate sequence (≈ 24 with overhead) and, when prepared, its
  * segment index (≈ 48); per feature, the object, bbox and cell list (≈ 400).
+ * A point kept in columns: x, y, its id twice and its cells reference (≈ 48).
  */
 const BYTES_PER_VERTEX = 88;
 const BYTES_PER_FEATURE = 400;
-
-function estimateBytes(s: Side): number {
-  let vertices = 0;
-  for (const f of s.features) vertices += vertexCount(f);
-  return vertices * BYTES_PER_VERTEX + s.features.length * BYTES_PER_FEATURE;
-}
+const BYTES_PER_POINT_COLUMNS = 48;
 
 export function vertexCount(feature: FlatFeature): number {
   const g = feature.geometry;

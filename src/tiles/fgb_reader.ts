@@ -172,6 +172,41 @@ function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: Featur
   return features;
 }
 
+/** Point features as columns: ids, and x, y of feature i at 2i, 2i + 1 (no object per feature). */
+export interface PointColumns {
+  ids: FeatureId[];
+  xy: Float64Array;
+}
+
+/** {@link decodeFeatureSection} for a section of Points with no property but the id, as columns. */
+function decodePointSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): PointColumns {
+  const bb = new flatbuffers.ByteBuffer(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ids: FeatureId[] = [];
+  let xy = new Float64Array(2 * Math.max(decoder.header.featuresCount, 16));
+  while (offset < bytes.length) {
+    if (offset + SIZE_PREFIX_LEN > bytes.length) {
+      throw new FlatGeobufFormatError("FlatGeobuf file ends inside a feature");
+    }
+    const length = view.getUint32(offset, true);
+    if (offset + SIZE_PREFIX_LEN + length > bytes.length) {
+      throw new FlatGeobufFormatError(`Feature ${ids.length} runs past the end of the file`);
+    }
+    if (2 * ids.length === xy.length) {
+      const grown = new Float64Array(2 * xy.length);
+      grown.set(xy);
+      xy = grown;
+    }
+    ids.push(decoder.decodePoint(bb, offset, ids.length, xy, ids.length));
+    offset += SIZE_PREFIX_LEN + length;
+  }
+  const promised = decoder.header.featuresCount;
+  if (promised > 0 && ids.length !== promised) {
+    throw new FlatGeobufFormatError(`FlatGeobuf header promises ${promised} features but the file holds ${ids.length}`);
+  }
+  return { ids, xy: xy.length === 2 * ids.length ? xy : xy.slice(0, 2 * ids.length) };
+}
+
 /** Turns FlatGeobuf feature tables into FlatFeature, taking the id from the id column. */
 class FeatureDecoder {
   readonly idColumn: string;
@@ -208,15 +243,40 @@ class FeatureDecoder {
       if (error instanceof FlatGeobufFormatError) throw error;
       throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
     }
-    const raw = this.#id;
-    let id: FeatureId;
-    if (typeof raw === "number" || (typeof raw === "string" && raw !== "")) {
-      id = raw;
-    } else {
-      if (this.#missingId === "throw") this.#missing.push(index);
-      id = index;
+    return { id: this.#resolveId(index), geometry, properties };
+  }
+
+  /**
+   * Decodes a Point feature with no property but its id into `xy` at 2 × `at`; returns its id.
+   * @throws {FlatGeobufFormatError} when it is anything else (read it with {@link decode}).
+   */
+  decodePoint(bb: flatbuffers.ByteBuffer, position: number, index: number, xy: Float64Array, at: number): FeatureId {
+    try {
+      bb.setPosition(position);
+      const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
+      const table = feature.geometry(this.#geometry);
+      if (!table) throw new Error("no geometry");
+      const field = bb.__offset(table.bb_pos, 6);
+      if (!field || bb.__vector_len(table.bb_pos + field) !== 2) throw new Error("not a point");
+      const start = bb.__vector(table.bb_pos + field);
+      const view = viewOf(bb.bytes());
+      if (start + 16 > view.byteLength) throw new Error("geometry vector runs past its feature");
+      xy[2 * at] = view.getFloat64(start, true);
+      xy[2 * at + 1] = view.getFloat64(start + 8, true);
+      if (this.#decodeProperties(bb, feature) !== NO_PROPERTIES) throw new Error("a point with properties");
+    } catch (error) {
+      if (error instanceof FlatGeobufFormatError) throw error;
+      throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
     }
-    return { id, geometry, properties };
+    return this.#resolveId(index);
+  }
+
+  /** The id column's value of the feature just decoded, or its position when it has none. */
+  #resolveId(index: number): FeatureId {
+    const raw = this.#id;
+    if (typeof raw === "number" || (typeof raw === "string" && raw !== "")) return raw;
+    if (this.#missingId === "throw") this.#missing.push(index);
+    return index;
   }
 
   /**
@@ -628,16 +688,34 @@ export class R2TileReader {
     return await this.#scanAll();
   }
 
+  /**
+   * Every feature of the tile as point columns, in file order, when it holds Points with no property
+   * but the id (a point dataset's tiles); null otherwise (read it with {@link all}).
+   */
+  async allPoints(): Promise<PointColumns | null> {
+    const { header } = this.#layout;
+    const idOnly = header.columns.every((column) => column.name === this.options.idColumn);
+    if (header.geometryType !== GeometryType.Point || !idOnly) return null;
+    const [bytes, offset] = await this.#featureSection();
+    return decodePointSection(bytes, offset, this.#decoder);
+  }
+
   async #scanAll(): Promise<FlatFeature[]> {
+    const [bytes, offset] = await this.#featureSection();
+    return decodeFeatureSection(bytes, offset, this.#decoder);
+  }
+
+  /** Bytes holding the feature section, and where in them it starts. */
+  async #featureSection(): Promise<[Uint8Array, number]> {
     const { featuresOffset } = this.#layout;
-    if (this.#head.length >= this.size) return decodeFeatureSection(this.#head, featuresOffset, this.#decoder);
+    if (this.#head.length >= this.size) return [this.#head, featuresOffset];
     // The feature section alone: a scan has no use for the index (a point tile's index is a third of it).
     const from = Math.max(this.#head.length, featuresOffset);
     const rest = await this.#fetch(from, this.size - from);
     const section = new Uint8Array(this.size - featuresOffset);
     if (from > featuresOffset) section.set(this.#head.subarray(featuresOffset, from));
     section.set(rest, from - featuresOffset);
-    return decodeFeatureSection(section, 0, this.#decoder);
+    return [section, 0];
   }
 
   async #read(offset: number, length: number): Promise<Uint8Array> {

@@ -2,7 +2,7 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import {
   type PartitionData,
   PartitionDataCache,
-  type Side,
+  sideOf,
 } from "../../../durable-objects/partition_ledger/partition_data.ts";
 import {
   decodePart,
@@ -21,24 +21,10 @@ const core = await loadCoreForTests();
 function inputs(key: string, bytes: number): PartitionData {
   const feature = { id: key, geometry: polygon(square(0, 0)) };
   const geometry = core.fromFeature(feature);
-  const side: Side = {
-    features: [feature],
-    cells: [[]],
-    boxes: new Float64Array([0, 0, 1, 1]),
-    geometries: [geometry],
-    prepared: [geometry.prepared()],
-    rectangles: [undefined],
-    allPoints: false,
-  };
-  const empty: Side = {
-    ...side,
-    features: [],
-    cells: [],
-    boxes: new Float64Array(0),
-    geometries: [],
-    prepared: [],
-    rectangles: [],
-  };
+  const side = sideOf([feature], [[]]);
+  side.geometries[0] = geometry;
+  side.prepared[0] = geometry.prepared();
+  const empty = sideOf([], []);
   const index = SpatialIndex.fromBounds([]);
   return { key, left: side, right: empty, index, ownCells: new Set(), readMs: 0, indexMs: 0, bytes };
 }
