@@ -169,16 +169,20 @@ function processLeft(
   add("candidates", candidates.length);
   const ownerCells = dwithin ? cellsForBbox(searchBounds, spec.resolution).sort() : left.cells[i]!;
 
-  // The single-cell features of a tile share one cells array: the owner rule is decided once per array.
+  // The single-cell features of a tile share one cells array: the owner rule is decided once per array (and
+  // the index hands out neighbours, so mostly the same array as the candidate before).
   const owned = new Map<string[], boolean>();
+  let lastCells: string[] | undefined, lastVerdict = false;
   const mine = candidates.filter((j) => {
     const cells = right.cells[j]!;
-    let mineToEmit = owned.get(cells);
-    if (mineToEmit === undefined) {
+    if (cells === lastCells) return lastVerdict;
+    let verdict = owned.get(cells);
+    if (verdict === undefined) {
       const owner = smallestCommon(ownerCells, cells);
-      owned.set(cells, mineToEmit = owner !== null && data.ownCells.has(owner));
+      owned.set(cells, verdict = owner !== null && data.ownCells.has(owner));
     }
-    return mineToEmit;
+    lastCells = cells;
+    return lastVerdict = verdict;
   });
   if (!mine.length) return 1;
   const ids = right.numericIds;
