@@ -17,7 +17,6 @@ import {
 } from "../../src/tiles/fgb_writer.ts";
 import { createGzip } from "node:zlib";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
-import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
 import { JOB_KEYS } from "./job_spec.ts";
 import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
@@ -40,6 +39,8 @@ export async function mergeAndCommit(
   job: JobRecord,
   parts: PartSummary[],
   chunkBytes = RESULT_CHUNK_BYTES,
+  /** gzip the GeoJSON text (off only to rewrite a result committed before results were stored compressed). */
+  gzipGeoJson = true,
 ): Promise<{ result: JobResult; stats: Record<string, unknown> }> {
   chunkBytes = Math.max(MIN_CHUNK_BYTES, chunkBytes);
   const started = Date.now();
@@ -47,7 +48,7 @@ export async function mergeAndCommit(
   const key = JOB_KEYS.result(job.job_id, job.attempts, format);
   const count = parts.reduce((n, p) => n + p.feature_count, 0);
   // GeoJSON text is stored gzip-compressed (~6× smaller, fewer bytes to write and to send); FlatGeobuf as is.
-  const encoding = format === "geojson" ? "gzip" : undefined;
+  const encoding = format === "geojson" && gzipGeoJson ? "gzip" : undefined;
   const upload = new ChunkedUpload(bucket, key, chunkBytes, {
     httpMetadata: {
       contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf",

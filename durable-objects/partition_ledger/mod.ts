@@ -369,6 +369,7 @@ export class PartitionLedger extends DurableObject<Env> {
         job,
         this.ledger.parts(job.job_id),
         this.resultChunkBytes,
+        committed.encoding === "gzip",
       );
       if (result.key !== committed.key || result.etag !== committed.etag) {
         throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
