@@ -351,11 +351,12 @@ export function sideOf(features: FlatFeature[], cells: string[][]): Side {
  * Bytes per coordinate pair held for a feature: its Float64 copy in JS (16),
  * GEOS's own coordinate sequence (≈ 24 with overhead) and, when prepared, its
  * segment index (≈ 48); per feature, the object, bbox and cell list (≈ 400).
- * A point kept in columns: x, y, its id twice and its cells reference (≈ 48).
+ * A point kept in columns: x, y, its id twice, its cells reference, its slots
+ * in the per-feature memo arrays and its share of the index (≈ 112).
  */
 const BYTES_PER_VERTEX = 88;
 const BYTES_PER_FEATURE = 400;
-const BYTES_PER_POINT_COLUMNS = 48;
+const BYTES_PER_POINT_COLUMNS = 112;
 
 export function vertexCount(feature: FlatFeature): number {
   const g = feature.geometry;
