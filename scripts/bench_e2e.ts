@@ -30,6 +30,7 @@
  * deno task bench:e2e --only load --load-rate 50,200,500 --load-seconds 10 --load-points offshore --profile /tmp/prof
  * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
  * deno task bench:e2e --only J2 --no-turf --no-postgis --profile /tmp/prof   # CPU profile of each service job
+ * deno task bench:e2e --only J1,J3 --no-postgis --no-turf --fresh-isolate    # each job's isolate peak alone
  * ```
  */
 import { parseArgs } from "node:util";
@@ -80,7 +81,9 @@ const HELP = `Usage: deno task bench:e2e [options]
   --profile <dir>       CPU-profile each service job (submit → COMPLETED) and each load step into
                         <dir>/<label>.cpuprofile and print its top-15 self-time functions (times then include the
                         profiler's overhead)
-  --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load`;
+  --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load
+  --fresh-isolate       restart wrangler dev (same state) before each job, so its isolate peak is the job's alone
+                        (times then include a cold start)`;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -104,6 +107,7 @@ const { values: flags } = parseArgs({
     json: { type: "string" },
     profile: { type: "string" },
     "no-isolate-heap": { type: "boolean", default: false },
+    "fresh-isolate": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -228,7 +232,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
   // wrangler dev always runs its inspector (default port 9229); a free port keeps another dev server's apart.
   const inspectorPort = freePort();
-  const service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort);
+  let service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort);
   const heapPeaks: { label: string; peak: HeapPeak }[] = [];
   const watch = (label: string, profile: boolean): Promise<IsolateWatch | undefined> =>
     !profile && flags["no-isolate-heap"] ? Promise.resolve(undefined) : watchIsolate(`127.0.0.1:${inspectorPort}`, {
@@ -343,6 +347,13 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         serviceRows.push([job.label, "not run: a dataset was not published", "", "", "", "", "", ""]);
         continue;
       }
+      if (flags["fresh-isolate"]) {
+        // The same state on disk, a new process: the isolate holds nothing but this job (publishing's garbage gone).
+        const port = Number(new URL(service.url).port);
+        await service.stop();
+        const restartLog = `${stateDir}.${job.label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`;
+        service = await startBenchService(port, stateDir, restartLog, tree.dir, inspectorPort);
+      }
       resetPeaks(pids());
       log(`running ${job.label}`);
       let run: JobRun;
@@ -448,7 +459,9 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       })).jobId;
       const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
       if (!direct) notes.push("load: the runtime's own socket was not found; every step went through wrangler's proxy");
-      const doors = flags["load-via"].split(",").map((v) => v.trim()).filter((v) => v === "proxy" || (v === "direct" && direct));
+      const doors = flags["load-via"].split(",").map((v) => v.trim()).filter((v) =>
+        v === "proxy" || (v === "direct" && direct)
+      );
       const kinds = flags["load-kinds"].split(",").map((k) => k.trim()) as LoadKind[];
       const rates = flags["load-rate"].split(",").map((r) => r.trim()).filter(Boolean);
       const steps: Record<string, unknown>[] = [];
