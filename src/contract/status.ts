@@ -9,8 +9,13 @@ export const JobResultRef = z
     href: z.string().openapi({ example: "/v1/jobs/abc/result" }),
     format: OutputFormat,
     feature_count: z.int().nonnegative(),
-    bytes: z.int().nonnegative(),
-    etag: z.string(),
+    bytes: z.int().nonnegative().openapi({
+      description:
+        "The result's size in its format (GeoJSON is stored and sent gzip-compressed: this is its decoded size)",
+    }),
+    etag: z.string().openapi({
+      description: "The stored object's ETag, as GET …/result sends it (gzip where accepted)",
+    }),
   })
   .openapi("JobResultRef");
 
