@@ -4,13 +4,13 @@ import type { FlatGeometry } from "./flat_geometry.ts";
 
 /** `[minX, minY, maxX, maxY]` of a flat geometry, computed in JS (no GEOS). All NaN when empty. */
 export function flatBounds(flat: FlatGeometry): [number, number, number, number] {
-  const box = new Float64Array(4);
+  const box: [number, number, number, number] = [0, 0, 0, 0];
   flatBoundsInto(flat, box, 0);
-  return [box[0]!, box[1]!, box[2]!, box[3]!];
+  return box;
 }
 
 /** {@link flatBounds} written into `out` at `at` (a flat array of boxes: no array per feature). */
-export function flatBoundsInto(flat: FlatGeometry, out: Float64Array, at: number): void {
+export function flatBoundsInto(flat: FlatGeometry, out: Float64Array | number[], at: number): void {
   if (flat.kind === "Point" && flat.xy.length === 2) {
     out[at] = out[at + 2] = flat.xy[0]!;
     out[at + 1] = out[at + 3] = flat.xy[1]!;

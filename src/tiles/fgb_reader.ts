@@ -147,28 +147,43 @@ export function parseFlatGeobuf(
   return { header: layout.header, features };
 }
 
-/** Decodes the size-prefixed features from `offset` to the end of `bytes`: a file's whole feature section. */
-function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): FlatFeature[] {
+/**
+ * Visits the size-prefixed features from `offset` to the end of `bytes` (a file's whole feature
+ * section) with their position and index; returns how many there were.
+ */
+function scanFeatureSection(
+  bytes: Uint8Array,
+  offset: number,
+  decoder: FeatureDecoder,
+  visit: (bb: flatbuffers.ByteBuffer, position: number, index: number) => void,
+): number {
   const bb = new flatbuffers.ByteBuffer(bytes);
-  const features: FlatFeature[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let count = 0;
   while (offset < bytes.length) {
     if (offset + SIZE_PREFIX_LEN > bytes.length) {
       throw new FlatGeobufFormatError("FlatGeobuf file ends inside a feature");
     }
     const length = view.getUint32(offset, true);
     if (offset + SIZE_PREFIX_LEN + length > bytes.length) {
-      throw new FlatGeobufFormatError(`Feature ${features.length} runs past the end of the file`);
+      throw new FlatGeobufFormatError(`Feature ${count} runs past the end of the file`);
     }
-    features.push(decoder.decode(bb, offset, features.length));
+    visit(bb, offset, count++);
     offset += SIZE_PREFIX_LEN + length;
   }
   const promised = decoder.header.featuresCount;
-  if (promised > 0 && features.length !== promised) {
-    throw new FlatGeobufFormatError(
-      `FlatGeobuf header promises ${promised} features but the file holds ${features.length}`,
-    );
+  if (promised > 0 && count !== promised) {
+    throw new FlatGeobufFormatError(`FlatGeobuf header promises ${promised} features but the file holds ${count}`);
   }
+  return count;
+}
+
+/** Decodes a whole feature section (see {@link scanFeatureSection}). */
+function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): FlatFeature[] {
+  const features: FlatFeature[] = [];
+  scanFeatureSection(bytes, offset, decoder, (bb, position, index) => {
+    features.push(decoder.decode(bb, position, index));
+  });
   return features;
 }
 
@@ -180,30 +195,16 @@ export interface PointColumns {
 
 /** {@link decodeFeatureSection} for a section of Points with no property but the id, as columns. */
 function decodePointSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): PointColumns {
-  const bb = new flatbuffers.ByteBuffer(bytes);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ids: FeatureId[] = [];
   let xy = new Float64Array(2 * Math.max(decoder.header.featuresCount, 16));
-  while (offset < bytes.length) {
-    if (offset + SIZE_PREFIX_LEN > bytes.length) {
-      throw new FlatGeobufFormatError("FlatGeobuf file ends inside a feature");
-    }
-    const length = view.getUint32(offset, true);
-    if (offset + SIZE_PREFIX_LEN + length > bytes.length) {
-      throw new FlatGeobufFormatError(`Feature ${ids.length} runs past the end of the file`);
-    }
-    if (2 * ids.length === xy.length) {
+  scanFeatureSection(bytes, offset, decoder, (bb, position, index) => {
+    if (2 * index === xy.length) {
       const grown = new Float64Array(2 * xy.length);
       grown.set(xy);
       xy = grown;
     }
-    ids.push(decoder.decodePoint(bb, offset, ids.length, xy, ids.length));
-    offset += SIZE_PREFIX_LEN + length;
-  }
-  const promised = decoder.header.featuresCount;
-  if (promised > 0 && ids.length !== promised) {
-    throw new FlatGeobufFormatError(`FlatGeobuf header promises ${promised} features but the file holds ${ids.length}`);
-  }
+    ids.push(decoder.decodePoint(bb, position, index, xy));
+  });
   return { ids, xy: xy.length === 2 * ids.length ? xy : xy.slice(0, 2 * ids.length) };
 }
 
@@ -232,43 +233,45 @@ class FeatureDecoder {
     let geometry: FlatGeometry;
     let properties: Record<string, unknown>;
     try {
-      bb.setPosition(position);
-      // One accessor of each kind, re-aimed per feature: a million points would otherwise be two million objects.
-      const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
-      const table = feature.geometry(this.#geometry);
-      if (!table) throw new Error("no geometry");
-      geometry = toFlatGeometry(table, this.header.geometryType, this.#arena);
-      properties = this.#decodeProperties(bb, feature);
+      geometry = toFlatGeometry(this.#aim(bb, position), this.header.geometryType, this.#arena);
+      properties = this.#decodeProperties(bb, this.#feature);
     } catch (error) {
-      if (error instanceof FlatGeobufFormatError) throw error;
-      throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
+      throw corrupt(index, error);
     }
     return { id: this.#resolveId(index), geometry, properties };
   }
 
   /**
-   * Decodes a Point feature with no property but its id into `xy` at 2 × `at`; returns its id.
+   * Decodes a Point feature with no property but its id into `xy` at 2 × `index`; returns its id.
    * @throws {FlatGeobufFormatError} when it is anything else (read it with {@link decode}).
    */
-  decodePoint(bb: flatbuffers.ByteBuffer, position: number, index: number, xy: Float64Array, at: number): FeatureId {
+  decodePoint(bb: flatbuffers.ByteBuffer, position: number, index: number, xy: Float64Array): FeatureId {
     try {
-      bb.setPosition(position);
-      const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
-      const table = feature.geometry(this.#geometry);
-      if (!table) throw new Error("no geometry");
+      const table = this.#aim(bb, position);
       const field = bb.__offset(table.bb_pos, 6);
       if (!field || bb.__vector_len(table.bb_pos + field) !== 2) throw new Error("not a point");
       const start = bb.__vector(table.bb_pos + field);
       const view = viewOf(bb.bytes());
       if (start + 16 > view.byteLength) throw new Error("geometry vector runs past its feature");
-      xy[2 * at] = view.getFloat64(start, true);
-      xy[2 * at + 1] = view.getFloat64(start + 8, true);
-      if (this.#decodeProperties(bb, feature) !== NO_PROPERTIES) throw new Error("a point with properties");
+      xy[2 * index] = view.getFloat64(start, true);
+      xy[2 * index + 1] = view.getFloat64(start + 8, true);
+      if (this.#decodeProperties(bb, this.#feature) !== NO_PROPERTIES) throw new Error("a point with properties");
     } catch (error) {
-      if (error instanceof FlatGeobufFormatError) throw error;
-      throw new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
+      throw corrupt(index, error);
     }
     return this.#resolveId(index);
+  }
+
+  /**
+   * Aims the decoder's accessors at the feature at `position` and returns its geometry table. One
+   * accessor of each kind, re-aimed per feature: a million points would otherwise be two million objects.
+   */
+  #aim(bb: flatbuffers.ByteBuffer, position: number): Geometry {
+    bb.setPosition(position);
+    const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
+    const table = feature.geometry(this.#geometry);
+    if (!table) throw new Error("no geometry");
+    return table;
   }
 
   /** The id column's value of the feature just decoded, or its position when it has none. */
@@ -372,6 +375,12 @@ class FeatureDecoder {
   finish(): void {
     if (this.#missing.length > 0) throw new MissingFeatureIdError(this.idColumn, this.#missing);
   }
+}
+
+/** A decoding failure of feature `index`, as a format error. */
+function corrupt(index: number, error: unknown): FlatGeobufFormatError {
+  if (error instanceof FlatGeobufFormatError) return error;
+  return new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
 }
 
 const textDecoder = new TextDecoder();
