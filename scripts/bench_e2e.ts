@@ -83,7 +83,9 @@ const HELP = `Usage: deno task bench:e2e [options]
                         profiler's overhead)
   --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load
   --fresh-isolate       restart wrangler dev (same state) before each job, so its isolate peak is the job's alone
-                        (times then include a cold start)`;
+                        (times then include a cold start)
+  --repeat <n>          run each job n times on the service and in PostGIS (new submits, tables rebuilt); the
+                        engines table compares medians and lists every run (default 1)`;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -108,6 +110,7 @@ const { values: flags } = parseArgs({
     profile: { type: "string" },
     "no-isolate-heap": { type: "boolean", default: false },
     "fresh-isolate": { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -116,6 +119,7 @@ if (flags.help) {
   Deno.exit(0);
 }
 const parts = new Set(flags.only.split(",").map((s) => s.trim().toLowerCase()));
+const repeat = Math.max(1, Math.floor(Number(flags.repeat)) || 1);
 const pointCounts = flags.points.split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
@@ -214,10 +218,29 @@ interface Engine {
   areaM2: number;
   keys?: string[];
   note?: string;
+  /** Every run's seconds when a job ran more than once (`--repeat`); `seconds` is then their median. */
+  runs?: number[];
 }
 const results = new Map<string, Record<string, Engine | undefined>>();
-const record = (label: string, engine: string, e: Engine | undefined) =>
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** Records one run of `engine` on a job; a repeated run adds its seconds to the earlier runs' (median kept). */
+const record = (label: string, engine: string, e: Engine | undefined) => {
+  const earlier = results.get(label)?.[engine];
+  if (e && earlier) {
+    const runs = [...(earlier.runs ?? [earlier.seconds]), e.seconds];
+    const changed = e.pairs !== earlier.pairs ? `run ${runs.length} gave ${e.pairs} pairs, run 1 ${earlier.pairs}` : "";
+    e = {
+      ...earlier,
+      seconds: median(runs),
+      runs,
+      note: [earlier.note, changed].filter(Boolean).join("; ") || undefined,
+    };
+  }
   results.set(label, { ...results.get(label), [engine]: e });
+};
 const report: Record<string, unknown> = { started_at: new Date().toISOString(), flags };
 const notes: string[] = [];
 
@@ -341,23 +364,29 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       }
     }
 
-    for (const job of jobs) {
+    const jobRuns = jobs.flatMap((job) =>
+      Array.from(
+        { length: repeat },
+        (_, i) => ({ ...job, row: repeat > 1 ? `${job.label} (run ${i + 1}/${repeat})` : job.label }),
+      )
+    );
+    for (const job of jobRuns) {
       if (!published.has(job.left) || !published.has(job.right)) {
         record(job.label, "service", undefined);
-        serviceRows.push([job.label, "not run: a dataset was not published", "", "", "", "", "", ""]);
+        serviceRows.push([job.row, "not run: a dataset was not published", "", "", "", "", "", ""]);
         continue;
       }
       if (flags["fresh-isolate"]) {
         // The same state on disk, a new process: the isolate holds nothing but this job (publishing's garbage gone).
         const port = Number(new URL(service.url).port);
         await service.stop();
-        const restartLog = `${stateDir}.${job.label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`;
+        const restartLog = `${stateDir}.${job.row.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`;
         service = await startBenchService(port, stateDir, restartLog, tree.dir, inspectorPort);
       }
       resetPeaks(pids());
-      log(`running ${job.label}`);
+      log(`running ${job.row}`);
       let run: JobRun;
-      const watcher = await watch(job.label, !!flags.profile);
+      const watcher = await watch(job.row, !!flags.profile);
       try {
         run = await runJob(service.url, token, {
           spatial_operation: job.op,
@@ -367,25 +396,25 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           timeoutMs: Number(flags["job-timeout"]) * 1000,
           onRetry: (status, body) =>
             notes.push(
-              `${job.label}: POST /v1/jobs answered ${status} (${JSON.stringify(body).slice(0, 160)}); retried`,
+              `${job.row}: POST /v1/jobs answered ${status} (${JSON.stringify(body).slice(0, 160)}); retried`,
             ),
         });
       } catch (error) {
         await watcher?.stop().catch(() => {});
-        serviceRows.push([job.label, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
+        serviceRows.push([job.row, `error: ${error instanceof Error ? error.message : error}`.slice(0, 200)]);
         continue;
       }
       const watched = await watcher?.stop().catch((error) => {
-        notes.push(`${job.label}: inspector session lost (${error instanceof Error ? error.message : error})`);
+        notes.push(`${job.row}: inspector session lost (${error instanceof Error ? error.message : error})`);
         return undefined;
       });
-      if (watched?.heap) heapPeaks.push({ label: job.label, peak: watched.heap });
-      if (watched?.profile && flags.profile) saveProfile(job.label, watched.profile);
+      if (watched?.heap) heapPeaks.push({ label: job.row, peak: watched.heap });
+      if (watched?.profile && flags.profile) saveProfile(job.row, watched.profile);
       const jobPeak = peak();
       const doc = run.final;
       if (doc.status !== "COMPLETED") {
-        serviceRows.push([job.label, `${doc.status}: ${doc.error?.detail ?? ""}`.slice(0, 200)]);
-        report[`job ${job.label}`] = run;
+        serviceRows.push([job.row, `${doc.status}: ${doc.error?.detail ?? ""}`.slice(0, 200)]);
+        report[`job ${job.row}`] = run;
         continue;
       }
       const dl = await downloadResult(service.url, token, run.jobId);
@@ -406,10 +435,10 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         geos_heap_peak_bytes?: number;
       };
       if (run.stalledPolls) {
-        notes.push(`${job.label}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
+        notes.push(`${job.row}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
       }
       serviceRows.push([
-        job.label,
+        job.row,
         `${doc.progress.partitions_total}`,
         (run.submitMs / 1000).toFixed(3),
         (inProgressAt / 1000).toFixed(2),
@@ -424,7 +453,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
         }`,
       ]);
-      report[`job ${job.label}`] = {
+      report[`job ${job.row}`] = {
         ...run,
         download_ms: dl.ms,
         result_bytes: dl.bytes.byteLength,
@@ -542,16 +571,20 @@ if (!flags["no-postgis"] && jobs.length) {
         log(`PostGIS loaded ${name}: ${n} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         loaded.add(name);
       }
-      for (const parallel of flags["no-parallel"] ? [false] : [false, true]) {
-        log(`PostGIS ${job.label} ${parallel ? "parallel" : "single"}`);
-        const out = `r_${job.right}_${parallel ? "p" : "s"}`;
-        const run: PgRun = job.op === "point_in_polygon"
-          ? await pg.pointInPolygon(out, job.left, job.right, parallel)
-          : await pg.polygonIntersection(out, job.left, job.right, parallel);
-        record(job.label, parallel ? "pg_parallel" : "pg_single", {
-          ...run,
-          ...(parallel ? {} : { keys: await pg.keys(out) }),
-        });
+      for (let r = 0; r < repeat; r++) {
+        for (const parallel of flags["no-parallel"] ? [false] : [false, true]) {
+          log(
+            `PostGIS ${job.label} ${parallel ? "parallel" : "single"}${repeat > 1 ? ` (run ${r + 1}/${repeat})` : ""}`,
+          );
+          const out = `r_${job.right}_${parallel ? "p" : "s"}`;
+          const run: PgRun = job.op === "point_in_polygon"
+            ? await pg.pointInPolygon(out, job.left, job.right, parallel)
+            : await pg.polygonIntersection(out, job.left, job.right, parallel);
+          record(job.label, parallel ? "pg_parallel" : "pg_single", {
+            ...run,
+            ...(parallel ? {} : { keys: await pg.keys(out) }),
+          });
+        }
       }
     }
   } finally {
@@ -675,7 +708,8 @@ for (const [label, engines] of results) {
       String(e.pairs),
       e.area ? e.area.toPrecision(12) : "",
       e.areaM2 ? e.areaM2.toPrecision(12) : "",
-      [agree, e.note ?? ""].filter(Boolean).join("; "),
+      [agree, e.note ?? "", e.runs ? `median of ${e.runs.map((t) => t.toFixed(2)).join(" / ")} s` : ""]
+        .filter(Boolean).join("; "),
     ]);
   }
 }
