@@ -25,7 +25,7 @@ import {
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
-import { type Bbox, JOB_KEYS, type JobSpec, type ResultRow } from "./job_spec.ts";
+import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
 import {
   loadPartitionData,
@@ -125,7 +125,7 @@ async function computeSlice(
     add("index_ms", data.indexMs);
   }
 
-  const rows: ResultRow[] = [];
+  const rows: StagedRow[] = [];
   let work = 0;
   let i = task.next_offset;
   try {
@@ -157,7 +157,7 @@ function processLeft(
   spec: JobSpec,
   data: PartitionData,
   i: number,
-  rows: ResultRow[],
+  rows: StagedRow[],
   add: (name: string, n: number) => void,
 ): number {
   const { left, right, index } = data;
@@ -185,24 +185,29 @@ function processLeft(
     return lastVerdict = verdict;
   });
   if (!mine.length) return 1;
-  const ids = right.numericIds;
-  mine.sort(
-    ids ? (x, y) => ids[x]! - ids[y]! : (x, y) => compareFeatureIds(right.id(x), right.id(y)),
-  );
   add("exact_tests", mine.length);
-
+  const aVertices = vertexCount(a);
+  if (spec.operation === "point_in_polygon" && !left.allPoints && !spec.approximate) {
+    // Polygons on the left: their candidate points are answered in one bulk call (wasm/ops/point_grid.ts), which
+    // visits the polygon once and then costs about a grid lookup per point; only the hits need sorting.
+    const hits = sortById(right, pointsInLeftPolygon(core, data, i, mine));
+    const xy = right.pointXY;
+    for (const j of hits) {
+      rows.push(
+        xy
+          ? { l: a.id, r: right.id(j), x: xy[2 * j]!, y: xy[2 * j + 1]! }
+          : { l: a.id, r: right.id(j), g: right.geometry(j) },
+      );
+    }
+    return aVertices + BULK_POINT_WORK * mine.length;
+  }
+  sortById(right, mine);
   if (spec.approximate) return approximatePairs(spec, data, i, mine, rows);
   const aGeometry = geometryOf(core, left, i);
-  const aVertices = vertexCount(a);
-  // Polygons on the left: their candidate points are answered in one bulk call (wasm/ops/point_grid.ts).
-  const inPolygon = spec.operation === "point_in_polygon" && !left.allPoints
-    ? pointsInLeftPolygon(core, data, i, mine)
-    : null;
-  // The bulk call visits the polygon once and then costs about a grid lookup per point.
-  let work = inPolygon ? aVertices : 0;
+  let work = 0;
   for (const j of mine) {
     const bId = right.id(j);
-    work += inPolygon ? BULK_POINT_WORK : aVertices + vertexCount(right.feature(j));
+    work += aVertices + vertexCount(right.feature(j));
     switch (spec.operation) {
       case "polygon_intersection": {
         // Grid cells and tiles are axis-aligned rectangles: GEOSClipByRect gives the same piece, much faster.
@@ -223,13 +228,9 @@ function processLeft(
         break;
       }
       case "point_in_polygon": {
-        // Points on the right: the hit is the right feature; on the left, pointInPolygon says which.
-        if (inPolygon) {
-          if (inPolygon.has(j)) rows.push({ l: a.id, r: bId, g: right.geometry(j) });
-        } else {
-          const hit = pointInPolygon(core, data, i, j);
-          if (hit) rows.push({ l: a.id, r: bId, g: hit.geometry });
-        }
+        // Points on the left (polygons on the left took the bulk path above): pointInPolygon says which.
+        const hit = pointInPolygon(core, data, i, j);
+        if (hit) rows.push({ l: a.id, r: bId, g: hit.geometry });
         break;
       }
       case "spatial_join": {
@@ -262,7 +263,7 @@ function approximatePairs(
   data: PartitionData,
   i: number,
   candidates: number[],
-  rows: ResultRow[],
+  rows: StagedRow[],
 ): number {
   const a = data.left.feature(i);
   const aBox = data.left.box(i);
@@ -304,11 +305,12 @@ function pointInPolygon(core: GeometryCore, data: PartitionData, i: number, j: n
   return prepared.intersects(geometryOf(core, points, q)) ? point : null;
 }
 
-/** The right features of `candidates` that lie in (or on) left polygon `i`: Point features in one bulk call. */
-function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number, candidates: number[]): Set<number> {
-  if (data.right.pointXY) {
-    return new Set(preparedOf(core, data.left, i).intersectingPoints(data.right.pointXY, candidates));
-  }
+/**
+ * The right features of `candidates` (in their order) that lie in (or on) left polygon `i`: Point features in one
+ * bulk call.
+ */
+function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number, candidates: number[]): number[] {
+  if (data.right.pointXY) return preparedOf(core, data.left, i).intersectingPoints(data.right.pointXY, candidates);
   const right = data.right;
   const points = candidates.filter((j) => right.geometry(j).kind === "Point");
   const xy = new Float64Array(2 * points.length);
@@ -324,7 +326,26 @@ function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number,
   for (const j of candidates) {
     if (right.geometry(j).kind !== "Point" && pointInPolygon(core, data, i, j)) hits.add(j);
   }
-  return hits;
+  return candidates.filter((j) => hits.has(j));
+}
+
+/** Index keys a packed sort supports: `id · 2^21 + position` stays an exact double for ids below 2^32. */
+const PACKED_POSITIONS = 2 ** 21;
+
+/**
+ * Sorts `js` (features of `side`) by feature id, in place. Small non-negative integer ids sort as packed
+ * doubles in a typed array, natively: a comparator call per comparison cost more than the point tests it orders.
+ */
+function sortById(side: Side, js: number[]): number[] {
+  const ids = side.numericIds;
+  if (!ids) return js.sort((x, y) => compareFeatureIds(side.id(x), side.id(y)));
+  if (!side.packableIds || js.length > PACKED_POSITIONS) return js.sort((x, y) => ids[x]! - ids[y]!);
+  const keys = new Float64Array(js.length);
+  for (let k = 0; k < js.length; k++) keys[k] = ids[js[k]!]! * PACKED_POSITIONS + k;
+  keys.sort();
+  const order = js.slice();
+  for (let k = 0; k < js.length; k++) js[k] = order[keys[k]! % PACKED_POSITIONS]!;
+  return js;
 }
 
 /** The bbox of a feature that is exactly an axis-aligned rectangle (one closed 5-point ring), else null. */

@@ -71,6 +71,19 @@ export interface ResultRow {
   p?: Record<string, number>;
 }
 
+/** A point row as the bulk point-in-polygon path stages it: the point's coordinates, no geometry object. */
+export interface PointRow {
+  l: FeatureId;
+  r: FeatureId;
+  g?: undefined;
+  p?: undefined;
+  x: number;
+  y: number;
+}
+
+/** What a slice stages: rows with their geometry, or point rows. */
+export type StagedRow = ResultRow | PointRow;
+
 /** The tile bytes of both sides in one tile cell: the work measure of planning and the SLO projection. */
 export function cellTileBytes(left: Record<string, TileRef>, right: Record<string, TileRef>, cell: string): number {
   return (left[cell]?.bytes ?? 0) + (right[cell]?.bytes ?? 0);

@@ -18,7 +18,7 @@
 import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
-import type { ResultRow } from "./job_spec.ts";
+import type { ResultRow, StagedRow } from "./job_spec.ts";
 
 export const PART_CONTENT_TYPE = "application/x-spatial-jobs-part";
 
@@ -42,10 +42,10 @@ export class PartFormatError extends Error {
   override name = "PartFormatError";
 }
 
-export function encodePart(rows: readonly ResultRow[]): Uint8Array {
+export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const n = rows.length;
   const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
-  const points = n > 0 && rows.every((row) => row.g.kind === "Point" && row.g.xy.length === 2);
+  const points = n > 0 && rows.every((row) => !row.g || (row.g.kind === "Point" && row.g.xy.length === 2));
   const meta: PartMeta = {
     n,
     props,
@@ -57,7 +57,7 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
 
   const structure = new Uint32Sink();
   let coordinates = 0;
-  for (const row of rows) coordinates += points ? 2 : describe(row.g, structure);
+  for (const row of rows) coordinates += points ? 2 : describe(geometryOf(row), structure);
 
   const head = align8(8 + metaBytes.length);
   const propsAt = head + 8;
@@ -77,13 +77,18 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
   const coords = new Float64Array(out.buffer, coordsAt, coordinates);
   if (points) {
     for (let i = 0; i < n; i++) {
-      const xy = rows[i]!.g.xy;
-      coords[2 * i] = xy[0]!;
-      coords[2 * i + 1] = xy[1]!;
+      const row = rows[i]!;
+      if (row.g) {
+        coords[2 * i] = row.g.xy[0]!;
+        coords[2 * i + 1] = row.g.xy[1]!;
+      } else {
+        coords[2 * i] = row.x;
+        coords[2 * i + 1] = row.y;
+      }
     }
   } else {
     let at = 0;
-    for (const row of rows) at = copyCoordinates(row.g, coords, at);
+    for (const row of rows) at = copyCoordinates(geometryOf(row), coords, at);
   }
   new Uint32Array(out.buffer, structureAt, structure.length).set(structure.view());
   return out;
@@ -97,12 +102,12 @@ export function encodePart(rows: readonly ResultRow[]): Uint8Array {
 export const FACT_NAMES = ["left_id_classes", "right_id_classes", "geometry_kinds"] as const;
 export type PartFacts = Record<typeof FACT_NAMES[number], number>;
 
-export function partFacts(rows: readonly ResultRow[], into: Partial<PartFacts> = {}): PartFacts {
+export function partFacts(rows: readonly StagedRow[], into: Partial<PartFacts> = {}): PartFacts {
   let l = into.left_id_classes ?? 0, r = into.right_id_classes ?? 0, kinds = into.geometry_kinds ?? 0;
   for (const row of rows) {
     l |= valueClassBit(row.l);
     r |= valueClassBit(row.r);
-    kinds |= 1 << KIND_CODES.get(row.g.kind)!;
+    kinds |= 1 << KIND_CODES.get(row.g?.kind ?? "Point")!;
   }
   return { left_id_classes: l, right_id_classes: r, geometry_kinds: kinds };
 }
@@ -223,7 +228,11 @@ export class PartReader {
   }
 }
 
-function leftRuns(rows: readonly ResultRow[]): [FeatureId[], number[]] {
+function geometryOf(row: StagedRow): FlatGeometry {
+  return row.g ?? { kind: "Point", xy: Float64Array.of(row.x, row.y) };
+}
+
+function leftRuns(rows: readonly StagedRow[]): [FeatureId[], number[]] {
   const ids: FeatureId[] = [], lengths: number[] = [];
   for (const row of rows) {
     if (ids.length && ids[ids.length - 1] === row.l) lengths[lengths.length - 1]!++;

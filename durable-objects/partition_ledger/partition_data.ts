@@ -266,6 +266,8 @@ export class Side {
   readonly pointXY?: Float64Array;
   /** Every feature's id when all are numbers: candidate sorts compare these instead of the features' ids. */
   readonly numericIds?: Float64Array;
+  /** Every id is an integer in [0, 2^32): candidates sort as packed keys (executor.ts). */
+  readonly packableIds: boolean = false;
   readonly #features?: FlatFeature[];
   readonly #ids?: FeatureId[];
 
@@ -303,7 +305,12 @@ export class Side {
     for (let i = 0; i < this.size && numericIds; i++) numericIds = typeof this.id(i) === "number";
     if (numericIds) {
       const ids = this.numericIds = new Float64Array(this.size);
-      for (let i = 0; i < this.size; i++) ids[i] = this.id(i) as number;
+      let packable = true;
+      for (let i = 0; i < this.size; i++) {
+        const id = ids[i] = this.id(i) as number;
+        packable &&= Number.isInteger(id) && id >= 0 && id < 2 ** 32;
+      }
+      this.packableIds = packable;
     }
     this.geometries = new Array(this.size);
     this.prepared = new Array(this.size);
