@@ -206,7 +206,13 @@ export async function publishMultipart(options: MultipartOptions): Promise<Publi
   let status = completed.body as { state: string; manifest?: unknown; error?: string };
   while (status.state === "COMPLETING" && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    const polled = await send(uploadUrl, "GET", options.token);
+    // Completing a large dataset keeps the local isolate busy for seconds at a time: a poll that times out
+    // (three tries of 5 s) is not a failure, the deadline decides.
+    const polled = await send(uploadUrl, "GET", options.token).catch((error) => {
+      if (error instanceof DOMException && error.name === "TimeoutError") return null;
+      throw error;
+    });
+    if (!polled) continue;
     if (!polled.ok) return done(polled);
     status = polled.body as typeof status;
   }
