@@ -22,7 +22,6 @@ import {
   loadGeometryCore,
   type PreparedGeometry,
 } from "../../wasm/mod.ts";
-import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
@@ -190,7 +189,7 @@ function processLeft(
   if (spec.operation === "point_in_polygon" && !left.allPoints && !spec.approximate) {
     // Polygons on the left: their candidate points are answered in one bulk call (wasm/ops/point_grid.ts), which
     // visits the polygon once and then costs about a grid lookup per point; only the hits need sorting.
-    const hits = sortById(right, pointsInLeftPolygon(core, data, i, mine));
+    const hits = right.sortById(pointsInLeftPolygon(core, data, i, mine));
     const xy = right.pointXY;
     for (const j of hits) {
       rows.push(
@@ -201,7 +200,7 @@ function processLeft(
     }
     return aVertices + BULK_POINT_WORK * mine.length;
   }
-  sortById(right, mine);
+  right.sortById(mine);
   if (spec.approximate) return approximatePairs(spec, data, i, mine, rows);
   const aGeometry = geometryOf(core, left, i);
   let work = 0;
@@ -327,25 +326,6 @@ function pointsInLeftPolygon(core: GeometryCore, data: PartitionData, i: number,
     if (right.geometry(j).kind !== "Point" && pointInPolygon(core, data, i, j)) hits.add(j);
   }
   return candidates.filter((j) => hits.has(j));
-}
-
-/** Index keys a packed sort supports: `id · 2^21 + position` stays an exact double for ids below 2^32. */
-const PACKED_POSITIONS = 2 ** 21;
-
-/**
- * Sorts `js` (features of `side`) by feature id, in place. Small non-negative integer ids sort as packed
- * doubles in a typed array, natively: a comparator call per comparison cost more than the point tests it orders.
- */
-function sortById(side: Side, js: number[]): number[] {
-  const ids = side.numericIds;
-  if (!ids) return js.sort((x, y) => compareFeatureIds(side.id(x), side.id(y)));
-  if (!side.packableIds || js.length > PACKED_POSITIONS) return js.sort((x, y) => ids[x]! - ids[y]!);
-  const keys = new Float64Array(js.length);
-  for (let k = 0; k < js.length; k++) keys[k] = ids[js[k]!]! * PACKED_POSITIONS + k;
-  keys.sort();
-  const order = js.slice();
-  for (let k = 0; k < js.length; k++) js[k] = order[keys[k]! % PACKED_POSITIONS]!;
-  return js;
 }
 
 /** The bbox of a feature that is exactly an axis-aligned rectangle (one closed 5-point ring), else null. */

@@ -12,6 +12,8 @@ import {
   PartReader,
 } from "../../../durable-objects/partition_ledger/part_codec.ts";
 import { geoJSONTextFromFlat } from "../../../wasm/geojson.ts";
+import { compareFeatureIds } from "../../../wasm/flat_geometry.ts";
+import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
 import type { PointRow, ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
 import { SpatialIndex } from "../../../wasm/mod.ts";
 import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";
@@ -154,5 +156,28 @@ Deno.test("a part cursor's GeoJSON text of each row is JSON.stringify of the row
       deepEqual([reader.l, reader.r], [row.l, row.r]);
     }
     equal(reader.advance(), false);
+  }
+});
+
+Deno.test("a side sorts feature indexes by id: packed integer ids, other numbers and strings alike", () => {
+  const random = seededRandom(7);
+  const point = { kind: "Point" as const, xy: new Float64Array([0, 0]) };
+  const sideWith = (ids: (number | string)[]) => sideOf(ids.map((id) => ({ id, geometry: point })), ids.map(() => []));
+  const cases: [string, (number | string)[], boolean][] = [
+    ["integers below 2^32", Array.from({ length: 5000 }, () => Math.floor(random() * 2 ** 32)), true],
+    ["negative and fractional", Array.from({ length: 5000 }, () => (random() - 0.5) * 1e6), false],
+    ["past 2^32", Array.from({ length: 500 }, () => 2 ** 32 + Math.floor(random() * 1e9)), false],
+    [
+      "strings and numbers",
+      Array.from({ length: 500 }, (_, i) => (i % 3 ? `f${Math.floor(random() * 1e4)}` : i)),
+      false,
+    ],
+  ];
+  for (const [name, ids, packable] of cases) {
+    const side = sideWith(ids);
+    equal(side.packableIds, packable, name);
+    const js = Array.from({ length: ids.length }, (_, j) => j).filter(() => random() < 0.6);
+    const expected = [...js].sort((x, y) => compareFeatureIds(ids[x]!, ids[y]!) || x - y);
+    deepEqual(side.sortById(js).map((j) => ids[j]), expected.map((j) => ids[j]), name);
   }
 });
