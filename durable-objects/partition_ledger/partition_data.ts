@@ -378,10 +378,10 @@ export function sideOf(features: FlatFeature[], cells: string[][]): Side {
  * in the per-feature memo arrays and its share of the index (≈ 112).
  */
 const BYTES_PER_VERTEX = 88;
-/** Positions a packed sort key holds: `id · 2^21 + position` stays an exact double for ids below 2^32. */
-const PACKED_POSITIONS = 2 ** 21;
 const BYTES_PER_FEATURE = 400;
 const BYTES_PER_POINT_COLUMNS = 112;
+/** Positions a packed sort key holds: `id · 2^21 + position` stays an exact double for ids below 2^32. */
+const PACKED_POSITIONS = 2 ** 21;
 
 export function vertexCount(feature: FlatFeature): number {
   const g = feature.geometry;
