@@ -6,11 +6,13 @@
  * ```
  * "SJP1" | u32 meta length | meta JSON {n, props, lRuns, r} | pad to 8
  * | u32 structure length | u32 coordinate count | f64 props (one column per name, n each)
- * | f64 coordinates | u32 structure
+ * | f64 coordinates | u32 structure | u32 right ids (when `rU32`)
  * ```
  *
  * Ids keep their JSON type (they travel in the meta JSON; left ids as runs,
- * since a left feature's pairs are consecutive). A geometry's
+ * since a left feature's pairs are consecutive), but right ids that are all
+ * integers in [0, 2^32) go as a u32 column: a million of them is ~7 MB of
+ * JSON to write, stage and parse, 4 MB as a column. A geometry's
  * structure is `kind, points, rings, ends…, parts, (part structure)…`; its
  * coordinates follow the previous row's; a part of points only (point joins)
  * stores no structure. Decoded geometries are views into the object's bytes.
@@ -33,7 +35,9 @@ interface PartMeta {
   lRuns?: [FeatureId[], number[]];
   /** Left ids row by row (parts staged before runs). */
   l?: FeatureId[];
-  r: FeatureId[];
+  /** Right ids row by row, unless they are stored as a u32 column ({@link rU32}). */
+  r?: FeatureId[];
+  rU32?: true;
   /** Every geometry is a Point: no structure is stored, row i's point is coordinates 2i, 2i + 1. */
   points?: true;
 }
@@ -46,11 +50,12 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const n = rows.length;
   const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
   const points = n > 0 && rows.every((row) => !row.g || (row.g.kind === "Point" && row.g.xy.length === 2));
+  const rU32 = rows.every((row) => isU32(row.r));
   const meta: PartMeta = {
     n,
     props,
     lRuns: leftRuns(rows),
-    r: rows.map((row) => row.r),
+    ...(rU32 ? { rU32 } : { r: rows.map((row) => row.r) }),
     ...(points ? { points } : {}),
   };
   const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
@@ -63,7 +68,8 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const propsAt = head + 8;
   const coordsAt = propsAt + props.length * n * 8;
   const structureAt = coordsAt + coordinates * 8;
-  const out = new Uint8Array(structureAt + structure.length * 4);
+  const rightAt = structureAt + structure.length * 4;
+  const out = new Uint8Array(rightAt + (rU32 ? n * 4 : 0));
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, metaBytes.length, true);
@@ -91,7 +97,15 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
     for (const row of rows) at = copyCoordinates(geometryOf(row), coords, at);
   }
   new Uint32Array(out.buffer, structureAt, structure.length).set(structure.view());
+  if (rU32) {
+    const right = new Uint32Array(out.buffer, rightAt, n);
+    for (let i = 0; i < n; i++) right[i] = rows[i]!.r as number;
+  }
   return out;
+}
+
+function isU32(id: FeatureId): boolean {
+  return typeof id === "number" && id >>> 0 === id;
 }
 
 /**
@@ -136,6 +150,7 @@ export class PartReader {
   r: FeatureId = 0;
   readonly #meta: PartMeta;
   readonly #left: FeatureId[];
+  readonly #right: ArrayLike<FeatureId>;
   readonly #propNames: string[];
   readonly #props: Float64Array;
   readonly #coords: Float64Array;
@@ -165,9 +180,14 @@ export class PartReader {
     const propsAt = head + 8;
     const coordsAt = propsAt + props.length * n * 8;
     const structureAt = coordsAt + coordinateCount * 8;
-    if (structureAt + structureLength * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
+    const rightAt = structureAt + structureLength * 4;
+    if (rightAt + (this.#meta.rU32 ? n * 4 : 0) !== own.length) {
+      throw new PartFormatError("Staged part object is truncated");
+    }
     this.length = n;
     this.#left = leftIds(this.#meta);
+    this.#right = this.#meta.rU32 ? new Uint32Array(own.buffer, rightAt, n) : this.#meta.r ?? [];
+    if (this.#right.length !== n) throw new PartFormatError("Staged part object's right ids do not match its rows");
     this.#propNames = props.map((name) => JSON.stringify(name));
     this.#props = new Float64Array(own.buffer, propsAt, props.length * n);
     this.#coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
@@ -179,7 +199,7 @@ export class PartReader {
     const i = ++this.#row;
     if (i >= this.length) return false;
     this.l = this.#left[i]!;
-    this.r = this.#meta.r[i]!;
+    this.r = this.#right[i]!;
     if (!this.#meta.points) this.#geometry = readGeometry(this.#structure, this.#coords, this.#cursor);
     return true;
   }

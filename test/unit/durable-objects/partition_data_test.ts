@@ -122,6 +122,22 @@ Deno.test("a part of points only stores no geometry structure, and reads back th
   deepEqual(decodePart(bytes).map((r) => [r.r, r.g.kind, [...r.g.xy]]), rows.map((r) => [r.r, "Point", [...r.g.xy]]));
 });
 
+Deno.test("right ids that are all integers in [0, 2^32) are stored as a u32 column; any other id keeps JSON", () => {
+  const point = (i: number) => ({ kind: "Point" as const, xy: new Float64Array([i, -i]) });
+  const rows: ResultRow[] = Array.from({ length: 1000 }, (_, i) => ({ l: "c", r: 1_000_000 + i * 7, g: point(i) }));
+  rows.push({ l: "d", r: 2 ** 32 - 1, g: point(1) });
+  const column = encodePart(rows);
+  const back = decodePart(column);
+  deepEqual(back.map((r) => r.r), rows.map((r) => r.r));
+  ok(back.every((r) => typeof r.r === "number"));
+  for (const odd of [2 ** 32, -1, 0.5, "7"]) {
+    const json = encodePart([...rows, { l: "e", r: odd, g: point(2) }]);
+    ok(json.length > column.length + 3 * rows.length, `${odd}: ${json.length} vs ${column.length} bytes`);
+    deepEqual(decodePart(json).map((r) => r.r), [...rows.map((r) => r.r), odd]);
+  }
+  throws(() => decodePart(column.subarray(0, column.length - 4)), PartFormatError);
+});
+
 Deno.test("point rows staged as coordinates encode the same bytes as rows with point geometries", () => {
   const rows: ResultRow[] = [{ l: 1, r: 2, g: { kind: "Point", xy: new Float64Array([0.1, -0.2]) } }, {
     l: 1,
