@@ -366,15 +366,15 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       }
     }
 
-    const jobRuns = jobs.flatMap((job) =>
+    const runnable = (job: { left: string; right: string }) => published.has(job.left) && published.has(job.right);
+    for (const job of jobs.filter((job) => !runnable(job))) {
+      record(job.label, "service", undefined);
+      serviceRows.push([job.label, "not run: a dataset was not published", "", "", "", "", "", ""]);
+    }
+    const jobRuns = jobs.filter(runnable).flatMap((job) =>
       Array.from({ length: repeat }, (_, i) => ({ ...job, row: runLabel(job.label, i) }))
     );
     for (const job of jobRuns) {
-      if (!published.has(job.left) || !published.has(job.right)) {
-        record(job.label, "service", undefined);
-        serviceRows.push([job.row, "not run: a dataset was not published", "", "", "", "", "", ""]);
-        continue;
-      }
       if (flags["fresh-isolate"]) {
         // The same state on disk, a new process: the isolate holds nothing but this job (publishing's garbage gone).
         const port = Number(new URL(service.url).port);
