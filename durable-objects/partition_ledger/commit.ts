@@ -299,8 +299,8 @@ interface ResultSink {
  */
 class GzipSink implements ResultSink {
   bytesIn = 0;
-  /** Output in 1 MiB pieces: the default 16 KiB makes ~800 pieces (and promise hops) for a 13 MB result. */
-  readonly #gzip = createGzip({ level: 1, chunkSize: 2 ** 20 });
+  /** The default 16 KiB output pieces: with 1 MiB pieces workerd's message loop hung now and then (README). */
+  readonly #gzip = createGzip({ level: 1 });
   /** Every compressed chunk so far handed to the upload, in order. */
   #uploaded: Promise<void> = Promise.resolve();
   readonly #ended: Promise<void>;
