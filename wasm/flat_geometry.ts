@@ -38,6 +38,11 @@ export interface FlatFeature {
   properties?: Record<string, unknown>;
 }
 
+/** An id that is an integer in [0, 2^32): it fits a u32 column and a packed sort key. */
+export function isU32Id(id: FeatureId): boolean {
+  return typeof id === "number" && id >>> 0 === id;
+}
+
 export function compareFeatureIds(a: FeatureId, b: FeatureId): number {
   if (typeof a === "number") return typeof b === "number" ? a - b : -1;
   if (typeof b === "number") return 1;

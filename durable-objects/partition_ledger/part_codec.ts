@@ -18,7 +18,7 @@
  * stores no structure. Decoded geometries are views into the object's bytes.
  */
 import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
-import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
+import { type FeatureId, type FlatGeometry, type GeometryKind, isU32Id } from "../../wasm/flat_geometry.ts";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
 import type { ResultRow, StagedRow } from "./job_spec.ts";
 
@@ -50,7 +50,7 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const n = rows.length;
   const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
   const points = n > 0 && rows.every((row) => !row.g || (row.g.kind === "Point" && row.g.xy.length === 2));
-  const rU32 = rows.every((row) => isU32(row.r));
+  const rU32 = rows.every((row) => isU32Id(row.r));
   const meta: PartMeta = {
     n,
     props,
@@ -102,10 +102,6 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
     for (let i = 0; i < n; i++) right[i] = rows[i]!.r as number;
   }
   return out;
-}
-
-function isU32(id: FeatureId): boolean {
-  return typeof id === "number" && id >>> 0 === id;
 }
 
 /**

@@ -9,7 +9,7 @@
 import { type PointColumns, R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
 import { inlineTileBucket } from "../../src/tiles/inline_tile.ts";
 import { storedCells } from "../../src/tiles/tiling.ts";
-import { compareFeatureIds, type FeatureId, type FlatGeometry } from "../../wasm/flat_geometry.ts";
+import { compareFeatureIds, type FeatureId, type FlatGeometry, isU32Id } from "../../wasm/flat_geometry.ts";
 import {
   flatBoundsInto,
   type FlatFeature,
@@ -308,7 +308,7 @@ export class Side {
       let packable = true;
       for (let i = 0; i < this.size; i++) {
         const id = ids[i] = this.id(i) as number;
-        packable &&= Number.isInteger(id) && id >= 0 && id < 2 ** 32;
+        packable &&= isU32Id(id);
       }
       this.packableIds = packable;
     }
