@@ -68,4 +68,3 @@ export function assertOperator(claims: Pick<Claims, "sub" | "roles">, logger?: L
   decide(logger, "operator", allow, allow ? "operator role present" : "operator role missing", { sub: claims.sub });
   if (!allow) throw new ForbiddenError(`This endpoint needs the "${OPERATOR_ROLE}" role.`);
 }
-

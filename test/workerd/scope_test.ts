@@ -31,7 +31,7 @@ const collection = (features: [string, unknown][]) => ({
 
 const DATASETS: Record<string, { query?: string; body: unknown }> = {
   far_a: { body: collection([["a1", point([100.2, 40.2])], ["a2", point([100.8, 40.9])]]) },
-  far_b: { body: collection([["b1", point([100.3, 40.3])], ["b2", point([101.4, 41.1])]]) },
+  far_b: { body: collection([["b1", point([102.3, 40.3])], ["b2", point([103.4, 41.1])]]) },
   home: { body: collection([["h1", point([0.3, 0.3])], ["h2", point([0.7, 0.6])]]) },
   edge_points: {
     body: collection([["near", point([3.45, 2])], ["beyond_bbox", point([3.7, 2])], ["outside", point([4.2, 2])]]),
@@ -125,7 +125,11 @@ Deno.test("spatial scope bounds what a job can read and return", async (t) => {
           await submit(service, { ...job, distance_m: 50_000, bbox: [1, 1, 3.5, 3] }, scoped),
         );
         equal((await waitForJobAs(service, bounded, scoped)).status, "COMPLETED");
-        deepEqual(await pairsOf(service, bounded, scoped), [["p", "near"]], "PostGIS: && bbox on both sides, then ST_DWithin");
+        deepEqual(
+          await pairsOf(service, bounded, scoped),
+          [["p", "near"]],
+          "PostGIS: && bbox on both sides, then ST_DWithin",
+        );
       },
     );
 

@@ -1,11 +1,5 @@
-import { equal, ok, throws } from "node:assert/strict";
-import {
-  assertCanPublish,
-  assertCanRead,
-  assertOperator,
-  bboxWithin,
-} from "../../../src/auth/abac.ts";
-import { createLogger, setLogLevel } from "../../../src/http/log.ts";
+import { ok, throws } from "node:assert/strict";
+import { assertCanPublish, assertCanRead, assertOperator, bboxWithin } from "../../../src/auth/abac.ts";
 import { ForbiddenError } from "../../../src/http/problem.ts";
 import { captureLogs } from "./test_tokens.ts";
 
