@@ -175,13 +175,16 @@ function processLeft(
   const aBounds = left.box(i);
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
   const searchBoxes: Bbox[] = dwithin ? reachBoxes(aBounds, spec.distance_m) : [aBounds];
+  // A reach split at ±180° searches both pieces; a feature spanning both comes back once.
   const candidates = searchBoxes.length === 1
     ? index.search(...searchBoxes[0]!)
     : [...new Set(searchBoxes.flatMap((box) => index.search(...box)))];
   add("candidates", candidates.length);
-  const ownerCells = dwithin
-    ? [...new Set(searchBoxes.flatMap((box) => cellsForBbox(box, spec.resolution)))].sort()
-    : left.cells[i]!;
+  const ownerCells = !dwithin
+    ? left.cells[i]!
+    : searchBoxes.length === 1
+    ? cellsForBbox(searchBoxes[0]!, spec.resolution)
+    : [...new Set(searchBoxes.flatMap((box) => cellsForBbox(box, spec.resolution)))].sort();
 
   // The single-cell features of a tile share one cells array: the owner rule is decided once per array (and
   // the index hands out neighbours, so mostly the same array as the candidate before).

@@ -105,9 +105,13 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       ...(decision.ok ? {} : { reason: decision.reason }),
     });
     if (!decision.ok) {
-      throw new ForbiddenError(`${sentence(decision.reason)}.`, [
-        { path: decision.rule === "area_in_scope" ? "bbox" : "dataset", message: decision.reason },
-      ]);
+      const outside = decision.rule === "area_in_scope";
+      throw new ForbiddenError(
+        `${sentence(decision.reason)}.`,
+        outside
+          ? [{ path: "bbox", message: "the job's window reaches outside the caller's spatial_scope" }]
+          : undefined,
+      );
     }
     const homeCell = partitions[0] ?? fallbackHome(decision.window?.[0] ?? right.bbox, resolution);
 
