@@ -77,8 +77,12 @@ export function pointSegmentDistance(px: number, py: number, x1: number, y1: num
 
 interface Segments {
   xy: Float64Array;
+  /** Each point as a unit vector on the sphere (x, y, z at 3i…3i + 2): for the prefilter. */
+  unit: Float64Array;
   /** Point index pairs [i, j] of each segment; a lone point is [i, i]. */
   pairs: number[];
+  /** Each segment's great-circle length (radians), at k/2 for the pair at k. */
+  arcs: Float64Array;
 }
 
 function segmentsOf(flat: FlatGeometry, out: Segments[] = []): Segments[] {
@@ -95,28 +99,59 @@ function segmentsOf(flat: FlatGeometry, out: Segments[] = []): Segments[] {
       for (let i = s; i + 1 < e; i++) pairs.push(i, i + 1);
     }
   }
-  out.push({ xy: flat.xy, pairs });
+  const unit = unitVectors(flat.xy);
+  const arcs = new Float64Array(pairs.length >> 1);
+  for (let k = 0; k < pairs.length; k += 2) {
+    const i = 3 * pairs[k]!, j = 3 * pairs[k + 1]!;
+    arcs[k >> 1] = angleBetween(unit[i]!, unit[i + 1]!, unit[i + 2]!, unit[j]!, unit[j + 1]!, unit[j + 2]!);
+  }
+  out.push({ xy: flat.xy, unit, pairs, arcs });
   return out;
 }
 
-/** Equirectangular estimate (m) around the query point: good to a few % for segments under ~500 km. */
-function approxPointSegment(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
-  const k = Math.cos((py * Math.PI) / 180);
-  const ax = (x1 - px) * k, ay = y1 - py, bx = (x2 - px) * k, by = y2 - py;
-  const dx = bx - ax, dy = by - ay;
-  const len2 = dx * dx + dy * dy;
-  const t = len2 > 0 ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2)) : 0;
-  return Math.hypot(ax + t * dx, ay + t * dy) * 111_195;
+function unitVectors(xy: Float64Array): Float64Array {
+  const n = xy.length >> 1;
+  const out = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const lon = (xy[2 * i]! * Math.PI) / 180, lat = (xy[2 * i + 1]! * Math.PI) / 180;
+    const c = Math.cos(lat);
+    out[3 * i] = c * Math.cos(lon);
+    out[3 * i + 1] = c * Math.sin(lon);
+    out[3 * i + 2] = Math.sin(lat);
+  }
+  return out;
 }
 
+/** Mean Earth radius (m): the prefilter measures on this sphere. */
+const MEAN_RADIUS = 6_371_008.8;
+
 /**
- * Upper estimate (×2 safety) of how far a geodesic segment strays from the straight lon/lat line between its
- * ends: it bulges poleward by about tan φ · (Δλ/2)² / 2 radians.
+ * Great-circle distance (radians, on the unit sphere) from point p to the arc a–b, the short way round: the
+ * prefilter's estimate of the geodesic vertex–segment distance. Spherical, so it holds across the antimeridian
+ * and near the poles, where planar degree arithmetic does not.
  */
-function bulgeMetres(x1: number, y1: number, x2: number, y2: number): number {
-  const halfDLon = (Math.abs(x2 - x1) * Math.PI) / 360;
-  const lat = Math.min(89, Math.max(Math.abs(y1), Math.abs(y2)));
-  return 2 * 6_378_137 * Math.tan((lat * Math.PI) / 180) * halfDLon * halfDLon / 2;
+function arcDistance(p: Float64Array, pi: number, s: Float64Array, ai: number, bi: number): number {
+  const px = p[pi]!, py = p[pi + 1]!, pz = p[pi + 2]!;
+  const ax = s[ai]!, ay = s[ai + 1]!, az = s[ai + 2]!;
+  const toA = angleBetween(px, py, pz, ax, ay, az);
+  if (ai === bi) return toA;
+  const bx = s[bi]!, by = s[bi + 1]!, bz = s[bi + 2]!;
+  const toB = angleBetween(px, py, pz, bx, by, bz);
+  // n = a × b, the arc's pole.
+  const nx = ay * bz - az * by, ny = az * bx - ax * bz, nz = ax * by - ay * bx;
+  const nn = Math.hypot(nx, ny, nz);
+  if (nn < 1e-15) return Math.min(toA, toB);
+  // p's foot on the great circle lies on the arc when it is between a and b: (a × p)·n ≥ 0 and (p × b)·n ≥ 0.
+  const pDotA = px * ax + py * ay + pz * az, pDotB = px * bx + py * by + pz * bz, aDotB = ax * bx + ay * by + az * bz;
+  if (pDotB - aDotB * pDotA >= 0 && pDotA - aDotB * pDotB >= 0) {
+    return Math.asin(Math.min(1, Math.abs(px * nx + py * ny + pz * nz) / nn));
+  }
+  return Math.min(toA, toB);
+}
+
+function angleBetween(ux: number, uy: number, uz: number, vx: number, vy: number, vz: number): number {
+  const cx = uy * vz - uz * vy, cy = uz * vx - ux * vz, cz = ux * vy - uy * vx;
+  return Math.atan2(Math.hypot(cx, cy, cz), ux * vx + uy * vy + uz * vz);
 }
 
 /**
@@ -128,15 +163,17 @@ export function vertexSegmentWithin(a: FlatGeometry, b: FlatGeometry, metres: nu
 }
 
 function sideWithin(from: Segments[], to: Segments[], metres: number): boolean {
-  const margin = metres * 1.1 + 200;
-  for (const { xy: pxy } of from) {
+  // The sphere is within 0.6% of the ellipsoid, and a great-circle arc strays from the geodesic by far less than
+  // 1% of its length: pairs beyond this margin cannot be within `metres`.
+  const margin = (metres * 1.1 + 200) / MEAN_RADIUS;
+  for (const { xy: pxy, unit: punit } of from) {
     for (let p = 0; p < pxy.length >> 1; p++) {
       const px = pxy[2 * p]!, py = pxy[2 * p + 1]!;
-      for (const { xy, pairs } of to) {
+      for (const { xy, unit, pairs, arcs } of to) {
         for (let k = 0; k < pairs.length; k += 2) {
           const i = pairs[k]!, j = pairs[k + 1]!;
+          if (arcDistance(punit, 3 * p, unit, 3 * i, 3 * j) > margin + 0.01 * arcs[k >> 1]!) continue;
           const x1 = xy[2 * i]!, y1 = xy[2 * i + 1]!, x2 = xy[2 * j]!, y2 = xy[2 * j + 1]!;
-          if (approxPointSegment(px, py, x1, y1, x2, y2) > margin + bulgeMetres(x1, y1, x2, y2)) continue;
           const d = i === j ? pointDistance(px, py, x1, y1) : pointSegmentDistance(px, py, x1, y1, x2, y2);
           if (d <= metres) return true;
         }
@@ -144,6 +181,16 @@ function sideWithin(from: Segments[], to: Segments[], metres: number): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Upper estimate (×2 safety) of how far a geodesic segment strays from the straight lon/lat line between its
+ * ends: it bulges poleward by about tan φ · (Δλ/2)² / 2 radians.
+ */
+function bulgeMetres(x1: number, y1: number, x2: number, y2: number): number {
+  const halfDLon = (Math.abs(x2 - x1) * Math.PI) / 360;
+  const lat = Math.min(89, Math.max(Math.abs(y1), Math.abs(y2)));
+  return 2 * 6_378_137 * Math.tan((lat * Math.PI) / 180) * halfDLon * halfDLon / 2;
 }
 
 /**
@@ -158,4 +205,20 @@ export function expandBounds(b: readonly number[], metres: number): [number, num
   const cos = Math.cos((maxAbsLat * Math.PI) / 180);
   const dLon = cos < 1e-9 ? 360 : Math.min(360, dLat / cos / 0.99);
   return [b[0]! - dLon, b[1]! - dLat, b[2]! + dLon, b[3]! + dLat];
+}
+
+/**
+ * {@link expandBounds} as boxes inside the lon/lat domain, the planar prefilter that holds everywhere: latitudes
+ * clamped to ±90 (a reach over a pole spans every longitude, which `expandBounds` already gives), and a reach past
+ * ±180° split into the piece on this side and the piece it wraps onto (PostGIS geography measures the short way
+ * round the antimeridian). One box when the reach stays inside the domain.
+ */
+export function reachBoxes(b: readonly number[], metres: number): [number, number, number, number][] {
+  const [x0, y0, x1, y1] = expandBounds(b, metres);
+  const minY = Math.max(-90, y0), maxY = Math.min(90, y1);
+  if (x1 - x0 >= 360) return [[-180, minY, 180, maxY]];
+  const boxes: [number, number, number, number][] = [[Math.max(-180, x0), minY, Math.min(180, x1), maxY]];
+  if (x0 < -180) boxes.push([x0 + 360, minY, 180, maxY]);
+  if (x1 > 180) boxes.push([-180, minY, x1 - 360, maxY]);
+  return boxes;
 }

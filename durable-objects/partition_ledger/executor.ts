@@ -12,9 +12,9 @@
  * partition running that tile cell emits it.
  */
 import pLimit from "p-limit";
-import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
+import { authorizeJobSpec, type JobWindow } from "../../src/auth/job_policy.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
-import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
+import { geodesicArea, reachBoxes } from "../../wasm/geodesic.ts";
 import {
   type FlatFeature,
   type Geometry,
@@ -23,6 +23,7 @@ import {
   type PreparedGeometry,
 } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
+import { WindowFilter } from "./window_filter.ts";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
 import type { JobError, TaskRecord } from "./ledger.ts";
@@ -97,8 +98,7 @@ async function runSlice(env: Env, task: TaskRecord, workBudget: number): Promise
   if (!decision.ok) throw new TaskFailure("Forbidden", decision.reason, false, 403);
   const core = await loadGeometryCore(workerdWasmModules);
   const key = taskDataKey(task.job_id, task.attempt, task.cell);
-  const data = inputs.acquire(key) ??
-    inputs.insert(await loadPartitionData(env.TILES, task.spec, task.attempt, task.cell));
+  const data = inputs.acquire(key) ?? inputs.insert(await loadInWindow(env, core, task, decision.window));
   try {
     const slice = await computeSlice(env, core, task, data, workBudget);
     if (slice.done) inputs.release(key);
@@ -106,6 +106,17 @@ async function runSlice(env: Env, task: TaskRecord, workBudget: number): Promise
   } finally {
     inputs.unpin(key);
   }
+}
+
+/** The task's inputs, read through the job's window (a job that reads nothing has no window and no tiles). */
+async function loadInWindow(
+  env: Env,
+  core: GeometryCore,
+  task: TaskRecord,
+  window: JobWindow | null,
+): Promise<PartitionData> {
+  using filter = new WindowFilter(core, window ?? []);
+  return await loadPartitionData(env.TILES, task.spec, task.attempt, task.cell, filter);
 }
 
 async function computeSlice(
@@ -163,10 +174,17 @@ function processLeft(
   const a = left.feature(i);
   const aBounds = left.box(i);
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
-  const searchBounds: Bbox = dwithin ? expandBounds(aBounds, spec.distance_m) : aBounds;
-  const candidates = index.search(...searchBounds);
+  const searchBoxes: Bbox[] = dwithin ? reachBoxes(aBounds, spec.distance_m) : [aBounds];
+  // A reach split at ±180° searches both pieces; a feature spanning both comes back once.
+  const candidates = searchBoxes.length === 1
+    ? index.search(...searchBoxes[0]!)
+    : [...new Set(searchBoxes.flatMap((box) => index.search(...box)))];
   add("candidates", candidates.length);
-  const ownerCells = dwithin ? cellsForBbox(searchBounds, spec.resolution).sort() : left.cells[i]!;
+  const ownerCells = !dwithin
+    ? left.cells[i]!
+    : searchBoxes.length === 1
+    ? cellsForBbox(searchBoxes[0]!, spec.resolution)
+    : [...new Set(searchBoxes.flatMap((box) => cellsForBbox(box, spec.resolution)))].sort();
 
   // The single-cell features of a tile share one cells array: the owner rule is decided once per array (and
   // the index hands out neighbours, so mostly the same array as the candidate before).

@@ -6,7 +6,7 @@
 import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
 import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
-import { expandBounds } from "../../wasm/geodesic.ts";
+import { reachBoxes } from "../../wasm/geodesic.ts";
 
 export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
 export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
@@ -104,7 +104,7 @@ export function specForPartition(spec: JobSpec, cell: string): JobSpec {
   const rightTiles = pick(spec.right.tiles, members);
   let leftTiles: Record<string, TileRef>;
   if (spec.operation === "spatial_join" && spec.predicate === "dwithin") {
-    const reaches = Object.values(rightTiles).map((t) => expandBounds(t.bbox, spec.distance_m));
+    const reaches = Object.values(rightTiles).flatMap((t) => reachBoxes(t.bbox, spec.distance_m));
     leftTiles = Object.fromEntries(
       Object.entries(spec.left.tiles).filter(([, t]) => reaches.some((reach) => bboxesIntersect(t.bbox, reach))),
     );

@@ -18,6 +18,7 @@ import {
   SpatialIndex,
 } from "../../wasm/mod.ts";
 import { type Bbox, type JobSpec, memberCells, specForPartition, type TileRef } from "./job_spec.ts";
+import type { WindowFilter } from "./window_filter.ts";
 
 export interface PartitionData {
   key: string;
@@ -37,18 +38,22 @@ export function taskDataKey(jobId: string, attempt: number, cell: string): strin
   return `${jobId}/${attempt}/${cell}`;
 }
 
-/** Reads a task's features from R2 (both sides filtered by the job's bbox) and indexes the right side. */
+/**
+ * Reads a task's features from R2 (both sides filtered by the job's bbox, then by its window: nothing outside the
+ * window is ever read) and indexes the right side.
+ */
 export async function loadPartitionData(
   bucket: TileBucket,
   spec: JobSpec,
   attempt: number,
   cell: string,
+  window: WindowFilter,
 ): Promise<PartitionData> {
   const readStarted = Date.now();
   const own = specForPartition(spec, cell);
   const [rightRead, leftRead] = await Promise.all([
-    readTiles(bucket, own.right.tiles, spec.bbox),
-    readTiles(bucket, own.left.tiles, spec.bbox),
+    readTiles(bucket, own.right.tiles, spec.bbox, window),
+    readTiles(bucket, own.left.tiles, spec.bbox, window),
   ]);
   const readMs = Date.now() - readStarted;
 
@@ -169,14 +174,21 @@ interface TileFeatures {
   cells: string[][];
 }
 
-/** The features of the tiles whose bbox meets `filter`, each once (a feature is in every tile it touches). */
+/**
+ * The features of the tiles whose bbox meets `filter` and that intersect `window`, each once (a feature is in
+ * every tile it touches).
+ */
 async function readTiles(
   bucket: TileBucket,
   tiles: Record<string, TileRef>,
   filter: Bbox | null,
+  window: WindowFilter,
 ): Promise<TileFeatures> {
   const entries = Object.entries(tiles);
-  const read = await Promise.all(entries.map(([, tile]) => readTile(bucket, tile, filter)));
+  const read = await Promise.all(entries.map(async ([, tile]) => {
+    const features = await readTile(bucket, tile, filter);
+    return window.covers(tile.bbox) ? features : inWindow(features, window);
+  }));
   if (read.every((r) => !Array.isArray(r))) {
     // Points are in one cell, so in one tile: columns concatenate, no deduplication.
     const columns = read as PointColumns[];
@@ -226,6 +238,26 @@ async function readTile(
   });
   if (filter) return await reader.collect(filter);
   return await reader.allPoints() ?? await reader.all();
+}
+
+/** The features of a tile that straddles the window's edge that intersect it. */
+function inWindow(read: FlatFeature[] | PointColumns, window: WindowFilter): FlatFeature[] | PointColumns {
+  if (Array.isArray(read)) {
+    const box = new Float64Array(4);
+    return read.filter((feature) => {
+      flatBoundsInto(feature.geometry, box, 0);
+      return window.keeps(feature, box);
+    });
+  }
+  const ids: FeatureId[] = [];
+  const xy: number[] = [];
+  for (let i = 0; i < read.ids.length; i++) {
+    const x = read.xy[2 * i]!, y = read.xy[2 * i + 1]!;
+    if (!window.covers([x, y, x, y])) continue;
+    ids.push(read.ids[i]!);
+    xy.push(x, y);
+  }
+  return { ids, xy: new Float64Array(xy) };
 }
 
 function pointFeatures({ ids, xy }: PointColumns): FlatFeature[] {

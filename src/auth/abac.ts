@@ -2,7 +2,7 @@
  * Attribute-based access decisions. Each helper logs its decision and reason
  * and throws {@link ForbiddenError} (403) on deny.
  */
-import { type Bbox, type Classification, classificationRank } from "../contract/common.ts";
+import { type Classification, classificationRank } from "../contract/common.ts";
 import { createLogger, type Logger } from "../http/log.ts";
 import { ForbiddenError } from "../http/problem.ts";
 import type { Claims } from "./claims.ts";
@@ -24,22 +24,6 @@ function decide(logger: Logger | undefined, rule: string, allow: boolean, reason
 /** True when `inner` lies within `outer` (edges inclusive). */
 export function bboxWithin(inner: readonly number[], outer: readonly number[]): boolean {
   return inner[0]! >= outer[0]! && inner[1]! >= outer[1]! && inner[2]! <= outer[2]! && inner[3]! <= outer[3]!;
-}
-
-/**
- * Allows a job whose area (EPSG:4326 bbox) lies inside the caller's
- * `spatial_scope`; 403 if it reaches outside.
- */
-export function assertAreaInScope(area: readonly number[], scope: readonly number[], logger?: Logger): void {
-  const allow = bboxWithin(area, scope);
-  const reason = allow ? "area inside spatial_scope" : "area reaches outside spatial_scope";
-  decide(logger, "area_in_scope", allow, reason, { area, scope });
-  if (!allow) {
-    throw new ForbiddenError(
-      `The job's area [${area.join(", ")}] reaches outside your spatial_scope [${scope.join(", ")}].`,
-      [{ path: "bbox", message: "outside the caller's spatial_scope" }],
-    );
-  }
 }
 
 /** Allows reading data classified at or below the caller's tier; 403 otherwise. */
@@ -84,6 +68,3 @@ export function assertOperator(claims: Pick<Claims, "sub" | "roles">, logger?: L
   decide(logger, "operator", allow, allow ? "operator role present" : "operator role missing", { sub: claims.sub });
   if (!allow) throw new ForbiddenError(`This endpoint needs the "${OPERATOR_ROLE}" role.`);
 }
-
-/** A job area as a bbox: the request's bbox if given, else the payload's (both EPSG:4326). */
-export type Area = Bbox;

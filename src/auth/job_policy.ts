@@ -7,6 +7,7 @@
  */
 import { type Bbox, type Classification, classificationRank, CLASSIFICATIONS } from "../contract/common.ts";
 import type { Claims } from "./claims.ts";
+import { reachBoxes } from "../../wasm/geodesic.ts";
 import { bboxWithin } from "./abac.ts";
 
 /**
@@ -45,6 +46,9 @@ export type PolicySide =
 /** The fields of a job spec the policy reads (structurally a subset of `JobSpec`). */
 export interface PolicyJobSpec {
   owner_sub: string;
+  operation: string;
+  predicate: string;
+  distance_m: number;
   bbox: Bbox | null;
   left: PolicySide;
   right: PolicySide;
@@ -54,7 +58,7 @@ export type PolicyRule = "owner" | "area_in_scope" | "can_read";
 
 /** The policy's answer: allow, or the first rule that denies and why (safe to log and to record). */
 export type JobSpecDecision =
-  | { ok: true; area: Bbox | null }
+  | { ok: true; window: JobWindow | null }
   | { ok: false; code: "FORBIDDEN"; rule: PolicyRule; reason: string };
 
 /** The union of the tiles' extents (whole features), or null when there are no tiles. */
@@ -69,31 +73,38 @@ export function tilesExtent(tiles: Record<string, TileExtent>): Bbox | null {
 }
 
 /**
- * The area a job may touch, checked against `spatial_scope`: the request's
- * bbox ∪ the payload's extent when the left side is a payload; else the bbox;
- * else where the two datasets overlap (null when they do not).
+ * The area a job may read, as one or more lon/lat boxes inside the domain (two when it wraps the antimeridian):
+ * every feature the job reads or returns, on either side, intersects it.
  */
-export function jobArea(bbox: Bbox | null, left: Bbox | null, right: Bbox | null, leftIsPayload: boolean): Bbox | null {
-  if (leftIsPayload) {
-    if (bbox && left) {
-      return [
-        Math.min(bbox[0], left[0]),
-        Math.min(bbox[1], left[1]),
-        Math.max(bbox[2], left[2]),
-        Math.max(bbox[3], left[3]),
-      ];
-    }
-    return bbox ?? left;
-  }
-  if (bbox) return bbox;
-  if (!left || !right) return left ?? right;
-  const overlap: Bbox = [
-    Math.max(left[0], right[0]),
-    Math.max(left[1], right[1]),
-    Math.min(left[2], right[2]),
-    Math.min(left[3], right[3]),
-  ];
-  return overlap[0] <= overlap[2] && overlap[1] <= overlap[3] ? overlap : null;
+export type JobWindow = Bbox[];
+
+/**
+ * A job's window: the request's bbox when given, else the union of the extents of everything the job reads
+ * (payload, left dataset, right dataset); for `dwithin`, expanded by `distance_m` (geodesically, clamped at the
+ * poles, split at the antimeridian: see {@link reachBoxes}). Null when the job reads nothing at all.
+ *
+ * @example
+ * ```ts
+ * jobWindow({ ...spec, bbox: [0, 0, 1, 1], operation: "polygon_intersection" }); // [[0, 0, 1, 1]]
+ * ```
+ */
+export function jobWindow(
+  spec: Pick<PolicyJobSpec, "operation" | "predicate" | "distance_m" | "bbox" | "left" | "right">,
+): JobWindow | null {
+  const base = spec.bbox ?? unionOf(tilesExtent(spec.left.tiles), tilesExtent(spec.right.tiles));
+  if (!base) return null;
+  const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
+  return dwithin ? reachBoxes(base, spec.distance_m) : [[...base] as Bbox];
+}
+
+/** Whether every box of the window lies inside `scope` (edges inclusive). */
+export function windowWithin(window: JobWindow, scope: Bbox): boolean {
+  return window.every((box) => bboxWithin(box, scope));
+}
+
+function unionOf(a: Bbox | null, b: Bbox | null): Bbox | null {
+  if (!a || !b) return a ?? b;
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
 }
 
 function isClassification(value: unknown): value is Classification {
@@ -101,8 +112,8 @@ function isClassification(value: unknown): value is Classification {
 }
 
 /**
- * Re-checks a recorded job against the claims recorded with it: the spec's
- * owner is the claims' subject; the job's area lies inside `spatial_scope`;
+ * Checks a job against the claims recorded with it: the spec's owner is the
+ * claims' subject; the job's window ({@link jobWindow}) lies inside `spatial_scope`;
  * every dataset side is classified at or below the caller's tier. A dataset
  * side without a known classification is denied (fail closed). Pure: the
  * caller logs the decision.
@@ -122,6 +133,15 @@ export function authorizeJobSpec(spec: PolicyJobSpec, claims: ClaimsSummary | nu
       reason: "the job's owner does not match the recorded claims",
     };
   }
+  return authorizeReads(spec, claims);
+}
+
+/**
+ * Whether `claims` may read what the job reads: every dataset side at or below the caller's tier, and the job's
+ * window inside `spatial_scope`. Whoever the caller is: the owner submitting, the partition re-checking, anyone
+ * (operators included) downloading the result.
+ */
+export function authorizeReads(spec: Omit<PolicyJobSpec, "owner_sub">, claims: ClaimsSummary): JobSpecDecision {
   if (!isClassification(claims.data_classification)) {
     return { ok: false, code: "FORBIDDEN", rule: "can_read", reason: "the recorded claims have no valid tier" };
   }
@@ -145,19 +165,16 @@ export function authorizeJobSpec(spec: PolicyJobSpec, claims: ClaimsSummary | nu
       };
     }
   }
-  const area = jobArea(
-    spec.bbox,
-    tilesExtent(spec.left.tiles),
-    tilesExtent(spec.right.tiles),
-    spec.left.kind === "payload",
-  );
-  if (area && !bboxWithin(area, claims.spatial_scope)) {
+  const window = jobWindow(spec);
+  if (window && !windowWithin(window, claims.spatial_scope)) {
+    const boxes = window.map((box) => `[${box.join(", ")}]`).join(" and ");
     return {
       ok: false,
       code: "FORBIDDEN",
       rule: "area_in_scope",
-      reason: `the job's area [${area.join(", ")}] reaches outside spatial_scope [${claims.spatial_scope.join(", ")}]`,
+      reason: `the job's window ${boxes} reaches outside spatial_scope [${claims.spatial_scope.join(", ")}]: ` +
+        "pass a bbox inside your spatial_scope (for dwithin, at least distance_m inside its edges)",
     };
   }
-  return { ok: true, area };
+  return { ok: true, window };
 }

@@ -4,7 +4,7 @@
  */
 import { cellToParent, getResolution } from "h3-js";
 import type { Bbox, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
-import { expandBounds } from "../../wasm/geodesic.ts";
+import { reachBoxes } from "../../wasm/geodesic.ts";
 import { bboxesIntersect } from "../tiles/geometry_bbox.ts";
 
 /**
@@ -43,8 +43,8 @@ export function planPartitionsWithin(
   const cells: string[] = [];
   for (const [cell, rightTile] of Object.entries(right)) {
     if (filter && !bboxesIntersect(rightTile.bbox, filter)) continue;
-    const reach = expandBounds(rightTile.bbox, metres);
-    if (leftTiles.some((t) => bboxesIntersect(t.bbox, reach))) cells.push(cell);
+    const reach = reachBoxes(rightTile.bbox, metres);
+    if (leftTiles.some((t) => reach.some((box) => bboxesIntersect(t.bbox, box)))) cells.push(cell);
   }
   return cells.sort();
 }

@@ -17,8 +17,8 @@ import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts
 import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
 import { assertCallbackDestination } from "../http/destination_policy.ts";
 import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
-import { assertAreaInScope, assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
-import { claimsSummary, jobArea } from "../auth/job_policy.ts";
+import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
+import { authorizeJobSpec, authorizeReads, claimsSummary } from "../auth/job_policy.ts";
 import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
@@ -71,9 +71,6 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
     );
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
-    const area = jobArea(request.bbox ?? null, left.bbox, right.bbox, !request.left_dataset);
-    if (area) assertAreaInScope(area, claims.spatial_scope, logger);
-
     const rightTiles = tileRefs(right);
     const filter = request.bbox ?? null;
     const dwithin = request.spatial_operation === "spatial_join" && request.predicate === "dwithin";
@@ -85,18 +82,11 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
       Number(env.PARTITION_GROUP_BYTES ?? 0),
     );
-    const homeCell = partitions[0] ?? fallbackHome(area ?? right.bbox, resolution);
-
-    const draft: JobSpec = {
-      job_id: newJobId(homeCell),
-      home_cell: homeCell,
-      resolution,
+    const reads = {
       owner_sub: claims.sub,
-      request_hash: requestFingerprint,
       operation: request.spatial_operation,
       predicate: request.predicate ?? "intersects",
       distance_m: request.distance_m ?? 0,
-      output_format: request.output_format,
       bbox: filter,
       left: left.side,
       right: {
@@ -106,6 +96,32 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         classification: right.classification,
         tiles: rightTiles,
       },
+    } satisfies Partial<JobSpec>;
+    // The same policy the partition re-checks before it reads anything (src/auth/job_policy.ts).
+    const decision = authorizeJobSpec(reads, claimsSummary(claims));
+    logger[decision.ok ? "debug" : "warn"]("abac decision", {
+      rule: decision.ok ? "job" : decision.rule,
+      decision: decision.ok ? "allow" : "deny",
+      ...(decision.ok ? {} : { reason: decision.reason }),
+    });
+    if (!decision.ok) {
+      const outside = decision.rule === "area_in_scope";
+      throw new ForbiddenError(
+        `${sentence(decision.reason)}.`,
+        outside
+          ? [{ path: "bbox", message: "the job's window reaches outside the caller's spatial_scope" }]
+          : undefined,
+      );
+    }
+    const homeCell = partitions[0] ?? fallbackHome(decision.window?.[0] ?? right.bbox, resolution);
+
+    const draft: JobSpec = {
+      ...reads,
+      job_id: newJobId(homeCell),
+      home_cell: homeCell,
+      resolution,
+      request_hash: requestFingerprint,
+      output_format: request.output_format,
       partitions,
       members,
       slo_deadline_ms: request.slo_deadline_ms,
@@ -146,6 +162,12 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
 
   async getResult(c, jobId, claims): Promise<JobResultBody> {
     const job = await ownJob(c, jobId, claims);
+    // Seeing a job (operators see all) is not reading its data: the result holds the features the job read.
+    const decision = authorizeReads(job.spec, claimsSummary(claims));
+    if (!decision.ok) {
+      getLogger(c).warn("abac decision", { rule: decision.rule, decision: "deny", reason: decision.reason });
+      throw new ForbiddenError(`${sentence(decision.reason)}.`);
+    }
     if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
     const object = await c.env.TILES.get(job.result.key);
     if (!object) {
@@ -259,6 +281,10 @@ function inlinePayloadBytes(env: Env): number {
 
 function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
   return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** A job with no partition (nothing can match) still needs a home: the cell of its area's centre. */

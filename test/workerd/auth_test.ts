@@ -168,7 +168,7 @@ Deno.test("auth, ABAC and submission rate limit at the edge (HS256, JWT_AUDIENCE
       await writesNothing(service, async () => {
         assertProblem(await call(service, "POST", "/v1/jobs", scoped, job()), 403);
       });
-      // Payload inside the scope, but the bbox reaches out: the area is payload ∪ bbox.
+      // Payload inside the scope, but the bbox reaches out: the window is the bbox.
       const inside = await hs256(claims({ sub: "inside", spatial_scope: [0, 0, 1, 1] }));
       await warmUp(service, inside);
       await writesNothing(service, async () => {

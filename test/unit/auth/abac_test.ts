@@ -1,47 +1,9 @@
-import { equal, ok, throws } from "node:assert/strict";
-import {
-  assertAreaInScope,
-  assertCanPublish,
-  assertCanRead,
-  assertOperator,
-  bboxWithin,
-} from "../../../src/auth/abac.ts";
-import { createLogger, setLogLevel } from "../../../src/http/log.ts";
+import { ok, throws } from "node:assert/strict";
+import { assertCanPublish, assertCanRead, assertOperator, bboxWithin } from "../../../src/auth/abac.ts";
 import { ForbiddenError } from "../../../src/http/problem.ts";
 import { captureLogs } from "./test_tokens.ts";
 
 const forbidden = (err: unknown) => err instanceof ForbiddenError && err.status === 403;
-
-Deno.test("assertAreaInScope allows an area inside the scope and logs the decision (at debug level)", () => {
-  const logs = captureLogs();
-  setLogLevel("debug");
-  try {
-    assertAreaInScope([-74, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t1", span_id: "s1" }));
-    const line = JSON.parse(logs.lines[0]!);
-    equal(line.decision, "allow");
-    equal(line.rule, "area_in_scope");
-    equal(line.trace_id, "t1");
-    equal(line.span_id, "s1");
-  } finally {
-    setLogLevel("info");
-    logs.restore();
-  }
-});
-
-Deno.test("assertAreaInScope denies an area reaching outside the scope with 403 and logs why", () => {
-  const logs = captureLogs();
-  try {
-    throws(
-      () => assertAreaInScope([-80, 40, -73, 41], [-75, 39, -72, 42], createLogger({ trace_id: "t", span_id: "s" })),
-      forbidden,
-    );
-    const line = JSON.parse(logs.lines[0]!);
-    equal(line.decision, "deny");
-    ok(line.reason.includes("outside"));
-  } finally {
-    logs.restore();
-  }
-});
 
 Deno.test("bboxWithin treats shared edges as inside", () => {
   ok(bboxWithin([0, 0, 1, 1], [0, 0, 1, 1]));
