@@ -38,7 +38,8 @@ const CallbackUrl = z
   .url({ protocol: /^https?$/, error: "callback_url must be an absolute https:// URL" })
   .max(MAX_URL_LENGTH)
   .refine((url) => !URL.canParse(url) || url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
-    error: "callback_url must be an absolute https:// URL (http:// only to a loopback host, when the service allows it)",
+    error:
+      "callback_url must be an absolute https:// URL (http:// only to a loopback host, when the service allows it)",
   });
 
 const JobRequestObject = z.strictObject({

@@ -70,9 +70,7 @@ export function checkDestination(raw: string | URL, policy: DestinationPolicy): 
   if (url.protocol === "http:") {
     return {
       ok: false,
-      reason: loopback
-        ? "loopback destinations are refused (WEBHOOK_ALLOW_LOOPBACK is not set)"
-        : "https is required",
+      reason: loopback ? "loopback destinations are refused (WEBHOOK_ALLOW_LOOPBACK is not set)" : "https is required",
     };
   }
   const refused = refusedHostReason(url.hostname);

@@ -113,7 +113,9 @@ Deno.test("isLoopbackHost reads hostnames as URL normalizes them", () => {
 Deno.test("refusedAddressReason judges resolved addresses: only global unicast passes", () => {
   equal(refusedAddressReason("93.184.216.34", STRICT), null);
   equal(refusedAddressReason("2606:4700::1111", STRICT), null);
-  for (const address of ["10.0.0.1", "169.254.169.254", "::1", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::"]) {
+  for (
+    const address of ["10.0.0.1", "169.254.169.254", "::1", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::"]
+  ) {
     ok(refusedAddressReason(address, STRICT), address);
   }
 });
