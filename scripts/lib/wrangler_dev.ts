@@ -67,9 +67,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     stdin: "null",
     stdout: log ? "piped" : "inherit",
     stderr: log ? "piped" : "inherit",
-    // wrangler dev wraps the Worker in a middleware that reads every unread request body to the end before the
-    // answer leaves (production does not): without this, an unauthenticated 60 MB upload is read whole before its 401.
-    env: { CI: "true", WRANGLER_SEND_METRICS: "false", WRANGLER_DISABLE_REQUEST_BODY_DRAINING: "true" },
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
   }).spawn();
   if (log) {
     // Not `pipeTo(log.writable, {preventClose: true})`: two pipes cannot share one writable (the second is
