@@ -20,6 +20,7 @@ export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod
 export { LiveWorkIndex } from "../durable-objects/live_work_index/mod.ts";
 export { RateLimiter } from "../durable-objects/rate_limiter/mod.ts";
 export { WebhookBreaker } from "../durable-objects/webhook_breaker/mod.ts";
+export { WebhookOutbox } from "../durable-objects/webhook_outbox/mod.ts";
 
 const app = createApp<Env>({
   ...jobHandlers,

@@ -8,8 +8,8 @@ import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.t
 import { mergeAndCommit } from "./commit.ts";
 import { backoffMs } from "./backoff.ts";
 import {
-  deliverDueWebhooks,
   enqueueWebhook,
+  handOverWebhooks,
   nextWebhookDueAt,
   WEBHOOK_SCHEMA,
   type WebhookSummary,
@@ -119,10 +119,10 @@ export class PartitionLedger extends DurableObject<Env> {
   }
 
   /** The job, with its latest webhook delivery when it has a callback_url. */
-  job(jobId: string): (JobRecord & { webhook?: WebhookSummary }) | null {
+  async job(jobId: string): Promise<(JobRecord & { webhook?: WebhookSummary }) | null> {
     if (!this.hasLedger()) return null;
     const job = this.ledger.getJob(jobId);
-    const webhook = job?.spec.callback_url ? webhookSummary(this.ctx.storage.sql, jobId) : null;
+    const webhook = job ? await webhookSummary(this.env, this.ctx.storage.sql, job) : null;
     return job && webhook ? { ...job, webhook } : job;
   }
 
@@ -262,7 +262,7 @@ export class PartitionLedger extends DurableObject<Env> {
     }
     const task = this.ledger.dueTasks(Date.now())[0];
     if (task) await this.advanceTask(task, Number(this.env.SLICE_WORK_UNITS ?? DEFAULT_SLICE_WORK));
-    await deliverDueWebhooks(this.env, this.ctx.storage.sql);
+    await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
     await this.rearm();
   }
 

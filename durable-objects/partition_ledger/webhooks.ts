@@ -1,79 +1,43 @@
 /**
- * Webhook callbacks (`callback_url`) through a transactional outbox in the
- * home partition's SQLite. {@link enqueueWebhook} runs inside the same
+ * The partition's webhook outbox. {@link enqueueWebhook} runs inside the same
  * `transactionSync` as the job's terminal transition, so the event can be
- * neither lost nor recorded twice; {@link deliverDueWebhooks} runs from the
- * partition's alarm and POSTs due rows:
- *
- * - headers `X-Spatial-Jobs-Event`, `X-Spatial-Jobs-Delivery` (stable across
- *   retries: receivers dedupe on it), `X-Spatial-Jobs-Signature` (see
- *   webhook_signing.ts), the job's `X-Request-Trace-ID` and a `traceparent`;
- * - redirects are not followed (`redirect: "manual"`): a 3xx is a failed attempt;
- * - 2xx delivers; anything else, a network error or a timeout is retried with
- *   exponential backoff and jitter (a 408/429/503 `Retry-After` is honoured as
- *   a floor) up to `WEBHOOK_MAX_ATTEMPTS`, then the row is GAVE_UP;
- * - a circuit breaker per destination host (`WebhookBreaker`) refuses
- *   deliveries while the host is failing: those rows wait for its half-open
- *   time without spending an attempt;
- * - the destination policy is checked again before every attempt.
- *
- * Delivery is at least once: a crash between the receiver's 2xx and the row's
- * update sends the same delivery id again.
+ * neither lost nor recorded twice. The partition's alarm only hands rows over
+ * ({@link handOverWebhooks}: one short RPC per destination host, no HTTP to a
+ * receiver) to that host's `WebhookOutbox`, which delivers them on its own
+ * alarm: a slow or dead receiver never holds up job work here.
  */
-import { checkDestination, isProduction } from "../../src/http/destination_policy.ts";
 import { statusDocument } from "../../src/routes/jobs.ts";
+import {
+  type DeliveryRow,
+  WEBHOOK_EVENTS,
+  type WebhookEvent,
+  type WebhookSummary,
+} from "../webhook_outbox/delivery.ts";
 import { backoffMs } from "./backoff.ts";
 import type { JobRecord } from "./ledger.ts";
 import type { JobStatus } from "./state_machine.ts";
-import { SIGNATURE_HEADER, signPayload, tenantSecret } from "./webhook_signing.ts";
 
-export const WEBHOOK_EVENTS = {
-  COMPLETED: "job.completed",
-  FAILED: "job.failed",
-  DEAD_LETTER: "job.dead_lettered",
-  CANCELLED: "job.cancelled",
-} as const satisfies Partial<Record<JobStatus, string>>;
-export type WebhookEvent = typeof WEBHOOK_EVENTS[keyof typeof WEBHOOK_EVENTS];
-export type DeliveryState = "PENDING" | "DELIVERED" | "GAVE_UP";
+export type { WebhookSummary };
 
 export const WEBHOOK_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  `CREATE TABLE IF NOT EXISTS webhook_outbox (
     delivery_id TEXT PRIMARY KEY,
     job_id TEXT NOT NULL,
-    event TEXT NOT NULL CHECK (event IN ('job.completed','job.failed','job.dead_lettered','job.cancelled')),
+    event TEXT NOT NULL,
     url TEXT NOT NULL,
     owner_sub TEXT NOT NULL,
     trace_id TEXT,
     payload TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('PENDING','DELIVERED','GAVE_UP')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER,
-    last_status INTEGER,
-    last_error TEXT,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    delivered_at INTEGER
+    handover_attempts INTEGER NOT NULL DEFAULT 0,
+    next_handover_at INTEGER NOT NULL
   )`,
-  `CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
-     WHERE state = 'PENDING'`,
-  `CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id, created_at)`,
+  `CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (next_handover_at)`,
+  `CREATE INDEX IF NOT EXISTS webhook_outbox_job ON webhook_outbox (job_id, created_at)`,
 ];
 
-/** The latest delivery of a job, as the status document shows it. */
-export interface WebhookSummary {
-  url_host: string;
-  event: WebhookEvent;
-  delivery_id: string;
-  state: DeliveryState;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-}
-
-const DEFAULTS = { maxAttempts: 8, backoffBaseMs: 1_000, backoffCapMs: 3_600_000, timeoutMs: 10_000, batch: 16 };
-const MAX_ERROR_LENGTH = 300;
+/** Rows handed over per alarm. */
+const HANDOVER_BATCH = 64;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -95,8 +59,8 @@ export function enqueueWebhook(sql: SqlStorage, job: JobRecord, now = Date.now()
     ...statusDocument(job),
   };
   sql.exec(
-    `INSERT INTO webhook_deliveries (delivery_id, job_id, event, url, owner_sub, trace_id, payload, state,
-       next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?)`,
+    `INSERT INTO webhook_outbox (delivery_id, job_id, event, url, owner_sub, trace_id, payload, created_at,
+       next_handover_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     deliveryId,
     job.job_id,
     event,
@@ -106,215 +70,89 @@ export function enqueueWebhook(sql: SqlStorage, job: JobRecord, now = Date.now()
     JSON.stringify(payload),
     now,
     now,
-    now,
   );
   return deliveryId;
 }
 
-/** When the next pending delivery is due (for the partition's one alarm), or null. */
+/** When the next row is due to be handed over (for the partition's one alarm), or null. */
 export function nextWebhookDueAt(sql: SqlStorage): number | null {
-  return sql.exec<{ due: number | null }>(
-    `SELECT MIN(next_attempt_at) AS due FROM webhook_deliveries WHERE state = 'PENDING'`,
-  ).one().due ?? null;
+  return sql.exec<{ due: number | null }>(`SELECT MIN(next_handover_at) AS due FROM webhook_outbox`).one().due ?? null;
 }
 
-/** The job's latest delivery, or null when it has none. */
-export function webhookSummary(sql: SqlStorage, jobId: string): WebhookSummary | null {
-  const row = sql.exec<Row>(
-    `SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-    jobId,
-  ).toArray()[0];
-  if (!row) return null;
-  const iso = (v: SqlStorageValue | undefined) => typeof v === "number" ? new Date(v).toISOString() : null;
-  return {
-    url_host: new URL(String(row.url)).host,
-    event: row.event as WebhookEvent,
-    delivery_id: String(row.delivery_id),
-    state: row.state as DeliveryState,
-    attempts: Number(row.attempts),
-    last_status: row.last_status === null ? null : Number(row.last_status),
-    last_error: row.last_error === null ? null : String(row.last_error),
-    next_attempt_at: row.state === "PENDING" ? iso(row.next_attempt_at) : null,
-    delivered_at: iso(row.delivered_at),
-  };
+/** The destination's outbox (one per host, port included: the circuit breaker's key too). */
+export function webhookOutboxStub(env: Pick<Env, "WEBHOOK_OUTBOX">, url: string) {
+  const host = new URL(url).host;
+  return env.WEBHOOK_OUTBOX.get(env.WEBHOOK_OUTBOX.idFromName(host));
 }
-
-/** What delivery needs from the Worker's bindings. */
-export type WebhookEnv = Pick<
-  Env,
-  | "WEBHOOK_SIGNING_KEY"
-  | "WEBHOOK_BREAKER"
-  | "ENVIRONMENT"
-  | "WEBHOOK_MAX_ATTEMPTS"
-  | "WEBHOOK_BACKOFF_BASE_MS"
-  | "WEBHOOK_TIMEOUT_MS"
->;
 
 /**
- * Attempts every due delivery (at most a batch per call, concurrently) and
- * records each outcome. Never throws: a failed delivery is a row update.
- * Returns how many HTTP attempts were made.
+ * Hands due rows to their destinations' outboxes and forgets the ones taken.
+ * A failed handover is retried with backoff (the outbox ignores a delivery id
+ * it already holds, so a handover repeated after a crash records nothing twice).
  */
-export async function deliverDueWebhooks(env: WebhookEnv, sql: SqlStorage, now = Date.now()): Promise<number> {
+export async function handOverWebhooks(env: Pick<Env, "WEBHOOK_OUTBOX">, sql: SqlStorage): Promise<void> {
   const due = sql.exec<Row>(
-    `SELECT * FROM webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at <= ?
-     ORDER BY next_attempt_at LIMIT ?`,
-    now,
-    DEFAULTS.batch,
-  ).toArray();
-  const attempted = await Promise.all(due.map((row) => deliverOne(env, sql, row).catch(() => false)));
-  return attempted.filter(Boolean).length;
-}
-
-async function deliverOne(env: WebhookEnv, sql: SqlStorage, row: Row): Promise<boolean> {
-  const deliveryId = String(row.delivery_id);
-  const attempts = Number(row.attempts);
-  const url = String(row.url);
-  const verdict = checkDestination(url, isProduction(env));
-  if (!verdict.ok) {
-    settle(sql, deliveryId, attempts, { state: "GAVE_UP", attempts, error: `destination refused: ${verdict.reason}` });
-    return false;
-  }
-  const host = verdict.url.host;
-  const breaker = env.WEBHOOK_BREAKER.get(env.WEBHOOK_BREAKER.idFromName(host));
-  const admission = await breaker.admit();
-  if (!admission.allowed) {
-    // Not an attempt: the host is known to be failing. Wait for the breaker's half-open time.
-    sql.exec(
-      `UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ?
-       WHERE delivery_id = ? AND state = 'PENDING' AND attempts = ?`,
-      admission.retry_at,
-      `circuit open for ${host}; next try at ${new Date(admission.retry_at).toISOString()}`,
-      Date.now(),
-      deliveryId,
-      attempts,
-    );
-    return false;
-  }
-
-  const outcome = await post(env, row, verdict.url);
-  await Promise.resolve(breaker.report(outcome.healthy)).catch(() => {});
-  const attempt = attempts + 1;
-  const maxAttempts = Math.max(1, Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULTS.maxAttempts));
-  const at = Date.now();
-  if (outcome.delivered) {
-    settle(sql, deliveryId, attempts, { state: "DELIVERED", attempts: attempt, status: outcome.status, at });
-  } else if (attempt >= maxAttempts) {
-    settle(sql, deliveryId, attempts, {
-      state: "GAVE_UP",
-      attempts: attempt,
-      status: outcome.status,
-      error: outcome.error,
-    });
-  } else {
-    const base = Number(env.WEBHOOK_BACKOFF_BASE_MS ?? DEFAULTS.backoffBaseMs);
-    const wait = Math.max(backoffMs(attempt, base, DEFAULTS.backoffCapMs), outcome.retryAfterMs ?? 0);
-    settle(sql, deliveryId, attempts, {
-      state: "PENDING",
-      attempts: attempt,
-      status: outcome.status,
-      error: outcome.error,
-      next: at + wait,
-    });
-  }
-  return true;
-}
-
-interface PostOutcome {
-  delivered: boolean;
-  /** The host answered like a live endpoint (for the breaker): any response but 5xx, 408 and 429. */
-  healthy: boolean;
-  status: number | null;
-  error: string | null;
-  retryAfterMs?: number;
-}
-
-async function post(env: WebhookEnv, row: Row, url: URL): Promise<PostOutcome> {
-  const body = String(row.payload);
-  const traceId = row.trace_id === null ? null : String(row.trace_id);
-  let signature: string;
-  try {
-    const secret = await tenantSecret(env.WEBHOOK_SIGNING_KEY ?? "", String(row.owner_sub));
-    signature = await signPayload(secret, body, Math.floor(Date.now() / 1000));
-  } catch (error) {
-    return { delivered: false, healthy: true, status: null, error: describe(error) };
-  }
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    "User-Agent": "spatial-jobs-webhooks/1",
-    "X-Spatial-Jobs-Event": String(row.event),
-    "X-Spatial-Jobs-Delivery": String(row.delivery_id),
-    [SIGNATURE_HEADER]: signature,
-    traceparent: `00-${traceId && /^[0-9a-f]{32}$/.test(traceId) ? traceId : randomHex(16)}-${randomHex(8)}-01`,
-  };
-  if (traceId) headers["X-Request-Trace-ID"] = traceId;
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      redirect: "manual",
-      body,
-      headers,
-      signal: AbortSignal.timeout(Number(env.WEBHOOK_TIMEOUT_MS ?? DEFAULTS.timeoutMs)),
-    });
-    await response.body?.cancel().catch(() => {});
-    const status = response.status;
-    if (status >= 200 && status < 300) return { delivered: true, healthy: true, status, error: null };
-    const overloaded = status >= 500 || status === 408 || status === 429;
-    const retryAfter = Number(response.headers.get("retry-after"));
-    return {
-      delivered: false,
-      healthy: !overloaded,
-      status,
-      error: status >= 300 && status < 400
-        ? `redirect (HTTP ${status}) not followed${
-          response.headers.get("location") ? ` to ${response.headers.get("location")!.slice(0, 200)}` : ""
-        }`
-        : `HTTP ${status}`,
-      ...(overloaded && Number.isFinite(retryAfter) && retryAfter > 0
-        ? { retryAfterMs: Math.min(retryAfter, 3_600) * 1000 }
-        : {}),
-    };
-  } catch (error) {
-    return { delivered: false, healthy: false, status: null, error: describe(error) };
-  }
-}
-
-function settle(
-  sql: SqlStorage,
-  deliveryId: string,
-  expectedAttempts: number,
-  u: {
-    state: DeliveryState;
-    attempts: number;
-    status?: number | null;
-    error?: string | null;
-    next?: number;
-    at?: number;
-  },
-): void {
-  sql.exec(
-    `UPDATE webhook_deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,
-       next_attempt_at = ?, delivered_at = ?, updated_at = ?
-     WHERE delivery_id = ? AND state = 'PENDING' AND attempts = ?`,
-    u.state,
-    u.attempts,
-    u.status ?? null,
-    u.error ? u.error.slice(0, MAX_ERROR_LENGTH) : null,
-    u.next ?? null,
-    u.at ?? null,
+    `SELECT * FROM webhook_outbox WHERE next_handover_at <= ? ORDER BY next_handover_at LIMIT ?`,
     Date.now(),
-    deliveryId,
-    expectedAttempts,
-  );
+    HANDOVER_BATCH,
+  ).toArray();
+  const byHost = Map.groupBy(due, (row) => new URL(String(row.url)).host);
+  await Promise.all([...byHost.values()].map(async (rows) => {
+    const deliveries: DeliveryRow[] = rows.map((r) => ({
+      delivery_id: String(r.delivery_id),
+      job_id: String(r.job_id),
+      event: r.event as WebhookEvent,
+      url: String(r.url),
+      owner_sub: String(r.owner_sub),
+      trace_id: r.trace_id === null ? null : String(r.trace_id),
+      payload: String(r.payload),
+      created_at: Number(r.created_at),
+    }));
+    try {
+      await webhookOutboxStub(env, deliveries[0]!.url).accept(deliveries);
+      for (const d of deliveries) sql.exec(`DELETE FROM webhook_outbox WHERE delivery_id = ?`, d.delivery_id);
+    } catch {
+      for (const r of rows) {
+        const attempts = Number(r.handover_attempts) + 1;
+        sql.exec(
+          `UPDATE webhook_outbox SET handover_attempts = ?, next_handover_at = ? WHERE delivery_id = ?`,
+          attempts,
+          Date.now() + backoffMs(attempts, 1_000, 60_000),
+          r.delivery_id,
+        );
+      }
+    }
+  }));
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    return error.name === "TimeoutError" ? "timed out" : `${error.name}: ${error.message}`;
+/** The job's latest delivery: still here (not handed over yet), else as its destination's outbox tells it. */
+export async function webhookSummary(
+  env: Pick<Env, "WEBHOOK_OUTBOX">,
+  sql: SqlStorage,
+  job: JobRecord,
+): Promise<WebhookSummary | null> {
+  const url = job.spec.callback_url;
+  if (!url) return null;
+  const local = sql.exec<Row>(
+    `SELECT * FROM webhook_outbox WHERE job_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    job.job_id,
+  ).toArray()[0];
+  if (local) {
+    return {
+      url_host: new URL(String(local.url)).host,
+      event: local.event as WebhookEvent,
+      delivery_id: String(local.delivery_id),
+      state: "PENDING",
+      attempts: 0,
+      last_status: null,
+      last_error: null,
+      next_attempt_at: new Date(Number(local.next_handover_at)).toISOString(),
+      delivered_at: null,
+    };
   }
-  return String(error);
-}
-
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  try {
+    return await webhookOutboxStub(env, url).summary(job.job_id);
+  } catch {
+    return null; // the status document does not depend on the outbox being reachable
+  }
 }

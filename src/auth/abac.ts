@@ -68,3 +68,31 @@ export function assertOperator(claims: Pick<Claims, "sub" | "roles">, logger?: L
   decide(logger, "operator", allow, allow ? "operator role present" : "operator role missing", { sub: claims.sub });
   if (!allow) throw new ForbiddenError(`This endpoint needs the "${OPERATOR_ROLE}" role.`);
 }
+
+/**
+ * Allows publishing a version classified `next` over a current version classified `current` (undefined: a new
+ * dataset) only when both are at or below the publisher's tier: nobody labels data above what they may read,
+ * nor relabels data they could not read; 403 otherwise.
+ */
+export function assertCanClassify(
+  next: Classification,
+  current: Classification | undefined,
+  callerTier: Classification,
+  logger?: Logger,
+): void {
+  const above = [next, current].find((c) => c !== undefined && classificationRank(c) > classificationRank(callerTier));
+  decide(logger, "can_classify", above === undefined, above ? "classification above caller tier" : "tier sufficient", {
+    classification: next,
+    current_classification: current ?? null,
+    caller_tier: callerTier,
+  });
+  if (above !== undefined) {
+    throw new ForbiddenError(
+      above === next
+        ? `Publishing at tier "${next}" needs a token of that tier; yours allows up to "${callerTier}".`
+        : `The dataset is classified "${above}"; your token allows up to "${callerTier}", so you cannot publish or ` +
+          `reclassify it.`,
+      [{ path: "classification", message: `above the caller's tier "${callerTier}"` }],
+    );
+  }
+}

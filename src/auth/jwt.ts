@@ -7,6 +7,9 @@
  * - otherwise `JWT_SECRET`: HS256 (local development, `.dev.vars`).
  * Optional `JWT_AUDIENCE` / `JWT_ISSUER` are enforced when set.
  * Clock skew tolerance: {@link CLOCK_SKEW_SECONDS} for `exp`, `nbf` and `iat`.
+ * A token whose lifetime (`exp - iat`) exceeds `JWT_MAX_LIFETIME_SECONDS`
+ * ({@link DEFAULT_MAX_LIFETIME_SECONDS} when unset) is refused: a leaked
+ * long-lived token would otherwise stay usable for as long as it claims.
  */
 import {
   createLocalJWKSet,
@@ -23,6 +26,8 @@ import { Claims } from "./claims.ts";
 /** Accepted clock difference between the token issuer and this service. */
 export const CLOCK_SKEW_SECONDS = 60;
 export const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
+/** The longest `exp - iat` accepted when `JWT_MAX_LIFETIME_SECONDS` is not set (24 h). */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 
 /** The string bindings auth reads (all optional; read from any env object). */
 export interface AuthConfig {
@@ -31,9 +36,14 @@ export interface AuthConfig {
   jwksUrl?: string;
   audience?: string;
   issuer?: string;
+  /** The longest accepted `exp - iat`, in seconds. */
+  maxLifetimeSeconds?: number;
 }
 
-/** Reads the auth bindings (`JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, `JWT_ISSUER`) from `env`. */
+/**
+ * Reads the auth bindings (`JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, `JWT_ISSUER`,
+ * `JWT_MAX_LIFETIME_SECONDS`) from `env`. A lifetime that is not a positive number is a configuration error.
+ */
 export function authConfigFromEnv(env: unknown): AuthConfig {
   const e = (env ?? {}) as Record<string, unknown>;
   const str = (k: string) => (typeof e[k] === "string" && e[k] !== "" ? e[k] as string : undefined);
@@ -45,6 +55,12 @@ export function authConfigFromEnv(env: unknown): AuthConfig {
   if (jwksUrl) config.jwksUrl = jwksUrl;
   if (audience) config.audience = audience;
   if (issuer) config.issuer = issuer;
+  const lifetime = str("JWT_MAX_LIFETIME_SECONDS");
+  if (lifetime !== undefined) {
+    const seconds = Number(lifetime);
+    if (!(seconds > 0)) throw new Error("JWT_MAX_LIFETIME_SECONDS must be a positive number of seconds");
+    config.maxLifetimeSeconds = seconds;
+  }
   return config;
 }
 
@@ -150,6 +166,12 @@ export async function verifyToken(token: string, config: AuthConfig, now: Date =
   const claims = parsed.data;
   if (claims.iat > now.getTime() / 1000 + CLOCK_SKEW_SECONDS) {
     throw new UnauthorizedError("The token is not valid yet (iat is in the future).");
+  }
+  const maxLifetime = config.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
+  if (claims.exp - claims.iat > maxLifetime) {
+    throw new UnauthorizedError(
+      `The token's lifetime (exp - iat = ${claims.exp - claims.iat} s) exceeds the maximum of ${maxLifetime} s.`,
+    );
   }
   return claims;
 }

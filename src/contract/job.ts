@@ -33,12 +33,13 @@ export const InputCrs = z
   })
   .openapi("Crs", { description: "A supported CRS; coordinates are normalized to EPSG:4326 at ingress." });
 
-/** https; plain http only to a loopback host (development; production refuses loopback, see destination_policy.ts). */
+/** https; plain http only to a loopback host (allowed only with WEBHOOK_ALLOW_LOOPBACK, see destination_policy.ts). */
 const CallbackUrl = z
   .url({ protocol: /^https?$/, error: "callback_url must be an absolute https:// URL" })
   .max(MAX_URL_LENGTH)
   .refine((url) => !URL.canParse(url) || url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
-    error: "callback_url must be an absolute https:// URL (http:// only to a loopback host, in development)",
+    error:
+      "callback_url must be an absolute https:// URL (http:// only to a loopback host, when the service allows it)",
   });
 
 const JobRequestObject = z.strictObject({

@@ -7,7 +7,7 @@
 import type { Classification, DatasetManifest, TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { assertCanPublish } from "../auth/abac.ts";
+import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
 import type { Logger } from "../http/log.ts";
 import { ForbiddenError, ValidationError } from "../http/problem.ts";
 import { catalogStub } from "../routing/partitions.ts";
@@ -21,7 +21,7 @@ export interface PublishInput {
   classification: Classification | undefined;
   repair: boolean;
   features: FlatFeature[];
-  caller: { sub: string; domain: string };
+  caller: { sub: string; domain: string; tier: Classification };
 }
 
 const UPLOAD_CONCURRENCY = 8;
@@ -58,6 +58,8 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   const catalog = catalogStub(env, input.name);
   const current = await catalog.current();
   assertCanPublish(current?.owner_domain, input.caller.domain, logger);
+  const classification = input.classification ?? current?.classification ?? "internal";
+  assertCanClassify(classification, current?.classification, input.caller.tier, logger);
 
   const { geometry_types, bbox } = describeFeatures(features);
 
@@ -71,7 +73,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   const outcome = await catalog.publish({
     name: input.name,
     owner_domain: input.caller.domain,
-    classification: input.classification ?? current?.classification ?? "internal",
+    classification,
     feature_count: features.length,
     bbox,
     geometry_types,

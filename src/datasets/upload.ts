@@ -15,7 +15,7 @@
 import type { TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanPublish } from "../auth/abac.ts";
+import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
 import type { Classification } from "../contract/common.ts";
 import type { Logger } from "../http/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
@@ -35,6 +35,8 @@ const READ_CONCURRENCY = 8;
 export interface Caller {
   sub: string;
   domain: string;
+  /** The caller's `data_classification`: the highest tier it may publish at. */
+  tier: Classification;
 }
 
 /** The public status document of an upload. */
@@ -62,6 +64,12 @@ export async function openUpload(
   // Checked here so a foreign domain writes nothing (the catalog checks again in its transaction).
   const current = await catalog.current();
   assertCanPublish(current?.owner_domain, caller.domain, logger);
+  assertCanClassify(
+    input.classification ?? current?.classification ?? "internal",
+    current?.classification,
+    caller.tier,
+    logger,
+  );
   const outcome = await catalog.openUpload({
     name: input.name,
     owner_domain: caller.domain,
@@ -146,8 +154,22 @@ export async function putUploadPart(
 }
 
 /** Starts (or re-reads) the completion: duplicate ids across parts → 422; otherwise COMPLETING or COMPLETED. */
-export async function completeUpload(env: Env, upload: UploadRecord, logger: Logger): Promise<UploadRecord> {
-  const outcome = await catalogStub(env, upload.name).completeUpload(upload.upload_id);
+export async function completeUpload(
+  env: Env,
+  upload: UploadRecord,
+  caller: Caller,
+  logger: Logger,
+): Promise<UploadRecord> {
+  const catalog = catalogStub(env, upload.name);
+  // Checked again: the current version may have been reclassified since the upload was opened.
+  const current = await catalog.current();
+  assertCanClassify(
+    upload.classification ?? current?.classification ?? "internal",
+    current?.classification,
+    caller.tier,
+    logger,
+  );
+  const outcome = await catalog.completeUpload(upload.upload_id);
   if (outcome.ok) {
     logger.info("dataset upload completing", { dataset: upload.name, upload_id: upload.upload_id });
     return outcome.upload;

@@ -1,38 +1,60 @@
 /**
  * Where the service may send webhook callbacks. Checked on `POST /v1/jobs`
- * (422 on `callback_url`) and again by the partition right before every
- * delivery, so a policy change also stops callbacks already queued.
+ * (422 on `callback_url`) and again right before every delivery attempt, so a
+ * policy change also stops callbacks already queued.
  *
- * - Production (`ENVIRONMENT = "production"`): https only, and never to a
- *   loopback, private, link-local, CGNAT, multicast or unspecified address,
- *   `localhost` or a `*.local`/`*.localhost`/`*.internal` name.
- * - Anywhere else (development, tests): https anywhere, plus plain http to a
- *   loopback host, so a test can run its receiver on 127.0.0.1.
+ * By default: https only, to a public host. Refused: any address outside the
+ * IANA global unicast space (`ipaddr.js` ranges: private, loopback, link-local,
+ * CGNAT, unspecified, broadcast, multicast, documentation, benchmarking,
+ * reserved; IPv6 outside 2000::/3, unique local, IPv4-mapped `::ffff:a.b.c.d`,
+ * NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo, ORCHID), `localhost` and the
+ * special-use names (`*.local`, `*.internal`, `*.home.arpa`, single labels …).
+ * IPv4 literals in any spelling the WHATWG URL parser accepts (decimal
+ * `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, trailing dots,
+ * percent-encoding, full-width digits) are normalized by `URL` first.
  *
- * The check reads the URL only (Workers cannot resolve DNS before a fetch): a
- * public name that resolves to a private address is not caught here; in
- * production Cloudflare's egress does not reach private networks anyway.
+ * The one opt-in, for a receiver on the same machine (local development and the
+ * tests): `WEBHOOK_ALLOW_LOOPBACK = "true"` lets callbacks go to a loopback host
+ * (127.0.0.0/8, ::1, `localhost`), over http too. Private networks stay refused.
+ *
+ * A name is checked here by its text only; its addresses are checked at every
+ * delivery ({@link resolveAndCheck}).
  */
-
+import ipaddr from "ipaddr.js";
 import { ValidationError } from "./problem.ts";
 
 export type DestinationVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
-/** Whether the Worker runs in production mode (`ENVIRONMENT` is exactly "production"). */
-export function isProduction(env: { ENVIRONMENT?: string }): boolean {
-  return env.ENVIRONMENT === "production";
+/** What the policy allows beyond public https destinations. */
+export interface DestinationPolicy {
+  /** Loopback destinations (http or https) are allowed: `WEBHOOK_ALLOW_LOOPBACK = "true"`. */
+  allowLoopback: boolean;
 }
 
 /**
- * Checks a callback destination.
+ * The policy configured by `env` (strict unless `WEBHOOK_ALLOW_LOOPBACK` is exactly "true"; the opt-in lives in
+ * `.dev.vars` or a `--var`, not in wrangler.toml, so it is not part of the generated `Env`).
+ */
+export function policyFromEnv(env: object): DestinationPolicy {
+  return { allowLoopback: (env as { WEBHOOK_ALLOW_LOOPBACK?: unknown }).WEBHOOK_ALLOW_LOOPBACK === "true" };
+}
+
+/** IPv6 global unicast (RFC 4291): everything else is reserved, whatever `ipaddr.js` calls it. */
+const GLOBAL_UNICAST_V6: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse("2000::"), 3];
+
+/** RFC 6761 / RFC 8375 / RFC 9476 special-use names and widely used private suffixes. */
+const SPECIAL_USE_SUFFIXES = ["local", "localhost", "internal", "home.arpa", "arpa", "invalid", "test", "onion", "alt"];
+
+/**
+ * Checks a callback destination as written.
  *
  * @example
  * ```ts
- * checkDestination("https://10.0.0.7/hook", true); // { ok: false, reason: "private address ..." }
- * checkDestination("http://127.0.0.1:8080/hook", false); // { ok: true, url }
+ * checkDestination("https://10.0.0.7/hook", { allowLoopback: false }); // { ok: false, reason: "..." }
+ * checkDestination("http://127.0.0.1:8080/hook", { allowLoopback: true }); // { ok: true, url }
  * ```
  */
-export function checkDestination(raw: string | URL, production: boolean): DestinationVerdict {
+export function checkDestination(raw: string | URL, policy: DestinationPolicy): DestinationVerdict {
   let url: URL;
   try {
     url = new URL(raw);
@@ -40,103 +62,130 @@ export function checkDestination(raw: string | URL, production: boolean): Destin
     return { ok: false, reason: "not an absolute URL" };
   }
   if (url.username || url.password) return { ok: false, reason: "credentials in the URL are not allowed" };
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return { ok: false, reason: `scheme "${url.protocol}" is not allowed; use https` };
+  }
   const loopback = isLoopbackHost(url.hostname);
+  if (loopback && policy.allowLoopback) return { ok: true, url };
   if (url.protocol === "http:") {
-    if (production) return { ok: false, reason: "https is required" };
-    if (!loopback) return { ok: false, reason: "plain http is allowed only to a loopback host, in development" };
-    return { ok: true, url };
+    return {
+      ok: false,
+      reason: loopback ? "loopback destinations are refused (WEBHOOK_ALLOW_LOOPBACK is not set)" : "https is required",
+    };
   }
-  if (url.protocol !== "https:") return { ok: false, reason: `scheme "${url.protocol}" is not allowed; use https` };
-  if (production) {
-    const refused = refusedHostReason(url.hostname);
-    if (refused) return { ok: false, reason: refused };
-  }
-  return { ok: true, url };
+  const refused = refusedHostReason(url.hostname);
+  return refused ? { ok: false, reason: refused } : { ok: true, url };
 }
 
 /** `localhost`, `*.localhost`, 127.0.0.0/8 and ::1 (hostnames as `URL` normalizes them). */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
+  const host = bareHost(hostname);
   if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const v4 = parseIpv4(host);
-  if (v4) return v4[0] === 127;
-  const v6 = parseIpv6(host);
-  return v6 !== null && isV6Loopback(v6);
+  const address = parseAddress(host);
+  return address !== null && address.range() === "loopback";
 }
 
-/** Why a production callback may not go to `hostname`, or null when it may. */
+/** Why `address` (an IP literal without brackets) is not a public destination, or null when it is. */
+export function refusedAddressReason(address: string, policy: DestinationPolicy): string | null {
+  const parsed = parseAddress(address);
+  if (!parsed) return `"${address}" is not an IP address`;
+  const range = parsed.range();
+  if (range === "loopback" && policy.allowLoopback) return null;
+  const globalUnicast = range === "unicast" && (parsed.kind() === "ipv4" || parsed.match(GLOBAL_UNICAST_V6));
+  return globalUnicast ? null : `address ${parsed.toString()} is ${range === "unicast" ? "reserved" : range}`;
+}
+
+/** Why a host name or literal is refused as written, or null. */
 function refusedHostReason(hostname: string): string | null {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (isLoopbackHost(host)) return `loopback destination "${hostname}" is refused`;
-  if (host.endsWith(".local") || host.endsWith(".internal") || !host.includes(".") && !host.startsWith("[")) {
-    return `local network name "${hostname}" is refused`;
+  const host = bareHost(hostname);
+  if (parseAddress(host)) {
+    const reason = refusedAddressReason(host, { allowLoopback: false });
+    return reason ? `destination "${hostname}" is refused: ${reason}` : null;
   }
-  const v4 = parseIpv4(host);
-  if (v4) return privateV4(v4) ? `private or reserved address "${hostname}" is refused` : null;
-  const v6 = parseIpv6(host);
-  if (v6) {
-    const mapped = v4Mapped(v6);
-    if (mapped) return privateV4(mapped) ? `private or reserved address "${hostname}" is refused` : null;
-    const first = v6[0]!;
-    const reserved = v6.every((w) => w === 0) || // ::
-      (first & 0xfe00) === 0xfc00 || // fc00::/7 unique local
-      (first & 0xffc0) === 0xfe80 || // fe80::/10 link-local
-      (first & 0xff00) === 0xff00; // ff00::/8 multicast
-    return reserved ? `private or reserved address "${hostname}" is refused` : null;
-  }
-  return null;
+  if (!host.includes(".")) return `single-label name "${hostname}" is refused`;
+  const suffix = SPECIAL_USE_SUFFIXES.find((s) => host === s || host.endsWith(`.${s}`));
+  return suffix ? `special-use name "${hostname}" (.${suffix}) is refused` : null;
 }
 
-function privateV4([a, b]: number[]): boolean {
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b! >= 16 && b! <= 31) ||
-    (a === 192 && b === 168) || (a === 100 && b! >= 64 && b! <= 127) || a! >= 224;
+/** Lower case, brackets and trailing dots dropped. */
+function bareHost(hostname: string): string {
+  return hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.+$/, "");
 }
 
-function parseIpv4(host: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  return parts.every((p) => p <= 255) ? parts : null;
+function parseAddress(host: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  return ipaddr.isValid(host) && (host.includes(":") || ipaddr.IPv4.isValidFourPartDecimal(host))
+    ? ipaddr.parse(host)
+    : null;
 }
 
-/** Eight 16-bit words of a bracketed IPv6 literal as `URL` serializes it (compressed, lower case). */
-function parseIpv6(host: string): number[] | null {
-  if (!host.startsWith("[") || !host.endsWith("]")) return null;
-  let body = host.slice(1, -1);
-  // A trailing dotted quad (::ffff:1.2.3.4); `URL` normally rewrites it to hex already.
-  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(body);
-  if (quad) {
-    const v4 = parseIpv4(quad[1]!);
-    if (!v4) return null;
-    body = body.slice(0, -quad[1]!.length) +
-      `${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const halves = body.split("::");
-  if (halves.length > 2) return null;
-  const words = (s: string) => s ? s.split(":").map((w) => parseInt(w, 16)) : [];
-  const head = words(halves[0]!);
-  const tail = halves.length === 2 ? words(halves[1]!) : [];
-  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
-  const all = [...head, ...Array(Math.max(0, fill)).fill(0), ...tail];
-  return all.length === 8 && all.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff) ? all : null;
-}
-
-function isV6Loopback(words: number[]): boolean {
-  return words.slice(0, 7).every((w) => w === 0) && words[7] === 1 ||
-    (v4Mapped(words)?.[0] === 127);
-}
-
-function v4Mapped(words: number[]): number[] | null {
-  if (!words.slice(0, 5).every((w) => w === 0) || words[5] !== 0xffff) return null;
-  return [words[6]! >> 8, words[6]! & 0xff, words[7]! >> 8, words[7]! & 0xff];
-}
-
-/** Throws a 422 on `callback_url` when the destination is not allowed in this environment. */
-export function assertCallbackDestination(url: string, env: { ENVIRONMENT?: string }): void {
-  const verdict = checkDestination(url, isProduction(env));
+/** Throws a 422 on `callback_url` when the destination is not allowed. */
+export function assertCallbackDestination(url: string, env: object): void {
+  const verdict = checkDestination(url, policyFromEnv(env));
   if (!verdict.ok) {
     throw new ValidationError(`callback_url is not an allowed destination: ${verdict.reason}.`, [
       { path: "callback_url", message: verdict.reason },
     ]);
   }
+}
+
+/** A resolver's answer for a name: its addresses, or why they could not be had. */
+export type Resolution = { ok: true; addresses: string[] } | { ok: false; reason: string };
+
+/**
+ * The delivery-time check: {@link checkDestination}, then, for a name, its A and
+ * AAAA records from the DNS-over-HTTPS resolver `resolverUrl` (RFC 8484 JSON
+ * API, e.g. `https://cloudflare-dns.com/dns-query`), every one of which must be
+ * a public address. Workers have no DNS API and `fetch` resolves on its own,
+ * so this is the closest check available: it catches a public name pointing at
+ * a private address, not a name that changes its answer between the two
+ * lookups (DNS rebinding); on Cloudflare, egress cannot reach private
+ * networks either way. Without a resolver, names are checked by text only.
+ * `retry` says whether a failure may pass (the resolver was unreachable).
+ */
+export async function resolveAndCheck(
+  raw: string,
+  policy: DestinationPolicy,
+  resolverUrl: string | undefined,
+  timeoutMs = 5_000,
+): Promise<DestinationVerdict & { retry?: boolean }> {
+  const verdict = checkDestination(raw, policy);
+  if (!verdict.ok || !resolverUrl) return verdict;
+  const host = bareHost(verdict.url.hostname);
+  if (parseAddress(host) || (policy.allowLoopback && isLoopbackHost(host))) return verdict;
+  const resolution = await resolveDoh(resolverUrl, host, timeoutMs);
+  if (!resolution.ok) return { ok: false, reason: resolution.reason, retry: true };
+  if (resolution.addresses.length === 0) return { ok: false, reason: `"${host}" has no A or AAAA record`, retry: true };
+  for (const address of resolution.addresses) {
+    const reason = refusedAddressReason(address, policy);
+    if (reason) return { ok: false, reason: `"${host}" resolves to a refused ${reason}` };
+  }
+  return verdict;
+}
+
+/** A and AAAA records of `name` (following CNAMEs, as the resolver does) through a DoH JSON resolver. */
+async function resolveDoh(resolverUrl: string, name: string, timeoutMs: number): Promise<Resolution> {
+  const addresses: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    const url = new URL(resolverUrl);
+    url.searchParams.set("name", name);
+    url.searchParams.set("type", type);
+    try {
+      const response = await fetch(url, {
+        headers: { accept: "application/dns-json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return { ok: false, reason: `DNS resolver answered HTTP ${response.status}` };
+      }
+      const body = await response.json() as { Status?: number; Answer?: { type?: number; data?: string }[] };
+      if (body.Status !== 0 && body.Status !== 3) return { ok: false, reason: `DNS status ${body.Status}` };
+      for (const answer of body.Answer ?? []) {
+        if ((answer.type === 1 || answer.type === 28) && typeof answer.data === "string") addresses.push(answer.data);
+      }
+    } catch (error) {
+      return { ok: false, reason: `DNS resolution failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+  return { ok: true, addresses };
 }

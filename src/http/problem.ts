@@ -230,7 +230,7 @@ interface TraceVars {
  * stack, server-side only) and answers a generic 500.
  */
 export const onError: ErrorHandler = async function onError(err, c: Context) {
-  await discardUnreadBody(c.req.raw, err instanceof PayloadTooLargeError);
+  await discardRefusedBody(c, err);
   const vars = c.var as TraceVars;
   const traceId = vars.traceId ?? "unknown";
   const known = err instanceof ProblemError || (err instanceof HTTPException && err.status < 500);
@@ -244,25 +244,33 @@ export const onError: ErrorHandler = async function onError(err, c: Context) {
   return applyTraceHeaders(renderProblem(err, traceId), c);
 };
 
-/** Refused bodies up to this size are read to the end; an over-limit body (413) only up to the smaller one. */
+/** A refused authenticated caller's body is read to the end up to this size ... */
 const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+/** ... an over-limit body (413) up to this one ... */
 const DISCARD_OVERSIZE_LIMIT_BYTES = 1024 * 1024;
+/** ... and the body of a request nobody authenticated (a 401, a 404 outside /v1) only up to this one. */
+export const DISCARD_UNAUTHENTICATED_LIMIT_BYTES = 64 * 1024;
 
 /**
  * Reads and drops the rest of a refused request's body (a 415, a 401, a
- * validation error before the body was read). An answer that leaves the body
- * unread leaves the connection in an unknown state, and the next request on it
- * can fail (wrangler dev's proxy answered 50 of 60 such follow-ups with 503).
- * Larger bodies, and an over-limit body (413) beyond 1 MiB, are left alone:
- * reading them would be the cost the limit exists to avoid, and cancelling
- * them mid-upload turns the client's 413 into a connection reset.
+ * validation error before the body was read) when it is at most `limit`
+ * bytes. An answer that leaves the body unread leaves the connection in an
+ * unknown state, and the next request on it can fail (wrangler dev's proxy
+ * answered 50 of 60 such follow-ups with 503). A larger body is left alone:
+ * reading it would be the cost the refusal exists to avoid, and cancelling it
+ * mid-upload turns the client's answer into a connection reset. With `cancel`
+ * (a caller nobody authenticated) it is cancelled instead: nothing more of it
+ * is read, here or by `wrangler dev`, whose dev-only middleware would otherwise
+ * drain any unread body before the answer leaves.
  */
-export async function discardUnreadBody(request: Request, tooLarge = false): Promise<void> {
+export async function discardUnreadBody(request: Request, limit: number, cancel = false): Promise<void> {
   const body = request.body;
   if (!body || request.bodyUsed || body.locked) return;
-  const limit = tooLarge ? DISCARD_OVERSIZE_LIMIT_BYTES : DISCARD_LIMIT_BYTES;
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (!(declared <= limit)) return;
+  if (!(declared <= limit)) {
+    if (cancel) await body.cancel().catch(() => {});
+    return;
+  }
   try {
     const reader = body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
@@ -273,9 +281,21 @@ export async function discardUnreadBody(request: Request, tooLarge = false): Pro
   }
 }
 
+/**
+ * A refused body from a caller nobody authenticated is read only a little, and the rest is cancelled; a 413 (refused
+ * on its declared length, before authentication) is left as it was.
+ */
+function discardRefusedBody(c: Context, err?: unknown): Promise<void> {
+  if (err instanceof PayloadTooLargeError) return discardUnreadBody(c.req.raw, DISCARD_OVERSIZE_LIMIT_BYTES);
+  if (!(c.var as { claims?: unknown }).claims) {
+    return discardUnreadBody(c.req.raw, DISCARD_UNAUTHENTICATED_LIMIT_BYTES, true);
+  }
+  return discardUnreadBody(c.req.raw, DISCARD_LIMIT_BYTES);
+}
+
 /** Hono `notFound`: a 404 problem naming the method and path. */
 export const notFound: NotFoundHandler = async function notFound(c) {
-  await discardUnreadBody(c.req.raw);
+  await discardRefusedBody(c);
   const vars = c.var as TraceVars;
   const err = new NotFoundError(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
   return applyTraceHeaders(renderProblem(err, vars.traceId ?? "unknown"), c);

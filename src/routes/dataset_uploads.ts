@@ -1,12 +1,25 @@
 /** Multipart dataset upload handlers: `/v1/datasets/{name}/uploads/...` (logic in src/datasets/upload.ts). */
 import { type DatasetBody, type DatasetUploadHandlers, isFlatGeobuf, validateDatasetGeoJson } from "../app.ts";
 import type { SupportedCrs } from "../contract/crs.ts";
-import { abortUpload, completeUpload, openUpload, putUploadPart, uploadOf, uploadStatus } from "../datasets/upload.ts";
+import type { Claims } from "../auth/claims.ts";
+import {
+  abortUpload,
+  type Caller,
+  completeUpload,
+  openUpload,
+  putUploadPart,
+  uploadOf,
+  uploadStatus,
+} from "../datasets/upload.ts";
 import { getLogger } from "../http/log.ts";
 import { ValidationError } from "../http/problem.ts";
 import { featuresOf } from "./datasets.ts";
 
-const callerOf = (claims: { sub: string; domain: string }) => ({ sub: claims.sub, domain: claims.domain });
+const callerOf = (claims: Claims): Caller => ({
+  sub: claims.sub,
+  domain: claims.domain,
+  tier: claims.data_classification,
+});
 
 export const datasetUploadHandlers: DatasetUploadHandlers<Env> = {
   async open(c, name, query, claims) {
@@ -51,8 +64,9 @@ export const datasetUploadHandlers: DatasetUploadHandlers<Env> = {
   },
 
   async complete(c, name, uploadId, claims) {
-    const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
-    return uploadStatus(await completeUpload(c.env, upload, getLogger(c)));
+    const caller = callerOf(claims);
+    const upload = await uploadOf(c.env, name, uploadId, caller);
+    return uploadStatus(await completeUpload(c.env, upload, caller, getLogger(c)));
   },
 
   async status(c, name, uploadId, claims) {

@@ -19,7 +19,7 @@ export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> =
       classification: query.classification,
       repair: query.repair,
       features,
-      caller: { sub: claims.sub, domain: claims.domain },
+      caller: { sub: claims.sub, domain: claims.domain, tier: claims.data_classification },
     }, getLogger(c));
     return manifest;
   },

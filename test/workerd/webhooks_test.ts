@@ -2,13 +2,17 @@
  * Webhook callbacks against real workerd and real local receivers: signed,
  * retried with backoff until accepted (one delivery id per event), redirects
  * not followed, a per-host circuit breaker that opens on a failing receiver
- * and closes when it recovers, and the destination policy in production mode.
+ * and closes when it recovers, delivery apart from job work (a slow receiver
+ * delays no job), and the default destination policy. The receivers run on
+ * 127.0.0.1, so these services start with the loopback opt-in
+ * (`WEBHOOK_ALLOW_LOOPBACK=true`), which the shipped configuration does not have.
  */
 import { createHmac } from "node:crypto";
 import { equal, match, ok } from "node:assert/strict";
 import { verifySignature } from "../../durable-objects/partition_ledger/webhook_signing.ts";
 import { type Service, startService } from "./harness.ts";
 import { authHeaders, publish, submit, waitForJob } from "./client.ts";
+import { homeCellOf } from "../../src/routing/job_id.ts";
 
 interface Received {
   at: number;
@@ -18,11 +22,11 @@ interface Received {
 }
 
 /** A local receiver on 127.0.0.1 (free port) whose answer to the n-th request (from 0) is `answer(n)`. */
-function receiver(answer: (n: number) => Response) {
+function receiver(answer: (n: number) => Response | Promise<Response>) {
   const requests: Received[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
     const body = await request.text();
-    const response = answer(requests.length);
+    const response = await answer(requests.length);
     requests.push({ at: Date.now(), headers: request.headers, body, answered: response.status });
     return response;
   });
@@ -87,11 +91,14 @@ async function submitJob(service: Service, callbackUrl: string): Promise<{ jobId
 const devSigningKey = async () =>
   /^WEBHOOK_SIGNING_KEY=(.*)$/m.exec(await Deno.readTextFile(new URL("../../.dev.vars.example", import.meta.url)))![1]!;
 
-const COOLDOWN_MS = 2_000;
+// Long enough that the steps below finish inside it on a loaded machine (2 s was not).
+const COOLDOWN_MS = 5_000;
+const ALLOW_LOOPBACK = { WEBHOOK_ALLOW_LOOPBACK: "true" };
 
 Deno.test("webhook callbacks: signed, retried until accepted, redirects not followed, per-host circuit breaker, destination policy", async (t) => {
   const service = await startService({
     vars: {
+      ...ALLOW_LOOPBACK,
       WEBHOOK_BACKOFF_BASE_MS: "50",
       WEBHOOK_MAX_ATTEMPTS: "4",
       WEBHOOK_TIMEOUT_MS: "3000",
@@ -206,10 +213,11 @@ Deno.test("webhook callbacks: signed, retried until accepted, redirects not foll
         const held = await waitForWebhook(service, second.jobId, (w) => /circuit open/.test(w.last_error ?? ""));
         equal(held.attempts, 0);
         await new Promise((r) => setTimeout(r, 600)); // backoff alone would have retried by now
-        equal(dead.requests.length, 3, "nothing is sent to the host while its breaker is open");
         equal((await statusOf(service, deadJob.jobId)).webhook?.attempts, 3);
+        equal(dead.requests.length, 3, "nothing is sent to the host while its breaker is open");
 
-        // The host recovers; after the cool-down one probe is admitted (half-open), succeeds, and the breaker closes.
+        // The host recovers (with no await since the check above: the probe cannot slip in between); after the
+        // cool-down one probe is admitted (half-open), succeeds, and the breaker closes.
         deadIsDown = false;
         const first = await waitForWebhook(service, deadJob.jobId, (w) => w.state !== "PENDING", COOLDOWN_MS + 10_000);
         equal(first.state, "DELIVERED", JSON.stringify(first));
@@ -225,12 +233,28 @@ Deno.test("webhook callbacks: signed, retried until accepted, redirects not foll
     );
 
     await t.step(
-      "in production mode, loopback, private and http callback destinations are refused with 422, nothing written",
+      "without the loopback opt-in (the default), loopback, private, metadata, IPv4-mapped, NAT64 and 6to4 " +
+        "callback destinations are refused with 422, nothing written",
       async () => {
         await service.stop("SIGTERM");
-        await service.restart({ vars: { ENVIRONMENT: "production" } });
+        await service.restart({ vars: { WEBHOOK_ALLOW_LOOPBACK: "false" } }); // whatever a local .dev.vars says
         const before = await service.stateFingerprint();
-        for (const url of [flaky.url, "https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://[fd00::1]/hook"]) {
+        for (
+          const url of [
+            flaky.url,
+            "https://127.0.0.1/hook",
+            "https://2130706433/hook",
+            "https://0x7f.1/hook",
+            "https://localhost./hook",
+            "https://[::1]/hook",
+            "https://10.0.0.8/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[fd00::1]/hook",
+            "https://[::ffff:169.254.169.254]/hook",
+            "https://[64:ff9b::a9fe:a9fe]/hook",
+            "https://[2002:a9fe:a9fe::]/hook",
+          ]
+        ) {
           const response = await submit(service, job(url));
           const problem = await response.json();
           equal(response.status, 422, JSON.stringify(problem));
@@ -243,5 +267,63 @@ Deno.test("webhook callbacks: signed, retried until accepted, redirects not foll
   } finally {
     await service.stop("SIGTERM");
     await Promise.all([flaky.close(), dead.close(), target.close(), redirecting.close()]);
+  }
+});
+
+Deno.test("a slow webhook receiver delays no job: another job in the same partition completes while its delivery is held", async () => {
+  const HOLD_MS = 8_000;
+  const service = await startService({ vars: { ...ALLOW_LOOPBACK, WEBHOOK_BACKOFF_BASE_MS: "100" } });
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  let first = true;
+  // The first request is held for HOLD_MS and then answered 500 (a slow, failing receiver); the retry is accepted.
+  const slow = receiver(async () => {
+    if (!first) return new Response("ok");
+    first = false;
+    await Promise.race([held, new Promise((r) => setTimeout(r, HOLD_MS))]);
+    return new Response("slow", { status: 500 });
+  });
+  const fast = receiver(() => new Response("ok"));
+  try {
+    const zones = JSON.stringify({
+      type: "FeatureCollection",
+      features: [{ type: "Feature", id: 1, properties: {}, geometry: square(0, 0, 1, 1) }],
+    });
+    equal((await publish(service, "zones", zones)).status, 201);
+    const slowJob = await submitJob(service, slow.url);
+    equal((await waitForJob(service, slowJob.jobId)).status, "COMPLETED");
+    const deadline = Date.now() + 10_000;
+    while (first && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ok(!first, "the slow receiver has the first delivery in hand");
+
+    const submittedAt = Date.now();
+    const other = await submitJob(service, fast.url);
+    equal(homeCellOf(other.jobId), homeCellOf(slowJob.jobId), "both jobs live in the same partition");
+    equal((await waitForJob(service, other.jobId)).status, "COMPLETED");
+    const completedIn = Date.now() - submittedAt;
+    const fastHook = await waitForWebhook(service, other.jobId, (w) => w.state === "DELIVERED");
+    const deliveredIn = Date.now() - submittedAt;
+    ok(completedIn < HOLD_MS / 2, `the other job completed in ${completedIn} ms, while the slow delivery was held`);
+    ok(deliveredIn < HOLD_MS / 2, `its own webhook was delivered in ${deliveredIn} ms`);
+    equal(fastHook.attempts, 1);
+    equal(slow.requests.length, 0, "the slow receiver's first request is still being held");
+
+    release();
+    const slowHook = await waitForWebhook(service, slowJob.jobId, (w) => w.state !== "PENDING");
+    equal(slowHook.state, "DELIVERED", JSON.stringify(slowHook));
+    equal(slowHook.attempts, 2, "the held attempt failed (500) and the retry was accepted");
+    equal(slow.requests.map((r) => r.answered).join(","), "500,200");
+    const secret = (await (await service.fetch("/v1/webhooks/secret", { headers: await authHeaders() })).json()).secret;
+    for (const request of [...slow.requests, ...fast.requests]) {
+      const verdict = await verifySignature(secret, request.body, request.headers.get("x-spatial-jobs-signature"));
+      ok(verdict.ok, JSON.stringify(verdict));
+    }
+    equal(new Set(slow.requests.map((r) => r.headers.get("x-spatial-jobs-delivery"))).size, 1);
+  } finally {
+    release();
+    await service.stop("SIGTERM");
+    await Promise.all([slow.close(), fast.close()]);
   }
 });

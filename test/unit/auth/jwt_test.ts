@@ -1,6 +1,6 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { bearerToken, CLOCK_SKEW_SECONDS, verifyToken } from "../../../src/auth/jwt.ts";
+import { authConfigFromEnv, bearerToken, CLOCK_SKEW_SECONDS, verifyToken } from "../../../src/auth/jwt.ts";
 import { UnauthorizedError } from "../../../src/http/problem.ts";
 import { signToken, TEST_SECRET } from "./test_tokens.ts";
 
@@ -84,6 +84,23 @@ Deno.test("verifyToken rejects a wrong audience when JWT_AUDIENCE is configured"
   await rejects401(verifyToken(await signToken({}, { aud: "someone-else" }), cfg), /aud/);
   await rejects401(verifyToken(await signToken(), cfg));
   equal((await verifyToken(await signToken({}, { aud: "spatial-jobs" }), cfg)).sub, "user-1");
+});
+
+Deno.test("verifyToken rejects a wrong or missing issuer when JWT_ISSUER is configured", async () => {
+  const cfg = { ...config, issuer: "https://idp.example" };
+  await rejects401(verifyToken(await signToken({ iss: "https://evil.example" }), cfg), /iss/);
+  await rejects401(verifyToken(await signToken(), cfg), /iss/);
+  equal((await verifyToken(await signToken({ iss: "https://idp.example" }), cfg)).sub, "user-1");
+});
+
+Deno.test("verifyToken rejects a token living longer than the maximum lifetime (24 h unless configured)", async () => {
+  const t = now();
+  await rejects401(verifyToken(await signToken({}, { iat: t, exp: t + 86_400 + 1 }), config), /lifetime/);
+  equal((await verifyToken(await signToken({}, { iat: t, exp: t + 86_400 }), config)).sub, "user-1");
+  const oneHour = authConfigFromEnv({ JWT_SECRET: TEST_SECRET, JWT_MAX_LIFETIME_SECONDS: "3600" });
+  await rejects401(verifyToken(await signToken({}, { iat: t, exp: t + 3601 }), oneHour), /exceeds the maximum of 3600/);
+  equal((await verifyToken(await signToken({}, { iat: t, exp: t + 3600 }), oneHour)).sub, "user-1");
+  throws(() => authConfigFromEnv({ JWT_SECRET: TEST_SECRET, JWT_MAX_LIFETIME_SECONDS: "forever" }), /positive/);
 });
 
 for (const claim of ["sub", "domain", "spatial_scope", "data_classification", "exp", "iat"]) {
