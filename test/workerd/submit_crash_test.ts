@@ -109,9 +109,15 @@ Deno.test("50 submits in flight when the whole dev server is SIGKILLed: every ac
     await Promise.race([killNow, new Promise((r) => setTimeout(r, 20_000))]);
     await service.stop("SIGKILL");
     await Promise.all(inFlight);
-    const survivors = [];
-    for (const pid of tree) if (await alive(pid)) survivors.push(`${pid} ${await commandOf(pid)}`);
-    deepEqual(survivors, [], "no process of the dev server survives the kill");
+    // A killed process with a large heap takes a moment to exit: give the kernel a few seconds, no more.
+    let survivors: string[] = [];
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+      survivors = [];
+      for (const pid of tree) if (await alive(pid)) survivors.push(`${pid} ${await commandOf(pid)}`);
+      if (survivors.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    equal(survivors.join("\n"), "", "no process of the dev server survives the kill");
     const unacknowledged = SUBMITS - acknowledged.size;
     console.log(
       `submit crash: ${acknowledged.size} of ${SUBMITS} submits acknowledged before the SIGKILL, ${unacknowledged} not`,
