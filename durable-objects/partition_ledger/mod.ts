@@ -98,6 +98,8 @@ export class PartitionLedger extends DurableObject<Env> {
     const cell = this.ledger.ownCell();
     if (!cell) return;
     const live = this.ledger.countByStatus(LIVE_STATUSES) > 0;
+    // Not live: the index may forget this partition, so the next job's alarm must list it again.
+    if (!live) this.#listedLive = false;
     await liveWorkIndexStub(this.env).report(cell, Date.now(), live, this.ledger.countByStatus(FAILURE_STATUSES) > 0);
   }
 
