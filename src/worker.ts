@@ -10,6 +10,7 @@ import { webhookSecret } from "./routes/webhooks.ts";
 import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { collectStaging } from "./cron/collect_staging.ts";
+import { collectInputs } from "./cron/collect_inputs.ts";
 import { setLogLevel } from "./http/log.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
@@ -40,6 +41,6 @@ export default {
   },
   scheduled(_controller, env, ctx) {
     setLogLevel(env.LOG_LEVEL);
-    ctx.waitUntil(Promise.all([sweepStalledJobs(env), collectStaging(env)]));
+    ctx.waitUntil(Promise.all([sweepStalledJobs(env), collectStaging(env), collectInputs(env)]));
   },
 } satisfies ExportedHandler<Env>;

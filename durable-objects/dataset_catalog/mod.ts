@@ -127,6 +127,24 @@ export class DatasetCatalog extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Whether R2 objects under `prefix` (`datasets/<name>/<uuid>/`) belong to a version of this dataset or to
+   * one of its uploads: every version is kept, since any job may have pinned it (the input collector's rule).
+   */
+  holdsPrefix(prefix: string): boolean {
+    if (!this.#hasSchema()) return false;
+    const sql = this.ctx.storage.sql;
+    const versioned = sql.exec(
+      `SELECT 1 FROM versions WHERE substr(json_extract(manifest, '$.tiles[0].key'), 1, ?) = ?`,
+      prefix.length,
+      prefix,
+    ).toArray().length > 0;
+    const uploads = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uploads'`).toArray();
+    return versioned ||
+      (uploads.length > 0 &&
+        sql.exec(`SELECT 1 FROM uploads WHERE json_extract(record, '$.prefix') = ?`, prefix).toArray().length > 0);
+  }
+
   // ------------------------------------------------------------ multipart uploads
 
   #uploads(): Uploads {

@@ -41,6 +41,8 @@ export async function mergeAndCommit(
   chunkBytes = RESULT_CHUNK_BYTES,
   /** gzip the GeoJSON text (off only to rewrite a result committed before results were stored compressed). */
   gzipGeoJson = true,
+  /** Called between the commit's awaits (part fetches, chunk uploads): a heartbeat; throwing aborts the commit. */
+  heartbeat: () => void = () => {},
 ): Promise<{ result: JobResult; stats: Record<string, unknown> }> {
   chunkBytes = Math.max(MIN_CHUNK_BYTES, chunkBytes);
   const started = Date.now();
@@ -69,10 +71,14 @@ export async function mergeAndCommit(
       if (!row) {
         if (merge.done) break;
         await merge.fetch();
+        heartbeat();
         continue;
       }
       encoder.add(row, ++written);
-      if (encoder.pending >= chunkBytes) await sink.write(encoder.take());
+      if (encoder.pending >= chunkBytes) {
+        await sink.write(encoder.take());
+        heartbeat();
+      }
     }
     if (written !== count) throw new Error(`Staged parts hold ${written} rows, their reports ${count}`);
     await sink.write(encoder.end());

@@ -26,7 +26,8 @@ import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { WindowFilter } from "./window_filter.ts";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
 import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
-import type { JobError, TaskRecord } from "./ledger.ts";
+import type { TaskRecord } from "./ledger.ts";
+import { PermanentJobError } from "./job_failure.ts";
 import {
   loadPartitionData,
   type PartitionData,
@@ -49,23 +50,6 @@ export const DEFAULT_SLICE_WORK = 2_000_000;
 export const MAX_SLICE_ROWS = 32_768;
 /** Work units of one point answered by the bulk point-in-polygon path. */
 const BULK_POINT_WORK = 16;
-
-export class TaskFailure extends Error {
-  constructor(readonly title: string, detail: string, readonly retryable: boolean, readonly status = 422) {
-    super(detail);
-    this.name = "TaskFailure";
-  }
-
-  toJobError(): JobError {
-    return {
-      type: `urn:spatial-jobs:problem:${this.retryable ? "execution-error" : "geometry-error"}`,
-      title: this.title,
-      status: this.status,
-      detail: this.message,
-      retryable: this.retryable,
-    };
-  }
-}
 
 export interface SliceResult {
   next_offset: number;
@@ -95,7 +79,7 @@ export function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SL
 async function runSlice(env: Env, task: TaskRecord, workBudget: number): Promise<SliceResult> {
   // Defence in depth: the recorded claims must still allow the job before any data is read.
   const decision = authorizeJobSpec(task.spec, task.spec.claims);
-  if (!decision.ok) throw new TaskFailure("Forbidden", decision.reason, false, 403);
+  if (!decision.ok) throw new PermanentJobError("Forbidden", decision.reason, 403, "forbidden");
   const core = await loadGeometryCore(workerdWasmModules);
   const key = taskDataKey(task.job_id, task.attempt, task.cell);
   const data = inputs.acquire(key) ?? inputs.insert(await loadInWindow(env, core, task, decision.window));
@@ -138,12 +122,8 @@ async function computeSlice(
   const rows: StagedRow[] = [];
   let work = 0;
   let i = task.next_offset;
-  try {
-    for (; i < data.left.size && work < workBudget && rows.length < MAX_SLICE_ROWS; i++) {
-      work += processLeft(core, spec, data, i, rows, add);
-    }
-  } catch (error) {
-    throw asTaskFailure(error);
+  for (; i < data.left.size && work < workBudget && rows.length < MAX_SLICE_ROWS; i++) {
+    work += processLeft(core, spec, data, i, rows, add);
   }
   const done = i >= data.left.size;
   add("compute_ms", Date.now() - started);
@@ -385,13 +365,4 @@ function preparedOf(core: GeometryCore, side: Side, i: number): PreparedGeometry
 /** Frees what a cancelled job holds in this isolate. */
 export function releaseJob(jobId: string): void {
   inputs.releaseJob(jobId);
-}
-
-function asTaskFailure(error: unknown): TaskFailure {
-  if (error instanceof TaskFailure) return error;
-  const name = error instanceof Error ? error.name : "Error";
-  const message = error instanceof Error ? error.message : String(error);
-  // Geometry errors are deterministic: retrying the same data fails the same way.
-  const deterministic = /Geometry|Topology/.test(name);
-  return new TaskFailure(deterministic ? "Geometry error" : "Execution error", message, !deterministic);
 }

@@ -189,6 +189,11 @@ export class Ledger {
     });
   }
 
+  /** A heartbeat of long work on the job (a commit): the stall sweep sees progress; nothing is rescheduled. */
+  heartbeat(jobId: string): void {
+    this.sql.exec(`UPDATE jobs SET updated_at = ? WHERE job_id = ?`, this.now(), jobId);
+  }
+
   /** Touches a running job so the stall sweep sees progress, and reschedules its coordinator. */
   touch(jobId: string, nextRunAt: number | null): void {
     this.sql.exec(`UPDATE jobs SET updated_at = ?, next_run_at = ? WHERE job_id = ?`, this.now(), nextRunAt, jobId);
@@ -296,6 +301,27 @@ export class Ledger {
       `SELECT * FROM jobs WHERE status = 'IN_PROGRESS' AND updated_at < ? ORDER BY updated_at`,
       before,
     ).toArray().map(toJobRecord);
+  }
+
+  /**
+   * QUEUED jobs untouched since `before` and due since then (or never scheduled): their alarm did not run
+   * them, so the sweep wakes the partition.
+   */
+  overdueQueued(before: number): JobRecord[] {
+    return this.sql.exec<Row>(
+      `SELECT * FROM jobs WHERE status = 'QUEUED' AND updated_at < ? AND (next_run_at IS NULL OR next_run_at < ?)
+       ORDER BY updated_at`,
+      before,
+      before,
+    ).toArray().map(toJobRecord);
+  }
+
+  /** How many jobs here are in any of `statuses`. */
+  countByStatus(statuses: readonly JobStatus[]): number {
+    return this.sql.exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM jobs WHERE status IN (${statuses.map(() => "?").join(",")})`,
+      ...statuses,
+    ).one().n;
   }
 
   /** Counts for the metrics endpoint. */

@@ -16,7 +16,8 @@ import {
   webhookSummary,
 } from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
-import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
+import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice } from "./executor.ts";
+import { toJobError } from "./job_failure.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../src/http/log.ts";
 import { type Span, startSpan } from "../../src/http/span.ts";
@@ -48,11 +49,21 @@ export type RedriveOutcome =
 export interface SweepReport {
   retried: string[];
   dead_lettered: string[];
-  /** Jobs still needing attention here (queued, running, failed, dead-lettered): 0 means idle. */
+  /** QUEUED jobs overdue by a whole stall interval: their alarm was re-set. */
+  woken: string[];
+  /** Jobs queued or running here: 0 means no live work. */
   live: number;
+  /** FAILED or DEAD_LETTER jobs here (what an operator may re-drive). */
+  failures: number;
 }
 
-const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS", "FAILED", "DEAD_LETTER"];
+const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS"];
+const FAILURE_STATUSES: JobStatus[] = ["FAILED", "DEAD_LETTER"];
+
+/** The job moved on (cancelled, retried by the sweep) while its commit ran: the commit's result is not wanted. */
+class CommitSuperseded extends Error {
+  override name = "CommitSuperseded";
+}
 
 export class PartitionLedger extends DurableObject<Env> {
   #ledger: Ledger | undefined;
@@ -65,11 +76,31 @@ export class PartitionLedger extends DurableObject<Env> {
     setLogLevel(env.LOG_LEVEL);
   }
 
-  /** Puts this partition on the live-work index, once per busy period rather than once per job. */
-  private async listLive(cell: string): Promise<void> {
-    if (this.#listedLive) return;
-    await liveWorkIndexStub(this.env).mark(cell);
-    this.#listedLive = true;
+  /**
+   * Puts this partition on the live-work index while it homes live jobs, once per busy period rather than once
+   * per job. Called from the alarm, never on the submit path: a failed call here leaves the job's alarm armed
+   * (see {@link rearm}), so it is tried again.
+   */
+  private async listLive(): Promise<void> {
+    if (this.#listedLive || this.ledger.countByStatus(LIVE_STATUSES) === 0) return;
+    const cell = this.ledger.ownCell();
+    if (!cell) return;
+    try {
+      await liveWorkIndexStub(this.env).mark(cell);
+      this.#listedLive = true;
+    } catch (error) {
+      createLogger({ cell }).warn("live-work index not reached; retrying", { detail: String(error) });
+    }
+  }
+
+  /** Tells the live-work index what this partition holds now (the sweep does the same for live partitions). */
+  private async reportToIndex(): Promise<void> {
+    const cell = this.ledger.ownCell();
+    if (!cell) return;
+    const live = this.ledger.countByStatus(LIVE_STATUSES) > 0;
+    // Not live: the index may forget this partition, so the next job's alarm must list it again.
+    if (!live) this.#listedLive = false;
+    await liveWorkIndexStub(this.env).report(cell, Date.now(), live, this.ledger.countByStatus(FAILURE_STATUSES) > 0);
   }
 
   /** The ledger, its schema created on first use: a partition nobody wrote to stays without one. */
@@ -107,8 +138,10 @@ export class PartitionLedger extends DurableObject<Env> {
       }
       this.ledger.ownCell(spec.home_cell);
       const outcome = this.ledger.createJob(spec, "edge");
-      if (outcome.created) await this.listLive(spec.home_cell);
-      await this.rearm();
+      // The alarm is written in the same synchronous block as the row (no await between): both are committed
+      // together or neither is, so a recorded job always has an alarm that will run it.
+      if (outcome.created) await this.ctx.storage.setAlarm(Date.now());
+      else await this.rearm();
       span.logger.info(outcome.created ? "job recorded" : "job already recorded", {
         partitions: spec.partitions.length,
       });
@@ -140,6 +173,8 @@ export class PartitionLedger extends DurableObject<Env> {
     if (job.status === "QUEUED" || job.status === "IN_PROGRESS") {
       await Promise.allSettled(job.spec.partitions.map((cell) => this.forPartition(cell).cancelTask(jobId)));
     }
+    // A cancelled failure is nothing left to re-drive: the index may forget this partition.
+    if (FAILURE_STATUSES.includes(job.status)) await this.reportToIndex().catch(() => {});
     const span = jobSpan("partition.cancel", job.spec);
     span.logger.info("job cancelled", { from: job.status, actor });
     span.end();
@@ -183,8 +218,7 @@ export class PartitionLedger extends DurableObject<Env> {
       retry_base: job.attempts,
       next_run_at: Date.now(),
     }, { reason: "operator re-drive" });
-    await this.listLive(job.spec.home_cell);
-    await this.rearm();
+    await this.ctx.storage.setAlarm(Date.now()); // with the row, as on submit
     return { ok: true, job: queued };
   }
 
@@ -200,11 +234,17 @@ export class PartitionLedger extends DurableObject<Env> {
 
   /**
    * Retries jobs that made no progress for `stallAfterMs` (backoff with
-   * jitter), dead-letters those out of retries, and re-arms a lost alarm.
+   * jitter), dead-letters those out of retries, wakes QUEUED jobs overdue by
+   * as long, and re-arms a lost alarm.
    */
   async sweep(stallAfterMs: number): Promise<SweepReport> {
     const now = Date.now();
-    const report: SweepReport = { retried: [], dead_lettered: [], live: 0 };
+    const report: SweepReport = { retried: [], dead_lettered: [], woken: [], live: 0, failures: 0 };
+    for (const job of this.ledger.overdueQueued(now - stallAfterMs)) {
+      this.ledger.touch(job.job_id, now);
+      report.woken.push(job.job_id);
+    }
+    if (report.woken.length) await this.ctx.storage.setAlarm(now);
     for (const job of this.ledger.stalledJobs(now - stallAfterMs)) {
       const error: JobError = {
         type: "urn:spatial-jobs:problem:stalled",
@@ -220,7 +260,8 @@ export class PartitionLedger extends DurableObject<Env> {
         await Promise.allSettled(job.spec.partitions.map((cell) => this.forPartition(cell).cancelTask(job.job_id)));
       }
     }
-    report.live = this.ledger.jobsByStatus(LIVE_STATUSES, 1).length;
+    report.live = this.ledger.countByStatus(LIVE_STATUSES);
+    report.failures = this.ledger.countByStatus(FAILURE_STATUSES);
     // Idle: the sweep takes this partition off the index, so the next job must list it again.
     if (report.live === 0) this.#listedLive = false;
     await this.rearm();
@@ -257,6 +298,7 @@ export class PartitionLedger extends DurableObject<Env> {
   /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
     if (!this.hasLedger()) return;
+    await this.listLive();
     for (const job of this.ledger.dueJobs(Date.now())) {
       await this.advanceJob(job);
     }
@@ -271,7 +313,8 @@ export class PartitionLedger extends DurableObject<Env> {
   }
 
   private async rearm(): Promise<void> {
-    const jobsDue = this.ledger.nextDueAt();
+    const unlisted = !this.#listedLive && this.ledger.countByStatus(LIVE_STATUSES) > 0;
+    const jobsDue = minDue(this.ledger.nextDueAt(), unlisted ? Date.now() + RETRY_REPORT_MS : null);
     const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
     const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
     if (due === null) {
@@ -334,13 +377,26 @@ export class PartitionLedger extends DurableObject<Env> {
 
   private async commit(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
+    // Between its awaits the commit checks the job is still this attempt in progress (a cancel or a sweep may
+    // have moved it on) and leaves a heartbeat, so the sweep does not take a long commit for a stalled job.
+    const heartbeat = () => {
+      if (!this.isRunning(job)) throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
+      this.ledger.heartbeat(job.job_id);
+    };
     try {
+      heartbeat();
       const { result, stats } = await mergeAndCommit(
         this.env.TILES,
         job,
         this.ledger.parts(job.job_id),
         this.resultChunkBytes,
+        true,
+        heartbeat,
       );
+      if (!this.isRunning(job)) {
+        await this.env.TILES.delete(result.key);
+        throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
+      }
       this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
       span.logger.info("job committed", {
         result_key: result.key,
@@ -348,6 +404,10 @@ export class PartitionLedger extends DurableObject<Env> {
         bytes: result.bytes,
       });
     } catch (error) {
+      if (error instanceof CommitSuperseded || !this.isRunning(job)) {
+        span.logger.info("commit abandoned: the job moved on", { status: this.ledger.getJob(job.job_id)?.status });
+        return;
+      }
       const jobError = toJobError(error);
       span.logger.error("commit failed", { detail: jobError.detail });
       this.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
@@ -391,6 +451,12 @@ export class PartitionLedger extends DurableObject<Env> {
     } catch (error) {
       span.logger.error("result could not be re-materialized", { detail: String(error) });
     }
+  }
+
+  /** Whether `job` is still IN_PROGRESS at the same attempt in the ledger. */
+  private isRunning(job: JobRecord): boolean {
+    const fresh = this.ledger.getJob(job.job_id);
+    return fresh?.status === "IN_PROGRESS" && fresh.attempts === job.attempts;
   }
 
   /** A failed attempt: FAILED if retrying cannot help, else QUEUED with backoff, or DEAD_LETTER out of retries. */
@@ -475,15 +541,8 @@ function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string 
 
 export { backoffMs };
 
-function toJobError(error: unknown): JobError {
-  if (error instanceof TaskFailure) return error.toJobError();
-  return {
-    type: "https://spatial-jobs.dev/problems/internal",
-    title: "Internal error",
-    status: 500,
-    detail: error instanceof Error ? error.message : String(error),
-    retryable: true,
-  };
+function minDue(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 export type { JobStatus };

@@ -1,7 +1,8 @@
 /**
- * The cron trigger: visits only the partitions the live-work index lists,
- * asks each to retry or dead-letter its stalled jobs (and re-arm a lost
- * alarm), and forgets the partitions it found idle.
+ * The cron trigger: visits only the partitions the live-work index lists as
+ * live, asks each to retry or dead-letter its stalled jobs, wake its overdue
+ * queued ones (and re-arm a lost alarm), and reports what it found to the
+ * index, which forgets partitions left with no live work and no failed jobs.
  */
 import { createLogger } from "../http/log.ts";
 import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
@@ -10,6 +11,7 @@ export interface SweepSummary {
   partitions: number;
   retried: string[];
   dead_lettered: string[];
+  woken: string[];
   idle: number;
   failed_partitions: number;
 }
@@ -18,12 +20,13 @@ export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
   const startedAt = Date.now();
   const logger = createLogger({ trace_id: crypto.randomUUID().replaceAll("-", ""), span_id: "cron-sweep" });
   const index = liveWorkIndexStub(env);
-  const cells = await index.cells();
+  const cells = await index.liveCells();
   const stallAfterMs = Number(env.STALL_AFTER_MS ?? 120_000);
   const summary: SweepSummary = {
     partitions: cells.length,
     retried: [],
     dead_lettered: [],
+    woken: [],
     idle: 0,
     failed_partitions: 0,
   };
@@ -32,10 +35,9 @@ export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
       const report = await partitionStub(env, cell).sweep(stallAfterMs);
       summary.retried.push(...report.retried);
       summary.dead_lettered.push(...report.dead_lettered);
-      if (report.live === 0) {
-        summary.idle++;
-        await index.removeIdle(cell, startedAt);
-      }
+      summary.woken.push(...report.woken);
+      if (report.live === 0) summary.idle++;
+      await index.report(cell, startedAt, report.live > 0, report.failures > 0);
     } catch (error) {
       summary.failed_partitions++;
       logger.error("sweep of a partition failed", {

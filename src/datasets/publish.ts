@@ -39,11 +39,18 @@ export function describeFeatures(features: FlatFeature[]): { geometry_types: Geo
 }
 
 /** Writes built tiles to R2, a few at a time; returns their manifest entries in cell order. */
-export async function uploadTiles(bucket: R2Bucket, tiles: BuiltTile[]): Promise<TileEntry[]> {
+export async function uploadTiles(
+  bucket: R2Bucket,
+  tiles: BuiltTile[],
+  customMetadata?: Record<string, string>,
+): Promise<TileEntry[]> {
   for (let i = 0; i < tiles.length; i += UPLOAD_CONCURRENCY) {
     await Promise.all(
       tiles.slice(i, i + UPLOAD_CONCURRENCY).map(({ entry, bytes }) =>
-        bucket.put(entry.key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } })
+        bucket.put(entry.key, bytes, {
+          httpMetadata: { contentType: "application/flatgeobuf" },
+          ...(customMetadata ? { customMetadata } : {}),
+        })
       ),
     );
   }

@@ -146,7 +146,10 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
       if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
     }
     // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
-    if (left.uploads) await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads));
+    // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
+    if (left.uploads) {
+      await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads, { job_id: spec.job_id }));
+    }
     const outcome = await wrapTime(c, "home", home.submit(spec));
     if (!outcome.ok) throw new ForbiddenError(outcome.reason);
     const { created, job } = outcome;

@@ -38,7 +38,7 @@ export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobOb
   },
 
   async listJobs(c, query) {
-    const cells = await liveWorkIndexStub(c.env).cells();
+    const cells = (await liveWorkIndexStub(c.env).entries()).map((e) => e.cell);
     const stalledBefore = query.stalled ? Date.now() - Number(c.env.STALL_AFTER_MS ?? 120_000) : undefined;
     const pages = await Promise.all(
       cells.map((cell) =>
@@ -69,12 +69,13 @@ export async function exportEvents(env: Env, cell: string, jobId: string | undef
 }
 
 export async function serviceMetrics(env: Env) {
-  const cells = await liveWorkIndexStub(env).cells();
-  const all = await Promise.all(cells.map((cell) => partitionStub(env, cell).metrics()));
+  const entries = await liveWorkIndexStub(env).entries();
+  const all = await Promise.all(entries.map(({ cell }) => partitionStub(env, cell).metrics()));
   const count = (status: string) => all.reduce((n, m) => n + (m.by_status[status] ?? 0), 0);
   const oldest = Math.max(-1, ...all.map((m) => m.oldest_queued_age_ms ?? -1));
   const metrics = {
-    live_partitions: cells.length,
+    live_partitions: entries.filter((e) => e.live).length,
+    indexed_partitions: entries.length,
     queue_depth: count("QUEUED"),
     oldest_queued_age_ms: oldest < 0 ? null : oldest,
     in_flight: count("IN_PROGRESS"),

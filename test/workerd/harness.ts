@@ -10,6 +10,8 @@ export interface Service {
   readonly url: string;
   readonly stateDir: string;
   readonly logFile: string;
+  /** The dev server's process id: it leads its own process group (wrangler, workerd and their children). */
+  readonly pid: number;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** A digest of the local state as {@link snapshotState} reads it: equal digests, nothing written. */
   stateFingerprint(): Promise<string>;
@@ -46,6 +48,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     url: server.url,
     stateDir,
     logFile,
+    get pid() {
+      return server.pid;
+    },
     fetch: (path, init) => fetchThroughDevProxy(`${server.url}${path}`, init),
     stateFingerprint: async () => JSON.stringify([...(await snapshotState(stateDir))].sort()),
     stop: (signal = "SIGKILL") => server.stop(signal),
