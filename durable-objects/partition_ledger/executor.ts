@@ -13,7 +13,9 @@
  */
 import pLimit from "p-limit";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
+import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
 import { cellsForBbox } from "../../src/routing/h3_cover.ts";
+import { GeometryOperationError, InvalidGeometryError } from "../../wasm/errors.ts";
 import { expandBounds, geodesicArea } from "../../wasm/geodesic.ts";
 import {
   type FlatFeature,
@@ -369,11 +371,15 @@ export function releaseJob(jobId: string): void {
   inputs.releaseJob(jobId);
 }
 
-function asTaskFailure(error: unknown): TaskFailure {
+/**
+ * A slice's error as the job records it. GEOS's reason about the caller's own features is the caller's
+ * to read, and deterministic (retrying the same data fails the same way); anything else is ours: the
+ * job says only that it failed (the partition logs the error with the job's trace id).
+ */
+export function asTaskFailure(error: unknown): TaskFailure {
   if (error instanceof TaskFailure) return error;
-  const name = error instanceof Error ? error.name : "Error";
-  const message = error instanceof Error ? error.message : String(error);
-  // Geometry errors are deterministic: retrying the same data fails the same way.
-  const deterministic = /Geometry|Topology/.test(name);
-  return new TaskFailure(deterministic ? "Geometry error" : "Execution error", message, !deterministic);
+  if (error instanceof InvalidGeometryError || error instanceof GeometryOperationError) {
+    return new TaskFailure("Geometry error", error.message, false);
+  }
+  return new TaskFailure("Execution error", INTERNAL_ERROR_DETAIL, true, 500);
 }

@@ -16,7 +16,7 @@ import {
   webhookSummary,
 } from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
-import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
+import { asTaskFailure, DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../src/http/log.ts";
 import { type Span, startSpan } from "../../src/http/span.ts";
@@ -349,7 +349,7 @@ export class PartitionLedger extends DurableObject<Env> {
       });
     } catch (error) {
       const jobError = toJobError(error);
-      span.logger.error("commit failed", { detail: jobError.detail });
+      span.logger.error("commit failed", { detail: jobError.detail, error_message: errorMessage(error) });
       this.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
         reason: COMMIT_FAILED,
         detail: jobError.detail,
@@ -426,7 +426,12 @@ export class PartitionLedger extends DurableObject<Env> {
       else await Promise.resolve(this.forPartition(task.home_cell).progress(task.job_id, task.attempt)).catch(() => {});
     } catch (error) {
       const jobError = toJobError(error);
-      span.logger.error("slice failed", { cell: task.cell, detail: jobError.detail, retryable: jobError.retryable });
+      span.logger.error("slice failed", {
+        cell: task.cell,
+        detail: jobError.detail,
+        retryable: jobError.retryable,
+        error_message: errorMessage(error),
+      });
       span.setStatus("ERROR", jobError.detail);
       this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
       await Promise.resolve(this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError))
@@ -475,15 +480,14 @@ function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string 
 
 export { backoffMs };
 
+/** What the job's status document says of `error` (asTaskFailure: never an internal message). */
 function toJobError(error: unknown): JobError {
-  if (error instanceof TaskFailure) return error.toJobError();
-  return {
-    type: "https://spatial-jobs.dev/problems/internal",
-    title: "Internal error",
-    status: 500,
-    detail: error instanceof Error ? error.message : String(error),
-    retryable: true,
-  };
+  return asTaskFailure(error).toJobError();
+}
+
+/** The error's own message, for the logs only. */
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export type { JobStatus };
