@@ -390,7 +390,15 @@ class FeatureDecoder {
       else if (i === this.#cellsIndex) this.#cells = value;
       else {
         const name = this.#names[i];
-        if (name !== null && name !== undefined) (properties ??= {})[name] = value;
+        // defineProperty: a property named `__proto__` is data, not the object's prototype.
+        if (name !== null && name !== undefined) {
+          Object.defineProperty(properties ??= {}, name, {
+            value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
       }
     }
     return properties ?? NO_PROPERTIES;

@@ -350,6 +350,11 @@ function writeUtf8(text: string, out: Uint8Array, at: number): number {
   return n;
 }
 
+/** `properties[key]` when it is the object's own (a property named `constructor` is not Object's). */
+function ownValue(properties: Record<string, unknown> | undefined, key: string): unknown {
+  return properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
+}
+
 /** Encodes features one after the other into one growing buffer, reusing one flatbuffer builder. */
 class FeatureEncoder {
   #builder = new flatbuffers.Builder(1024);
@@ -420,7 +425,7 @@ class FeatureEncoder {
         ? feature.id
         : column.name === CELLS_COLUMN
         ? feature.cells
-        : feature.properties?.[column.property ?? column.name];
+        : ownValue(feature.properties, column.property ?? column.name);
       if (value === null || value === undefined) continue;
       this.#ensureProps(at, 2 + 8);
       this.#propsView.setUint16(at, i, true);

@@ -121,6 +121,18 @@ Deno.test("user properties named id, _cells or _x stay the user's own attributes
   deepEqual(foreign[0]!.properties, { _id: "FJI", __cells: "8a,8b", ___x: 1, __id: 2, name: "Fiji" });
 });
 
+Deno.test("property names that are empty or name Object's own members round-trip as plain data", () => {
+  const odd = JSON.parse('{"": 1, "constructor": "c", "__proto__": {"x": 1}, "toString": 2, "_": 3}');
+  const bytes = writeFlatGeobuf([
+    { id: 1, geometry: { kind: "Point", xy: f64(0, 0) }, properties: odd },
+    { id: 2, geometry: { kind: "Point", xy: f64(1, 1) }, properties: { name: "plain" } },
+  ]);
+  const [first, second] = parseFlatGeobuf(bytes, { storedColumns: true }).features;
+  equal(JSON.stringify(first!.properties), JSON.stringify(odd));
+  equal(Object.getPrototypeOf(first!.properties), Object.prototype);
+  deepEqual(second!.properties, { name: "plain" });
+});
+
 Deno.test("the writer rejects empty and malformed geometries with the feature id in the message", () => {
   throws(() => writeFlatGeobuf([{ id: 9, geometry: { kind: "Point", xy: f64() } }]), /Feature 9 has an empty geometry/);
   throws(
