@@ -16,7 +16,7 @@ import {
   webhookSummary,
 } from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
-import { asTaskFailure, DEFAULT_SLICE_WORK, releaseJob, runTaskSlice, TaskFailure } from "./executor.ts";
+import { asTaskFailure, DEFAULT_SLICE_WORK, releaseJob, runTaskSlice } from "./executor.ts";
 import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../src/http/log.ts";
 import { type Span, startSpan } from "../../src/http/span.ts";
