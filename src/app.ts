@@ -31,26 +31,15 @@ import {
   DatasetUploadQuery,
   DatasetUploadStatus,
 } from "./contract/dataset.ts";
-import {
-  checkFeatureCollection,
-  FeatureCollection,
-  type FeatureCollectionSummary,
-  type PathSegment,
-} from "./contract/geojson.ts";
+import { checkFeatureCollection, FeatureCollection, type FeatureCollectionSummary } from "./contract/geojson.ts";
 import { Health } from "./contract/health.ts";
 import { JobAccepted, JobRequest, JobStatusValue, normalizeJobRequest, type OutputFormat } from "./contract/job.ts";
-import {
-  DATASET_LIMITS,
-  MAX_DATASET_BODY_BYTES,
-  MAX_JOB_BODY_BYTES,
-  MAX_OTHER_BODY_BYTES,
-  MAX_REPORTED_ERRORS,
-} from "./contract/limits.ts";
+import { DATASET_LIMITS, MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES, MAX_OTHER_BODY_BYTES } from "./contract/limits.ts";
 import { Problem } from "./contract/problem.ts";
 import { JobStatus } from "./contract/status.ts";
 import { bodyLimit, type BodyVariables, readBody } from "./http/body.ts";
-import { formatPath, validationErrorFrom, validationHook } from "./http/validation.ts";
-import { type FieldError, notFound, NotImplementedError, onError, ValidationError } from "./http/problem.ts";
+import { collectFieldErrors, validationErrorFrom, validationHook } from "./http/validation.ts";
+import { notFound, NotImplementedError, onError, ValidationError } from "./http/problem.ts";
 import { trace, type TraceVariables } from "./http/trace.ts";
 import { gateway } from "./http/gateway.ts";
 import { submissionRateLimit } from "./http/rate_limit.ts";
@@ -571,20 +560,9 @@ export function validateDatasetGeoJson(
 ): { featureCollection: FeatureCollection; summary: FeatureCollectionSummary } {
   const parsed = FeatureCollection.safeParse(json);
   if (!parsed.success) throw validationErrorFrom(parsed.error, "json");
-  const errors: FieldError[] = [];
-  let total = 0;
-  const summary = checkFeatureCollection(parsed.data, crs, DATASET_LIMITS, [], (path: PathSegment[], message) => {
-    total++;
-    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ path: formatPath(path), message });
-    return true;
-  });
-  if (total > 0) {
-    throw new ValidationError(
-      `The dataset has ${total} invalid field${total === 1 ? "" : "s"}` +
-        (errors.length < total ? ` (the first ${errors.length} are listed).` : "."),
-      errors,
-    );
-  }
+  const issues = collectFieldErrors("The dataset");
+  const summary = checkFeatureCollection(parsed.data, crs, DATASET_LIMITS, [], issues.sink);
+  issues.throwIfAny();
   return { featureCollection: parsed.data, summary };
 }
 

@@ -15,6 +15,8 @@
 import type { GeometryKind } from "../../wasm/flat_geometry.ts";
 import { mergeUploadTiles } from "../../src/datasets/upload.ts";
 import { requestHash } from "../../src/jobs/plan.ts";
+import { createLogger } from "../../src/http/log.ts";
+import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
 import type { Classification, DatasetManifest, PublishOutcome, TileEntry } from "./mod.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
@@ -270,10 +272,13 @@ export class Uploads {
         await this.#merge(upload);
       } catch (error) {
         if (retryCount < MAX_MERGE_RETRIES) throw error;
-        const message = error instanceof Error ? error.message : String(error);
+        // The upload's status tells its owner it failed, never why inside (the log keeps that).
+        createLogger({ upload_id: uploadId }).error("upload merge failed", {
+          error_message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        });
         this.#sql.exec(
           `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ? AND state = 'COMPLETING'`,
-          `Merging the parts failed: ${message}`,
+          `Merging the parts failed: ${INTERNAL_ERROR_DETAIL}`,
           uploadId,
         );
       }

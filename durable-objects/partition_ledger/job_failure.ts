@@ -4,6 +4,7 @@
  * policy deny, tile bytes that do not decode, an input no longer stored)
  * fails the job at once as FAILED; anything else may pass and is retried.
  */
+import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
 import { CoverError } from "../../src/routing/h3_cover.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../src/tiles/errors.ts";
 import { GeometryOperationError, InvalidGeometryError } from "../../wasm/errors.ts";
@@ -60,7 +61,8 @@ export function toJobError(error: unknown): JobError {
     type: "https://spatial-jobs.dev/problems/internal",
     title: "Internal error",
     status: 500,
-    detail: error instanceof Error ? error.message : String(error),
+    // Ours, not the caller's: the status document says only that it failed; the partition logs the message.
+    detail: INTERNAL_ERROR_DETAIL,
     retryable: true,
   };
 }

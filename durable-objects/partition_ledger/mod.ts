@@ -409,7 +409,7 @@ export class PartitionLedger extends DurableObject<Env> {
         return;
       }
       const jobError = toJobError(error);
-      span.logger.error("commit failed", { detail: jobError.detail });
+      span.logger.error("commit failed", { detail: jobError.detail, error_message: errorMessage(error) });
       this.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
         reason: COMMIT_FAILED,
         detail: jobError.detail,
@@ -492,7 +492,12 @@ export class PartitionLedger extends DurableObject<Env> {
       else await Promise.resolve(this.forPartition(task.home_cell).progress(task.job_id, task.attempt)).catch(() => {});
     } catch (error) {
       const jobError = toJobError(error);
-      span.logger.error("slice failed", { cell: task.cell, detail: jobError.detail, retryable: jobError.retryable });
+      span.logger.error("slice failed", {
+        cell: task.cell,
+        detail: jobError.detail,
+        retryable: jobError.retryable,
+        error_message: errorMessage(error),
+      });
       span.setStatus("ERROR", jobError.detail);
       this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
       await Promise.resolve(this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError))
@@ -543,6 +548,11 @@ export { backoffMs };
 
 function minDue(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+/** The error's own message, for the logs only. */
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export type { JobStatus };

@@ -6,13 +6,9 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
-import { crsBounds, flatGeometryToWgs84, type SupportedCrs } from "./crs.ts";
-import {
-  type GeoJsonLimits,
-  MAX_FEATURE_ID_LENGTH,
-  MAX_PROPERTY_KEY_LENGTH,
-  MAX_PROPERTY_STRING_LENGTH,
-} from "./limits.ts";
+import { flatGeometryToWgs84, type SupportedCrs } from "./crs.ts";
+import { FeatureChecker, type FeatureCollectionSummary, type IssueSink, type PathSegment } from "./feature_checks.ts";
+import { type GeoJsonLimits, MAX_FEATURE_ID_LENGTH } from "./limits.ts";
 
 export const GEOMETRY_TYPES = [
   "Point",
@@ -124,20 +120,7 @@ export const FeatureCollection = z
   });
 export type FeatureCollection = z.infer<typeof FeatureCollection>;
 
-export type PathSegment = string | number;
-
-/** Receives each semantic error; return `false` to stop checking (enough errors collected). */
-export type IssueSink = (path: PathSegment[], message: string) => boolean;
-
-/** What {@link checkFeatureCollection} learned while checking. */
-export interface FeatureCollectionSummary {
-  featureCount: number;
-  vertexCount: number;
-  geometryTypes: Set<GeometryKind>;
-  /** [minX, minY, maxX, maxY] in the input CRS, or null when there are no features. */
-  bbox: [number, number, number, number] | null;
-  ids: FeatureId[];
-}
+export type { FeatureCollectionSummary, IssueSink, PathSegment };
 
 /** A feature's id per the contract: its `id`, else `properties.id` when that is a string or number. */
 export function featureIdOf(feature: { id?: unknown; properties?: Record<string, unknown> | null }): FeatureId | null {
@@ -154,7 +137,10 @@ function fmtPos(p: number[]): string {
 /**
  * Checks what the structural schema cannot: coordinates inside the CRS's
  * range, rings closed, ids present/valid/unique, vertex and part limits,
- * property key and string lengths. `base` prefixes every reported path.
+ * property key and string lengths (feature_checks.ts, shared with FlatGeobuf
+ * uploads). `base` prefixes every reported path. Only for a collection that
+ * passed the {@link FeatureCollection} schema: it walks the coordinate arrays
+ * that schema vouches for.
  */
 export function checkFeatureCollection(
   fc: FeatureCollection,
@@ -163,89 +149,31 @@ export function checkFeatureCollection(
   base: PathSegment[],
   report: IssueSink,
 ): FeatureCollectionSummary {
-  const [minX, minY, maxX, maxY] = crsBounds(crs);
-  const summary: FeatureCollectionSummary = {
-    featureCount: fc.features.length,
-    vertexCount: 0,
-    geometryTypes: new Set(),
-    bbox: null,
-    ids: [],
-  };
-  let bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
-  let go = true;
-  const issue = (path: PathSegment[], message: string) => {
-    if (go) go = report(path, message);
-  };
-
-  if (fc.features.length > limits.maxFeatures) {
-    issue(
-      [...base, "features"],
-      `has ${fc.features.length} features; the limit is ${limits.maxFeatures}`,
-    );
-    return summary;
-  }
-
-  const seen = new Map<string, number>();
-  for (let i = 0; i < fc.features.length && go; i++) {
+  const check = new FeatureChecker(fc.features.length, crs, limits, base, report);
+  if (!check.count()) return check.summary;
+  for (let i = 0; i < fc.features.length && check.going; i++) {
     const f = fc.features[i]!;
     const fpath = [...base, "features", i];
-    // Id.
     const id = featureIdOf(f);
-    const idPath = f.id !== undefined ? [...fpath, "id"] : [...fpath, "properties", "id"];
-    if (id === null) {
-      const pid = f.properties?.id;
-      if (pid !== undefined && pid !== null) {
-        issue([...fpath, "properties", "id"], "feature id must be a string or a number");
-      } else {
-        issue([...fpath, "id"], "feature has no id: set `id` or `properties.id` (a string or a number)");
-      }
-    } else if (typeof id === "string" && (id.length === 0 || id.length > MAX_FEATURE_ID_LENGTH)) {
-      issue(idPath, `string id must have 1–${MAX_FEATURE_ID_LENGTH} characters`);
-    } else if (typeof id === "number" && !Number.isFinite(id)) {
-      issue(idPath, "numeric id must be finite");
-    } else {
-      const key = `${typeof id}:${id}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        issue(
-          idPath,
-          `duplicate feature id ${JSON.stringify(id)} (first used by features[${first}])`,
-        );
-      } else {
-        seen.set(key, i);
-        summary.ids.push(id);
-      }
-    }
-    // Properties.
-    if (f.properties) checkProperties(f.properties, [...fpath, "properties"], issue, 0);
-    // Geometry.
+    const pid = f.properties?.id;
+    const pidGiven = pid !== undefined && pid !== null;
+    const onProperty = id === null ? pidGiven : f.id === undefined;
+    const idPath = onProperty ? [...fpath, "properties", "id"] : [...fpath, "id"];
+    const missing = pidGiven
+      ? "feature id must be a string or a number"
+      : "feature has no id: set `id` or `properties.id` (a string or a number)";
+    check.id(id, i, idPath, missing);
+    if (f.properties) check.properties(f.properties, [...fpath, "properties"]);
     const g = f.geometry;
-    summary.geometryTypes.add(g.type);
+    check.geometry(g.type);
     const gpath = [...fpath, "geometry"];
     const cpath = [...gpath, "coordinates"];
-    let vertices = 0;
-    const pos = (p: number[], path: PathSegment[]) => {
-      vertices++;
-      const x = p[0]!, y = p[1]!;
-      if (x < minX || x > maxX || y < minY || y > maxY) {
-        issue(
-          path,
-          `position ${fmtPos(p)} is outside the valid range of ${crs} ([${minX}, ${minY}, ${maxX}, ${maxY}])`,
-        );
-      }
-      if (x < bx0) bx0 = x;
-      if (y < by0) by0 = y;
-      if (x > bx1) bx1 = x;
-      if (y > by1) by1 = y;
-    };
-    const parts = (n: number, path: PathSegment[]) => {
-      if (n > limits.maxGeometryParts) issue(path, `has ${n} parts; the limit is ${limits.maxGeometryParts}`);
-    };
+    const pos = (p: number[], path: PathSegment[]) => check.position(p[0]!, p[1]!, () => path);
     const ring = (r: number[][], path: PathSegment[]) => {
       r.forEach((p, k) => pos(p, [...path, k]));
       const a = r[0]!, b = r[r.length - 1]!;
       if (a[0] !== b[0] || a[1] !== b[1]) {
-        issue(path, `linear ring is not closed: first position ${fmtPos(a)} differs from last ${fmtPos(b)}`);
+        check.issue(path, `linear ring is not closed: first position ${fmtPos(a)} differs from last ${fmtPos(b)}`);
       }
     };
     switch (g.type) {
@@ -254,58 +182,28 @@ export function checkFeatureCollection(
         break;
       case "MultiPoint":
       case "LineString":
-        parts(g.coordinates.length, cpath);
+        check.parts(g.coordinates.length, cpath);
         g.coordinates.forEach((p, k) => pos(p, [...cpath, k]));
         break;
       case "MultiLineString":
-        parts(g.coordinates.length, cpath);
+        check.parts(g.coordinates.length, cpath);
         g.coordinates.forEach((line, l) => line.forEach((p, k) => pos(p, [...cpath, l, k])));
         break;
       case "Polygon":
-        parts(g.coordinates.length, cpath);
+        check.parts(g.coordinates.length, cpath);
         g.coordinates.forEach((r, k) => ring(r, [...cpath, k]));
         break;
       case "MultiPolygon":
-        parts(g.coordinates.length, cpath);
+        check.parts(g.coordinates.length, cpath);
         g.coordinates.forEach((poly, q) => {
-          parts(poly.length, [...cpath, q]);
+          check.parts(poly.length, [...cpath, q]);
           poly.forEach((r, k) => ring(r, [...cpath, q, k]));
         });
         break;
     }
-    if (vertices > limits.maxGeometryVertices) {
-      issue(gpath, `has ${vertices} positions; the limit per geometry is ${limits.maxGeometryVertices}`);
-    }
-    summary.vertexCount += vertices;
-    if (summary.vertexCount > limits.maxVertices) {
-      issue([...base, "features"], `has more than ${limits.maxVertices} positions in total (the limit)`);
-      break;
-    }
+    check.endGeometry(gpath);
   }
-  if (summary.featureCount > 0 && Number.isFinite(bx0)) summary.bbox = [bx0, by0, bx1, by1];
-  return summary;
-}
-
-function checkProperties(
-  value: unknown,
-  path: PathSegment[],
-  issue: (path: PathSegment[], message: string) => void,
-  depth: number,
-): void {
-  if (typeof value === "string") {
-    if (value.length > MAX_PROPERTY_STRING_LENGTH) {
-      issue(path, `string has ${value.length} characters; the limit is ${MAX_PROPERTY_STRING_LENGTH}`);
-    }
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkProperties(v, [...path, i], issue, depth + 1));
-  } else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.length > MAX_PROPERTY_KEY_LENGTH) {
-        issue(path, `property name of ${k.length} characters; the limit is ${MAX_PROPERTY_KEY_LENGTH}`);
-      }
-      checkProperties(v, [...path, k], issue, depth + 1);
-    }
-  }
+  return check.finish();
 }
 
 const POLYGONAL = new Set<string>(["Polygon", "MultiPolygon"]);

@@ -87,7 +87,10 @@ export const JobRequest = JobRequestObject.superRefine((req, ctx) => {
     add(["distance_m"], "distance_m applies to the dwithin predicate only");
   }
 
-  if (req.geometry_payload) {
+  // The semantic check walks coordinates the structural schema vouches for: a payload that failed it (an empty
+  // ring, a one-number position) has its field errors already and is not walked.
+  const payloadParsed = !ctx.issues.some((issue) => issue.path?.[0] === "geometry_payload");
+  if (req.geometry_payload && payloadParsed) {
     const summary = checkFeatureCollection(
       req.geometry_payload,
       req.input_crs,

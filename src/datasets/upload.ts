@@ -21,7 +21,7 @@ import type { Logger } from "../http/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
 import { catalogStub } from "../routing/partitions.ts";
 import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
-import { writeFlatGeobuf } from "../tiles/fgb_writer.ts";
+import { type StoredFeature, writeFlatGeobuf } from "../tiles/fgb_writer.ts";
 import { type BBox, expandByBBox } from "../tiles/geometry_bbox.ts";
 import { buildTiles } from "../tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
@@ -237,9 +237,9 @@ export async function mergeUploadTiles(
         }),
       );
     }
-    const features: FlatFeature[] = [];
+    const features: StoredFeature[] = [];
     for (let i = 0; i < chunks.length; i++) {
-      for (const f of parseFlatGeobuf(chunks[i]!).features) features.push(f);
+      for (const f of parseFlatGeobuf(chunks[i]!, { storedColumns: true }).features) features.push(f);
       chunks[i] = new Uint8Array(0);
     }
     const bytes = writeFlatGeobuf(features, { name: cell });

@@ -196,8 +196,11 @@ export function toProblemError(err: unknown): ProblemError {
   return internalError();
 }
 
+/** What a caller is told of an unexpected error (a problem, a job's `error`): never the error's own message. */
+export const INTERNAL_ERROR_DETAIL = "An unexpected error occurred; quote the trace id when reporting it.";
+
 function internalError(): ProblemError {
-  return new ProblemError(500, "An unexpected error occurred; quote the trace id when reporting it.", {
+  return new ProblemError(500, INTERNAL_ERROR_DETAIL, {
     type: "internal-error",
   });
 }

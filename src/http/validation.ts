@@ -75,3 +75,30 @@ export function validationHook(
 ): void {
   if (!result.success) throw validationErrorFrom(result.error, result.target);
 }
+
+/**
+ * Collects semantic field errors (the sink a checker reports to) and throws them as one
+ * {@link ValidationError} naming `what` ("The dataset has 3 invalid fields.").
+ */
+export function collectFieldErrors(what: string): {
+  sink: (path: readonly PropertyKey[], message: string) => boolean;
+  throwIfAny(): void;
+} {
+  const errors: FieldError[] = [];
+  let total = 0;
+  return {
+    sink(path, message) {
+      total++;
+      if (errors.length < MAX_REPORTED_ERRORS) errors.push({ path: formatPath(path), message });
+      return true;
+    },
+    throwIfAny() {
+      if (total === 0) return;
+      throw new ValidationError(
+        `${what} has ${total} invalid field${total === 1 ? "" : "s"}` +
+          (errors.length < total ? ` (the first ${errors.length} are listed).` : "."),
+        errors,
+      );
+    },
+  };
+}

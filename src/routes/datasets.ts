@@ -6,6 +6,9 @@ import type { SupportedCrs } from "../contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
 import { NotFoundError, ValidationError } from "../http/problem.ts";
+import { collectFieldErrors } from "../http/validation.ts";
+import { checkFlatFeatures } from "../contract/feature_checks.ts";
+import { DATASET_LIMITS } from "../contract/limits.ts";
 import { catalogStub } from "../routing/partitions.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError } from "../tiles/errors.ts";
 import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
@@ -55,16 +58,11 @@ export function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] 
       message: "use EPSG:4326 or EPSG:3857",
     }]);
   }
-  const ids = new Set<string>();
-  return parsed.features.map((f, i) => {
-    const key = `${typeof f.id}:${f.id}`;
-    if (ids.has(key)) {
-      throw new ValidationError(`Duplicate feature id ${JSON.stringify(f.id)}.`, [{
-        path: `features[${i}].id`,
-        message: "duplicate id",
-      }]);
-    }
-    ids.add(key);
-    return fileCrs === "EPSG:4326" ? f : { ...f, geometry: flatGeometryToWgs84(f.geometry, "EPSG:3857") };
-  });
+  // The same id, property, range and limit checks as a GeoJSON body, in the file's own CRS.
+  const issues = collectFieldErrors("The FlatGeobuf file");
+  checkFlatFeatures(parsed.features, fileCrs, DATASET_LIMITS, issues.sink);
+  issues.throwIfAny();
+  return fileCrs === "EPSG:4326"
+    ? parsed.features
+    : parsed.features.map((f) => ({ ...f, geometry: flatGeometryToWgs84(f.geometry, "EPSG:3857") }));
 }

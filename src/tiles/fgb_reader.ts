@@ -13,10 +13,11 @@ import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { fromByteBuffer, type HeaderMeta } from "flatgeobuf/lib/mjs/header-meta.js";
 import { calcTreeSize, NODE_ITEM_BYTE_LEN, streamSearch } from "flatgeobuf/lib/mjs/packedrtree.js";
-import type { FeatureId, FlatFeature, FlatGeometry } from "../../wasm/flat_geometry.ts";
+import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "./errors.ts";
 import { type BBox, bboxesIntersect, geometryBBox } from "./geometry_bbox.ts";
-import { ID_COLUMN } from "./fgb_writer.ts";
+import type { StoredFeature } from "./fgb_writer.ts";
+import { CELLS_COLUMN, ID_COLUMN, propertyOfColumn } from "./stored_columns.ts";
 
 /** What a FlatGeobuf header says, in the parts the engine uses. */
 export interface FgbHeader {
@@ -46,6 +47,12 @@ export interface FgbLayout {
 export interface ParseOptions {
   /** Property holding the feature id (default `"id"`); it is moved out of `properties`. */
   idColumn?: string;
+  /**
+   * The file is one of ours (a tile or a staged part): column names are mapped back to the user's
+   * property names and the internal `_cells` is read into `cells` (stored_columns.ts). Default
+   * false: a file from outside keeps its names, and none of them is internal.
+   */
+  storedColumns?: boolean;
   /** Features without an id: throw {@link MissingFeatureIdError} (default) or use the feature's index. */
   missingId?: "throw" | "index";
 }
@@ -78,7 +85,7 @@ export function readLayout(bytes: Uint8Array): FgbLayout | null {
     const headerBytes = bytes.slice(magicbytes.length, indexOffset);
     meta = fromByteBuffer(new flatbuffers.ByteBuffer(headerBytes));
   } catch (error) {
-    throw new FlatGeobufFormatError(`FlatGeobuf header is corrupt: ${(error as Error).message}`);
+    throw new FlatGeobufFormatError("FlatGeobuf header is corrupt (its tables do not decode)", { cause: error });
   }
   const count = meta.featuresCount;
   if (!Number.isSafeInteger(count) || count < 0) throw new FlatGeobufFormatError(`Feature count ${count} is invalid`);
@@ -135,7 +142,7 @@ function epsgOf(crs: HeaderMeta["crs"]): number | null {
 export function parseFlatGeobuf(
   bytes: Uint8Array,
   options: ParseOptions = {},
-): { header: FgbHeader; features: FlatFeature[] } {
+): { header: FgbHeader; features: StoredFeature[] } {
   const layout = readLayout(bytes);
   if (!layout) throw new FlatGeobufFormatError(`FlatGeobuf file is truncated (${bytes.length} bytes)`);
   if (bytes.length < layout.featuresOffset) {
@@ -179,8 +186,8 @@ function scanFeatureSection(
 }
 
 /** Decodes a whole feature section (see {@link scanFeatureSection}). */
-function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): FlatFeature[] {
-  const features: FlatFeature[] = [];
+function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): StoredFeature[] {
+  const features: StoredFeature[] = [];
   scanFeatureSection(bytes, offset, decoder, (bb, position, index) => {
     features.push(decoder.decode(bb, position, index));
   });
@@ -214,11 +221,16 @@ class FeatureDecoder {
   readonly #missingId: "throw" | "index";
   readonly #missing: number[] = [];
   readonly #idIndex: number;
+  /** Per column: the property it holds, or null (the id, an internal field). */
+  readonly #names: (string | null)[];
+  readonly #cellsIndex: number;
   readonly #arena: Arena;
   readonly #feature = new Feature();
   readonly #geometry = new Geometry();
   /** The id column's value of the feature being decoded. */
   #id: unknown;
+  /** The `_cells` column's value of the feature being decoded. */
+  #cells: unknown;
 
   /** `sourceBytes`: the size of the file the features come from (sizes the coordinate arena). */
   constructor(readonly header: FgbHeader, options: ParseOptions, sourceBytes: number) {
@@ -226,10 +238,15 @@ class FeatureDecoder {
     this.idColumn = options.idColumn ?? ID_COLUMN;
     this.#missingId = options.missingId ?? "throw";
     this.#idIndex = header.columns.findIndex((column) => column.name === this.idColumn);
+    const stored = options.storedColumns ?? false;
+    this.#names = header.columns.map((column, i) =>
+      i === this.#idIndex ? null : stored ? propertyOfColumn(column.name) : column.name
+    );
+    this.#cellsIndex = stored ? header.columns.findIndex((column) => column.name === CELLS_COLUMN) : -1;
   }
 
   /** Decodes the size-prefixed feature at `position` of `bb`; `index` is its position in the file. */
-  decode(bb: flatbuffers.ByteBuffer, position: number, index: number): FlatFeature {
+  decode(bb: flatbuffers.ByteBuffer, position: number, index: number): StoredFeature {
     let geometry: FlatGeometry;
     let properties: Record<string, unknown>;
     try {
@@ -238,7 +255,9 @@ class FeatureDecoder {
     } catch (error) {
       throw corrupt(index, error);
     }
-    return { id: this.#resolveId(index), geometry, properties };
+    const feature: StoredFeature = { id: this.#resolveId(index), geometry, properties };
+    if (typeof this.#cells === "string") feature.cells = this.#cells;
+    return feature;
   }
 
   /**
@@ -249,13 +268,13 @@ class FeatureDecoder {
     try {
       const table = this.#aim(bb, position);
       const field = bb.__offset(table.bb_pos, 6);
-      if (!field || bb.__vector_len(table.bb_pos + field) !== 2) throw new Error("not a point");
+      if (!field || bb.__vector_len(table.bb_pos + field) !== 2) throw new DecodeError("not a point");
       const start = bb.__vector(table.bb_pos + field);
       const view = viewOf(bb.bytes());
-      if (start + 16 > view.byteLength) throw new Error("geometry vector runs past its feature");
+      if (start + 16 > view.byteLength) throw new DecodeError("geometry vector runs past its feature");
       xy[2 * index] = view.getFloat64(start, true);
       xy[2 * index + 1] = view.getFloat64(start + 8, true);
-      if (this.#decodeProperties(bb, this.#feature) !== NO_PROPERTIES) throw new Error("a point with properties");
+      if (this.#decodeProperties(bb, this.#feature) !== NO_PROPERTIES) throw new DecodeError("a point with properties");
     } catch (error) {
       throw corrupt(index, error);
     }
@@ -270,7 +289,7 @@ class FeatureDecoder {
     bb.setPosition(position);
     const feature = Feature.getSizePrefixedRootAsFeature(bb, this.#feature);
     const table = feature.geometry(this.#geometry);
-    if (!table) throw new Error("no geometry");
+    if (!table) throw new DecodeError("no geometry");
     return table;
   }
 
@@ -290,6 +309,7 @@ class FeatureDecoder {
   #decodeProperties(bb: flatbuffers.ByteBuffer, feature: Feature): Record<string, unknown> {
     let properties: Record<string, unknown> | undefined;
     this.#id = undefined;
+    this.#cells = undefined;
     const columns = this.header.columns;
     const field = bb.__offset(feature.bb_pos, 6);
     if (!field || columns.length === 0) return NO_PROPERTIES;
@@ -367,7 +387,19 @@ class FeatureDecoder {
           throw new FlatGeobufFormatError(`Column "${column.name}" has unknown type ${column.type}`);
       }
       if (i === this.#idIndex) this.#id = value;
-      else (properties ??= {})[column.name] = value;
+      else if (i === this.#cellsIndex) this.#cells = value;
+      else {
+        const name = this.#names[i];
+        // defineProperty: a property named `__proto__` is data, not the object's prototype.
+        if (name !== null && name !== undefined) {
+          Object.defineProperty(properties ??= {}, name, {
+            value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+      }
     }
     return properties ?? NO_PROPERTIES;
   }
@@ -377,10 +409,17 @@ class FeatureDecoder {
   }
 }
 
-/** A decoding failure of feature `index`, as a format error. */
+/** What this reader found wrong inside a feature (its message names the fault in the file). */
+class DecodeError extends Error {}
+
+/**
+ * A decoding failure of feature `index`, as a format error. An error flatbuffers or a DataView raised
+ * on bad offsets names the reading code, not the file: the caller is told only that the feature is corrupt.
+ */
 function corrupt(index: number, error: unknown): FlatGeobufFormatError {
   if (error instanceof FlatGeobufFormatError) return error;
-  return new FlatGeobufFormatError(`Feature ${index} is corrupt: ${(error as Error).message}`);
+  const why = error instanceof DecodeError ? error.message : "its tables do not decode";
+  return new FlatGeobufFormatError(`Feature ${index} is corrupt: ${why}`, { cause: error });
 }
 
 const textDecoder = new TextDecoder();
@@ -552,7 +591,7 @@ export interface TileReaderOptions {
   maxBatchBytes?: number;
   /** The object size when already known (the manifest's `bytes`): saves the HEAD request. */
   size?: number;
-  /** Property holding the feature id (default `"id"`). */
+  /** Property holding the feature id (default `"id"`). Tiles are ours: their column names are read as stored_columns.ts says. */
   idColumn?: string;
 }
 
@@ -639,7 +678,11 @@ export class R2TileReader {
     }
     if (layout.featuresOffset > size) throw new FlatGeobufFormatError(`Tile "${key}" is truncated inside its index`);
     reader.#layout = layout;
-    reader.#decoder = new FeatureDecoder(layout.header, { idColumn: resolved.idColumn, missingId: "index" }, size);
+    reader.#decoder = new FeatureDecoder(
+      layout.header,
+      { idColumn: resolved.idColumn, missingId: "index", storedColumns: true },
+      size,
+    );
     return reader;
   }
 
@@ -651,7 +694,7 @@ export class R2TileReader {
    * The features whose bbox intersects `bbox` (closed boxes: touching counts), in file order.
    * An empty tile yields nothing; a tile without an index is read whole and filtered.
    */
-  async *search(bbox: Readonly<BBox>): AsyncGenerator<FlatFeature> {
+  async *search(bbox: Readonly<BBox>): AsyncGenerator<StoredFeature> {
     const { header, featuresOffset, indexOffset, indexLength } = this.#layout;
     if (header.featuresCount === 0) return;
     if (header.indexNodeSize === 0) {
@@ -686,14 +729,14 @@ export class R2TileReader {
   }
 
   /** {@link search}, collected into an array. */
-  async collect(bbox: Readonly<BBox>): Promise<FlatFeature[]> {
-    const out: FlatFeature[] = [];
+  async collect(bbox: Readonly<BBox>): Promise<StoredFeature[]> {
+    const out: StoredFeature[] = [];
     for await (const feature of this.search(bbox)) out.push(feature);
     return out;
   }
 
   /** Every feature of the tile, in file order. */
-  async all(): Promise<FlatFeature[]> {
+  async all(): Promise<StoredFeature[]> {
     return await this.#scanAll();
   }
 
@@ -709,7 +752,7 @@ export class R2TileReader {
     return decodePointSection(bytes, offset, this.#decoder);
   }
 
-  async #scanAll(): Promise<FlatFeature[]> {
+  async #scanAll(): Promise<StoredFeature[]> {
     const [bytes, offset] = await this.#featureSection();
     return decodeFeatureSection(bytes, offset, this.#decoder);
   }

@@ -23,9 +23,14 @@ import type { IParsedGeometry } from "flatgeobuf/lib/mjs/generic/geometry.js";
 import { calcTreeSize, generateLevelBounds, NODE_ITEM_BYTE_LEN } from "flatgeobuf/lib/mjs/packedrtree.js";
 import type { FlatFeature, FlatGeometry } from "../../wasm/flat_geometry.ts";
 import { type BBox, expandByBBox, geometryBBox, hilbert } from "./geometry_bbox.ts";
+import { CELLS_COLUMN, columnOfProperty, ID_COLUMN } from "./stored_columns.ts";
 
-/** The column that carries each feature's id (its JSON type kept: number or string). */
-export const ID_COLUMN = "id";
+export { ID_COLUMN };
+
+/** A feature as stored in a tile: with `cells`, the sorted H3 cells it touches when it spans more than one. */
+export interface StoredFeature extends FlatFeature {
+  cells?: string;
+}
 /** Node size of the packed Hilbert R-tree (FlatGeobuf's default). */
 export const DEFAULT_NODE_SIZE = 16;
 
@@ -47,21 +52,25 @@ export interface WriteOptions {
 export interface WrittenColumn {
   name: string;
   type: ColumnType;
+  /** The user property it holds, when that is not `name` (see stored_columns.ts). */
+  property?: string;
 }
 
 /**
  * Encodes features as a FlatGeobuf file with a packed Hilbert R-tree (node size 16 by default).
  * The file's features are in Hilbert order; each id is stored in the `id` column with its JSON
- * type (integers as `Long`, other numbers as `Double`, strings as `String`, a mix as `Json`).
+ * type (integers as `Long`, other numbers as `Double`, strings as `String`, a mix as `Json`), a
+ * feature's `cells` in the internal `_cells` column, and user properties under the names of
+ * stored_columns.ts (so a `properties.id` or `_cells` stays the user's own attribute).
  * Property values `null`/`undefined` are not stored (they read back as absent keys, like GDAL).
  *
- * @throws {RangeError} on an empty or malformed geometry, or a `properties.id` that differs from the id.
+ * @throws {RangeError} on an empty or malformed geometry.
  * @example
  * ```ts
  * const bytes = writeFlatGeobuf([{ id: 1, geometry: { kind: "Point", xy: new Float64Array([2, 48]) } }]);
  * ```
  */
-export function writeFlatGeobuf(features: readonly FlatFeature[], options: WriteOptions = {}): Uint8Array {
+export function writeFlatGeobuf(features: readonly StoredFeature[], options: WriteOptions = {}): Uint8Array {
   const nodeSize = options.nodeSize ?? DEFAULT_NODE_SIZE;
   if (nodeSize !== 0 && !(Number.isInteger(nodeSize) && nodeSize >= 2 && nodeSize <= 65535)) {
     throw new RangeError(`Node size ${nodeSize} is invalid; use 0 (no index) or an integer in 2..65535`);
@@ -139,7 +148,7 @@ export class ResultFlatGeobufWriter {
     return out;
   }
 
-  add(feature: FlatFeature): void {
+  add(feature: StoredFeature): void {
     this.#encoder.add(feature);
   }
 
@@ -297,30 +306,34 @@ function columnTypeOf(classes: Set<ValueClass>): ColumnType {
   return classes.size === 0 ? ColumnType.String : ColumnType.Json;
 }
 
-/** The schema: `id` first, then every property key in first-seen order, typed over all features. */
-export function inferColumns(features: readonly FlatFeature[]): WrittenColumn[] {
-  const classes = new Map<string, Set<ValueClass>>([[ID_COLUMN, new Set()]]);
+/**
+ * The schema: `id` first, `_cells` when a feature has cells, then every property key in first-seen
+ * order (under its stored name), typed over all features.
+ */
+export function inferColumns(features: readonly StoredFeature[]): WrittenColumn[] {
+  const ids = new Set<ValueClass>();
+  const classes = new Map<string, Set<ValueClass>>();
+  let cells = false;
   for (const feature of features) {
-    classes.get(ID_COLUMN)!.add(classify(feature.id));
+    ids.add(classify(feature.id));
+    if (feature.cells !== undefined) cells = true;
     const properties = feature.properties;
     if (!properties) continue;
     for (const name in properties) {
       const value = properties[name];
-      if (name === ID_COLUMN) {
-        if (value !== undefined && value !== null && value !== feature.id) {
-          throw new RangeError(
-            `Feature ${JSON.stringify(feature.id)} has properties.id ${JSON.stringify(value)}; ` +
-              `the id column holds the feature id, so make them equal or rename the property`,
-          );
-        }
-        continue;
-      }
       let set = classes.get(name);
       if (!set) classes.set(name, set = new Set());
       if (value !== null && value !== undefined) set.add(classify(value));
     }
   }
-  return [...classes].map(([name, set]) => ({ name, type: columnTypeOf(set) }));
+  return [
+    { name: ID_COLUMN, type: columnTypeOf(ids) },
+    ...(cells ? [{ name: CELLS_COLUMN, type: ColumnType.String }] : []),
+    ...[...classes].map(([property, set]) => {
+      const name = columnOfProperty(property);
+      return name === property ? { name, type: columnTypeOf(set) } : { name, type: columnTypeOf(set), property };
+    }),
+  ];
 }
 
 const textEncoder = new TextEncoder();
@@ -335,6 +348,11 @@ function writeUtf8(text: string, out: Uint8Array, at: number): number {
     out[at + i] = c;
   }
   return n;
+}
+
+/** `properties[key]` when it is the object's own (a property named `constructor` is not Object's). */
+function ownValue(properties: Record<string, unknown> | undefined, key: string): unknown {
+  return properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
 }
 
 /** Encodes features one after the other into one growing buffer, reusing one flatbuffer builder. */
@@ -353,7 +371,7 @@ class FeatureEncoder {
     return this.#length;
   }
 
-  add(feature: FlatFeature): void {
+  add(feature: StoredFeature): void {
     const builder = this.#builder;
     builder.clear();
     const propsLength = this.#encodeProperties(feature);
@@ -398,12 +416,16 @@ class FeatureEncoder {
   }
 
   /** FlatGeobuf property encoding: per present value, a u16 column index and the value. */
-  #encodeProperties(feature: FlatFeature): number {
+  #encodeProperties(feature: StoredFeature): number {
     let at = 0;
     const columns = this.columns;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i]!;
-      const value = i === 0 ? feature.id : feature.properties?.[column.name];
+      const value = i === 0
+        ? feature.id
+        : column.name === CELLS_COLUMN
+        ? feature.cells
+        : ownValue(feature.properties, column.property ?? column.name);
       if (value === null || value === undefined) continue;
       this.#ensureProps(at, 2 + 8);
       this.#propsView.setUint16(at, i, true);

@@ -8,7 +8,8 @@
  * ```
  *
  * A stored feature that touches more than its own tile's cell carries
- * `_cells`, the sorted cells it touches: the executor's reference rule (a pair
+ * `cells`, the sorted cells it touches (in the internal `_cells` column, apart
+ * from the user's properties: stored_columns.ts): the executor's reference rule (a pair
  * belongs to the smallest cell both of its features touch) reads it instead of
  * covering geometries again. One that touches only its tile's cell (every
  * point) carries nothing: its cells are that one cell.
@@ -17,11 +18,8 @@
  */
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 import { cellsForGeometry } from "../routing/h3_cover.ts";
-import { writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
+import { type StoredFeature, writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
 import { type BBox, expandByBBox, geometryBBox } from "./geometry_bbox.ts";
-
-/** Property of a stored feature spanning cells: the sorted H3 cells it touches, comma-separated. */
-export const CELLS_PROPERTY = "_cells";
 
 /** One tile as the manifest lists it. */
 export interface TileManifestEntry {
@@ -43,23 +41,20 @@ export interface BuiltTile {
 }
 
 /** The sorted cells of a feature stored in the tile of `tileCell`. */
-export function storedCells(feature: FlatFeature, tileCell: string): string[] {
-  const value = feature.properties?.[CELLS_PROPERTY];
-  return typeof value === "string" && value ? value.split(",") : [tileCell];
+export function storedCells(feature: StoredFeature, tileCell: string): string[] {
+  return feature.cells ? feature.cells.split(",") : [tileCell];
 }
 
 /**
  * Groups features by every H3 cell at `resolution` their geometry touches (so a feature spanning
- * cells is in each of their tiles), each such feature stamped with its `_cells`. Cells come out sorted;
+ * cells is in each of their tiles), each such feature stamped with its `cells`. Cells come out sorted;
  * features keep their input order.
  */
-export function splitByCell(features: readonly FlatFeature[], resolution: number): Map<string, FlatFeature[]> {
-  const byCell = new Map<string, FlatFeature[]>();
+export function splitByCell(features: readonly FlatFeature[], resolution: number): Map<string, StoredFeature[]> {
+  const byCell = new Map<string, StoredFeature[]>();
   for (const feature of features) {
     const cells = cellsForGeometry(feature.geometry, resolution).sort();
-    const stored = cells.length > 1
-      ? { ...feature, properties: { ...feature.properties, [CELLS_PROPERTY]: cells.join(",") } }
-      : feature;
+    const stored = cells.length > 1 ? { ...feature, cells: cells.join(",") } : feature;
     for (const cell of cells) {
       let list = byCell.get(cell);
       if (!list) byCell.set(cell, list = []);

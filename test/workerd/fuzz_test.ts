@@ -1,8 +1,13 @@
 /**
- * Hostile-input fuzzing against real workerd: a seeded generator sends
- * hundreds of malformed, oversized and nonsensical requests. None may be
- * answered with a 5xx or a 2xx, the service stays healthy, and nothing is
- * written (the local DO/R2 state is byte-for-byte unchanged).
+ * Fuzzing against real workerd, in two parts:
+ * - hostile requests built to be refused (malformed, oversized, nonsensical):
+ *   none may be answered with a 5xx or a 2xx, and the local DO/R2 state is
+ *   byte-for-byte unchanged;
+ * - the structure-aware fuzzer (scripts/lib/fuzz_cases.ts, also run long by
+ *   `deno task fuzz`): thousands of mutated real datasets (us-atlas counties as
+ *   GeoJSON, GDAL FlatGeobuf at the byte level) and job bodies, checked by
+ *   scripts/lib/fuzz_run.ts: never a 5xx, /health up, nothing written for a
+ *   rejected request, accepted datasets and jobs work.
  *
  * `FUZZ_SEED=<n>` replays another sequence; the seed is printed with the tally.
  */
@@ -10,9 +15,12 @@ import { equal, ok } from "node:assert/strict";
 import { SignJWT } from "jose";
 import { type Service, startService } from "./harness.ts";
 import { seededRandom } from "../../scripts/lib/seeded_random.ts";
+import { formatTally, runFuzz } from "../../scripts/lib/fuzz_run.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20251117);
 const CASES = 560;
+/** Structure-aware cases in the test command (`deno task fuzz --cases N` for long runs). */
+const STRUCTURED_CASES = Number(Deno.env.get("FUZZ_CASES") ?? 5_000);
 const CONCURRENCY = Number(Deno.env.get("FUZZ_CONCURRENCY") ?? 8);
 
 interface Case {
@@ -582,6 +590,23 @@ Deno.test("fuzz: hundreds of hostile requests get 4xx (never 5xx or 2xx), the se
     equal(health.status, 200, "the service still answers /health");
     await health.body?.cancel();
     equal(await service.stateFingerprint(), before, "no ledger row, DO or R2 object was written");
+  } finally {
+    await service.stop("SIGTERM");
+  }
+});
+
+Deno.test("fuzz: thousands of mutated real datasets and job bodies: never a 5xx, nothing written when refused, accepted ones work", async () => {
+  const service = await startService({ vars: { SUBMIT_RATE_PER_SECOND: "100000", SUBMIT_RATE_BURST: "100000" } });
+  try {
+    const report = await runFuzz(service, { cases: STRUCTURED_CASES, seed: SEED, log: console.log });
+    console.log(
+      `structured fuzz seed ${report.seed}: ${report.cases} cases in ${report.seconds.toFixed(1)} s ` +
+        `(${report.acceptedDatasets} datasets and ${report.acceptedJobs} jobs accepted)`,
+    );
+    for (const line of formatTally(report)) console.log(line);
+    ok(report.cases >= 5_000 || Deno.env.has("FUZZ_CASES"), `${report.cases} cases ran`);
+    ok(report.acceptedDatasets > 0 && report.acceptedJobs > 0, "some mutated inputs were accepted and checked");
+    equal(report.findings.length, 0, report.findings.slice(0, 20).join("\n"));
   } finally {
     await service.stop("SIGTERM");
   }

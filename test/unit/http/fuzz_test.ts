@@ -1,9 +1,13 @@
 /**
- * Fuzz: hundreds of malformed POST /v1/jobs and PUT /v1/datasets bodies, each
- * built to be invalid, must all be 4xx problems and never reach a handler.
+ * Fuzz in process: hundreds of malformed POST /v1/jobs and PUT /v1/datasets
+ * bodies, each built to be invalid, must all be 4xx problems and never reach a
+ * handler; and thousands of the structure-aware fuzzer's cases
+ * (scripts/lib/fuzz_cases.ts, run against workerd by test/workerd/fuzz_test.ts)
+ * never get a 5xx from the HTTP layer.
  */
 import { equal, ok } from "node:assert/strict";
 import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
+import { fuzzGenerator } from "../../../scripts/lib/fuzz_cases.ts";
 import { captureLogs, signToken, TEST_ENV } from "../auth/test_tokens.ts";
 import { square, validJob } from "../contract/fixtures.ts";
 import { recordingApp } from "./app_harness.ts";
@@ -194,6 +198,35 @@ Deno.test("fuzz: 100 malformed dataset bodies are all 4xx problems and never rea
       ok([400, 413, 415, 422].includes(res.status), `case ${i}: ${res.status}`);
     }
     equal(calls.length, 0);
+  } finally {
+    logs.restore();
+  }
+});
+
+Deno.test("fuzz: 5,000 structure-aware job and dataset bodies (mutated us-atlas counties, GDAL FlatGeobuf) never get a 5xx in process", async () => {
+  const logs = captureLogs();
+  try {
+    const { app } = recordingApp();
+    const token = await signToken();
+    const flatgeobufs = await Promise.all(
+      ["fuzz_counties.fgb", "fuzz_counties_noindex.fgb", "fuzz_points.fgb"].map((f) =>
+        Deno.readFile(new URL(`../../fixtures/gdal/${f}`, import.meta.url))
+      ),
+    );
+    const next = fuzzGenerator(20261205, { token, owner: token, flatgeobufs });
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 5_000; i++) {
+      const c = next(i);
+      const res = await app.request(c.path, {
+        method: c.method,
+        headers: c.headers,
+        ...(c.body !== undefined ? { body: c.body as BodyInit } : {}),
+      }, TEST_ENV);
+      await res.body?.cancel();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      ok(res.status < 500, `case ${i} (${c.kind}): ${res.status} for ${String(c.body).slice(0, 300)}`);
+    }
+    ok((statuses.get(422) ?? 0) > 1_000 && (statuses.get(202) ?? 0) > 100, JSON.stringify([...statuses]));
   } finally {
     logs.restore();
   }

@@ -104,15 +104,33 @@ Deno.test("null properties are not stored and read back as absent keys", () => {
   deepEqual(back!.properties, { b: 2 });
 });
 
-Deno.test("a properties.id different from the feature id is rejected; an equal one is folded into the id", () => {
-  throws(
-    () => writeFlatGeobuf([{ id: 1, geometry: { kind: "Point", xy: f64(0, 0) }, properties: { id: 2 } }]),
-    RangeError,
-  );
-  const [back] = parseFlatGeobuf(
-    writeFlatGeobuf([{ id: "x", geometry: { kind: "Point", xy: f64(0, 0) }, properties: { id: "x", k: 1 } }]),
-  ).features;
-  deepEqual(back, { id: "x", geometry: back!.geometry, properties: { k: 1 } });
+Deno.test("user properties named id, _cells or _x stay the user's own attributes; the cells column is internal", () => {
+  const properties = { id: "FJI", _cells: "8a,8b", __x: 1, _id: 2, name: "Fiji" };
+  const bytes = writeFlatGeobuf([
+    { id: 242, geometry: { kind: "Point", xy: f64(0, 0) }, properties },
+    { id: 834, geometry: { kind: "Point", xy: f64(1, 1) }, properties: { name: "Tanzania" }, cells: "c1,c2" },
+  ]);
+  const stored = parseFlatGeobuf(bytes, { storedColumns: true }).features;
+  deepEqual(stored.map((f) => [f.id, f.properties, f.cells]), [
+    [242, properties, undefined],
+    [834, { name: "Tanzania" }, "c1,c2"],
+  ]);
+  // Read as a file from outside (the names as written), no column is internal: nothing becomes `cells`.
+  const foreign = parseFlatGeobuf(bytes).features;
+  equal(foreign.some((f) => f.cells !== undefined), false);
+  deepEqual(foreign[0]!.properties, { _id: "FJI", __cells: "8a,8b", ___x: 1, __id: 2, name: "Fiji" });
+});
+
+Deno.test("property names that are empty or name Object's own members round-trip as plain data", () => {
+  const odd = JSON.parse('{"": 1, "constructor": "c", "__proto__": {"x": 1}, "toString": 2, "_": 3}');
+  const bytes = writeFlatGeobuf([
+    { id: 1, geometry: { kind: "Point", xy: f64(0, 0) }, properties: odd },
+    { id: 2, geometry: { kind: "Point", xy: f64(1, 1) }, properties: { name: "plain" } },
+  ]);
+  const [first, second] = parseFlatGeobuf(bytes, { storedColumns: true }).features;
+  equal(JSON.stringify(first!.properties), JSON.stringify(odd));
+  equal(Object.getPrototypeOf(first!.properties), Object.prototype);
+  deepEqual(second!.properties, { name: "plain" });
 });
 
 Deno.test("the writer rejects empty and malformed geometries with the feature id in the message", () => {
