@@ -152,15 +152,12 @@ Deno.test("bad input is a CoverError", () => {
   throws(() => cellsForBbox([0, 10, 1, 5], 3), CoverError);
 });
 
-Deno.test("every us-atlas county is covered at res 2 and 3 (sampled), and the whole set is fast", () => {
+Deno.test("every us-atlas county is covered at res 2 and 3 (sampled)", () => {
   const counties = usCounties();
   for (const res of [2, 3]) {
-    const t = performance.now();
-    let cells = 0;
-    for (const c of counties) cells += cellsForGeometry(c.geometry, res).length;
-    const ms = performance.now() - t;
-    console.log(`res ${res}: ${counties.length} counties → ${cells} (county, cell) pairs in ${ms.toFixed(0)} ms`);
-    ok(ms < 10_000);
+    for (const c of counties) {
+      ok(cellsForGeometry(c.geometry, res).length > 0, `county ${c.id} has no cell at res ${res}`);
+    }
   }
   const random = seededRandom(9);
   for (let i = 0; i < 60; i++) {
