@@ -113,6 +113,20 @@ Deno.test("spatial scope bounds what a job can read and return", async (t) => {
       deepEqual(home, await manifestAs("home", {}));
     });
 
+    await t.step("a 403 for a window made of the data's extent does not name that extent", async () => {
+      const scoped: Partial<Claims> = { sub: "scoped", spatial_scope: [0, 0, 1, 1] };
+      const response = await submit(service, {
+        spatial_operation: "spatial_join",
+        input_crs: "EPSG:4326",
+        output_format: "geojson",
+        geometry_payload: collection([["in", point([0.5, 0.5])]]),
+        dataset: "far_a",
+      }, scoped);
+      const problem = await expectProblem(response, 403, ["bbox"]);
+      match(problem.detail, /pass a bbox inside your spatial_scope/);
+      ok(!/100\.[28]|40\.[29]/.test(JSON.stringify(problem)), JSON.stringify(problem));
+    });
+
     await t.step("two disjoint datasets make a window of their union: a scope holding one of them is 403", async () => {
       const job = {
         spatial_operation: "spatial_join",
