@@ -167,12 +167,15 @@ export function authorizeReads(spec: Omit<PolicyJobSpec, "owner_sub">, claims: C
   }
   const window = jobWindow(spec);
   if (window && !windowWithin(window, claims.spatial_scope)) {
-    const boxes = window.map((box) => `[${box.join(", ")}]`).join(" and ");
+    // Without a bbox the window is the data's extent: naming it would hand out coordinates outside the scope.
+    const boxes = spec.bbox
+      ? ` ${window.map((box) => `[${box.join(", ")}]`).join(" and ")}`
+      : " (the extent of the data it reads)";
     return {
       ok: false,
       code: "FORBIDDEN",
       rule: "area_in_scope",
-      reason: `the job's window ${boxes} reaches outside spatial_scope [${claims.spatial_scope.join(", ")}]: ` +
+      reason: `the job's window${boxes} reaches outside spatial_scope [${claims.spatial_scope.join(", ")}]: ` +
         "pass a bbox inside your spatial_scope (for dwithin, at least distance_m inside its edges)",
     };
   }

@@ -1,6 +1,7 @@
 /** Dataset handlers: publish a version (validated, tiled, immutable) and read the current manifest. */
 import type { DatasetBody, Handlers } from "../app.ts";
-import { assertCanRead } from "../auth/mod.ts";
+import { assertCanRead, bboxWithin } from "../auth/mod.ts";
+import type { Bbox } from "../contract/common.ts";
 import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../contract/mod.ts";
 import type { SupportedCrs } from "../contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
@@ -31,9 +32,27 @@ export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> =
     const described = await catalogStub(c.env, name).describe();
     if (!described) throw new NotFoundError(`No dataset "${name}".`);
     assertCanRead(described.manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
-    return { ...described.manifest, versions: described.versions };
+    return { ...scopedExtent(described.manifest, claims.spatial_scope), versions: described.versions };
   },
 };
+
+/**
+ * The manifest as a caller scoped to `scope` may see it: a tile's bbox is the extent of its features (a lone
+ * point's bbox is its coordinates), so only tiles inside the scope are listed, and the dataset's bbox is clipped
+ * to the scope (null when they do not meet).
+ */
+export function scopedExtent<M extends Pick<DatasetDocument, "bbox" | "tiles">>(manifest: M, scope: Bbox): M {
+  const tiles = manifest.tiles.filter((tile) => Array.isArray(tile.bbox) && bboxWithin(tile.bbox, scope));
+  const b = manifest.bbox;
+  if (!b || bboxWithin(b, scope)) return { ...manifest, tiles };
+  const clipped: Bbox = [
+    Math.max(b[0], scope[0]),
+    Math.max(b[1], scope[1]),
+    Math.min(b[2], scope[2]),
+    Math.min(b[3], scope[3]),
+  ];
+  return { ...manifest, bbox: clipped[0] <= clipped[2] && clipped[1] <= clipped[3] ? clipped : null, tiles };
+}
 
 /** The upload's features in EPSG:4326: GeoJSON as checked by the contract, or a FlatGeobuf file (GDAL's too). */
 export function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {

@@ -7,6 +7,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Service, startService } from "./harness.ts";
 import {
+  authHeaders,
   type Claims,
   expectProblem,
   fetchResultAs,
@@ -89,6 +90,41 @@ Deno.test("spatial scope bounds what a job can read and return", async (t) => {
       );
       equal((await waitForJobAs(service, bounded, scoped)).status, "COMPLETED");
       deepEqual(await pairsOf(service, bounded, scoped), []);
+    });
+
+    await t.step("a dataset manifest lists only the tiles and extent inside the reader's scope", async () => {
+      const manifestAs = async (name: string, claims: Partial<Claims>) => {
+        const response = await service.fetch(`/v1/datasets/${name}`, { headers: await authHeaders(claims) });
+        const text = await response.text();
+        equal(response.status, 200, text);
+        return JSON.parse(text) as { bbox: number[] | null; tiles: { bbox: number[]; feature_count: number }[] };
+      };
+      const scoped: Partial<Claims> = { sub: "scoped", spatial_scope: [0, 0, 1, 1] };
+      // A tile's bbox is its features' extent: here the coordinates of both far points.
+      const everyone = await manifestAs("far_a", {});
+      deepEqual(everyone.tiles.map((tile) => tile.bbox), [[100.2, 40.2, 100.8, 40.9]]);
+      const far = await manifestAs("far_a", scoped);
+      equal(far.bbox, null);
+      deepEqual(far.tiles, []);
+      const overlapping = await manifestAs("far_a", { sub: "scoped", spatial_scope: [100, 40, 100.5, 41] });
+      deepEqual(overlapping.bbox, [100.2, 40.2, 100.5, 40.9]);
+      deepEqual(overlapping.tiles, [], "a tile reaching outside the scope is not listed");
+      const home = await manifestAs("home", scoped);
+      deepEqual(home, await manifestAs("home", {}));
+    });
+
+    await t.step("a 403 for a window made of the data's extent does not name that extent", async () => {
+      const scoped: Partial<Claims> = { sub: "scoped", spatial_scope: [0, 0, 1, 1] };
+      const response = await submit(service, {
+        spatial_operation: "spatial_join",
+        input_crs: "EPSG:4326",
+        output_format: "geojson",
+        geometry_payload: collection([["in", point([0.5, 0.5])]]),
+        dataset: "far_a",
+      }, scoped);
+      const problem = await expectProblem(response, 403, ["bbox"]);
+      match(problem.detail, /pass a bbox inside your spatial_scope/);
+      ok(!/100\.[28]|40\.[29]/.test(JSON.stringify(problem)), JSON.stringify(problem));
     });
 
     await t.step("two disjoint datasets make a window of their union: a scope holding one of them is 403", async () => {
