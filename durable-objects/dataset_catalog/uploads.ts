@@ -15,8 +15,8 @@
 import type { GeometryKind } from "../../wasm/flat_geometry.ts";
 import { mergeUploadTiles } from "../../src/datasets/upload.ts";
 import { requestHash } from "../../src/jobs/plan.ts";
-import { createLogger } from "../../src/http/log.ts";
-import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
+import { createLogger } from "../../shared/telemetry/log.ts";
+import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification, DatasetManifest, PublishOutcome, TileEntry } from "./mod.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";

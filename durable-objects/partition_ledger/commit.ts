@@ -14,11 +14,11 @@ import {
   geometryTypeOfKinds,
   ResultFlatGeobufWriter,
   type WrittenColumn,
-} from "../../src/tiles/fgb_writer.ts";
+} from "../../shared/tiles/fgb_writer.ts";
 import { createGzip } from "node:zlib";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
-import { JOB_KEYS } from "./job_spec.ts";
+import { JOB_KEYS } from "../../shared/job_spec.ts";
 import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
 import { RowHeap } from "./result_order.ts";
 import type { JobRecord, JobResult } from "./ledger.ts";

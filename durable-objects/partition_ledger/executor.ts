@@ -12,8 +12,8 @@
  * partition running that tile cell emits it.
  */
 import pLimit from "p-limit";
-import { authorizeJobSpec, type JobWindow } from "../../src/auth/job_policy.ts";
-import { cellsForBbox } from "../../src/routing/h3_cover.ts";
+import { authorizeJobSpec, type JobWindow } from "../../shared/auth/job_policy.ts";
+import { cellsForBbox } from "../../shared/routing/h3_cover.ts";
 import { geodesicArea, reachBoxes } from "../../wasm/geodesic.ts";
 import {
   type FlatFeature,
@@ -25,7 +25,7 @@ import {
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { WindowFilter } from "./window_filter.ts";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
-import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
+import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "../../shared/job_spec.ts";
 import type { TaskRecord } from "./ledger.ts";
 import { PermanentJobError } from "./job_failure.ts";
 import {

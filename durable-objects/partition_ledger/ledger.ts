@@ -4,9 +4,9 @@
  * `transition`, which checks the state machine and appends the event in the
  * same `transactionSync` as the state update.
  */
-import type { JobSpec } from "./job_spec.ts";
+import type { JobSpec } from "../../shared/job_spec.ts";
 import { SCHEMA } from "./schema.ts";
-import { assertTransition, type JobStatus } from "./state_machine.ts";
+import { assertTransition, type JobStatus } from "../../shared/state_machine.ts";
 
 export interface JobResult {
   key: string;

@@ -15,7 +15,7 @@ import {
 } from "../webhook_outbox/delivery.ts";
 import { backoffMs } from "./backoff.ts";
 import type { JobRecord } from "./ledger.ts";
-import type { JobStatus } from "./state_machine.ts";
+import type { JobStatus } from "../../shared/state_machine.ts";
 
 export type { WebhookSummary };
 

@@ -16,7 +16,7 @@
  *   pinned any of them and there is no way to unpublish one.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { catalogStub, liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { catalogStub, liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import type { CollectSummary } from "./collect_staging.ts";
 
 const PAGE = 500;

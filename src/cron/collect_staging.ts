@@ -10,7 +10,7 @@
  * The committed result object itself is never deleted.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 
 const PAGE = 500;
 const STAGED = /^jobs\/(job_[0-9a-f]{15}_[0-9a-f]{32})\/(?:staging\/a(\d+)\/|results\/a(\d+)\.)/;

@@ -7,13 +7,13 @@
 import type { Classification, DatasetManifest, TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
-import type { Logger } from "../http/log.ts";
-import { ForbiddenError, ValidationError } from "../http/problem.ts";
-import { catalogStub } from "../routing/partitions.ts";
-import { buildTiles, type BuiltTile } from "../tiles/tiling.ts";
-import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
-import { MAX_REPORTED_ERRORS } from "../contract/limits.ts";
+import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import { ForbiddenError, ValidationError } from "../../shared/problem.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
+import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
+import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 import { requestHash } from "../jobs/plan.ts";
 
 export interface PublishInput {

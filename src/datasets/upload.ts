@@ -15,15 +15,15 @@
 import type { TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
-import type { Classification } from "../contract/common.ts";
-import type { Logger } from "../http/log.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
-import { catalogStub } from "../routing/partitions.ts";
-import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
-import { type StoredFeature, writeFlatGeobuf } from "../tiles/fgb_writer.ts";
-import { type BBox, expandByBBox } from "../tiles/geometry_bbox.ts";
-import { buildTiles } from "../tiles/tiling.ts";
+import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { type StoredFeature, writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
+import { type BBox, expandByBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
 
 /** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */

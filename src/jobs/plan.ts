@@ -3,9 +3,9 @@
  * of a request for idempotency. Pure functions; no I/O.
  */
 import { cellToParent, getResolution } from "h3-js";
-import type { Bbox, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
+import type { Bbox, TileRef } from "../../shared/job_spec.ts";
 import { reachBoxes } from "../../wasm/geodesic.ts";
-import { bboxesIntersect } from "../tiles/geometry_bbox.ts";
+import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 
 /**
  * The partitions of a job: the cells where both sides have a tile whose

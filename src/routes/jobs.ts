@@ -6,28 +6,27 @@
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
 import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
-import {
-  type Bbox,
-  cellTileBytes,
-  type JobSide,
-  type JobSpec,
-  type TileRef,
-} from "../../durable-objects/partition_ledger/job_spec.ts";
+import { type Bbox, cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
 import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
 import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
-import { assertCallbackDestination } from "../http/destination_policy.ts";
+import { assertCallbackDestination } from "../../shared/destination_policy.ts";
 import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
-import { authorizeJobSpec, authorizeReads, claimsSummary } from "../auth/job_policy.ts";
-import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
+import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
+import {
+  checkOperationGeometryTypes,
+  type JobRequest,
+  type JobStatus,
+  toFlatFeatures,
+} from "../../shared/contract/mod.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
-import { getLogger } from "../http/log.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
+import { getLogger } from "../../shared/telemetry/log.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
 import { groupPartitions, planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
-import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
-import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../tiles/inline_tile.ts";
-import { buildTiles } from "../tiles/tiling.ts";
+import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { buildTiles } from "../../shared/tiles/tiling.ts";
 
 type Ctx = AppContext<Env>;
 
@@ -97,7 +96,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         tiles: rightTiles,
       },
     } satisfies Partial<JobSpec>;
-    // The same policy the partition re-checks before it reads anything (src/auth/job_policy.ts).
+    // The same policy the partition re-checks before it reads anything (shared/auth/job_policy.ts).
     const decision = authorizeJobSpec(reads, claimsSummary(claims));
     logger[decision.ok ? "debug" : "warn"]("abac decision", {
       rule: decision.ok ? "job" : decision.rule,

@@ -3,11 +3,11 @@
  * status or stall across the partitions with live work, re-drive a job,
  * export a partition's ledger as NDJSON, and service metrics.
  */
-import type { JobStatus as JobStatusValue } from "../../durable-objects/partition_ledger/state_machine.ts";
+import type { JobStatus as JobStatusValue } from "../../shared/state_machine.ts";
 import type { Handlers } from "../app.ts";
-import { ConflictError, NotFoundError } from "../http/problem.ts";
+import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { statusDocument } from "./jobs.ts";
 
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */

@@ -3,10 +3,10 @@
  * resolved and pinned at submit (dataset versions, tile keys, partitions),
  * so later publishes never change a running job's answer.
  */
-import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
-import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
-import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
-import { reachBoxes } from "../../wasm/geodesic.ts";
+import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
+import type { ClaimsSummary } from "./auth/job_policy.ts";
+import { bboxesIntersect } from "./tiles/geometry_bbox.ts";
+import { reachBoxes } from "../wasm/geodesic.ts";
 
 export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
 export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
@@ -23,7 +23,7 @@ export interface TileRef {
   bbox: Bbox;
   feature_count: number;
   bytes: number;
-  /** The tile itself, base64, for a small payload's tiles: never written to R2 (`src/tiles/inline_tile.ts`). */
+  /** The tile itself, base64, for a small payload's tiles: never written to R2 (`shared/tiles/inline_tile.ts`). */
   inline?: string;
 }
 
