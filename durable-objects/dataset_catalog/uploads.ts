@@ -13,11 +13,12 @@
  * @module
  */
 import type { GeometryKind } from "../../wasm/flat_geometry.ts";
-import { mergeUploadTiles } from "../../src/datasets/upload.ts";
-import { requestHash } from "../../src/jobs/plan.ts";
+import { mergeUploadTiles } from "./merge_tiles.ts";
+import { requestHash } from "../../shared/request_hash.ts";
 import { createLogger } from "../../shared/telemetry/log.ts";
 import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
-import type { Classification, DatasetManifest, PublishOutcome, TileEntry } from "./mod.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { DatasetManifest, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 

@@ -21,7 +21,7 @@ import type { FeatureId } from "../../wasm/flat_geometry.ts";
 import { JOB_KEYS } from "../../shared/job_spec.ts";
 import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
 import { RowHeap } from "./result_order.ts";
-import type { JobRecord, JobResult } from "./ledger.ts";
+import type { JobRecord, JobResult } from "../../shared/job_record.ts";
 
 export interface PartSummary {
   cell: string;

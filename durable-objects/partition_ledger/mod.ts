@@ -22,15 +22,8 @@ import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
 import { type Span, startSpan } from "../../shared/telemetry/span.ts";
 import { type JobSpec, specForPartition } from "../../shared/job_spec.ts";
-import {
-  type JobError,
-  type JobRecord,
-  Ledger,
-  type LedgerEvent,
-  type PartitionMetrics,
-  type PartReport,
-  type TaskRecord,
-} from "./ledger.ts";
+import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport, type TaskRecord } from "./ledger.ts";
+import type { JobError, JobRecord } from "../../shared/job_record.ts";
 import { canTransition, type JobStatus, TERMINAL_STATUSES } from "../../shared/state_machine.ts";
 
 const RETRY_REPORT_MS = 2_000;

@@ -4,7 +4,8 @@
  * write the tiles under a fresh prefix, then make the version current in the
  * dataset's catalog. Nothing is written before the input is known good.
  */
-import type { Classification, DatasetManifest, TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { DatasetManifest, TileEntry } from "../../shared/dataset_manifest.ts";
 import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
@@ -14,7 +15,7 @@ import { catalogStub } from "../../shared/routing/partitions.ts";
 import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
 import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geometry_bbox.ts";
 import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
-import { requestHash } from "../jobs/plan.ts";
+import { requestHash } from "../../shared/request_hash.ts";
 
 export interface PublishInput {
   name: string;

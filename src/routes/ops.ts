@@ -8,7 +8,7 @@ import type { Handlers } from "../app.ts";
 import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
-import { statusDocument } from "./jobs.ts";
+import { statusDocument } from "../../shared/status_document.ts";
 
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
 export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
