@@ -7,11 +7,8 @@ import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
 import { bboxesIntersect } from "./tiles/geometry_bbox.ts";
 import { reachBoxes } from "../wasm/geodesic.ts";
-
-export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
-export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
-export type OutputFormat = "geojson" | "flatgeobuf";
-export type Bbox = [number, number, number, number];
+import type { Bbox } from "./contract/common.ts";
+import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
 export type JobSide =
@@ -34,7 +31,7 @@ export interface JobSpec {
   owner_sub: string;
   request_hash: string;
   operation: SpatialOperation;
-  predicate: SpatialPredicate;
+  predicate: Predicate;
   distance_m: number;
   output_format: OutputFormat;
   bbox: Bbox | null;

@@ -25,7 +25,8 @@ import {
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { WindowFilter } from "./window_filter.ts";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
-import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "../../shared/job_spec.ts";
+import { JOB_KEYS, type JobSpec, type StagedRow } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import type { TaskRecord } from "./ledger.ts";
 import { PermanentJobError } from "./job_failure.ts";
 import {

@@ -8,7 +8,7 @@
  */
 import type { JobWindow } from "../../shared/auth/job_policy.ts";
 import type { FlatFeature, GeometryCore, PreparedGeometry } from "../../wasm/mod.ts";
-import type { Bbox } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 
 export class WindowFilter implements Disposable {
   readonly #core: GeometryCore;

@@ -3,7 +3,8 @@
  * of a request for idempotency. Pure functions; no I/O.
  */
 import { cellToParent, getResolution } from "h3-js";
-import type { Bbox, TileRef } from "../../shared/job_spec.ts";
+import type { TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import { reachBoxes } from "../../wasm/geodesic.ts";
 import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 

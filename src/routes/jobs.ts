@@ -6,7 +6,8 @@
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
-import { type Bbox, cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
+import { cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { assertCallbackDestination } from "../../shared/destination_policy.ts";
