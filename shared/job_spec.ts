@@ -122,12 +122,3 @@ function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, T
   for (const cell of cells) if (tiles[cell]) picked[cell] = tiles[cell];
   return picked;
 }
-
-export const JOB_KEYS = {
-  payload: (jobId: string) => `jobs/${jobId}/input/left.fgb`,
-  part: (jobId: string, attempt: number, cell: string, slice: number) =>
-    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.part`,
-  stagingPrefix: (jobId: string) => `jobs/${jobId}/staging/`,
-  result: (jobId: string, attempt: number, format: OutputFormat) =>
-    `jobs/${jobId}/results/a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`,
-};

@@ -3,6 +3,7 @@ import type { TileEntry } from "../../shared/dataset_manifest.ts";
 import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
 import { type StoredFeature, writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 import { type BBox, expandByBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { tileKey } from "../../shared/r2_keys.ts";
 
 /** Part tiles read at once while merging one cell. */
 const READ_CONCURRENCY = 8;
@@ -48,7 +49,7 @@ export async function mergeUploadTiles(
     const bytes = writeFlatGeobuf(features, { name: cell });
     const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
     for (const s of sources) expandByBBox(bbox, s.bbox);
-    const key = `${prefix}tiles/${cell}.fgb`;
+    const key = tileKey(prefix, cell);
     await bucket.put(key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } });
     out.push({ cell, key, feature_count: features.length, bbox, bytes: bytes.length });
   }

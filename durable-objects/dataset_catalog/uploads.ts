@@ -19,6 +19,7 @@ import { createLogger } from "../../shared/telemetry/log.ts";
 import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
@@ -150,7 +151,7 @@ export class Uploads {
     const upload: UploadRecord = {
       ...input,
       upload_id: `upl_${uuid.replaceAll("-", "")}`,
-      prefix: `datasets/${input.name}/${uuid}/`,
+      prefix: datasetVersionPrefix(input.name, uuid),
       state: "OPEN",
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + UPLOAD_TTL_MS).toISOString(),

@@ -16,6 +16,7 @@ import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
 import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geometry_bbox.ts";
 import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 import { requestHash } from "../../shared/request_hash.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export interface PublishInput {
   name: string;
@@ -74,7 +75,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
   const tiles = await uploadTiles(
     env.TILES,
-    buildTiles(features, resolution, `datasets/${input.name}/${crypto.randomUUID()}/`),
+    buildTiles(features, resolution, datasetVersionPrefix(input.name, crypto.randomUUID())),
   );
   const contentHash = await requestHash(tiles);
 

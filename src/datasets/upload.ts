@@ -21,6 +21,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
+import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 
 /** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
 export const MAX_UPLOAD_PARTS = 10_000;
@@ -113,7 +114,7 @@ export async function putUploadPart(
   const { geometry_types, bbox } = describeFeatures(features);
   const tiles = await uploadTiles(
     env.TILES,
-    buildTiles(features, upload.resolution, `${upload.prefix}parts/${n}/`),
+    buildTiles(features, upload.resolution, uploadPartPrefix(upload.prefix, n)),
   );
   const summary: UploadPartSummary = {
     n,

@@ -24,6 +24,7 @@ import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
+import { payloadPrefix } from "../../shared/r2_keys.ts";
 
 type Ctx = AppContext<Env>;
 
@@ -54,7 +55,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         payloadSide(
           request,
           resolution,
-          `payloads/${await requestHash([claims.sub, requestFingerprint])}/`,
+          payloadPrefix(await requestHash([claims.sub, requestFingerprint])),
           inlinePayloadBytes(env),
         ),
       );

@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { statusDocument } from "../../shared/status_document.ts";
+import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
 export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
@@ -32,8 +33,8 @@ export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobOb
       job_id: jobId,
       status: job.status,
       committed: job.result?.key ?? null,
-      results: await keys(`jobs/${jobId}/results/`),
-      staged_parts: await keys(`jobs/${jobId}/staging/`),
+      results: await keys(jobResultsPrefix(jobId)),
+      staged_parts: await keys(jobStagingPrefix(jobId)),
     };
   },
 
