@@ -55,7 +55,7 @@ import { LOAD_HEADER, type LoadKind, type LoadResult, loadRow, stagesLine } from
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
 import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
-import { writeFlatGeobuf } from "../src/tiles/fgb_writer.ts";
+import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 
 const HELP = `Usage: deno task bench:e2e [options]
   --only <parts>        comma list of J1,J2,J3,load,startup (default all)

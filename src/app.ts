@@ -14,10 +14,10 @@ import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { timing } from "hono/timing";
 import { GEOS_VERSION } from "../wasm/generated/version.ts";
-import { assertOperator } from "./auth/abac.ts";
-import type { Claims } from "./auth/claims.ts";
+import { assertOperator } from "../shared/auth/abac.ts";
+import type { Claims } from "../shared/auth/claims.ts";
 import { bearerAuth, requireOperator } from "./auth/middleware.ts";
-import { DatasetName, JobId } from "./contract/common.ts";
+import { DatasetName, JobId } from "../shared/contract/common.ts";
 import {
   DATASET_MEDIA_TYPES,
   DatasetDocument,
@@ -30,16 +30,31 @@ import {
   DatasetUploadPartParams,
   DatasetUploadQuery,
   DatasetUploadStatus,
-} from "./contract/dataset.ts";
-import { checkFeatureCollection, FeatureCollection, type FeatureCollectionSummary } from "./contract/geojson.ts";
-import { Health } from "./contract/health.ts";
-import { JobAccepted, JobRequest, JobStatusValue, normalizeJobRequest, type OutputFormat } from "./contract/job.ts";
-import { DATASET_LIMITS, MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES, MAX_OTHER_BODY_BYTES } from "./contract/limits.ts";
-import { Problem } from "./contract/problem.ts";
-import { JobStatus } from "./contract/status.ts";
+} from "../shared/contract/dataset.ts";
+import {
+  checkFeatureCollection,
+  FeatureCollection,
+  type FeatureCollectionSummary,
+} from "../shared/contract/geojson.ts";
+import { Health } from "../shared/contract/health.ts";
+import {
+  JobAccepted,
+  JobRequest,
+  JobStatusValue,
+  normalizeJobRequest,
+  type OutputFormat,
+} from "../shared/contract/job.ts";
+import {
+  DATASET_LIMITS,
+  MAX_DATASET_BODY_BYTES,
+  MAX_JOB_BODY_BYTES,
+  MAX_OTHER_BODY_BYTES,
+} from "../shared/contract/limits.ts";
+import { Problem } from "../shared/contract/problem.ts";
+import { JobStatus } from "../shared/contract/status.ts";
 import { bodyLimit, type BodyVariables, readBody } from "./http/body.ts";
 import { collectFieldErrors, validationErrorFrom, validationHook } from "./http/validation.ts";
-import { notFound, NotImplementedError, onError, ValidationError } from "./http/problem.ts";
+import { notFound, NotImplementedError, onError, ValidationError } from "../shared/problem.ts";
 import { trace, type TraceVariables } from "./http/trace.ts";
 import { gateway } from "./http/gateway.ts";
 import { submissionRateLimit } from "./http/rate_limit.ts";
@@ -807,7 +822,7 @@ export function createApp<B extends object = Record<string, unknown>>(
       version: "1.0.0",
       description: "Asynchronous heavy spatial queries at the edge. Errors are RFC 9457 application/problem+json " +
         "with trace_id; every response carries X-Request-Trace-ID and traceparent. Limits: jobs " +
-        `${MAX_JOB_BODY_BYTES} bytes, datasets ${MAX_DATASET_BODY_BYTES} bytes (see src/contract/limits.ts).`,
+        `${MAX_JOB_BODY_BYTES} bytes, datasets ${MAX_DATASET_BODY_BYTES} bytes (see shared/contract/limits.ts).`,
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));

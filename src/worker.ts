@@ -11,7 +11,7 @@ import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { collectStaging } from "./cron/collect_staging.ts";
 import { collectInputs } from "./cron/collect_inputs.ts";
-import { setLogLevel } from "./http/log.ts";
+import { setLogLevel } from "../shared/telemetry/log.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
 

@@ -5,7 +5,7 @@
  * so jobs pinned to them keep their answers.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { GeometryKind } from "../../wasm/flat_geometry.ts";
+import type { DatasetManifest, DatasetVersionEntry, PublishOutcome } from "../../shared/dataset_manifest.ts";
 import {
   type AbortOutcome,
   type CompleteOutcome,
@@ -16,45 +16,6 @@ import {
   type UploadRecord,
   Uploads,
 } from "./uploads.ts";
-
-export type Classification = "public" | "internal" | "confidential" | "restricted";
-
-export type TileEntry = {
-  cell: string;
-  key: string;
-  feature_count: number;
-  bbox: [number, number, number, number];
-  bytes: number;
-};
-
-export type DatasetManifest = {
-  name: string;
-  version: number;
-  owner_domain: string;
-  classification: Classification;
-  feature_count: number;
-  bbox: [number, number, number, number] | null;
-  geometry_types: GeometryKind[];
-  resolution: number;
-  repaired_count: number;
-  tiles: TileEntry[];
-  /** SHA-256 of the tile list, computed by the publisher: the etag's content part. */
-  content_hash: string;
-  etag: string;
-  created_at: string;
-  published_by: string;
-};
-
-export type DatasetVersionEntry = {
-  version: number;
-  created_at: string;
-  feature_count: number;
-  etag: string;
-};
-
-export type PublishOutcome =
-  | { ok: true; manifest: DatasetManifest }
-  | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
 
 export class DatasetCatalog extends DurableObject<Env> {
   /**

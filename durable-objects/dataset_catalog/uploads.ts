@@ -13,11 +13,13 @@
  * @module
  */
 import type { GeometryKind } from "../../wasm/flat_geometry.ts";
-import { mergeUploadTiles } from "../../src/datasets/upload.ts";
-import { requestHash } from "../../src/jobs/plan.ts";
-import { createLogger } from "../../src/http/log.ts";
-import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
-import type { Classification, DatasetManifest, PublishOutcome, TileEntry } from "./mod.ts";
+import { mergeUploadTiles } from "./merge_tiles.ts";
+import { requestHash } from "../../shared/request_hash.ts";
+import { createLogger } from "../../shared/telemetry/log.ts";
+import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { DatasetManifest, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
@@ -149,7 +151,7 @@ export class Uploads {
     const upload: UploadRecord = {
       ...input,
       upload_id: `upl_${uuid.replaceAll("-", "")}`,
-      prefix: `datasets/${input.name}/${uuid}/`,
+      prefix: datasetVersionPrefix(input.name, uuid),
       state: "OPEN",
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + UPLOAD_TTL_MS).toISOString(),

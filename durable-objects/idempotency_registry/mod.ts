@@ -7,7 +7,7 @@
  * key is a row, not a new object with its own database.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { JobSpec } from "../partition_ledger/job_spec.ts";
+import type { JobSpec } from "../../shared/job_spec.ts";
 
 export type ClaimOutcome =
   | { outcome: "claimed"; spec: JobSpec }

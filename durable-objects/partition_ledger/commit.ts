@@ -14,14 +14,14 @@ import {
   geometryTypeOfKinds,
   ResultFlatGeobufWriter,
   type WrittenColumn,
-} from "../../src/tiles/fgb_writer.ts";
+} from "../../shared/tiles/fgb_writer.ts";
 import { createGzip } from "node:zlib";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
-import { JOB_KEYS } from "./job_spec.ts";
+import { resultKey } from "../../shared/r2_keys.ts";
 import { FACT_NAMES, kindsOf, PartReader } from "./part_codec.ts";
 import { RowHeap } from "./result_order.ts";
-import type { JobRecord, JobResult } from "./ledger.ts";
+import type { JobRecord, JobResult } from "../../shared/job_record.ts";
 
 export interface PartSummary {
   cell: string;
@@ -47,7 +47,7 @@ export async function mergeAndCommit(
   chunkBytes = Math.max(MIN_CHUNK_BYTES, chunkBytes);
   const started = Date.now();
   const format = job.spec.output_format;
-  const key = JOB_KEYS.result(job.job_id, job.attempts, format);
+  const key = resultKey(job.job_id, job.attempts, format);
   const count = parts.reduce((n, p) => n + p.feature_count, 0);
   // GeoJSON text is stored gzip-compressed (~6× smaller, fewer bytes to write and to send); FlatGeobuf as is.
   const encoding = format === "geojson" && gzipGeoJson ? "gzip" : undefined;
@@ -433,5 +433,3 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     },
   };
 }
-
-export { JOB_KEYS };

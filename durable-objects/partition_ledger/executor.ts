@@ -12,8 +12,8 @@
  * partition running that tile cell emits it.
  */
 import pLimit from "p-limit";
-import { authorizeJobSpec, type JobWindow } from "../../src/auth/job_policy.ts";
-import { cellsForBbox } from "../../src/routing/h3_cover.ts";
+import { authorizeJobSpec, type JobWindow } from "../../shared/auth/job_policy.ts";
+import { cellsForBbox } from "../../shared/routing/h3_cover.ts";
 import { geodesicArea, reachBoxes } from "../../wasm/geodesic.ts";
 import {
   type FlatFeature,
@@ -25,7 +25,9 @@ import {
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
 import { WindowFilter } from "./window_filter.ts";
 import { encodePart, PART_CONTENT_TYPE, partFacts } from "./part_codec.ts";
-import { type Bbox, JOB_KEYS, type JobSpec, type StagedRow } from "./job_spec.ts";
+import type { JobSpec, StagedRow } from "../../shared/job_spec.ts";
+import { stagedPartKey } from "../../shared/r2_keys.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import type { TaskRecord } from "./ledger.ts";
 import { PermanentJobError } from "./job_failure.ts";
 import {
@@ -131,7 +133,7 @@ async function computeSlice(
   let partKey: string | null = null;
   if (rows.length) {
     const writeStarted = Date.now();
-    partKey = JOB_KEYS.part(spec.job_id, task.attempt, task.cell, task.slices);
+    partKey = stagedPartKey(spec.job_id, task.attempt, task.cell, task.slices);
     await env.TILES.put(partKey, encodePart(rows), { httpMetadata: { contentType: PART_CONTENT_TYPE } });
     add("write_ms", Date.now() - writeStarted);
   }

@@ -4,11 +4,11 @@
  * policy deny, tile bytes that do not decode, an input no longer stored)
  * fails the job at once as FAILED; anything else may pass and is retried.
  */
-import { INTERNAL_ERROR_DETAIL } from "../../src/http/problem.ts";
-import { CoverError } from "../../src/routing/h3_cover.ts";
-import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../src/tiles/errors.ts";
+import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
+import { CoverError } from "../../shared/routing/h3_cover.ts";
+import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../shared/tiles/errors.ts";
 import { GeometryOperationError, InvalidGeometryError } from "../../wasm/errors.ts";
-import type { JobError } from "./ledger.ts";
+import type { JobError } from "../../shared/job_record.ts";
 
 /** A failure of the job's own inputs or rights: retrying the same job fails the same way. */
 export class PermanentJobError extends Error {

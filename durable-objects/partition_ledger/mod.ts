@@ -4,7 +4,7 @@
  * share of every job that touches its cell, a bounded slice per alarm.
  */
 import { DurableObject } from "cloudflare:workers";
-import { liveWorkIndexStub, partitionStub } from "../../src/routing/partitions.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { mergeAndCommit } from "./commit.ts";
 import { backoffMs } from "./backoff.ts";
 import {
@@ -18,20 +18,13 @@ import {
 import { sloDegradation } from "./slo.ts";
 import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
-import { authorizeJobSpec } from "../../src/auth/job_policy.ts";
-import { createLogger, setLogLevel } from "../../src/http/log.ts";
-import { type Span, startSpan } from "../../src/http/span.ts";
-import { type JobSpec, specForPartition } from "./job_spec.ts";
-import {
-  type JobError,
-  type JobRecord,
-  Ledger,
-  type LedgerEvent,
-  type PartitionMetrics,
-  type PartReport,
-  type TaskRecord,
-} from "./ledger.ts";
-import { canTransition, type JobStatus, TERMINAL_STATUSES } from "./state_machine.ts";
+import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
+import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
+import { type Span, startSpan } from "../../shared/telemetry/span.ts";
+import { type JobSpec, specForPartition } from "../../shared/job_spec.ts";
+import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport, type TaskRecord } from "./ledger.ts";
+import type { JobError, JobRecord } from "../../shared/job_record.ts";
+import { canTransition, type JobStatus, TERMINAL_STATUSES } from "../../shared/state_machine.ts";
 
 const RETRY_REPORT_MS = 2_000;
 /** The ledger note of a failed commit: what the P1 alert counts. */

@@ -17,10 +17,10 @@
  * coordinates follow the previous row's; a part of points only (point joins)
  * stores no structure. Decoded geometries are views into the object's bytes.
  */
-import { valueClassBit } from "../../src/tiles/fgb_writer.ts";
+import { valueClassBit } from "../../shared/tiles/fgb_writer.ts";
 import { type FeatureId, type FlatGeometry, type GeometryKind, isU32Id } from "../../wasm/flat_geometry.ts";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
-import type { ResultRow, StagedRow } from "./job_spec.ts";
+import type { ResultRow, StagedRow } from "../../shared/job_spec.ts";
 
 export const PART_CONTENT_TYPE = "application/x-spatial-jobs-part";
 

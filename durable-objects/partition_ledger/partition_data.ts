@@ -6,9 +6,9 @@
  * a single slot would make interleaved partitions re-read and re-build their
  * tiles at every slice.
  */
-import { type PointColumns, R2TileReader, type TileBucket } from "../../src/tiles/fgb_reader.ts";
-import { inlineTileBucket } from "../../src/tiles/inline_tile.ts";
-import { storedCells } from "../../src/tiles/tiling.ts";
+import { type PointColumns, R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
+import { storedCells } from "../../shared/tiles/tiling.ts";
 import { compareFeatureIds, type FeatureId, type FlatGeometry, isU32Id } from "../../wasm/flat_geometry.ts";
 import {
   flatBoundsInto,
@@ -17,7 +17,8 @@ import {
   type PreparedGeometry,
   SpatialIndex,
 } from "../../wasm/mod.ts";
-import { type Bbox, type JobSpec, memberCells, specForPartition, type TileRef } from "./job_spec.ts";
+import { type JobSpec, memberCells, specForPartition, type TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import type { WindowFilter } from "./window_filter.ts";
 
 export interface PartitionData {

@@ -1,6 +1,6 @@
 /** The order of result rows: `(left_id, right_id)`, whatever the partitioning. */
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
-import type { ResultRow } from "./job_spec.ts";
+import type { ResultRow } from "../../shared/job_spec.ts";
 
 export function compareRows(a: RowIds, b: RowIds): number {
   return compareFeatureIds(a.l, b.l) || compareFeatureIds(a.r, b.r);

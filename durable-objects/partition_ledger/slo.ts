@@ -7,7 +7,7 @@
  * an intersection piece is the bbox overlap). The status document then says
  * `degraded: true` with the reason, never silently.
  */
-import { cellTileBytes, type JobSpec, memberCells } from "./job_spec.ts";
+import { cellTileBytes, type JobSpec, memberCells } from "../../shared/job_spec.ts";
 
 /**
  * Tile bytes the exact path processes per millisecond on one partition,

@@ -6,7 +6,7 @@
  * receiver) to that host's `WebhookOutbox`, which delivers them on its own
  * alarm: a slow or dead receiver never holds up job work here.
  */
-import { statusDocument } from "../../src/routes/jobs.ts";
+import { statusDocument } from "../../shared/status_document.ts";
 import {
   type DeliveryRow,
   WEBHOOK_EVENTS,
@@ -14,8 +14,8 @@ import {
   type WebhookSummary,
 } from "../webhook_outbox/delivery.ts";
 import { backoffMs } from "./backoff.ts";
-import type { JobRecord } from "./ledger.ts";
-import type { JobStatus } from "./state_machine.ts";
+import type { JobRecord } from "../../shared/job_record.ts";
+import type { JobStatus } from "../../shared/state_machine.ts";
 
 export type { WebhookSummary };
 

@@ -3,12 +3,12 @@
  * features: a feature is read (and so can be returned) only when it
  * intersects the window, on either side, for every operation, as a
  * PostgreSQL policy `USING (ST_Intersects(geom, window))` would. The window
- * comes from `jobWindow` (src/auth/job_policy.ts), the same rule the scope
+ * comes from `jobWindow` (shared/auth/job_policy.ts), the same rule the scope
  * check uses.
  */
-import type { JobWindow } from "../../src/auth/job_policy.ts";
+import type { JobWindow } from "../../shared/auth/job_policy.ts";
 import type { FlatFeature, GeometryCore, PreparedGeometry } from "../../wasm/mod.ts";
-import type { Bbox } from "./job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 
 export class WindowFilter implements Disposable {
   readonly #core: GeometryCore;

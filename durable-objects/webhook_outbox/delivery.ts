@@ -21,10 +21,10 @@
  * Delivery is at least once: a crash between the receiver's 2xx and the row's
  * update sends the same delivery id again.
  */
-import { policyFromEnv, resolveAndCheck } from "../../src/http/destination_policy.ts";
+import { policyFromEnv, resolveAndCheck } from "../../shared/destination_policy.ts";
 import { backoffMs } from "../partition_ledger/backoff.ts";
-import type { JobStatus } from "../partition_ledger/state_machine.ts";
-import { SIGNATURE_HEADER, signPayload, tenantSecret } from "../partition_ledger/webhook_signing.ts";
+import type { JobStatus } from "../../shared/state_machine.ts";
+import { SIGNATURE_HEADER, signPayload, tenantSecret } from "../../shared/webhook_signing.ts";
 
 export const WEBHOOK_EVENTS = {
   COMPLETED: "job.completed",

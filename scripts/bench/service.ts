@@ -49,7 +49,11 @@ export async function snapshotTree(
   await Deno.symlink(`${PROJECT_ROOT}wasm/generated`, `${dir}/wasm/generated`);
   if (options.liftLimits) {
     // Experiment only, in the copy: dataset bodies up to 1 GiB, 4M features, 40M positions.
-    const file = `${dir}/src/contract/limits.ts`;
+    // The limits moved to shared/ in the layering renovation; older refs keep them under src/.
+    const file = await Deno.stat(`${dir}/shared/contract/limits.ts`).then(
+      () => `${dir}/shared/contract/limits.ts`,
+      () => `${dir}/src/contract/limits.ts`,
+    );
     const text = (await Deno.readTextFile(file))
       .replace(/MAX_DATASET_BODY_BYTES = [^;]+;/, "MAX_DATASET_BODY_BYTES = 1024 * 1024 * 1024;")
       .replace(/MAX_DATASET_FEATURES = [^;]+;/, "MAX_DATASET_FEATURES = 4_000_000;")

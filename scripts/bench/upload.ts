@@ -5,9 +5,9 @@
  * ({@link publishMultipart}, with {@link splitGeoJson} / {@link splitFlatGeobuf}).
  */
 import { isDevProxyRestart } from "../lib/wrangler_dev.ts";
-import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../src/contract/limits.ts";
-import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
-import { writeFlatGeobuf } from "../../src/tiles/fgb_writer.ts";
+import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../shared/contract/limits.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 
 export type DatasetMediaType = "application/geo+json" | "application/flatgeobuf";
 

@@ -20,8 +20,8 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import { UnauthorizedError } from "../http/problem.ts";
-import { Claims } from "./claims.ts";
+import { UnauthorizedError } from "../../shared/problem.ts";
+import { Claims } from "../../shared/auth/claims.ts";
 
 /** Accepted clock difference between the token issuer and this service. */
 export const CLOCK_SKEW_SECONDS = 60;

@@ -1,9 +1,9 @@
 /** Bearer auth middleware: verifies the token and puts the claims in the context. */
 import type { MiddlewareHandler } from "hono";
-import { UnauthorizedError } from "../http/problem.ts";
-import type { Logger } from "../http/log.ts";
-import type { Claims } from "./claims.ts";
-import { assertOperator } from "./abac.ts";
+import { UnauthorizedError } from "../../shared/problem.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import type { Claims } from "../../shared/auth/claims.ts";
+import { assertOperator } from "../../shared/auth/abac.ts";
 import { authConfigFromEnv, bearerToken, verifyToken } from "./jwt.ts";
 
 export interface AuthVariables {

@@ -16,18 +16,18 @@
  *   pinned any of them and there is no way to unpublish one.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { catalogStub, liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { catalogStub, liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import type { CollectSummary } from "./collect_staging.ts";
+import { DATASETS_PREFIX, parseDatasetObjectKey, PAYLOADS_PREFIX } from "../../shared/r2_keys.ts";
 
 const PAGE = 500;
-const DATASET_PREFIX = /^(datasets\/([A-Za-z0-9._-]+)\/[0-9a-f-]{36}\/)/;
 
 /** Collects what a page of each input prefix holds that nothing can read any more. */
 export async function collectInputs(env: Env, now = Date.now()): Promise<CollectSummary> {
   const graceMs = Number(env.STAGING_GRACE_MS ?? 3_600_000);
   const retentionMs = Number(env.STAGING_RETENTION_MS ?? 7 * 86_400_000);
   const [payloads, datasets] = await Promise.all([
-    collectPage(env, "payloads/", now - graceMs, async (objects) => {
+    collectPage(env, PAYLOADS_PREFIX, now - graceMs, async (objects) => {
       const byJob = groupBy(objects, (o) => o.customMetadata?.job_id);
       const doomed: string[] = [];
       await Promise.all([...byJob].map(async ([jobId, keys]) => {
@@ -40,11 +40,11 @@ export async function collectInputs(env: Env, now = Date.now()): Promise<Collect
       }));
       return doomed;
     }),
-    collectPage(env, "datasets/", now - graceMs, async (objects) => {
-      const byPrefix = groupBy(objects, (o) => DATASET_PREFIX.exec(o.key)?.[1]);
+    collectPage(env, DATASETS_PREFIX, now - graceMs, async (objects) => {
+      const byPrefix = groupBy(objects, (o) => parseDatasetObjectKey(o.key)?.prefix);
       const doomed: string[] = [];
       await Promise.all([...byPrefix].map(async ([prefix, keys]) => {
-        const name = DATASET_PREFIX.exec(prefix)![2]!;
+        const name = parseDatasetObjectKey(prefix)!.name;
         if (!(await catalogStub(env, name).holdsPrefix(prefix))) doomed.push(...keys);
       }));
       return doomed;

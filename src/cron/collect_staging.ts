@@ -10,10 +10,10 @@
  * The committed result object itself is never deleted.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { JOBS_PREFIX, parseJobObjectKey } from "../../shared/r2_keys.ts";
 
 const PAGE = 500;
-const STAGED = /^jobs\/(job_[0-9a-f]{15}_[0-9a-f]{32})\/(?:staging\/a(\d+)\/|results\/a(\d+)\.)/;
 
 export interface CollectSummary {
   listed: number;
@@ -25,21 +25,21 @@ export async function collectStaging(env: Env, now = Date.now()): Promise<Collec
   const retentionMs = Number(env.STAGING_RETENTION_MS ?? 7 * 86_400_000);
   const index = liveWorkIndexStub(env);
   const cursor = await index.cursor("staging");
-  const page = await env.TILES.list({ prefix: "jobs/", limit: PAGE, ...(cursor ? { cursor } : {}) });
+  const page = await env.TILES.list({ prefix: JOBS_PREFIX, limit: PAGE, ...(cursor ? { cursor } : {}) });
   await index.setCursor("staging", page.truncated ? page.cursor : null);
 
   const byJob = new Map<string, { key: string; attempt: number; uploaded: number; result: boolean }[]>();
   for (const object of page.objects) {
-    const match = STAGED.exec(object.key);
-    if (!match) continue;
-    const entries = byJob.get(match[1]!) ?? [];
+    const parsed = parseJobObjectKey(object.key);
+    if (!parsed) continue;
+    const entries = byJob.get(parsed.jobId) ?? [];
     entries.push({
       key: object.key,
-      attempt: Number(match[2] ?? match[3]),
+      attempt: parsed.attempt,
       uploaded: object.uploaded.getTime(),
-      result: match[3] !== undefined,
+      result: parsed.result,
     });
-    byJob.set(match[1]!, entries);
+    byJob.set(parsed.jobId, entries);
   }
 
   const doomed: string[] = [];

@@ -4,8 +4,8 @@
  * queued ones (and re-arm a lost alarm), and reports what it found to the
  * index, which forgets partitions left with no live work and no failed jobs.
  */
-import { createLogger } from "../http/log.ts";
-import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
+import { createLogger } from "../../shared/telemetry/log.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 
 export interface SweepSummary {
   partitions: number;

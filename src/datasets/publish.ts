@@ -4,17 +4,19 @@
  * write the tiles under a fresh prefix, then make the version current in the
  * dataset's catalog. Nothing is written before the input is known good.
  */
-import type { Classification, DatasetManifest, TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { DatasetManifest, TileEntry } from "../../shared/dataset_manifest.ts";
 import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
-import type { Logger } from "../http/log.ts";
-import { ForbiddenError, ValidationError } from "../http/problem.ts";
-import { catalogStub } from "../routing/partitions.ts";
-import { buildTiles, type BuiltTile } from "../tiles/tiling.ts";
-import { type BBox, expandByBBox, geometryBBox } from "../tiles/geometry_bbox.ts";
-import { MAX_REPORTED_ERRORS } from "../contract/limits.ts";
-import { requestHash } from "../jobs/plan.ts";
+import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import { ForbiddenError, ValidationError } from "../../shared/problem.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
+import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
+import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
+import { requestHash } from "../../shared/request_hash.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export interface PublishInput {
   name: string;
@@ -73,7 +75,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
   const tiles = await uploadTiles(
     env.TILES,
-    buildTiles(features, resolution, `datasets/${input.name}/${crypto.randomUUID()}/`),
+    buildTiles(features, resolution, datasetVersionPrefix(input.name, crypto.randomUUID())),
   );
   const contentHash = await requestHash(tiles);
 

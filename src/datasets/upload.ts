@@ -7,30 +7,24 @@
  *    ({@link buildTiles}) under `<prefix>parts/<n>/tiles/<cell>.fgb`, and its summary and ids
  *    recorded in the catalog (re-sending part `n` replaces it);
  * 3. complete: the catalog refuses ids present in two parts (422), then its alarm merges each
- *    cell's part tiles into `<prefix>tiles/<cell>.fgb` ({@link mergeUploadTiles}; memory bounded by
+ *    cell's part tiles into `<prefix>tiles/<cell>.fgb` (`mergeUploadTiles` in the catalog; memory bounded by
  *    the largest cell) and publishes the version like `PUT` does (same manifest shape).
  *
  * @module
  */
-import type { TileEntry } from "../../durable-objects/dataset_catalog/mod.ts";
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanClassify, assertCanPublish } from "../auth/abac.ts";
-import type { Classification } from "../contract/common.ts";
-import type { Logger } from "../http/log.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
-import { catalogStub } from "../routing/partitions.ts";
-import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
-import { type StoredFeature, writeFlatGeobuf } from "../tiles/fgb_writer.ts";
-import { type BBox, expandByBBox } from "../tiles/geometry_bbox.ts";
-import { buildTiles } from "../tiles/tiling.ts";
+import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
+import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
+import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 
 /** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
 export const MAX_UPLOAD_PARTS = 10_000;
-
-/** Part tiles read at once while merging one cell. */
-const READ_CONCURRENCY = 8;
 
 export interface Caller {
   sub: string;
@@ -120,7 +114,7 @@ export async function putUploadPart(
   const { geometry_types, bbox } = describeFeatures(features);
   const tiles = await uploadTiles(
     env.TILES,
-    buildTiles(features, upload.resolution, `${upload.prefix}parts/${n}/`),
+    buildTiles(features, upload.resolution, uploadPartPrefix(upload.prefix, n)),
   );
   const summary: UploadPartSummary = {
     n,
@@ -202,52 +196,4 @@ export async function abortUpload(env: Env, upload: UploadRecord): Promise<Uploa
   }
   for (let i = 0; i < outcome.keys.length; i += 1000) await env.TILES.delete(outcome.keys.slice(i, i + 1000));
   return outcome.upload;
-}
-
-/**
- * Merges the part tiles of each cell into one indexed FlatGeobuf tile under `<prefix>tiles/`:
- * one cell's features in memory at a time. Features keep part order (then their order within
- * the part), so a dataset sent as consecutive slices yields the tiles a single `PUT` would.
- * Keys are deterministic: running it again rewrites the same objects.
- */
-export async function mergeUploadTiles(
-  bucket: R2Bucket,
-  prefix: string,
-  parts: readonly UploadPartSummary[],
-): Promise<TileEntry[]> {
-  const byCell = new Map<string, TileEntry[]>();
-  for (const part of [...parts].sort((a, b) => a.n - b.n)) {
-    for (const tile of part.tiles) {
-      let list = byCell.get(tile.cell);
-      if (!list) byCell.set(tile.cell, list = []);
-      list.push(tile);
-    }
-  }
-  const cells = [...byCell.keys()].sort();
-  const out: TileEntry[] = [];
-  for (const cell of cells) {
-    const sources = byCell.get(cell)!;
-    const chunks: Uint8Array[] = new Array(sources.length);
-    for (let i = 0; i < sources.length; i += READ_CONCURRENCY) {
-      await Promise.all(
-        sources.slice(i, i + READ_CONCURRENCY).map(async (tile, j) => {
-          const object = await bucket.get(tile.key);
-          if (!object) throw new Error(`Part tile "${tile.key}" is missing`);
-          chunks[i + j] = new Uint8Array(await object.arrayBuffer());
-        }),
-      );
-    }
-    const features: StoredFeature[] = [];
-    for (let i = 0; i < chunks.length; i++) {
-      for (const f of parseFlatGeobuf(chunks[i]!, { storedColumns: true }).features) features.push(f);
-      chunks[i] = new Uint8Array(0);
-    }
-    const bytes = writeFlatGeobuf(features, { name: cell });
-    const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const s of sources) expandByBBox(bbox, s.bbox);
-    const key = `${prefix}tiles/${cell}.fgb`;
-    await bucket.put(key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } });
-    out.push({ cell, key, feature_count: features.length, bbox, bytes: bytes.length });
-  }
-  return out;
 }

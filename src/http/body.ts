@@ -4,8 +4,8 @@
  * syntax and depth (400/422) — all before any schema runs.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { MAX_JSON_DEPTH } from "../contract/limits.ts";
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "./problem.ts";
+import { MAX_JSON_DEPTH } from "../../shared/contract/limits.ts";
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "../../shared/problem.ts";
 
 /** Lowercased media type without parameters; `""` when absent. */
 export function mediaTypeOf(contentType: string | null | undefined): string {

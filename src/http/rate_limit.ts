@@ -11,8 +11,8 @@
 import type { MiddlewareHandler } from "hono";
 import { wrapTime } from "hono/timing";
 import type { TakeOutcome } from "../../durable-objects/rate_limiter/token_bucket.ts";
-import type { Logger } from "./log.ts";
-import { TooManyRequestsError } from "./problem.ts";
+import type { Logger } from "../../shared/telemetry/log.ts";
+import { TooManyRequestsError } from "../../shared/problem.ts";
 
 export const DEFAULT_SUBMIT_RATE_PER_SECOND = 20;
 export const DEFAULT_SUBMIT_RATE_BURST = 40;

@@ -5,11 +5,11 @@
  * the Hono context for logs and for passing on to Durable Objects.
  */
 import type { MiddlewareHandler } from "hono";
-import { createLogger, type Logger } from "./log.ts";
-import { generateSpanId, generateTraceId } from "./ids.ts";
-import { startSpan } from "./span.ts";
+import { createLogger, type Logger } from "../../shared/telemetry/log.ts";
+import { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
+import { startSpan } from "../../shared/telemetry/span.ts";
 
-export { generateSpanId, generateTraceId } from "./ids.ts";
+export { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
 
 export const TRACE_ID_HEADER = "X-Request-Trace-ID";
 export const TRACEPARENT_HEADER = "traceparent";

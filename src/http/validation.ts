@@ -5,8 +5,8 @@
  */
 import type { Context } from "hono";
 import type { ZodError } from "zod";
-import { MAX_REPORTED_ERRORS } from "../contract/limits.ts";
-import { type FieldError, ValidationError } from "./problem.ts";
+import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
+import { type FieldError, ValidationError } from "../../shared/problem.ts";
 
 /** `["a", 3, "b"]` → `a[3].b`; the empty path is `""` (the whole body). */
 export function formatPath(path: readonly PropertyKey[], prefix = ""): string {

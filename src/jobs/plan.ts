@@ -3,9 +3,10 @@
  * of a request for idempotency. Pure functions; no I/O.
  */
 import { cellToParent, getResolution } from "h3-js";
-import type { Bbox, TileRef } from "../../durable-objects/partition_ledger/job_spec.ts";
+import type { TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
 import { reachBoxes } from "../../wasm/geodesic.ts";
-import { bboxesIntersect } from "../tiles/geometry_bbox.ts";
+import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 
 /**
  * The partitions of a job: the cells where both sides have a tile whose
@@ -91,22 +92,4 @@ export function groupPartitions(
     partitions: groups.map((g) => g.cell),
     members: Object.fromEntries(groups.map((g) => [g.cell, g.members.sort()])),
   };
-}
-
-/** A stable JSON text: object keys sorted at every level, so key order never changes a fingerprint. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** SHA-256 (hex) of the request's canonical JSON: equal payloads, equal hashes. */
-export async function requestHash(request: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(request)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

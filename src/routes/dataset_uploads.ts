@@ -1,7 +1,7 @@
 /** Multipart dataset upload handlers: `/v1/datasets/{name}/uploads/...` (logic in src/datasets/upload.ts). */
 import { type DatasetBody, type DatasetUploadHandlers, isFlatGeobuf, validateDatasetGeoJson } from "../app.ts";
-import type { SupportedCrs } from "../contract/crs.ts";
-import type { Claims } from "../auth/claims.ts";
+import type { SupportedCrs } from "../../shared/contract/crs.ts";
+import type { Claims } from "../../shared/auth/claims.ts";
 import {
   abortUpload,
   type Caller,
@@ -11,8 +11,8 @@ import {
   uploadOf,
   uploadStatus,
 } from "../datasets/upload.ts";
-import { getLogger } from "../http/log.ts";
-import { ValidationError } from "../http/problem.ts";
+import { getLogger } from "../../shared/telemetry/log.ts";
+import { ValidationError } from "../../shared/problem.ts";
 import { featuresOf } from "./datasets.ts";
 
 const callerOf = (claims: Claims): Caller => ({

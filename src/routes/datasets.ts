@@ -1,18 +1,18 @@
 /** Dataset handlers: publish a version (validated, tiled, immutable) and read the current manifest. */
 import type { DatasetBody, Handlers } from "../app.ts";
 import { assertCanRead, bboxWithin } from "../auth/mod.ts";
-import type { Bbox } from "../contract/common.ts";
-import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../contract/mod.ts";
-import type { SupportedCrs } from "../contract/crs.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
+import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../../shared/contract/mod.ts";
+import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
-import { getLogger } from "../http/log.ts";
-import { NotFoundError, ValidationError } from "../http/problem.ts";
+import { getLogger } from "../../shared/telemetry/log.ts";
+import { NotFoundError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors } from "../http/validation.ts";
-import { checkFlatFeatures } from "../contract/feature_checks.ts";
-import { DATASET_LIMITS } from "../contract/limits.ts";
-import { catalogStub } from "../routing/partitions.ts";
-import { FlatGeobufFormatError, MissingFeatureIdError } from "../tiles/errors.ts";
-import { parseFlatGeobuf } from "../tiles/fgb_reader.ts";
+import { checkFlatFeatures } from "../../shared/contract/feature_checks.ts";
+import { DATASET_LIMITS } from "../../shared/contract/limits.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
+import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles/errors.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
 export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> = {

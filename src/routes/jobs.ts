@@ -5,29 +5,26 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import type { DatasetManifest } from "../../durable-objects/dataset_catalog/mod.ts";
-import {
-  type Bbox,
-  cellTileBytes,
-  type JobSide,
-  type JobSpec,
-  type TileRef,
-} from "../../durable-objects/partition_ledger/job_spec.ts";
-import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
-import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
-import { assertCallbackDestination } from "../http/destination_policy.ts";
+import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
+import type { JobRecord } from "../../shared/job_record.ts";
+import { statusDocument } from "../../shared/status_document.ts";
+import { assertCallbackDestination } from "../../shared/destination_policy.ts";
 import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
-import { authorizeJobSpec, authorizeReads, claimsSummary } from "../auth/job_policy.ts";
-import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
+import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
+import { checkOperationGeometryTypes, type JobRequest, toFlatFeatures } from "../../shared/contract/mod.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
-import { getLogger } from "../http/log.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
-import { groupPartitions, planPartitions, planPartitionsWithin, requestHash } from "../jobs/plan.ts";
+import { getLogger } from "../../shared/telemetry/log.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
+import { groupPartitions, planPartitions, planPartitionsWithin } from "../jobs/plan.ts";
+import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
-import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitions.ts";
-import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../tiles/inline_tile.ts";
-import { buildTiles } from "../tiles/tiling.ts";
+import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { buildTiles } from "../../shared/tiles/tiling.ts";
+import { payloadPrefix } from "../../shared/r2_keys.ts";
 
 type Ctx = AppContext<Env>;
 
@@ -58,7 +55,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         payloadSide(
           request,
           resolution,
-          `payloads/${await requestHash([claims.sub, requestFingerprint])}/`,
+          payloadPrefix(await requestHash([claims.sub, requestFingerprint])),
           inlinePayloadBytes(env),
         ),
       );
@@ -97,7 +94,7 @@ export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResul
         tiles: rightTiles,
       },
     } satisfies Partial<JobSpec>;
-    // The same policy the partition re-checks before it reads anything (src/auth/job_policy.ts).
+    // The same policy the partition re-checks before it reads anything (shared/auth/job_policy.ts).
     const decision = authorizeJobSpec(reads, claimsSummary(claims));
     logger[decision.ok ? "debug" : "warn"]("abac decision", {
       rule: decision.ok ? "job" : decision.rule,
@@ -203,30 +200,6 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
   const operator = claims.roles?.includes(OPERATOR_ROLE) ?? false;
   if (!job || (job.spec.owner_sub !== claims.sub && !operator)) throw new NotFoundError(`No job "${jobId}".`);
   return job;
-}
-
-export function statusDocument(job: JobRecord & { webhook?: WebhookSummary | null }): JobStatus {
-  const doc: JobStatus = {
-    job_id: job.job_id,
-    status: job.status,
-    created_at: new Date(job.created_at).toISOString(),
-    updated_at: new Date(job.updated_at).toISOString(),
-    attempts: job.attempts,
-    progress: { partitions_total: job.partitions_total, partitions_done: job.partitions_done },
-    degraded: job.degraded !== null,
-  };
-  if (job.degraded) doc.degraded_reason = job.degraded.reason;
-  if (job.result) {
-    const { format, feature_count, bytes, etag } = job.result;
-    doc.result = { href: `/v1/jobs/${job.job_id}/result`, format, feature_count, bytes, etag };
-  }
-  if (job.error) {
-    const { type, title, status, detail } = job.error;
-    doc.error = { type, title, status, detail, trace_id: job.spec.trace_id };
-  }
-  if (job.stats) doc.stats = job.stats;
-  if (job.webhook) doc.webhook = job.webhook;
-  return doc;
 }
 
 /** The dataset's current manifest (the version the job pins), if it is published and the caller may read it. */

@@ -3,12 +3,13 @@
  * status or stall across the partitions with live work, re-drive a job,
  * export a partition's ledger as NDJSON, and service metrics.
  */
-import type { JobStatus as JobStatusValue } from "../../durable-objects/partition_ledger/state_machine.ts";
+import type { JobStatus as JobStatusValue } from "../../shared/state_machine.ts";
 import type { Handlers } from "../app.ts";
-import { ConflictError, NotFoundError } from "../http/problem.ts";
+import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../routing/partitions.ts";
-import { statusDocument } from "./jobs.ts";
+import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { statusDocument } from "../../shared/status_document.ts";
+import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
 export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
@@ -32,8 +33,8 @@ export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobOb
       job_id: jobId,
       status: job.status,
       committed: job.result?.key ?? null,
-      results: await keys(`jobs/${jobId}/results/`),
-      staged_parts: await keys(`jobs/${jobId}/staging/`),
+      results: await keys(jobResultsPrefix(jobId)),
+      staged_parts: await keys(jobStagingPrefix(jobId)),
     };
   },
 

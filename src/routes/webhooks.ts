@@ -1,12 +1,8 @@
 /** `GET /v1/webhooks/secret`: the caller's webhook signing secret (derived per token subject, never stored). */
-import {
-  SIGNATURE_HEADER,
-  SIGNATURE_TOLERANCE_S,
-  tenantSecret,
-} from "../../durable-objects/partition_ledger/webhook_signing.ts";
+import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_S, tenantSecret } from "../../shared/webhook_signing.ts";
 import type { WebhookSecret } from "../app.ts";
 import type { Claims } from "../auth/mod.ts";
-import { ProblemError } from "../http/problem.ts";
+import { ProblemError } from "../../shared/problem.ts";
 
 export async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
   if (!env.WEBHOOK_SIGNING_KEY) {

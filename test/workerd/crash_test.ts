@@ -6,7 +6,7 @@
  * run, and a ledger of legal transitions with counted attempts.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { canTransition, type JobStatus } from "../../durable-objects/partition_ledger/state_machine.ts";
+import { canTransition, type JobStatus } from "../../shared/state_machine.ts";
 import { seededRandom } from "../../scripts/lib/seeded_random.ts";
 import { type Service, startService } from "./harness.ts";
 import {

@@ -10,7 +10,7 @@ import { authHeaders, fetchResult, publish, runJob } from "./client.ts";
 import { gunzipSync } from "node:zlib";
 import { request } from "node:http";
 import { seededPoints } from "../../scripts/lib/seeded_random.ts";
-import { parseFlatGeobuf } from "../../src/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
 
 const POINTS = 90_000;
 const BOX = [-100, 38, -94, 41] as const;

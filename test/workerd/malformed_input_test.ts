@@ -20,7 +20,7 @@ import {
   submitRaw,
   waitForJob,
 } from "./client.ts";
-import { MAX_JOB_BODY_BYTES } from "../../src/contract/limits.ts";
+import { MAX_JOB_BODY_BYTES } from "../../shared/contract/limits.ts";
 
 type Ring = [number, number][];
 

@@ -18,11 +18,11 @@ import {
   stateSnapshot,
   submit,
 } from "./client.ts";
-import { parseFlatGeobuf, readLayout } from "../../src/tiles/fgb_reader.ts";
-import { ResultFlatGeobufWriter, writeFlatGeobuf } from "../../src/tiles/fgb_writer.ts";
+import { parseFlatGeobuf, readLayout } from "../../shared/tiles/fgb_reader.ts";
+import { ResultFlatGeobufWriter, writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
-import { MAX_GEOMETRY_VERTICES } from "../../src/contract/limits.ts";
+import { MAX_GEOMETRY_VERTICES } from "../../shared/contract/limits.ts";
 
 const square = (
   x: number,

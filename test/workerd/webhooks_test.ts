@@ -9,7 +9,7 @@
  */
 import { createHmac } from "node:crypto";
 import { equal, match, ok } from "node:assert/strict";
-import { verifySignature } from "../../durable-objects/partition_ledger/webhook_signing.ts";
+import { verifySignature } from "../../shared/webhook_signing.ts";
 import { type Service, startService } from "./harness.ts";
 import { authHeaders, publish, submit, waitForJob } from "./client.ts";
 import { homeCellOf } from "../../src/routing/job_id.ts";

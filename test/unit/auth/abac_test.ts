@@ -1,6 +1,6 @@
 import { ok, throws } from "node:assert/strict";
-import { assertCanPublish, assertCanRead, assertOperator, bboxWithin } from "../../../src/auth/abac.ts";
-import { ForbiddenError } from "../../../src/http/problem.ts";
+import { assertCanPublish, assertCanRead, assertOperator, bboxWithin } from "../../../shared/auth/abac.ts";
+import { ForbiddenError } from "../../../shared/problem.ts";
 import { captureLogs } from "./test_tokens.ts";
 
 const forbidden = (err: unknown) => err instanceof ForbiddenError && err.status === 403;

@@ -7,7 +7,7 @@ import {
   type ClaimsSummary,
   jobWindow,
   type PolicyJobSpec,
-} from "../../../src/auth/job_policy.ts";
+} from "../../../shared/auth/job_policy.ts";
 
 const claims: ClaimsSummary = {
   sub: "u1",

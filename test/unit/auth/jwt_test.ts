@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { authConfigFromEnv, bearerToken, CLOCK_SKEW_SECONDS, verifyToken } from "../../../src/auth/jwt.ts";
-import { UnauthorizedError } from "../../../src/http/problem.ts";
+import { UnauthorizedError } from "../../../shared/problem.ts";
 import { signToken, TEST_SECRET } from "./test_tokens.ts";
 
 const config = { secret: TEST_SECRET };

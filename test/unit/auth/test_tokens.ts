@@ -1,6 +1,6 @@
 /** Test helpers: sign tokens with jose and silence the JSON logger. */
 import { SignJWT } from "jose";
-import { logSink } from "../../../src/http/log.ts";
+import { logSink } from "../../../shared/telemetry/log.ts";
 
 export const TEST_SECRET = "dev-secret";
 export const TEST_ENV = { JWT_SECRET: TEST_SECRET };

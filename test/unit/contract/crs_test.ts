@@ -8,7 +8,7 @@ import {
   SUPPORTED_CRS,
   toWgs84InPlace,
   WEB_MERCATOR_EXTENT,
-} from "../../../src/contract/crs.ts";
+} from "../../../shared/contract/crs.ts";
 
 const R = 6378137;
 const near = (a: number, b: number, tol = 1e-9) => ok(Math.abs(a - b) <= tol, `${a} != ${b} (±${tol})`);

@@ -5,8 +5,8 @@ import {
   FeatureCollection,
   featureIdOf,
   toFlatFeatures,
-} from "../../../src/contract/geojson.ts";
-import { DATASET_LIMITS, PAYLOAD_LIMITS } from "../../../src/contract/limits.ts";
+} from "../../../shared/contract/geojson.ts";
+import { DATASET_LIMITS, PAYLOAD_LIMITS } from "../../../shared/contract/limits.ts";
 
 const collect = () => {
   const issues: { path: string; message: string }[] = [];

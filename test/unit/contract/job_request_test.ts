@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { JobRequest, normalizeJobRequest } from "../../../src/contract/job.ts";
-import { MAX_PAYLOAD_FEATURES, MAX_SLO_DEADLINE_MS } from "../../../src/contract/limits.ts";
+import { JobRequest, normalizeJobRequest } from "../../../shared/contract/job.ts";
+import { MAX_PAYLOAD_FEATURES, MAX_SLO_DEADLINE_MS } from "../../../shared/contract/limits.ts";
 import { validationErrorFrom } from "../../../src/http/validation.ts";
 import { square, validJob } from "./fixtures.ts";
 

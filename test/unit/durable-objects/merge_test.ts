@@ -1,6 +1,6 @@
 import { deepEqual } from "node:assert/strict";
 import { compareRows, RowHeap } from "../../../durable-objects/partition_ledger/result_order.ts";
-import type { ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
+import type { ResultRow } from "../../../shared/job_spec.ts";
 
 const row = (l: string | number, r: string | number): ResultRow => ({
   l,

@@ -14,7 +14,7 @@ import {
 import { geoJSONTextFromFlat } from "../../../wasm/geojson.ts";
 import { compareFeatureIds } from "../../../wasm/flat_geometry.ts";
 import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
-import type { PointRow, ResultRow } from "../../../durable-objects/partition_ledger/job_spec.ts";
+import type { PointRow, ResultRow } from "../../../shared/job_spec.ts";
 import { SpatialIndex } from "../../../wasm/mod.ts";
 import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";
 

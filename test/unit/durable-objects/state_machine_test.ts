@@ -3,9 +3,9 @@ import {
   assertTransition,
   canTransition,
   IllegalTransitionError,
-  JOB_STATUSES,
   TERMINAL_STATUSES,
-} from "../../../durable-objects/partition_ledger/state_machine.ts";
+} from "../../../shared/state_machine.ts";
+import { JOB_STATUSES } from "../../../shared/contract/job.ts";
 
 Deno.test("a job moves QUEUED → IN_PROGRESS → COMPLETED and no status is reachable from CANCELLED", () => {
   equal(canTransition("QUEUED", "IN_PROGRESS"), true);

@@ -1,10 +1,6 @@
 import { createHmac } from "node:crypto";
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
-import {
-  signPayload,
-  tenantSecret,
-  verifySignature,
-} from "../../../durable-objects/partition_ledger/webhook_signing.ts";
+import { signPayload, tenantSecret, verifySignature } from "../../../shared/webhook_signing.ts";
 
 Deno.test("the tenant secret is HMAC-SHA256(signing key, tenant) and differs per tenant and per key", async () => {
   const secret = await tenantSecret("dev-webhook-key", "alice");

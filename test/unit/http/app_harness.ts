@@ -1,6 +1,6 @@
 /** A createApp() under test: handlers that record every call. */
 import { createApp, type Handlers } from "../../../src/app.ts";
-import type { JobStatus } from "../../../src/contract/status.ts";
+import type { JobStatus } from "../../../shared/contract/status.ts";
 
 export const STATUS: JobStatus = {
   job_id: "j1",

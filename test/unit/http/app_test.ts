@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { ConflictError } from "../../../src/http/problem.ts";
-import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES } from "../../../src/contract/limits.ts";
+import { ConflictError } from "../../../shared/problem.ts";
+import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES } from "../../../shared/contract/limits.ts";
 import { captureLogs, signToken, TEST_ENV } from "../auth/test_tokens.ts";
 import { validJob } from "../contract/fixtures.ts";
 import { recordingApp } from "./app_harness.ts";

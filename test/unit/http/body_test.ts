@@ -1,6 +1,6 @@
 import { equal, rejects, throws } from "node:assert/strict";
 import { jsonDepth, parseJsonBytes, readBodyCapped } from "../../../src/http/body.ts";
-import { PayloadTooLargeError, ValidationError } from "../../../src/http/problem.ts";
+import { PayloadTooLargeError, ValidationError } from "../../../shared/problem.ts";
 
 const enc = new TextEncoder();
 

@@ -5,8 +5,8 @@ import {
   policyFromEnv,
   refusedAddressReason,
   resolveAndCheck,
-} from "../../../src/http/destination_policy.ts";
-import { JobRequest } from "../../../src/contract/job.ts";
+} from "../../../shared/destination_policy.ts";
+import { JobRequest } from "../../../shared/contract/job.ts";
 import { validJob } from "../contract/fixtures.ts";
 
 const STRICT = { allowLoopback: false };

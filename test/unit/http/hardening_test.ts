@@ -3,8 +3,8 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { takeToken } from "../../../durable-objects/rate_limiter/token_bucket.ts";
 import { rateLimitConfigFromEnv } from "../../../src/http/rate_limit.ts";
 import { isSensitiveHeader, stripSensitiveHeaders } from "../../../src/http/gateway.ts";
-import { startSpan } from "../../../src/http/span.ts";
-import { createLogger } from "../../../src/http/log.ts";
+import { startSpan } from "../../../shared/telemetry/span.ts";
+import { createLogger } from "../../../shared/telemetry/log.ts";
 import { captureLogs } from "../auth/test_tokens.ts";
 
 Deno.test("token bucket admits a full burst, then refuses with the wait until the next token", () => {

@@ -1,5 +1,5 @@
 import { deepEqual } from "node:assert/strict";
-import { createLogger, logSink, setLogLevel } from "../../../src/http/log.ts";
+import { createLogger, logSink, setLogLevel } from "../../../shared/telemetry/log.ts";
 
 Deno.test("lines below the configured level are not written; an unknown level changes nothing", () => {
   const written: string[] = [];

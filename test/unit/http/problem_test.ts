@@ -11,7 +11,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from "../../../src/http/problem.ts";
+} from "../../../shared/problem.ts";
 import { formatPath } from "../../../src/http/validation.ts";
 
 Deno.test("renderProblem writes RFC 9457 application/problem+json with trace_id", async () => {

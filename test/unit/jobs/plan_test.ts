@@ -1,7 +1,9 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { cellToChildren, cellToParent, getResolution } from "h3-js";
-import { canonicalJson, groupPartitions, planPartitions, requestHash } from "../../../src/jobs/plan.ts";
-import type { Bbox, TileRef } from "../../../durable-objects/partition_ledger/job_spec.ts";
+import { groupPartitions, planPartitions } from "../../../src/jobs/plan.ts";
+import { canonicalJson, requestHash } from "../../../shared/request_hash.ts";
+import type { TileRef } from "../../../shared/job_spec.ts";
+import type { Bbox } from "../../../shared/contract/common.ts";
 
 const tile = (bbox: Bbox): TileRef => ({ key: "k", bbox, feature_count: 1, bytes: 1 });
 

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { cellToBoundary, cellToLatLng, getResolution, latLngToCell } from "h3-js";
-import { cellsForBbox, cellsForGeometry, CoverError } from "../../../src/routing/h3_cover.ts";
+import { cellsForBbox, cellsForGeometry, CoverError } from "../../../shared/routing/h3_cover.ts";
 import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
 import type { FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { usCounties } from "../wasm/counties.ts";

@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { parseFlatGeobuf, R2TileReader, readLayout } from "../../../src/tiles/fgb_reader.ts";
+import { parseFlatGeobuf, R2TileReader, readLayout } from "../../../shared/tiles/fgb_reader.ts";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import {
   columnTypeOfBits,
@@ -7,9 +7,9 @@ import {
   ResultFlatGeobufWriter,
   valueClassBit,
   writeFlatGeobuf,
-} from "../../../src/tiles/fgb_writer.ts";
-import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../../src/tiles/errors.ts";
-import { type BBox, bboxesIntersect, geometryBBox } from "../../../src/tiles/geometry_bbox.ts";
+} from "../../../shared/tiles/fgb_writer.ts";
+import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../../shared/tiles/errors.ts";
+import { type BBox, bboxesIntersect, geometryBBox } from "../../../shared/tiles/geometry_bbox.ts";
 import { seededPoints, seededRandom } from "../../../scripts/lib/seeded_random.ts";
 import type { FlatFeature, FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";

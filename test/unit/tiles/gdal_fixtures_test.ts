@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { parseFlatGeobuf } from "../../../src/tiles/fgb_reader.ts";
-import { R2TileReader } from "../../../src/tiles/fgb_reader.ts";
-import { bboxesIntersect, geometryBBox } from "../../../src/tiles/geometry_bbox.ts";
+import { parseFlatGeobuf } from "../../../shared/tiles/fgb_reader.ts";
+import { R2TileReader } from "../../../shared/tiles/fgb_reader.ts";
+import { bboxesIntersect, geometryBBox } from "../../../shared/tiles/geometry_bbox.ts";
 import { flatFromGeoJSON, type GeoJSONGeometry } from "../../../wasm/geojson.ts";
 import type { FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";

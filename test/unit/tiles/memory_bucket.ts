@@ -1,5 +1,5 @@
 /** An in-memory stand-in for an R2 bucket with ranged gets (the subset `TileBucket` needs). */
-import type { TileBucket, TileObjectBody } from "../../../src/tiles/fgb_reader.ts";
+import type { TileBucket, TileObjectBody } from "../../../shared/tiles/fgb_reader.ts";
 
 export class MemoryBucket implements TileBucket {
   readonly objects = new Map<string, Uint8Array>();

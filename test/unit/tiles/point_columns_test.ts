@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { R2TileReader } from "../../../src/tiles/fgb_reader.ts";
-import { buildTiles } from "../../../src/tiles/tiling.ts";
+import { R2TileReader } from "../../../shared/tiles/fgb_reader.ts";
+import { buildTiles } from "../../../shared/tiles/tiling.ts";
 import type { FlatFeature } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";
 

@@ -3,15 +3,12 @@
  * resolved and pinned at submit (dataset versions, tile keys, partitions),
  * so later publishes never change a running job's answer.
  */
-import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
-import type { ClaimsSummary } from "../../src/auth/job_policy.ts";
-import { bboxesIntersect } from "../../src/tiles/geometry_bbox.ts";
-import { reachBoxes } from "../../wasm/geodesic.ts";
-
-export type SpatialOperation = "polygon_intersection" | "point_in_polygon" | "spatial_join";
-export type SpatialPredicate = "intersects" | "contains" | "within" | "dwithin";
-export type OutputFormat = "geojson" | "flatgeobuf";
-export type Bbox = [number, number, number, number];
+import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
+import type { ClaimsSummary } from "./auth/job_policy.ts";
+import { bboxesIntersect } from "./tiles/geometry_bbox.ts";
+import { reachBoxes } from "../wasm/geodesic.ts";
+import type { Bbox } from "./contract/common.ts";
+import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
 export type JobSide =
@@ -23,7 +20,7 @@ export interface TileRef {
   bbox: Bbox;
   feature_count: number;
   bytes: number;
-  /** The tile itself, base64, for a small payload's tiles: never written to R2 (`src/tiles/inline_tile.ts`). */
+  /** The tile itself, base64, for a small payload's tiles: never written to R2 (`shared/tiles/inline_tile.ts`). */
   inline?: string;
 }
 
@@ -34,7 +31,7 @@ export interface JobSpec {
   owner_sub: string;
   request_hash: string;
   operation: SpatialOperation;
-  predicate: SpatialPredicate;
+  predicate: Predicate;
   distance_m: number;
   output_format: OutputFormat;
   bbox: Bbox | null;
@@ -125,12 +122,3 @@ function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, T
   for (const cell of cells) if (tiles[cell]) picked[cell] = tiles[cell];
   return picked;
 }
-
-export const JOB_KEYS = {
-  payload: (jobId: string) => `jobs/${jobId}/input/left.fgb`,
-  part: (jobId: string, attempt: number, cell: string, slice: number) =>
-    `jobs/${jobId}/staging/a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.part`,
-  stagingPrefix: (jobId: string) => `jobs/${jobId}/staging/`,
-  result: (jobId: string, attempt: number, format: OutputFormat) =>
-    `jobs/${jobId}/results/a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`,
-};

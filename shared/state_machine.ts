@@ -2,8 +2,9 @@
  * The one state machine every job follows. The ledger refuses any transition
  * not listed here, so a bug elsewhere cannot, say, complete a cancelled job.
  */
-export const JOB_STATUSES = ["QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"] as const;
-export type JobStatus = typeof JOB_STATUSES[number];
+import type { JobStatusValue } from "./contract/job.ts";
+
+export type JobStatus = JobStatusValue;
 
 const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   QUEUED: ["IN_PROGRESS", "CANCELLED"],

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { Bbox, DatasetName } from "./common.ts";
 import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { allPolygonal, allPunctal, checkFeatureCollection, FeatureCollection } from "./geojson.ts";
-import { isLoopbackHost } from "../http/destination_policy.ts";
+import { isLoopbackHost } from "../destination_policy.ts";
 import {
   DEFAULT_SLO_DEADLINE_MS,
   MAX_DISTANCE_M,

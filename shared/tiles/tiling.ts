@@ -20,6 +20,7 @@ import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 import { cellsForGeometry } from "../routing/h3_cover.ts";
 import { type StoredFeature, writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
 import { type BBox, expandByBBox, geometryBBox } from "./geometry_bbox.ts";
+import { tileKey } from "../r2_keys.ts";
 
 /** One tile as the manifest lists it. */
 export interface TileManifestEntry {
@@ -85,7 +86,7 @@ export function buildTiles(
     const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
     for (const feature of members) expandByBBox(bbox, geometryBBox(feature.geometry)!);
     tiles.push({
-      entry: { cell, key: `${keyPrefix}tiles/${cell}.fgb`, feature_count: members.length, bbox, bytes: bytes.length },
+      entry: { cell, key: tileKey(keyPrefix, cell), feature_count: members.length, bbox, bytes: bytes.length },
       bytes,
     });
   }

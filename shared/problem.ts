@@ -5,7 +5,7 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { runtime } from "./runtime.ts";
+import { runtime } from "./telemetry/runtime.ts";
 
 /** Problem type URIs are `urn:spatial-jobs:problem:<slug>` (stable, never dereferenced). */
 export const PROBLEM_TYPE_BASE = "urn:spatial-jobs:problem:";

@@ -3,8 +3,8 @@
  * and throws {@link ForbiddenError} (403) on deny.
  */
 import { type Classification, classificationRank } from "../contract/common.ts";
-import { createLogger, type Logger } from "../http/log.ts";
-import { ForbiddenError } from "../http/problem.ts";
+import { createLogger, type Logger } from "../telemetry/log.ts";
+import { ForbiddenError } from "../problem.ts";
 import type { Claims } from "./claims.ts";
 
 /** The role claim value that unlocks `/v1/ops/...`. */

@@ -1,0 +1,41 @@
+/** A job as its home partition records it: what the ledger stores and the status document is built from. */
+import type { JobSpec } from "./job_spec.ts";
+import type { JobStatus } from "./state_machine.ts";
+
+export interface JobResult {
+  key: string;
+  format: JobSpec["output_format"];
+  feature_count: number;
+  /** The result's own size (decoded, when it is stored compressed). */
+  bytes: number;
+  etag: string;
+  /** How the object is stored: gzip for GeoJSON committed since stored compression (absent: as is). */
+  encoding?: "gzip";
+  /** The stored object's size, when it differs from `bytes`. */
+  stored_bytes?: number;
+}
+
+export interface JobError {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  retryable: boolean;
+}
+
+export interface JobRecord {
+  job_id: string;
+  spec: JobSpec;
+  status: JobStatus;
+  attempts: number;
+  retry_base: number;
+  created_at: number;
+  updated_at: number;
+  next_run_at: number | null;
+  partitions_total: number;
+  partitions_done: number;
+  result: JobResult | null;
+  error: JobError | null;
+  stats: Record<string, unknown> | null;
+  degraded: { reason: string } | null;
+}

@@ -1,0 +1,69 @@
+/**
+ * The R2 key layout, in one place: every object the service writes is named here,
+ * and the collectors parse keys back with the same shapes.
+ *
+ * - `datasets/<name>/<uuid>/tiles/<cell>.fgb`: a published version (or an upload's merged tiles);
+ *   an upload's parts under `datasets/<name>/<uuid>/parts/<n>/tiles/<cell>.fgb`;
+ * - `payloads/<hash>/tiles/<cell>.fgb`: a job payload's tiles (shared by a caller's identical requests);
+ * - `jobs/<id>/staging/a<attempt>/parts/<cell>/<slice>.part`: staged partial results;
+ * - `jobs/<id>/results/a<attempt>.<geojson|fgb>`: committed results.
+ */
+import type { OutputFormat } from "./contract/job.ts";
+
+export const DATASETS_PREFIX = "datasets/";
+export const PAYLOADS_PREFIX = "payloads/";
+export const JOBS_PREFIX = "jobs/";
+
+/** A fresh dataset version's (or upload's) own prefix. */
+export function datasetVersionPrefix(name: string, uuid: string): string {
+  return `${DATASETS_PREFIX}${name}/${uuid}/`;
+}
+
+/** A job payload's prefix, named by the hash of (caller, request). */
+export function payloadPrefix(hash: string): string {
+  return `${PAYLOADS_PREFIX}${hash}/`;
+}
+
+/** Where part `n` of an upload keeps its tiles, under the upload's prefix. */
+export function uploadPartPrefix(uploadPrefix: string, n: number): string {
+  return `${uploadPrefix}parts/${n}/`;
+}
+
+/** One H3 cell's tile under a version, payload or upload-part prefix. */
+export function tileKey(prefix: string, cell: string): string {
+  return `${prefix}tiles/${cell}.fgb`;
+}
+
+export function jobStagingPrefix(jobId: string): string {
+  return `${JOBS_PREFIX}${jobId}/staging/`;
+}
+
+export function jobResultsPrefix(jobId: string): string {
+  return `${JOBS_PREFIX}${jobId}/results/`;
+}
+
+/** One slice's staged part of one partition's share of one attempt. */
+export function stagedPartKey(jobId: string, attempt: number, cell: string, slice: number): string {
+  return `${jobStagingPrefix(jobId)}a${attempt}/parts/${cell}/${String(slice).padStart(6, "0")}.part`;
+}
+
+export function resultKey(jobId: string, attempt: number, format: OutputFormat): string {
+  return `${jobResultsPrefix(jobId)}a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`;
+}
+
+const JOB_OBJECT = /^jobs\/(job_[0-9a-f]{15}_[0-9a-f]{32})\/(?:staging\/a(\d+)\/|results\/a(\d+)\.)/;
+
+/** A staged part's or a result's job, attempt and kind; null for any other key. */
+export function parseJobObjectKey(key: string): { jobId: string; attempt: number; result: boolean } | null {
+  const match = JOB_OBJECT.exec(key);
+  if (!match) return null;
+  return { jobId: match[1]!, attempt: Number(match[2] ?? match[3]), result: match[3] !== undefined };
+}
+
+const DATASET_VERSION = /^(datasets\/([A-Za-z0-9._-]+)\/[0-9a-f-]{36}\/)/;
+
+/** The version (or upload) prefix a dataset object lives under, and the dataset's name; null for any other key. */
+export function parseDatasetObjectKey(key: string): { prefix: string; name: string } | null {
+  const match = DATASET_VERSION.exec(key);
+  return match ? { prefix: match[1]!, name: match[2]! } : null;
+}
