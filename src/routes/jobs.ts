@@ -1,5 +1,5 @@
 /**
- * Job handlers: plan at the edge (pinned dataset versions, partitions, home
+ * The job service behind src/routes/jobs_app.ts: plan at the edge (pinned dataset versions, partitions, home
  * cell), claim the idempotency key, then hand the job to its home partition.
  * No geometry is computed here beyond validating a payload.
  */
@@ -16,10 +16,13 @@ import {
 import type { JobRecord } from "../../durable-objects/partition_ledger/ledger.ts";
 import type { WebhookSummary } from "../../durable-objects/partition_ledger/webhooks.ts";
 import { assertCallbackDestination } from "../http/destination_policy.ts";
-import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
+import type { AppContext } from "./openapi.ts";
+import type { JobResultBody, JobService, SubmittedJob } from "./jobs_app.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { authorizeJobSpec, authorizeReads, claimsSummary } from "../auth/job_policy.ts";
-import { checkOperationGeometryTypes, type JobRequest, type JobStatus, toFlatFeatures } from "../contract/mod.ts";
+import { checkOperationGeometryTypes, toFlatFeatures } from "../contract/mod.ts";
+import type { JobRequest } from "../contract/job.ts";
+import type { JobStatus } from "../contract/status.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../http/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../http/problem.ts";
@@ -29,7 +32,7 @@ import { catalogStub, idempotencyStub, partitionStub } from "../routing/partitio
 import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../tiles/inline_tile.ts";
 import { buildTiles } from "../tiles/tiling.ts";
 
-type Ctx = AppContext<Env>;
+type Ctx = AppContext;
 
 interface ResolvedSide {
   side: JobSide;
@@ -39,7 +42,7 @@ interface ResolvedSide {
   uploads?: ReturnType<typeof buildTiles>;
 }
 
-export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResult" | "cancelJob"> = {
+export const jobService: JobService = {
   async submitJob(c, request, claims) {
     const env = c.env;
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
