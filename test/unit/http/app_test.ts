@@ -359,7 +359,7 @@ Deno.test("PUT /v1/datasets/{name} rejects bad query, CRS, ids, content type and
   equal(calls.length, 0);
 });
 
-Deno.test("/v1/ops endpoints need the operator role: 403 without it and the service is not called", async () => {
+Deno.test("/v1/ops endpoints need the operator role: 403 without it, before validation, and the service is not called", async () => {
   const { app, calls } = recordingApp();
   const operator = await authed({}, { roles: ["operator"] });
   const paths = [
@@ -376,6 +376,8 @@ Deno.test("/v1/ops endpoints need the operator role: 403 without it and the serv
     403,
     "forbidden",
   );
+  // Before input validation: a non-operator learns nothing from a 422.
+  await expectProblem(await app.request("/v1/ops/jobs?limit=9999", { headers: await authed() }, TEST_ENV), 403);
   equal(calls.length, 0);
   for (const path of paths) equal((await app.request(path, { headers: operator }, TEST_ENV)).status, 200, path);
   const redrive = await app.request("/v1/ops/jobs/j1/redrive", { method: "POST", headers: operator }, TEST_ENV);
