@@ -158,14 +158,6 @@ export class TooManyRequestsError extends ProblemError {
   }
 }
 
-/** 501 answered by routes the lead has not wired yet. */
-export class NotImplementedError extends ProblemError {
-  constructor(what: string) {
-    super(501, `${what} is not implemented yet.`, { type: "not-implemented" });
-    this.name = "NotImplementedError";
-  }
-}
-
 const STATUS_TITLES: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
@@ -178,7 +170,6 @@ const STATUS_TITLES: Record<number, string> = {
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",
-  501: "Not Implemented",
   503: "Service Unavailable",
 };
 

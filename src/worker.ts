@@ -3,11 +3,10 @@
  * Durable Object classes are re-exported for the runtime.
  */
 import { createApp } from "./app.ts";
-import { datasetHandlers } from "./routes/datasets.ts";
-import { datasetUploadHandlers } from "./routes/dataset_uploads.ts";
-import { jobHandlers } from "./routes/jobs.ts";
-import { webhookSecret } from "./routes/webhooks.ts";
-import { exportEvents, opsHandlers, serviceMetrics } from "./routes/ops.ts";
+import { datasetService } from "./routes/datasets.ts";
+import { datasetUploadService } from "./routes/dataset_uploads.ts";
+import { jobService } from "./routes/jobs.ts";
+import { opsService } from "./routes/ops.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { collectStaging } from "./cron/collect_staging.ts";
 import { collectInputs } from "./cron/collect_inputs.ts";
@@ -23,15 +22,12 @@ export { RateLimiter } from "../durable-objects/rate_limiter/mod.ts";
 export { WebhookBreaker } from "../durable-objects/webhook_breaker/mod.ts";
 export { WebhookOutbox } from "../durable-objects/webhook_outbox/mod.ts";
 
-const app = createApp<Env>({
-  ...jobHandlers,
-  ...datasetHandlers,
-  datasetUploads: datasetUploadHandlers,
-  ...opsHandlers,
-  exportEvents: (c, cell, jobId) => exportEvents(c.env, cell, jobId),
-  metrics: (c) => serviceMetrics(c.env),
-  checkHealth: async () => void await loadGeometryCore(workerdWasmModules),
-  webhookSecret: (c, claims) => webhookSecret(c.env, claims),
+const app = createApp({
+  jobs: jobService,
+  datasets: datasetService,
+  datasetUploads: datasetUploadService,
+  ops: opsService,
+  checkGeometryCore: async () => void await loadGeometryCore(workerdWasmModules),
 });
 
 export default {

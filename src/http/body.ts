@@ -134,7 +134,8 @@ export interface BodyVariables {
  * Hono's body cache so later validators see the parsed value.
  */
 export function readBody(opts: { maxBytes: number; accept: readonly string[] }): MiddlewareHandler<
-  { Variables: BodyVariables }
+  // Optional, as in the app's variables: a handler's context stays the app's, to pass on to its service.
+  { Variables: Partial<BodyVariables> }
 > {
   return async function readBodyMiddleware(c, next) {
     const contentType = c.req.header("content-type") ?? null;

@@ -1,5 +1,6 @@
-/** Multipart dataset upload handlers: `/v1/datasets/{name}/uploads/...` (logic in src/datasets/upload.ts). */
-import { type DatasetBody, type DatasetUploadHandlers, isFlatGeobuf, validateDatasetGeoJson } from "../app.ts";
+/** The multipart upload service behind src/routes/dataset_uploads_app.ts (logic in src/datasets/upload.ts). */
+import type { DatasetUploadService } from "./dataset_uploads_app.ts";
+import { datasetBody } from "./datasets_app.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import type { Claims } from "../../shared/auth/claims.ts";
 import {
@@ -12,7 +13,6 @@ import {
   uploadStatus,
 } from "../datasets/upload.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
-import { ValidationError } from "../../shared/problem.ts";
 import { featuresOf } from "./datasets.ts";
 
 const callerOf = (claims: Claims): Caller => ({
@@ -21,7 +21,7 @@ const callerOf = (claims: Claims): Caller => ({
   tier: claims.data_classification,
 });
 
-export const datasetUploadHandlers: DatasetUploadHandlers<Env> = {
+export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
     const upload = await openUpload(
       c.env,
@@ -41,17 +41,7 @@ export const datasetUploadHandlers: DatasetUploadHandlers<Env> = {
     const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
     const crs = upload.crs as SupportedCrs;
     // The same checks as PUT /v1/datasets/{name}, with the CRS the upload was opened with.
-    let body: DatasetBody;
-    if (raw.mediaType === "application/flatgeobuf") {
-      if (!isFlatGeobuf(raw.bytes)) {
-        throw new ValidationError("The body is not a FlatGeobuf file (bad magic bytes).", [
-          { path: "", message: "expected a FlatGeobuf v3 file" },
-        ]);
-      }
-      body = { format: "flatgeobuf", bytes: raw.bytes };
-    } else {
-      body = { format: "geojson", ...validateDatasetGeoJson(raw.json, crs), bytes: raw.bytes };
-    }
+    const body = datasetBody(raw.mediaType, raw.bytes, raw.json, crs);
     const part = await putUploadPart(c.env, upload, n, featuresOf(body, crs), getLogger(c));
     return {
       n: part.n,

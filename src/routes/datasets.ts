@@ -1,5 +1,5 @@
-/** Dataset handlers: publish a version (validated, tiled, immutable) and read the current manifest. */
-import type { DatasetBody, Handlers } from "../app.ts";
+/** The dataset service behind src/routes/datasets_app.ts: publish a version (validated, tiled, immutable), read the current manifest. */
+import type { DatasetBody, DatasetService } from "./datasets_app.ts";
 import { assertCanRead, bboxWithin } from "../auth/mod.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../../shared/contract/mod.ts";
@@ -15,7 +15,7 @@ import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles
 import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
-export const datasetHandlers: Pick<Handlers<Env>, "putDataset" | "getDataset"> = {
+export const datasetService: DatasetService = {
   async putDataset(c, name, query, body, claims) {
     const features = featuresOf(body, query.crs);
     const manifest = await publishDataset(c.env, {

@@ -1,5 +1,5 @@
 /**
- * Job handlers: plan at the edge (pinned dataset versions, partitions, home
+ * The job service behind src/routes/jobs_app.ts: plan at the edge (pinned dataset versions, partitions, home
  * cell), claim the idempotency key, then hand the job to its home partition.
  * No geometry is computed here beyond validating a payload.
  */
@@ -11,7 +11,8 @@ import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { assertCallbackDestination } from "../../shared/destination_policy.ts";
-import type { AppContext, Handlers, JobResultBody, SubmittedJob } from "../app.ts";
+import type { AppContext } from "./openapi.ts";
+import type { JobResultBody, JobService, SubmittedJob } from "./jobs_app.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
 import { checkOperationGeometryTypes, type JobRequest, toFlatFeatures } from "../../shared/contract/mod.ts";
@@ -26,7 +27,7 @@ import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inlin
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { payloadPrefix } from "../../shared/r2_keys.ts";
 
-type Ctx = AppContext<Env>;
+type Ctx = AppContext;
 
 interface ResolvedSide {
   side: JobSide;
@@ -36,7 +37,7 @@ interface ResolvedSide {
   uploads?: ReturnType<typeof buildTiles>;
 }
 
-export const jobHandlers: Pick<Handlers<Env>, "submitJob" | "getJob" | "getResult" | "cancelJob"> = {
+export const jobService: JobService = {
   async submitJob(c, request, claims) {
     const env = c.env;
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);

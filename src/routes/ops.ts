@@ -1,10 +1,10 @@
 /**
- * Operator handlers (the operator role is checked by the app): list jobs by
- * status or stall across the partitions with live work, re-drive a job,
- * export a partition's ledger as NDJSON, and service metrics.
+ * The ops service behind src/routes/ops_app.ts (operators only, checked there): list jobs by status or stall
+ * across the partitions with live work, re-drive a job, a job's objects, export a partition's ledger as NDJSON,
+ * and service metrics.
  */
 import type { JobStatus as JobStatusValue } from "../../shared/state_machine.ts";
-import type { Handlers } from "../app.ts";
+import type { OpsService } from "./ops_app.ts";
 import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
@@ -14,7 +14,7 @@ import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
 export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
 
-export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobObjects"> = {
+export const opsService: OpsService = {
   async jobObjects(c, jobId) {
     const cell = homeCellOf(jobId);
     const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
@@ -61,15 +61,16 @@ export const opsHandlers: Pick<Handlers<Env>, "listJobs" | "redriveJob" | "jobOb
       "illegal-transition",
     );
   },
+
+  async exportEvents(c, cell, jobId) {
+    const events = await partitionStub(c.env, cell).events(jobId);
+    return events.map((e) => JSON.stringify(e)).join("\n") + (events.length ? "\n" : "");
+  },
+
+  metrics: (c) => serviceMetrics(c.env),
 };
 
-/** NDJSON of a partition's ledger events (optionally one job's), for audit and replay. */
-export async function exportEvents(env: Env, cell: string, jobId: string | undefined): Promise<string> {
-  const events = await partitionStub(env, cell).events(jobId);
-  return events.map((e) => JSON.stringify(e)).join("\n") + (events.length ? "\n" : "");
-}
-
-export async function serviceMetrics(env: Env) {
+async function serviceMetrics(env: Env) {
   const entries = await liveWorkIndexStub(env).entries();
   const all = await Promise.all(entries.map(({ cell }) => partitionStub(env, cell).metrics()));
   const count = (status: string) => all.reduce((n, m) => n + (m.by_status[status] ?? 0), 0);
@@ -99,5 +100,3 @@ export async function serviceMetrics(env: Env) {
   ];
   return { ...metrics, thresholds: ALERT_THRESHOLDS, alerts };
 }
-
-export { homeCellOf };

@@ -1,5 +1,16 @@
-/** A createApp() under test: handlers that record every call. */
-import { createApp, type Handlers } from "../../../src/app.ts";
+/** The real app composition under test, over services that record every call instead of reaching the DOs. */
+import { createApp } from "../../../src/app.ts";
+import type { DatasetService } from "../../../src/routes/datasets_app.ts";
+import type { DatasetUploadService } from "../../../src/routes/dataset_uploads_app.ts";
+import type { JobService } from "../../../src/routes/jobs_app.ts";
+import type { OpsService } from "../../../src/routes/ops_app.ts";
+
+declare global {
+  /** The Worker's bindings, as far as the HTTP layer reads them (`wrangler types` declares them for src/). */
+  interface Env {
+    WEBHOOK_SIGNING_KEY?: string;
+  }
+}
 import type { JobStatus } from "../../../shared/contract/status.ts";
 
 export const STATUS: JobStatus = {
@@ -24,13 +35,24 @@ export const MANIFEST = {
   etag: "v1abc",
 };
 
-export function recordingApp(overrides: Partial<Handlers> = {}) {
+/** Services of every sub-app, flattened (their method names do not collide). */
+export type FakeServices = JobService & DatasetService & DatasetUploadService & OpsService;
+
+export function recordingApp(overrides: Partial<FakeServices> = {}) {
   const calls: { method: string; args: unknown[] }[] = [];
   const rec = <T>(method: string, value: T) => (_c: unknown, ...args: unknown[]) => {
     calls.push({ method, args });
     return Promise.resolve(value);
   };
-  const handlers: Handlers = {
+  const uploadStatus = {
+    upload_id: "u1",
+    name: "d",
+    state: "OPEN" as const,
+    created_at: "2025-01-01T00:00:00.000Z",
+    expires_at: "2025-01-02T00:00:00.000Z",
+    parts: [],
+  };
+  const s: FakeServices = {
     submitJob: rec("submitJob", { job_id: "j1", status: "QUEUED" as const, created: true }),
     getJob: rec("getJob", STATUS),
     getResult: rec("getResult", {
@@ -41,7 +63,31 @@ export function recordingApp(overrides: Partial<Handlers> = {}) {
     cancelJob: rec("cancelJob", { ...STATUS, status: "CANCELLED" as const }),
     putDataset: rec("putDataset", MANIFEST),
     getDataset: rec("getDataset", { ...MANIFEST, versions: [] }),
+    open: rec("open", { upload_id: "u1", expires_at: "2025-01-02T00:00:00.000Z" }),
+    putPart: rec("putPart", {
+      n: 1,
+      feature_count: 1,
+      repaired_count: 0,
+      bbox: MANIFEST.bbox,
+      geometry_types: [],
+      tiles: 1,
+    }),
+    complete: rec("complete", uploadStatus),
+    status: rec("status", uploadStatus),
+    abort: rec("abort", { ...uploadStatus, state: "ABORTED" as const }),
+    listJobs: rec("listJobs", { jobs: [STATUS] }),
+    redriveJob: rec("redriveJob", STATUS),
+    jobObjects: rec("jobObjects", {}),
+    exportEvents: rec("exportEvents", ""),
+    metrics: rec("metrics", {}),
     ...overrides,
   };
-  return { app: createApp(handlers), calls };
+  const app = createApp({
+    jobs: s,
+    datasets: s,
+    datasetUploads: s,
+    ops: s,
+    checkGeometryCore: () => Promise.resolve(),
+  });
+  return { app, calls };
 }

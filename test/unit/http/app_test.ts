@@ -359,13 +359,33 @@ Deno.test("PUT /v1/datasets/{name} rejects bad query, CRS, ids, content type and
   equal(calls.length, 0);
 });
 
-Deno.test("/v1/ops endpoints need the operator role", async () => {
-  const { app } = recordingApp();
-  await expectProblem(await app.request("/v1/ops/jobs", { headers: await authed() }, TEST_ENV), 403, "forbidden");
+Deno.test("/v1/ops endpoints need the operator role: 403 without it, before validation, and the service is not called", async () => {
+  const { app, calls } = recordingApp();
+  const operator = await authed({}, { roles: ["operator"] });
+  const paths = [
+    "/v1/ops/jobs",
+    "/v1/ops/metrics",
+    "/v1/ops/jobs/j1/objects",
+    "/v1/ops/partitions/8a2a1072b59ffff/events",
+  ];
+  for (const path of paths) {
+    await expectProblem(await app.request(path, { headers: await authed() }, TEST_ENV), 403, "forbidden");
+  }
   await expectProblem(
-    await app.request("/v1/ops/jobs", { headers: await authed({}, { roles: ["operator"] }) }, TEST_ENV),
-    501,
+    await app.request("/v1/ops/jobs/j1/redrive", { method: "POST", headers: await authed() }, TEST_ENV),
+    403,
+    "forbidden",
   );
+  // Before input validation: a non-operator learns nothing from a 422.
+  await expectProblem(await app.request("/v1/ops/jobs?limit=9999", { headers: await authed() }, TEST_ENV), 403);
+  equal(calls.length, 0);
+  for (const path of paths) equal((await app.request(path, { headers: operator }, TEST_ENV)).status, 200, path);
+  const redrive = await app.request("/v1/ops/jobs/j1/redrive", { method: "POST", headers: operator }, TEST_ENV);
+  equal(redrive.status, 200);
+  deepEqual(calls.map((c) => c.method), ["listJobs", "metrics", "jobObjects", "exportEvents", "redriveJob"]);
+  const failed = await app.request("/v1/ops/jobs?status=FAILED&limit=5", { headers: operator }, TEST_ENV);
+  equal((await failed.json()).jobs.length, 1);
+  deepEqual(calls.at(-1)!.args[0], { status: "FAILED", limit: 5, stalled: false });
 });
 
 Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route", async () => {
@@ -392,6 +412,15 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route
     ["/v1/jobs/{job_id}/result", "get"],
     ["/v1/ops/jobs", "get"],
     ["/v1/ops/jobs/{job_id}/redrive", "post"],
+    ["/v1/ops/jobs/{job_id}/objects", "get"],
+    ["/v1/ops/partitions/{cell}/events", "get"],
+    ["/v1/ops/metrics", "get"],
+    ["/v1/datasets/{name}/uploads", "post"],
+    ["/v1/datasets/{name}/uploads/{upload_id}", "get"],
+    ["/v1/datasets/{name}/uploads/{upload_id}", "delete"],
+    ["/v1/datasets/{name}/uploads/{upload_id}/complete", "post"],
+    ["/v1/datasets/{name}/uploads/{upload_id}/parts/{n}", "put"],
+    ["/v1/webhooks/secret", "get"],
   ];
   for (const [path, method] of expected) {
     const op = doc.paths[path]?.[method];

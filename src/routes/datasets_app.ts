@@ -1,0 +1,149 @@
+/** `PUT` and `GET /v1/datasets/{name}` (the work is the dataset service's: src/routes/datasets.ts). */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Claims } from "../../shared/auth/claims.ts";
+import {
+  DATASET_MEDIA_TYPES,
+  DatasetDocument,
+  DatasetManifest,
+  DatasetParams,
+  DatasetPutQuery,
+} from "../../shared/contract/dataset.ts";
+import {
+  checkFeatureCollection,
+  FeatureCollection,
+  type FeatureCollectionSummary,
+} from "../../shared/contract/geojson.ts";
+import { DATASET_LIMITS, MAX_DATASET_BODY_BYTES } from "../../shared/contract/limits.ts";
+import { readBody } from "../http/body.ts";
+import { ValidationError } from "../../shared/problem.ts";
+import { collectFieldErrors, validationErrorFrom } from "../http/validation.ts";
+import { type AppContext, type AppEnv, problems, quoteEtag, router, security, traceHeaders } from "./openapi.ts";
+
+/** A validated dataset upload. */
+export type DatasetBody =
+  | {
+    format: "geojson";
+    /** Structurally valid, ids present and unique, coordinates in range of the CRS (not yet normalized). */
+    featureCollection: FeatureCollection;
+    summary: FeatureCollectionSummary;
+    bytes: Uint8Array;
+  }
+  | {
+    /** Size and magic bytes checked; contents not parsed. */
+    format: "flatgeobuf";
+    bytes: Uint8Array;
+  };
+
+/** The work behind `/v1/datasets/{name}`; input validated, caller authenticated. */
+export interface DatasetService {
+  /** Publishes a new version (owning domain only); its manifest. */
+  putDataset(
+    c: AppContext,
+    name: string,
+    query: DatasetPutQuery,
+    body: DatasetBody,
+    claims: Claims,
+  ): Promise<DatasetManifest>;
+  /** The current manifest with `versions`; 404 when unknown. */
+  getDataset(c: AppContext, name: string, claims: Claims): Promise<DatasetDocument>;
+}
+
+/** FlatGeobuf files start with `fgb`, the major version 3, `fgb`, then a patch byte. */
+export function isFlatGeobuf(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62 && bytes[3] === 0x03 &&
+    bytes[4] === 0x66 && bytes[5] === 0x67 && bytes[6] === 0x62;
+}
+
+/** Validates a GeoJSON dataset body: structure (zod), then ranges in `crs`, rings, ids and limits. */
+export function validateDatasetGeoJson(
+  json: unknown,
+  crs: DatasetPutQuery["crs"],
+): { featureCollection: FeatureCollection; summary: FeatureCollectionSummary } {
+  const parsed = FeatureCollection.safeParse(json);
+  if (!parsed.success) throw validationErrorFrom(parsed.error, "json");
+  const issues = collectFieldErrors("The dataset");
+  const summary = checkFeatureCollection(parsed.data, crs, DATASET_LIMITS, [], issues.sink);
+  issues.throwIfAny();
+  return { featureCollection: parsed.data, summary };
+}
+
+/** A body read by `readBody`, checked as a dataset in `crs`: a FlatGeobuf file by its magic bytes, else GeoJSON. */
+export function datasetBody(
+  mediaType: string | undefined,
+  bytes: Uint8Array,
+  json: unknown,
+  crs: DatasetPutQuery["crs"],
+): DatasetBody {
+  if (mediaType !== "application/flatgeobuf") {
+    return { format: "geojson", ...validateDatasetGeoJson(json, crs), bytes };
+  }
+  if (!isFlatGeobuf(bytes)) {
+    throw new ValidationError("The body is not a FlatGeobuf file (bad magic bytes).", [
+      { path: "", message: "expected a FlatGeobuf v3 file" },
+    ]);
+  }
+  return { format: "flatgeobuf", bytes };
+}
+
+/** The request body of a dataset (or of one part of it). */
+export const datasetContent = {
+  required: true,
+  content: {
+    "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
+    "application/json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
+    "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+  },
+} as const;
+
+const putDataset = createRoute({
+  method: "put",
+  path: "/v1/datasets/{name}",
+  tags: ["datasets"],
+  summary: "Publish a new version of a dataset (owning domain only)",
+  description: "GeoJSON FeatureCollection (application/geo+json or application/json) or FlatGeobuf " +
+    `(application/flatgeobuf), at most ${MAX_DATASET_BODY_BYTES} bytes. Feature ids: \`id\`, else \`properties.id\`; ` +
+    "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326).",
+  security,
+  middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
+  request: { params: DatasetParams, query: DatasetPutQuery, body: datasetContent },
+  responses: {
+    201: {
+      description: "Published",
+      headers: traceHeaders,
+      content: { "application/json": { schema: DatasetManifest } },
+    },
+    ...problems(400, 403, 413, 415, 422),
+  },
+});
+
+const getDataset = createRoute({
+  method: "get",
+  path: "/v1/datasets/{name}",
+  tags: ["datasets"],
+  summary: "The current manifest of a dataset, with its versions",
+  security,
+  request: { params: DatasetParams },
+  responses: {
+    200: { description: "Manifest", content: { "application/json": { schema: DatasetDocument } } },
+    ...problems(400, 403, 404),
+  },
+});
+
+/** `PUT` and `GET /v1/datasets/{name}` over `service`. */
+export function datasetRoutes(service: DatasetService): OpenAPIHono<AppEnv> {
+  return router()
+    .openapi(putDataset, async (c) => {
+      const { name } = c.req.valid("param");
+      const query = c.req.valid("query");
+      const body = datasetBody(c.var.bodyMediaType, c.var.rawBody ?? new Uint8Array(0), c.var.jsonBody, query.crs);
+      const manifest = await service.putDataset(c, name, query, body, c.var.claims);
+      c.header("Location", `/v1/datasets/${encodeURIComponent(name)}`);
+      c.header("ETag", quoteEtag(manifest.etag));
+      return c.json(manifest, 201);
+    })
+    .openapi(getDataset, async (c) => {
+      const doc = await service.getDataset(c, c.req.valid("param").name, c.var.claims);
+      c.header("ETag", quoteEtag(doc.etag));
+      return c.json(doc, 200);
+    });
+}
