@@ -7,7 +7,7 @@
  * Prints the tally and every finding; exits 1 when there is one.
  */
 import { parseArgs } from "node:util";
-import { fetchThroughDevProxy, freePort, startDevServer } from "./lib/wrangler_dev.ts";
+import { fetchThroughDevProxy, startDevServerOnFreePorts } from "./lib/wrangler_dev.ts";
 import { formatTally, runFuzz } from "./lib/fuzz_run.ts";
 
 const { values: args } = parseArgs({
@@ -19,23 +19,11 @@ const seed = Number(args.seed ?? Date.now() % 2 ** 31);
 const concurrency = Number(args.concurrency ?? 12);
 
 const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-fuzz-" });
-const launch = () =>
-  startDevServer({
-    port: freePort(),
-    stateDir,
-    logFile: `${stateDir}.log`,
-    vars: { SUBMIT_RATE_PER_SECOND: "1000000", SUBMIT_RATE_BURST: "1000000" },
-  });
-let server;
-for (let attempt = 1;; attempt++) {
-  try {
-    server = await launch();
-    break;
-  } catch (error) {
-    // The free port was taken before workerd bound it (other dev servers start too): take another.
-    if (attempt >= 3 || !/exited before/.test(String(error))) throw error;
-  }
-}
+const server = await startDevServerOnFreePorts({
+  stateDir,
+  logFile: `${stateDir}.log`,
+  vars: { SUBMIT_RATE_PER_SECOND: "1000000", SUBMIT_RATE_BURST: "1000000" },
+});
 console.log(`fuzz: ${cases} cases, seed ${seed}, concurrency ${concurrency}, state in ${stateDir}`);
 try {
   const report = await runFuzz(

@@ -135,6 +135,22 @@ async function waitForPortClosed(port: number, timeoutMs = 15_000): Promise<void
   }
 }
 
+/**
+ * Starts a dev server on free ports, its own and its inspector's (servers started side by side by tests and scripts
+ * must not share wrangler's default inspector port 9229), taking others when a port was taken before workerd bound it.
+ */
+export async function startDevServerOnFreePorts(
+  options: Omit<DevServerOptions, "port" | "inspectorPort">,
+): Promise<DevServer> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startDevServer({ ...options, port: freePort(), inspectorPort: freePort() });
+    } catch (error) {
+      if (attempt >= 3 || !/exited before/.test(String(error))) throw error;
+    }
+  }
+}
+
 /** A free TCP port on loopback. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

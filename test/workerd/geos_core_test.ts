@@ -1,11 +1,10 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
+import { startDevServerOnFreePorts } from "../../scripts/lib/wrangler_dev.ts";
 
 Deno.test("the geometry core loads and computes inside real workerd (areas, predicates, typed errors, no leak)", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "geos-core-fixture-" });
-  const server = await startDevServer({
-    port: freePort(),
+  const server = await startDevServerOnFreePorts({
     stateDir,
     logFile: `${stateDir}.log`,
     config: fileURLToPath(new URL("./fixtures/geos_worker/wrangler.toml", import.meta.url)),

@@ -4,7 +4,12 @@
  * on a free port with its own state directory.
  */
 import { DatabaseSync } from "node:sqlite";
-import { type DevServer, fetchThroughDevProxy, freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
+import {
+  fetchThroughDevProxy,
+  freePort,
+  startDevServer,
+  startDevServerOnFreePorts,
+} from "../../scripts/lib/wrangler_dev.ts";
 
 export interface Service {
   readonly url: string;
@@ -31,19 +36,10 @@ export interface ServiceOptions {
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "spatial-jobs-state-" });
   const logFile = `${stateDir}.log`;
-  let port = freePort();
-  const launch = (vars = options.vars) => startDevServer({ port, stateDir, logFile, ...(vars ? { vars } : {}) });
-  let server: DevServer;
-  for (let attempt = 1;; attempt++) {
-    try {
-      server = await launch();
-      break;
-    } catch (error) {
-      // The free port was taken before workerd bound it (other suites start servers too): take another.
-      if (attempt >= 3 || !/exited before/.test(String(error))) throw error;
-      port = freePort();
-    }
-  }
+  let server = await startDevServerOnFreePorts({ stateDir, logFile, ...(options.vars ? { vars: options.vars } : {}) });
+  const port = Number(new URL(server.url).port);
+  const relaunch = (vars = options.vars) =>
+    startDevServer({ port, inspectorPort: freePort(), stateDir, logFile, ...(vars ? { vars } : {}) });
   return {
     url: server.url,
     stateDir,
@@ -55,7 +51,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     stateFingerprint: async () => JSON.stringify([...(await snapshotState(stateDir))].sort()),
     stop: (signal = "SIGKILL") => server.stop(signal),
     restart: async (restartOptions) => {
-      server = await launch(restartOptions?.vars ?? options.vars);
+      server = await relaunch(restartOptions?.vars ?? options.vars);
     },
     triggerCron: async () => {
       const response = await fetch(`${server.url}/__scheduled?cron=*+*+*+*+*`);

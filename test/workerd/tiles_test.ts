@@ -1,12 +1,11 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { latLngToCell } from "h3-js";
-import { freePort, startDevServer } from "../../scripts/lib/wrangler_dev.ts";
+import { startDevServerOnFreePorts } from "../../scripts/lib/wrangler_dev.ts";
 
 Deno.test("R2TileReader in real workerd: ranged search of a big tile in local R2 equals the whole-object search and reads a fraction of it", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "tiles-fixture-" });
-  const server = await startDevServer({
-    port: freePort(),
+  const server = await startDevServerOnFreePorts({
     stateDir,
     logFile: `${stateDir}.log`,
     config: fileURLToPath(new URL("./fixtures/tiles_worker/wrangler.toml", import.meta.url)),
