@@ -52,7 +52,7 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
       version: "1.0.0",
       description: "Asynchronous heavy spatial queries at the edge. Errors are RFC 9457 application/problem+json " +
         "with trace_id; every response carries X-Request-Trace-ID and traceparent. Limits: jobs " +
-        `${MAX_JOB_BODY_BYTES} bytes, datasets ${MAX_DATASET_BODY_BYTES} bytes (see src/contract/limits.ts).`,
+        `${MAX_JOB_BODY_BYTES} bytes, datasets ${MAX_DATASET_BODY_BYTES} bytes (see shared/contract/limits.ts).`,
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
