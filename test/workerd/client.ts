@@ -1,5 +1,6 @@
 /** A small client of the public HTTP contract for runtime tests: tokens, publishing, submitting, polling. */
 import { SignJWT } from "jose";
+import { seededPoints } from "../../scripts/lib/seeded_random.ts";
 import { type Service, snapshotState, stateChanges } from "./harness.ts";
 
 export { stateChanges };
@@ -52,6 +53,31 @@ export async function publish(
 }
 
 /** The PostGIS fixture inputs as datasets: file and publish query (counties need repair: 9 are invalid). */
+/**
+ * Publishes `count` seeded points in `box` (ids 1..count) as dataset `name`; the publish must answer 201.
+ * Returns the points' coordinates (x, y interleaved; point `id` at `2 * (id - 1)`).
+ */
+export async function publishSeededPoints(
+  service: Service,
+  name: string,
+  count: number,
+  seed: number,
+  box: readonly [number, number, number, number],
+): Promise<ReturnType<typeof seededPoints>> {
+  const xy = seededPoints(count, seed, box);
+  const features = Array.from({ length: count }, (_, i) => ({
+    type: "Feature",
+    id: i + 1,
+    properties: {},
+    geometry: { type: "Point", coordinates: [xy[2 * i], xy[2 * i + 1]] },
+  }));
+  const published = await publish(service, name, JSON.stringify({ type: "FeatureCollection", features }));
+  if (published.status !== 201) {
+    throw new Error(`publishing ${name} answered ${published.status}: ${await published.text()}`);
+  }
+  return xy;
+}
+
 export const FIXTURE_DATASETS = {
   counties: { file: "inputs/counties_sample.geojson", query: "classification=public&repair=true" },
   grid: { file: "inputs/grid_1deg.geojson", query: "classification=public" },

@@ -8,8 +8,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { type Service, startService } from "./harness.ts";
-import { authHeaders, publish, submit, waitForJob } from "./client.ts";
-import { seededPoints } from "../../scripts/lib/seeded_random.ts";
+import { authHeaders, publishSeededPoints, submit, waitForJob } from "./client.ts";
 
 const POINTS = 240_000;
 const BOX = [-100, 38, -94, 41] as const;
@@ -60,15 +59,7 @@ Deno.test("a long commit is not retried by the sweep, and a cancel during a comm
   });
   const operator = await authHeaders({ roles: ["operator"] });
   try {
-    const xy = seededPoints(POINTS, 11, BOX);
-    const features = Array.from({ length: POINTS }, (_, i) => ({
-      type: "Feature",
-      id: i + 1,
-      properties: {},
-      geometry: { type: "Point", coordinates: [xy[2 * i], xy[2 * i + 1]] },
-    }));
-    const published = await publish(service, "dense", JSON.stringify({ type: "FeatureCollection", features }));
-    equal(published.status, 201, await published.clone().text());
+    await publishSeededPoints(service, "dense", POINTS, 11, BOX);
 
     await t.step("the sweep, run throughout a commit longer than the stall window, leaves it alone", async () => {
       const jobId = await untilCommitting(service);
