@@ -16,7 +16,7 @@ import {
   webhookSummary,
 } from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
-import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice } from "./executor.ts";
+import { releaseJob, runTaskSlice } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
 import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
@@ -25,6 +25,7 @@ import { type JobSpec, specForPartition } from "../../shared/job_spec.ts";
 import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport, type TaskRecord } from "./ledger.ts";
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
 import { canTransition, type JobStatus, TERMINAL_STATUSES } from "../../shared/state_machine.ts";
+import { config } from "../../shared/config.ts";
 
 const RETRY_REPORT_MS = 2_000;
 /** The ledger note of a failed commit: what the P1 alert counts. */
@@ -66,7 +67,7 @@ export class PartitionLedger extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    setLogLevel(env.LOG_LEVEL);
+    setLogLevel(config(env).LOG_LEVEL);
   }
 
   /**
@@ -296,13 +297,13 @@ export class PartitionLedger extends DurableObject<Env> {
       await this.advanceJob(job);
     }
     const task = this.ledger.dueTasks(Date.now())[0];
-    if (task) await this.advanceTask(task, Number(this.env.SLICE_WORK_UNITS ?? DEFAULT_SLICE_WORK));
+    if (task) await this.advanceTask(task, config(this.env).SLICE_WORK_UNITS);
     await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
     await this.rearm();
   }
 
   private get resultChunkBytes(): number | undefined {
-    return this.env.RESULT_CHUNK_BYTES ? Number(this.env.RESULT_CHUNK_BYTES) : undefined;
+    return config(this.env).RESULT_CHUNK_BYTES;
   }
 
   private async rearm(): Promise<void> {

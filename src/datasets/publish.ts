@@ -17,6 +17,7 @@ import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geomet
 import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
 export interface PublishInput {
   name: string;
@@ -60,7 +61,7 @@ export async function uploadTiles(
 }
 
 export async function publishDataset(env: Env, input: PublishInput, logger: Logger): Promise<DatasetManifest> {
-  const resolution = Number(env.PARTITION_RESOLUTION);
+  const resolution = config(env).PARTITION_RESOLUTION;
   const { features, repairedCount } = await validateGeometries(input.features, input.repair);
   if (features.length === 0) throw new ValidationError("The dataset has no features left to publish.");
 

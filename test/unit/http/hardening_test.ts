@@ -1,7 +1,6 @@
-/** Pure pieces of the edge hardening: token bucket, rate-limit config, sensitive headers, spans, log scrubbing. */
+/** Pure pieces of the edge hardening: token bucket, sensitive headers, spans, log scrubbing. */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { takeToken } from "../../../durable-objects/rate_limiter/token_bucket.ts";
-import { rateLimitConfigFromEnv } from "../../../src/http/rate_limit.ts";
 import { isSensitiveHeader, stripSensitiveHeaders } from "../../../src/http/gateway.ts";
 import { startSpan } from "../../../shared/telemetry/span.ts";
 import { createLogger } from "../../../shared/telemetry/log.ts";
@@ -20,19 +19,6 @@ Deno.test("token bucket admits a full burst, then refuses with the wait until th
   const later = takeToken(refused.state, 1_050, 20, 40);
   equal(later.outcome.ok, true, "one token refilled after 50 ms at 20/s");
   equal(takeToken(later.state, 1_000_000, 20, 40).outcome.remaining, 39, "never refills above the burst");
-});
-
-Deno.test("rate-limit config reads SUBMIT_RATE_* vars, falls back to 20/s burst 40 on bad values", () => {
-  deepEqual(rateLimitConfigFromEnv({}), { rate: 20, burst: 40 });
-  deepEqual(rateLimitConfigFromEnv({ SUBMIT_RATE_PER_SECOND: "500", SUBMIT_RATE_BURST: "1000" }), {
-    rate: 500,
-    burst: 1000,
-  });
-  deepEqual(rateLimitConfigFromEnv({ SUBMIT_RATE_PER_SECOND: "abc", SUBMIT_RATE_BURST: "-3" }), {
-    rate: 20,
-    burst: 40,
-  });
-  equal(rateLimitConfigFromEnv({ SUBMIT_RATE_PER_SECOND: "0" }).rate, 0, "0 turns the limiter off");
 });
 
 Deno.test("gateway strips credentials and client-IP headers in any case, keeps the rest", () => {
