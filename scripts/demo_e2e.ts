@@ -20,7 +20,7 @@ import { allCounties, type Feature, type FeatureCollection, grid1deg } from "./f
 import { devToken } from "./lib/dev_token.ts";
 import { CONUS_BBOX, seededPoints } from "./lib/seeded_random.ts";
 import { type DevServer, freePort, startDevServer } from "./lib/wrangler_dev.ts";
-import { parseFlatGeobuf } from "../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../shared/tiles/fgb_features.ts";
 
 const POINT_COUNT = 100_000;
 const POINT_SEED = 7;

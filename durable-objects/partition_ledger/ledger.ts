@@ -9,6 +9,9 @@ import type { JobSpec } from "../../shared/job_spec.ts";
 import { SCHEMA } from "./schema.ts";
 import { assertTransition, type JobStatus } from "../../shared/state_machine.ts";
 
+/** The ledger note of a failed commit: what the P1 alert counts. */
+export const COMMIT_FAILED = "commit failed";
+
 export interface LedgerEvent {
   seq: number;
   job_id: string;
@@ -299,8 +302,9 @@ export class Ledger {
       `SELECT SUM(MAX(attempts - 1, 0)) AS n FROM jobs`,
     ).one().n ?? 0;
     const commitFailures = this.sql.exec<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM job_events WHERE kind = 'note' AND at >= ? AND json_extract(detail, '$.reason') = 'commit failed'`,
+      `SELECT COUNT(*) AS n FROM job_events WHERE kind = 'note' AND at >= ? AND json_extract(detail, '$.reason') = ?`,
       now - 3_600_000,
+      COMMIT_FAILED,
     ).one().n;
     return {
       by_status: byStatus,

@@ -12,7 +12,7 @@
  */
 import { feature } from "topojson-client";
 import counties10m from "us-atlas/counties-10m.json" with { type: "json" };
-import { readLayout } from "../../shared/tiles/fgb_reader.ts";
+import { readLayout } from "../../shared/tiles/fgb_header.ts";
 import { seededRandom } from "./seeded_random.ts";
 
 /** One request to send. `target` says what it would create if accepted (checked afterwards). */

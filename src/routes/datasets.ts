@@ -12,7 +12,7 @@ import { checkFlatFeatures } from "../../shared/contract/feature_checks.ts";
 import { DATASET_LIMITS } from "../../shared/contract/limits.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles/errors.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
 export const datasetService: DatasetService = {

@@ -1,5 +1,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { parseFlatGeobuf, R2TileReader, readLayout } from "../../../shared/tiles/fgb_reader.ts";
+import { R2TileReader } from "../../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../../shared/tiles/fgb_features.ts";
+import { readLayout } from "../../../shared/tiles/fgb_header.ts";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import {
   columnTypeOfBits,
@@ -9,7 +11,8 @@ import {
   writeFlatGeobuf,
 } from "../../../shared/tiles/fgb_writer.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError, TileNotFoundError } from "../../../shared/tiles/errors.ts";
-import { type BBox, bboxesIntersect, geometryBBox } from "../../../shared/tiles/geometry_bbox.ts";
+import { bboxesIntersect, geometryBbox } from "../../../shared/tiles/geometry_bbox.ts";
+import type { Bbox } from "../../../wasm/flat_geometry.ts";
 import { seededPoints, seededRandom } from "../../../scripts/lib/seeded_random.ts";
 import type { FlatFeature, FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";
@@ -232,7 +235,7 @@ Deno.test("bbox search returns exactly the features whose bbox intersects the re
   const bucket = new MemoryBucket();
   await bucket.put("t.fgb", bytes);
   const random = seededRandom(5);
-  const rects: BBox[] = [[-180, -90, 180, 90], [0, 0, 1, 1], [-100, 30, -100, 30]];
+  const rects: Bbox[] = [[-180, -90, 180, 90], [0, 0, 1, 1], [-100, 30, -100, 30]];
   for (let i = 0; i < 25; i++) {
     const x = -125 + random() * 59, y = 24 + random() * 26, w = random() * random() * 10, h = random() * random() * 5;
     rects.push([x, y, x + w, y + h]);
@@ -244,7 +247,7 @@ Deno.test("bbox search returns exactly the features whose bbox intersects the re
   equal(whole.mode, "whole");
   equal(ranged.mode, "ranged");
   for (const rect of rects) {
-    const expected = features.filter((f) => bboxesIntersect(geometryBBox(f.geometry)!, rect));
+    const expected = features.filter((f) => bboxesIntersect(geometryBbox(f.geometry)!, rect));
     const a = await whole.collect(rect);
     const b = await ranged.collect(rect);
     deepEqual(plain(a), plain(expected), `whole ${rect}`);
@@ -260,9 +263,9 @@ Deno.test("a small rect on a big tile reads a small fraction of the object with 
   await bucket.put("big.fgb", bytes);
   const reader = await R2TileReader.open(bucket, "big.fgb", { size: bytes.length });
   equal(reader.mode, "ranged");
-  const rect: BBox = [-100, 40, -99.9, 40.1];
+  const rect: Bbox = [-100, 40, -99.9, 40.1];
   const found = await reader.collect(rect);
-  const expected = features.filter((f) => bboxesIntersect(geometryBBox(f.geometry)!, rect));
+  const expected = features.filter((f) => bboxesIntersect(geometryBbox(f.geometry)!, rect));
   equal(found.length, expected.length);
   ok(reader.stats.bytesRead < bytes.length / 20, `read ${reader.stats.bytesRead} of ${bytes.length}`);
   ok(reader.stats.requests < 30, `${reader.stats.requests} requests`);

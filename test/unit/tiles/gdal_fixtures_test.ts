@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { parseFlatGeobuf } from "../../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../../shared/tiles/fgb_features.ts";
 import { R2TileReader } from "../../../shared/tiles/fgb_reader.ts";
-import { bboxesIntersect, geometryBBox } from "../../../shared/tiles/geometry_bbox.ts";
+import { bboxesIntersect, geometryBbox } from "../../../shared/tiles/geometry_bbox.ts";
 import { flatFromGeoJSON, type GeoJSONGeometry } from "../../../wasm/geojson.ts";
 import type { FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";
@@ -59,7 +59,7 @@ Deno.test("R2TileReader searches GDAL's index with ranged reads like a brute-for
   const reader = await R2TileReader.open(bucket, "gdal.fgb", { wholeObjectThreshold: 0, prefetchBytes: 2048 });
   const rect = [-105, 38, -103, 40] as const;
   const found = await reader.collect(rect);
-  const expected = all.filter((f) => bboxesIntersect(geometryBBox(f.geometry)!, rect));
+  const expected = all.filter((f) => bboxesIntersect(geometryBbox(f.geometry)!, rect));
   ok(expected.length > 10);
   deepEqual(found.map((f) => f.id).sort(), expected.map((f) => f.id).sort());
   ok(reader.stats.bytesRead < bytes.length / 2);

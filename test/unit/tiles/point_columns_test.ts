@@ -1,5 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { R2TileReader } from "../../../shared/tiles/fgb_reader.ts";
+import type { FgbRangeReader } from "../../../shared/tiles/fgb_range_reader.ts";
 import { buildTiles } from "../../../shared/tiles/tiling.ts";
 import type { FlatFeature } from "../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";
@@ -11,7 +12,7 @@ const points = (n: number, properties?: (i: number) => Record<string, unknown>):
     ...(properties ? { properties: properties(i) } : {}),
   }));
 
-async function reader(features: FlatFeature[], wholeObjectThreshold: number): Promise<R2TileReader> {
+async function reader(features: FlatFeature[], wholeObjectThreshold: number): Promise<FgbRangeReader> {
   const [tile] = buildTiles(features, 1, "datasets/x/");
   const bucket = new MemoryBucket();
   await bucket.put(tile!.entry.key, tile!.bytes);

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { latLngToCell } from "h3-js";
 import { buildTiles, splitByCell, storedCells } from "../../../shared/tiles/tiling.ts";
-import { parseFlatGeobuf } from "../../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../../shared/tiles/fgb_features.ts";
 import type { FlatFeature } from "../../../wasm/flat_geometry.ts";
 
 const f64 = (...v: number[]) => new Float64Array(v);
