@@ -4,12 +4,12 @@
  * re-materializes a lost result, and decides a failed attempt's fate (retry, fail, dead-letter).
  */
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
-import { specForPartition } from "../../shared/job_spec.ts";
 import type { JobStatus } from "../../shared/state_machine.ts";
 import type { Span } from "../../shared/telemetry/span.ts";
 import { config } from "../../shared/config.ts";
 import { backoffMs } from "./backoff.ts";
 import { mergeAndCommit } from "./commit.ts";
+import { jobOperation } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
 import { COMMIT_FAILED, type Ledger } from "./ledger.ts";
 import { sloDegradation } from "./slo.ts";
@@ -33,7 +33,7 @@ export async function advanceJob(p: Partition, job: JobRecord): Promise<void> {
 async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<void> {
   const actor = `partition:${job.spec.home_cell}`;
   if (job.status === "QUEUED") {
-    const degradation = sloDegradation(job.spec);
+    const degradation = jobOperation(job.spec.operation).approximates ? sloDegradation(job.spec) : null;
     job = p.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
       attempts: job.attempts + 1,
       next_run_at: Date.now(),
@@ -55,7 +55,7 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
   const dispatched = await Promise.allSettled(
     job.spec.partitions.map((cell) =>
       p.forPartition(cell).enqueueTask(
-        { ...specForPartition(job.spec, cell), approximate: job.degraded !== null },
+        { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
         job.attempts,
         cell,
       )

@@ -6,10 +6,6 @@
 import { TileNotFoundError } from "./errors.ts";
 import { FgbRangeReader, type RangeReaderOptions } from "./fgb_range_reader.ts";
 
-// Type re-export for durable-objects/partition_ledger/partition_data.ts (the integrator's file): it imports the
-// point columns from here; once it imports them from fgb_features.ts this line goes.
-export type { PointColumns } from "./fgb_features.ts";
-
 /** The part of an R2 object body the reader uses (structurally an `R2ObjectBody`). */
 export interface TileObjectBody {
   readonly size: number;

@@ -6,7 +6,8 @@
  * a single slot would make interleaved partitions re-read and re-build their
  * tiles at every slice.
  */
-import { type PointColumns, R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import { R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import type { PointColumns } from "../../shared/tiles/fgb_features.ts";
 import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
 import { storedCells } from "../../shared/tiles/tiling.ts";
 import { compareFeatureIds, type FeatureId, type FlatGeometry, isU32Id } from "../../wasm/flat_geometry.ts";
@@ -17,7 +18,8 @@ import {
   type PreparedGeometry,
   SpatialIndex,
 } from "../../wasm/mod.ts";
-import { type JobSpec, memberCells, specForPartition, type TileRef } from "../../shared/job_spec.ts";
+import { type JobSpec, memberCells, type TileRef } from "../../shared/job_spec.ts";
+import { specForPartition } from "./plan.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { WindowFilter } from "./window_filter.ts";
 
