@@ -23,10 +23,10 @@ const DISTANCE = lib.Geodesic.DISTANCE;
 const LINE_CAPS = lib.Geodesic.LATITUDE | lib.Geodesic.LONGITUDE | lib.Geodesic.DISTANCE_IN;
 
 /** Metres per degree of latitude, lower bound (at the equator: 110,574 m). */
-export const MIN_METRES_PER_DEGREE_LAT = 110_574;
+const MIN_METRES_PER_DEGREE_LAT = 110_574;
 
 /** Area in m² of one ring (interleaved lon/lat from point `start` to `end`, closing point optional). */
-export function ringGeodesicArea(xy: Float64Array, start: number, end: number): number {
+function ringGeodesicArea(xy: Float64Array, start: number, end: number): number {
   let last = end;
   if (end - start > 1 && xy[2 * start] === xy[2 * end - 2] && xy[2 * start + 1] === xy[2 * end - 1]) last--;
   if (last - start < 3) return 0;
@@ -53,7 +53,7 @@ export function pointDistance(x1: number, y1: number, x2: number, y2: number): n
 }
 
 /** Distance in metres from point (px, py) to the geodesic segment (x1, y1)–(x2, y2). */
-export function pointSegmentDistance(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
+function pointSegmentDistance(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
   const line = WGS84.InverseLine(y1, x1, y2, x2, LINE_CAPS);
   const length = line.s13 as number;
   const at = (s: number) => {

@@ -24,7 +24,7 @@ import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
 /** How long an open upload accepts parts. */
-export const UPLOAD_TTL_MS = 24 * 3600 * 1000;
+const UPLOAD_TTL_MS = 24 * 3600 * 1000;
 /** Ids sent to SQLite in one statement (as one JSON array value, well under the 2 MB value limit). */
 const IDS_PER_STATEMENT = 20_000;
 /** Duplicate ids listed in a refused complete. */

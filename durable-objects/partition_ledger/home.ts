@@ -4,7 +4,7 @@
  * re-materializes a lost result, and decides a failed attempt's fate (retry, fail, dead-letter).
  */
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
-import type { JobStatus } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { Span } from "../../shared/telemetry/span.ts";
 import { config } from "../../shared/config.ts";
 import { backoffMs } from "./backoff.ts";
@@ -151,11 +151,15 @@ function isRunning(ledger: Ledger, job: JobRecord): boolean {
 }
 
 /** A failed attempt: FAILED if retrying cannot help, else QUEUED with backoff, or DEAD_LETTER out of retries. */
-export function failJob(ledger: Ledger, job: JobRecord, actor: string, error: JobError): JobStatus | null {
+export function failJob(ledger: Ledger, job: JobRecord, actor: string, error: JobError): JobStatusValue | null {
   const fresh = ledger.getJob(job.job_id);
   if (!fresh || fresh.status !== "IN_PROGRESS" || fresh.attempts !== job.attempts) return null;
   const retriesUsed = fresh.attempts - fresh.retry_base;
-  const to: JobStatus = !error.retryable ? "FAILED" : retriesUsed > fresh.spec.max_retries ? "DEAD_LETTER" : "QUEUED";
+  const to: JobStatusValue = !error.retryable
+    ? "FAILED"
+    : retriesUsed > fresh.spec.max_retries
+    ? "DEAD_LETTER"
+    : "QUEUED";
   ledger.transition(job.job_id, to, actor, {
     error,
     next_run_at: to === "QUEUED" ? Date.now() + backoffMs(retriesUsed) : null,

@@ -22,7 +22,8 @@ import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
 import type { JobSpec } from "../../shared/job_spec.ts";
 import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport } from "./ledger.ts";
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
-import { canTransition, type JobStatus } from "../../shared/state_machine.ts";
+import { canTransition } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import { config } from "../../shared/config.ts";
 import { jobSpan, type Partition, type PartitionApi, RETRY_REPORT_MS } from "./context.ts";
 import { advanceJob, failJob, retryStalled } from "./home.ts";
@@ -35,7 +36,7 @@ export type CancelOutcome = { ok: true; job: JobRecord } | { ok: false; code: "N
 export type RedriveOutcome =
   | { ok: true; job: JobRecord }
   | { ok: false; code: "NOT_FOUND" }
-  | { ok: false; code: "ILLEGAL_TRANSITION"; status: JobStatus };
+  | { ok: false; code: "ILLEGAL_TRANSITION"; status: JobStatusValue };
 
 export interface SweepReport {
   retried: string[];
@@ -48,8 +49,8 @@ export interface SweepReport {
   failures: number;
 }
 
-const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS"];
-const FAILURE_STATUSES: JobStatus[] = ["FAILED", "DEAD_LETTER"];
+const LIVE_STATUSES: JobStatusValue[] = ["QUEUED", "IN_PROGRESS"];
+const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
 
 export class PartitionLedger extends DurableObject<Env> implements PartitionApi {
   #ledger: Ledger | undefined;
@@ -186,7 +187,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   /** What the staging garbage collector needs to know of a job: null when this partition has no such job. */
   stagingFacts(
     jobId: string,
-  ): { status: JobStatus; attempts: number; updated_at: number; committed: string | null } | null {
+  ): { status: JobStatusValue; attempts: number; updated_at: number; committed: string | null } | null {
     const job = this.ledger.getJob(jobId);
     return job
       ? { status: job.status, attempts: job.attempts, updated_at: job.updated_at, committed: job.result?.key ?? null }
@@ -208,7 +209,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     return { ok: true, job: queued };
   }
 
-  listJobs(statuses: JobStatus[], limit: number, stalledBefore?: number): JobRecord[] {
+  listJobs(statuses: JobStatusValue[], limit: number, stalledBefore?: number): JobRecord[] {
     return stalledBefore === undefined
       ? this.ledger.jobsByStatus(statuses, limit)
       : this.ledger.stalledJobs(stalledBefore).slice(0, limit);

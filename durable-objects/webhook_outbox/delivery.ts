@@ -23,7 +23,7 @@
  */
 import { policyFromEnv, resolveAndCheck } from "../../shared/destination_policy.ts";
 import { backoffMs } from "../partition_ledger/backoff.ts";
-import type { JobStatus } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import { SIGNATURE_HEADER, signPayload, tenantSecret } from "../../shared/webhook_signing.ts";
 import { config } from "../../shared/config.ts";
 
@@ -32,7 +32,7 @@ export const WEBHOOK_EVENTS = {
   FAILED: "job.failed",
   DEAD_LETTER: "job.dead_lettered",
   CANCELLED: "job.cancelled",
-} as const satisfies Partial<Record<JobStatus, string>>;
+} as const satisfies Partial<Record<JobStatusValue, string>>;
 export type WebhookEvent = typeof WEBHOOK_EVENTS[keyof typeof WEBHOOK_EVENTS];
 export type DeliveryState = "PENDING" | "DELIVERED" | "GAVE_UP";
 

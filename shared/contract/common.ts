@@ -39,7 +39,7 @@ export const Bbox = z
   });
 export type Bbox = BboxTuple;
 
-export const DATASET_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_DATASET_NAME_LENGTH - 1}}$`);
+const DATASET_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_DATASET_NAME_LENGTH - 1}}$`);
 export const DatasetName = z
   .string()
   .regex(
@@ -48,7 +48,7 @@ export const DatasetName = z
   )
   .openapi("DatasetName", { example: "us-counties" });
 
-export const JOB_ID_PATTERN = new RegExp(`^[A-Za-z0-9._~:-]{1,${MAX_JOB_ID_LENGTH}}$`);
+const JOB_ID_PATTERN = new RegExp(`^[A-Za-z0-9._~:-]{1,${MAX_JOB_ID_LENGTH}}$`);
 export const JobId = z
   .string()
   .regex(JOB_ID_PATTERN, `job ids are 1–${MAX_JOB_ID_LENGTH} characters of [A-Za-z0-9._~:-]`)

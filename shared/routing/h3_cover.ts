@@ -48,7 +48,7 @@ export function cellsForGeometry(geometry: FlatGeometry, resolution: number): st
 }
 
 /** Adds the cells `geometry` touches to `cover` (for callers covering many geometries at once). */
-export function addGeometryCells(cover: Set<string>, geometry: FlatGeometry, resolution: number): void {
+function addGeometryCells(cover: Set<string>, geometry: FlatGeometry, resolution: number): void {
   checkResolution(resolution);
   checkCoordinates(geometry);
   switch (geometry.kind) {

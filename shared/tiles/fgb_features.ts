@@ -152,7 +152,7 @@ export class FeatureDecoder {
     let geometry: FlatGeometry;
     let properties: Record<string, unknown>;
     try {
-      geometry = toFlatGeometry(this.#aim(bb, position), this.header.geometryType, this.#arena);
+      geometry = flatFromFgbGeometry(this.#aim(bb, position), this.header.geometryType, this.#arena);
       properties = this.#decodeProperties(bb, this.#feature);
     } catch (error) {
       throw corrupt(index, error);
@@ -312,7 +312,7 @@ export class FeatureDecoder {
 }
 
 /** What this reader found wrong inside a feature (its message names the fault in the file). */
-class DecodeError extends Error {}
+class DecodeError extends SyntaxError {}
 
 /**
  * A decoding failure of feature `index`, as a format error. An error flatbuffers or a DataView raised
@@ -349,7 +349,7 @@ const KINDS: Partial<Record<GeometryType, FlatGeometry["kind"]>> = {
   [GeometryType.MultiPolygon]: "MultiPolygon",
 };
 
-function toFlatGeometry(table: Geometry, headerType: GeometryType, arena: Arena): FlatGeometry {
+function flatFromFgbGeometry(table: Geometry, headerType: GeometryType, arena: Arena): FlatGeometry {
   const type = headerType === GeometryType.Unknown ? table.type() : headerType;
   const kind = KINDS[type];
   if (!kind) {
@@ -363,7 +363,7 @@ function toFlatGeometry(table: Geometry, headerType: GeometryType, arena: Arena)
     const parts: FlatGeometry[] = [];
     for (let i = 0; i < table.partsLength(); i++) {
       const part = table.parts(i);
-      if (part) parts.push(toFlatGeometry(part, GeometryType.Polygon, arena));
+      if (part) parts.push(flatFromFgbGeometry(part, GeometryType.Polygon, arena));
     }
     return { kind, xy: new Float64Array(0), parts };
   }

@@ -33,7 +33,7 @@ export interface StoredFeature extends FlatFeature {
   cells?: string;
 }
 /** Node size of the packed Hilbert R-tree (FlatGeobuf's default). */
-export const DEFAULT_NODE_SIZE = 16;
+const DEFAULT_NODE_SIZE = 16;
 
 export interface WriteOptions {
   /**
@@ -311,7 +311,7 @@ function columnTypeOf(classes: Set<ValueClass>): ColumnType {
  * The schema: `id` first, `_cells` when a feature has cells, then every property key in first-seen
  * order (under its stored name), typed over all features.
  */
-export function inferColumns(features: readonly StoredFeature[]): WrittenColumn[] {
+function inferColumns(features: readonly StoredFeature[]): WrittenColumn[] {
   const ids = new Set<ValueClass>();
   const classes = new Map<string, Set<ValueClass>>();
   let cells = false;

@@ -9,7 +9,7 @@ export function geometryBbox(geometry: FlatGeometry): Bbox | null {
 }
 
 /** Grows `box` in place to cover `geometry` (parts included). */
-export function expandByGeometry(box: Bbox, geometry: FlatGeometry): void {
+function expandByGeometry(box: Bbox, geometry: FlatGeometry): void {
   const xy = geometry.xy;
   let [minX, minY, maxX, maxY] = box;
   for (let i = 0; i < xy.length; i += 2) {

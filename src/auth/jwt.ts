@@ -26,9 +26,9 @@ import { config, CONFIG_DEFAULTS } from "../../shared/config.ts";
 
 /** Accepted clock difference between the token issuer and this service. */
 export const CLOCK_SKEW_SECONDS = 60;
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
+const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
 /** The longest `exp - iat` accepted when `JWT_MAX_LIFETIME_SECONDS` is not set (24 h). */
-export const DEFAULT_MAX_LIFETIME_SECONDS = CONFIG_DEFAULTS.JWT_MAX_LIFETIME_SECONDS;
+const DEFAULT_MAX_LIFETIME_SECONDS = CONFIG_DEFAULTS.JWT_MAX_LIFETIME_SECONDS;
 
 /** The string bindings auth reads (all optional; read from any env object). */
 export interface AuthConfig {

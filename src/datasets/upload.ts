@@ -24,9 +24,6 @@ import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts"
 import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 
-/** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
-export const MAX_UPLOAD_PARTS = 10_000;
-
 export interface Caller {
   sub: string;
   domain: string;
@@ -47,7 +44,6 @@ export function uploadStatus(upload: UploadRecord) {
     ...(upload.error ? { error: upload.error } : {}),
   };
 }
-export type UploadStatus = ReturnType<typeof uploadStatus>;
 
 export async function openUpload(
   env: Env,

@@ -23,7 +23,7 @@ export interface RateLimiterStub {
 export type LimiterLookup = (env: unknown, sub: string) => RateLimiterStub | undefined;
 
 /** The `RATE_LIMITER` Durable Object namespace's instance for `sub`. */
-export const durableObjectLimiter: LimiterLookup = (env, sub) => {
+const durableObjectLimiter: LimiterLookup = (env, sub) => {
   // Typed structurally: unit tests type-check this module without the Workers types.
   const ns = (env as { RATE_LIMITER?: { idFromName(name: string): unknown; get(id: unknown): unknown } } | undefined)
     ?.RATE_LIMITER;

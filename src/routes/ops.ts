@@ -3,7 +3,7 @@
  * across the partitions with live work, re-drive a job, a job's objects, export a partition's ledger as NDJSON,
  * and service metrics.
  */
-import type { JobStatus as JobStatusValue } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { OpsService } from "./ops_app.ts";
 import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
@@ -13,7 +13,7 @@ import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 
 /** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
-export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
+const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
 
 export const opsService: OpsService = {
   async jobObjects(c, jobId) {

@@ -16,7 +16,7 @@ export const WebhookSecret = z
   .openapi("WebhookSecret");
 export type WebhookSecret = z.infer<typeof WebhookSecret>;
 
-export async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
+async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
   const signingKey = config(env).WEBHOOK_SIGNING_KEY;
   if (!signingKey) {
     throw new ProblemError(503, "Webhook signing is not configured (WEBHOOK_SIGNING_KEY).", {

@@ -11,9 +11,9 @@ declare global {
     WEBHOOK_SIGNING_KEY?: string;
   }
 }
-import type { JobStatus } from "../../../shared/contract/status.ts";
+import type { JobStatusDocument } from "../../../shared/contract/status.ts";
 
-export const STATUS: JobStatus = {
+export const STATUS: JobStatusDocument = {
   job_id: "j1",
   status: "QUEUED",
   created_at: "2025-01-01T00:00:00.000Z",

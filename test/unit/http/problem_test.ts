@@ -6,12 +6,12 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ProblemError,
-  renderProblem,
   TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../../../shared/problem.ts";
+import { renderProblem } from "../../../src/http/problem.ts";
 import { formatPath } from "../../../src/http/validation.ts";
 
 Deno.test("renderProblem writes RFC 9457 application/problem+json with trace_id", async () => {
