@@ -5,7 +5,7 @@
  * level (header, index, feature tables), and job bodies over both. The same
  * seed gives the same cases (idempotency keys and names included).
  *
- * Used by test/workerd/fuzz_test.ts (the test command), test/unit/http/fuzz_test.ts
+ * Used by test/workerd/fuzz_test.ts (the test command), test/unit/src/fuzz_test.ts
  * (the app in process) and scripts/fuzz.ts (`deno task fuzz --cases N --seed S`).
  *
  * @module
