@@ -12,7 +12,7 @@ import { statusDocument } from "../../shared/status_document.ts";
 import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 
-/** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
+/** Alert thresholds, documented in the README (Operating the service): P3 latency, P2 backlog, P1 commit failure. */
 const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
 
 export const opsService: OpsService = {
