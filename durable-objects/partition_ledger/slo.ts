@@ -15,10 +15,10 @@ import { type JobSpec, memberCells } from "../../shared/job_spec.ts";
  * ~3 MB of tiles in ~1 s); partitions run in parallel, so the projection is
  * the slowest partition's share plus a fixed overhead per partition.
  */
-export const EXACT_BYTES_PER_MS = 3_000;
-export const PARTITION_OVERHEAD_MS = 20;
+const EXACT_BYTES_PER_MS = 3_000;
+const PARTITION_OVERHEAD_MS = 20;
 
-export function projectedMs(spec: JobSpec): number {
+function projectedMs(spec: JobSpec): number {
   let slowest = 0;
   for (const cell of spec.partitions) {
     // A shard reads its cells' left tiles whole and a share of the right ones.

@@ -6,7 +6,8 @@
  * a single slot would make interleaved partitions re-read and re-build their
  * tiles at every slice.
  */
-import { type PointColumns, R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import { R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import type { PointColumns } from "../../shared/tiles/fgb_features.ts";
 import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
 import { storedCells } from "../../shared/tiles/tiling.ts";
 import { compareFeatureIds, type FeatureId, type FlatGeometry, isU32Id } from "../../wasm/flat_geometry.ts";

@@ -55,7 +55,7 @@ export const WebhookDelivery = z
   })
   .openapi("WebhookDelivery");
 
-export const JobStatus = z
+export const JobStatusDocument = z
   .object({
     job_id: z.string(),
     status: JobStatusValue,
@@ -76,4 +76,4 @@ export const JobStatus = z
     }),
   })
   .openapi("JobStatus");
-export type JobStatus = z.infer<typeof JobStatus>;
+export type JobStatusDocument = z.infer<typeof JobStatusDocument>;

@@ -12,7 +12,7 @@ import { checkFlatFeatures } from "../../shared/contract/feature_checks.ts";
 import { DATASET_LIMITS } from "../../shared/contract/limits.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles/errors.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
 export const datasetService: DatasetService = {
@@ -41,7 +41,7 @@ export const datasetService: DatasetService = {
  * point's bbox is its coordinates), so only tiles inside the scope are listed, and the dataset's bbox is clipped
  * to the scope (null when they do not meet).
  */
-export function scopedExtent<M extends Pick<DatasetDocument, "bbox" | "tiles">>(manifest: M, scope: Bbox): M {
+function scopedExtent<M extends Pick<DatasetDocument, "bbox" | "tiles">>(manifest: M, scope: Bbox): M {
   const tiles = manifest.tiles.filter((tile) => Array.isArray(tile.bbox) && bboxWithin(tile.bbox, scope));
   const b = manifest.bbox;
   if (!b || bboxWithin(b, scope)) return { ...manifest, tiles };

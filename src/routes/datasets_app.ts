@@ -49,13 +49,13 @@ export interface DatasetService {
 }
 
 /** FlatGeobuf files start with `fgb`, the major version 3, `fgb`, then a patch byte. */
-export function isFlatGeobuf(bytes: Uint8Array): boolean {
+function isFlatGeobuf(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62 && bytes[3] === 0x03 &&
     bytes[4] === 0x66 && bytes[5] === 0x67 && bytes[6] === 0x62;
 }
 
 /** Validates a GeoJSON dataset body: structure (zod), then ranges in `crs`, rings, ids and limits. */
-export function validateDatasetGeoJson(
+function validateDatasetGeoJson(
   json: unknown,
   crs: DatasetPutQuery["crs"],
 ): { featureCollection: FeatureCollection; summary: FeatureCollectionSummary } {

@@ -25,7 +25,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
-import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { payloadPrefix } from "../../shared/r2_keys.ts";
 
@@ -56,7 +57,7 @@ export const jobService: JobService = {
           request,
           resolution,
           payloadPrefix(await requestHash([claims.sub, requestFingerprint])),
-          inlinePayloadBytes(env),
+          config(env).INLINE_PAYLOAD_BYTES,
         ),
       );
 
@@ -78,7 +79,7 @@ export const jobService: JobService = {
       left,
       dataset: right,
       filter,
-      groupBytes: Number(env.PARTITION_GROUP_BYTES ?? 0),
+      groupBytes: config(env).PARTITION_GROUP_BYTES,
     });
     const { partitions, members } = plan;
     const reads = {
@@ -118,7 +119,7 @@ export const jobService: JobService = {
       members,
       slo_deadline_ms: request.slo_deadline_ms,
       callback_url: request.callback_url ?? null,
-      max_retries: Number(env.MAX_RETRIES ?? 3),
+      max_retries: config(env).MAX_RETRIES,
       trace_id: c.var.traceId,
       parent_span_id: c.var.spanId,
       claims: claimsSummary(claims),
@@ -248,11 +249,6 @@ async function payloadSide(
     bbox,
     uploads: inline ? undefined : built,
   };
-}
-
-function inlinePayloadBytes(env: Env): number {
-  const configured = Number(env.INLINE_PAYLOAD_BYTES ?? NaN);
-  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_INLINE_PAYLOAD_BYTES;
 }
 
 function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
