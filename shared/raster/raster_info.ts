@@ -97,7 +97,14 @@ export async function describeGeoTiff(tiff: GeoTIFF): Promise<RasterInfo> {
   const image = await tiff.getImage(0);
   const dir = image.fileDirectory;
   await Promise.all(
-    (["ModelPixelScale", "ModelTiepoint", "ModelTransformation", "SampleFormat", "BitsPerSample", "GDAL_NODATA"] as const)
+    ([
+      "ModelPixelScale",
+      "ModelTiepoint",
+      "ModelTransformation",
+      "SampleFormat",
+      "BitsPerSample",
+      "GDAL_NODATA",
+    ] as const)
       .filter((tag) => dir.hasTag(tag))
       .map((tag) => dir.loadValue(tag)),
   );
@@ -106,7 +113,10 @@ export async function describeGeoTiff(tiff: GeoTIFF): Promise<RasterInfo> {
   const crs = crsOf(image);
   const geotransform = geotransformOf(image);
   const samples = image.getSamplesPerPixel();
-  const types = Array.from({ length: samples }, (_, i) => dataTypeOf(image.getSampleFormat(i), image.getBitsPerSample(i)));
+  const types = Array.from(
+    { length: samples },
+    (_, i) => dataTypeOf(image.getSampleFormat(i), image.getBitsPerSample(i)),
+  );
   const tag = image.getGDALNoData();
   if (tag !== null && !Number.isNaN(tag) && !Number.isFinite(tag)) fail(`its nodata value ${tag} is not finite`);
   const nodata = tag === null ? null : Number.isNaN(tag) ? "nan" as const : tag;

@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -204,16 +204,21 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
 }
 
 /** The dataset's current manifest (the version the job pins), if it is published and the caller may read it. */
-async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): Promise<DatasetManifest> {
+async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): Promise<VectorDatasetManifest> {
   const manifest = await catalogStub(c.env, name).current();
   if (!manifest) {
     throw new ValidationError(`Dataset "${name}" is not published.`, [{ path: field, message: "unknown dataset" }]);
   }
   assertCanRead(manifest.classification, claims.data_classification, getLogger(c), `dataset "${name}"`);
+  if (isRasterManifest(manifest)) {
+    throw new ValidationError(`Dataset "${name}" is a raster; this operation needs vector features.`, [
+      { path: field, message: "a raster dataset" },
+    ]);
+  }
   return manifest;
 }
 
-function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
+function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide {
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
       { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },
@@ -256,7 +261,7 @@ function inlinePayloadBytes(env: Env): number {
   return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_INLINE_PAYLOAD_BYTES;
 }
 
-function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
+function tileRefs(manifest: VectorDatasetManifest): Record<string, TileRef> {
   return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
 }
 

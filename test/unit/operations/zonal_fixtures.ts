@@ -50,7 +50,11 @@ export function ringsOf(geometry: FixtureFeature["geometry"]): { xy: number[]; h
  * The README's comparison: counts equal for center/all_touched; the rest (and coverage's count) to 1e-9
  * relative; stddev relative to max(|stddev|, |mean|). Returns the differences found, as messages.
  */
-export function compareRow(got: Record<"count" | "sum" | "mean" | "min" | "max" | "stddev", number | null>, want: AnswerRow, exactCount: boolean): string[] {
+export function compareRow(
+  got: Record<"count" | "sum" | "mean" | "min" | "max" | "stddev", number | null>,
+  want: AnswerRow,
+  exactCount: boolean,
+): string[] {
   const problems: string[] = [];
   const close = (a: number | null, b: number | null, scale: number): boolean =>
     a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(scale, 1e-300);

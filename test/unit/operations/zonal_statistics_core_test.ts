@@ -1,7 +1,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import {
-  pixelWeights,
   type PixelRule,
+  pixelWeights,
   polygonWindow,
   toPixelPolygon,
 } from "../../../operations/zonal_statistics/pixel_grid.ts";
@@ -99,7 +99,14 @@ Deno.test("zonal core: moments split over three interleaved parts combine (Chan)
 });
 
 Deno.test("zonal core: no selected pixel gives count 0 and null statistics; one pixel a stddev of exactly 0", () => {
-  assertEquals(finalStatistics(emptyMoments()), { count: 0, sum: null, mean: null, min: null, max: null, stddev: null });
+  assertEquals(finalStatistics(emptyMoments()), {
+    count: 0,
+    sum: null,
+    mean: null,
+    min: null,
+    max: null,
+    stddev: null,
+  });
   const one = emptyMoments();
   addValue(one, 0.1, 1);
   assertEquals(finalStatistics(one), { count: 1, sum: 0.1, mean: 0.1, min: 0.1, max: 0.1, stddev: 0 });
