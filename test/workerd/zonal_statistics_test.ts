@@ -4,7 +4,16 @@
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { startService } from "./harness.ts";
-import { expectProblem, publish, readFixture, resultFeatures, runJob, submit } from "./client.ts";
+import {
+  authHeaders,
+  expectProblem,
+  publish,
+  readFixture,
+  resultFeatures,
+  runJob,
+  submit,
+  waitForJob,
+} from "./client.ts";
 import { type AnswerRow, compareRow, readAnswers, readFixtureFeatures } from "../unit/operations/zonal_fixtures.ts";
 
 type Service = Awaited<ReturnType<typeof startService>>;
@@ -132,6 +141,58 @@ Deno.test("zonal_statistics refuses a band the raster lacks, a vector dataset an
       422,
       ["dataset"],
     );
+  } finally {
+    await service.stop("SIGTERM");
+  }
+});
+
+Deno.test("zonal_statistics counts each pixel once when polygons span many partitions: one row each, in both formats", async () => {
+  // H3 resolution 4 cells (~22 km edges) under cantons of 15–30 km: 11 of the 12 cantons span 2+ of 7 partitions.
+  const service = await startService({ vars: { PARTITION_RESOLUTION: "4", PARTITION_GROUP_BYTES: "0" } });
+  try {
+    await publishRaster(service, "elev", "elev.tif");
+    for (const rule of ["center", "coverage"]) {
+      const { rows, partitions } = await zonalRows(service, "elev", "lux_cantons", { pixel_rule: rule });
+      const want = await readAnswers(`elev.lux_cantons.${rule}.json`);
+      deepEqual(compareAll(rows, want, rule === "center"), []);
+      equal(partitions, 7);
+    }
+    const features = await readFixtureFeatures("lux_cantons.geojson");
+    const done = await runJob(service, {
+      spatial_operation: "zonal_statistics",
+      output_format: "flatgeobuf",
+      geometry_payload: { type: "FeatureCollection", features: features.map((f) => ({ ...f, type: "Feature" })) },
+      dataset: "elev",
+    });
+    equal(done.status, "COMPLETED");
+    equal(done.result?.feature_count, 12);
+  } finally {
+    await service.stop("SIGTERM");
+  }
+});
+
+Deno.test("a zonal_statistics job cancelled while it runs ends CANCELLED with no result", async () => {
+  const service = await startService({ vars: { PARTITION_RESOLUTION: "5", PARTITION_GROUP_BYTES: "0" } });
+  try {
+    await publishRaster(service, "elev", "elev.tif");
+    const features = await readFixtureFeatures("lux_cantons.geojson");
+    const response = await submit(service, {
+      spatial_operation: "zonal_statistics",
+      pixel_rule: "coverage",
+      geometry_payload: { type: "FeatureCollection", features: features.map((f) => ({ ...f, type: "Feature" })) },
+      dataset: "elev",
+    });
+    const accepted = await response.json();
+    equal(response.status, 202, JSON.stringify(accepted));
+    const cancelled = await service.fetch(`/v1/jobs/${accepted.job_id}`, {
+      method: "DELETE",
+      headers: await authHeaders(),
+    });
+    equal(cancelled.status, 200, await cancelled.clone().text());
+    await cancelled.body?.cancel();
+    const final = await waitForJob(service, accepted.job_id);
+    equal(final.status, "CANCELLED");
+    equal(final.result, undefined);
   } finally {
     await service.stop("SIGTERM");
   }
