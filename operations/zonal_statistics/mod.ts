@@ -3,9 +3,10 @@
  * pixels under a pixel rule (`center`, `all_touched`, `coverage`), nodata
  * left out. Polygons are planned into the H3 partitions of their tiles; a
  * pixel of a polygon is counted by one partition only (the one of the cell
- * its centre lies in, among the polygon's cells; else the polygon's first
- * cell), each partition stages partial moments, and the home folds them
- * (`combine`, Chan et al.) into one row per polygon.
+ * its row run's middle lies in, among the polygon's cells; else the
+ * polygon's first cell: `ownerOf` in slice.ts), each partition stages partial
+ * moments, and the home folds them (`combine`, Chan et al.) into one row per
+ * polygon.
  */
 import { z } from "@hono/zod-openapi";
 import { type DatasetManifest, isRasterManifest, type RasterDatasetManifest } from "../../shared/dataset_manifest.ts";

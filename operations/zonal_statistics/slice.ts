@@ -134,10 +134,11 @@ export async function zonalMoments(
         const ca = Math.max(sub.c0, bx * bw), cb = Math.min(sub.c1, (bx + 1) * bw);
         let block: Awaited<ReturnType<typeof blocks.block>> | null = null;
         for (let r = ra; r < rb; r++) {
+          if (owner !== "all" && !owner(r, (ca + cb - 1) >> 1)) continue;
           const wRow = (r - sub.r0) * cols - sub.c0;
           for (let c = ca; c < cb; c++) {
             const w = weights[wRow + c]!;
-            if (w <= 0 || (owner !== "all" && !owner(r, c))) continue;
+            if (w <= 0) continue;
             block ??= await blocks.block(bucket, raster, band, bx, by);
             const v = block.values[(r - by * bh) * block.width + (c - bx * bw)]!;
             if (nodata !== null && (v === nodata || (nanNodata && Number.isNaN(v)))) continue;
@@ -150,7 +151,11 @@ export async function zonalMoments(
   return { moments, pixels };
 }
 
-/** Which of a polygon's pixels this partition counts: all, none, or by the H3 cell of the pixel's centre. */
+/**
+ * Which of a polygon's pixels this partition counts: all, none, or, per run of a row within one block, by the H3
+ * cell of the run's middle pixel centre (among the polygon's cells, else its first cell). Runs depend on the grid
+ * and the polygon only, so every partition computes the same owner for each pixel: each is counted exactly once.
+ */
 function ownerOf(
   zonal: ZonalSpec,
   { cells, own, resolution }: Ownership,
