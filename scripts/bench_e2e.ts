@@ -36,6 +36,7 @@
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
 import { devToken } from "./lib/dev_token.ts";
+import { benchZonal, ZONAL_DEFAULTS } from "./bench/zonal.ts";
 import { downloadResult, type JobRun, ledgerMs, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
 import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
 import { resetPeaks, runtimeUrl, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
@@ -58,7 +59,9 @@ import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
 import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 
 const HELP = `Usage: deno task bench:e2e [options]
-  --only <parts>        comma list of J1,J2,J3,load,startup (default all)
+  --only <parts>        comma list of J1,J2,J3,load,startup (default all); Z1 (zonal statistics: counties × CONUS
+                        raster vs PostGIS raster and rasterio, scripts/bench/zonal.ts; --repeat = runs, min 2) and Z2
+                        run on their own
   --points <list>       J1 point counts (default 100000,1000000)
   --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --no-service          skip the service (PostGIS/turf only)
@@ -121,6 +124,14 @@ if (flags.help) {
   Deno.exit(0);
 }
 const parts = new Set(flags.only.split(",").map((s) => s.trim().toLowerCase()));
+if (parts.has("z1") || parts.has("z2")) {
+  // The zonal benchmarks run their own service, PostGIS and rasterio (scripts/bench/zonal.ts).
+  if (parts.has("z1")) await benchZonal({ ...ZONAL_DEFAULTS, runs: Math.max(2, Number(flags.repeat) || 2) });
+  if (parts.has("z2")) {
+    console.log("Z2 not run: the 1.53 GB raster needs the multipart upload, which does not take rasters yet.");
+  }
+  Deno.exit(0);
+}
 const repeat = Math.max(1, Math.floor(Number(flags.repeat)) || 1);
 /** A job's label for run `i` (0-based) of a repeated run; the label itself when jobs run once. */
 const runLabel = (label: string, i: number) => (repeat > 1 ? `${label} (run ${i + 1}/${repeat})` : label);

@@ -6,6 +6,7 @@
 import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
 import type { Bbox } from "./contract/common.ts";
+import type { RasterGrid } from "./raster/raster_info.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
@@ -60,6 +61,19 @@ export interface JobSpec {
   created_at: number;
   /** Set by the home partition for an attempt that runs the SLO fallback (bounding boxes, see slo.ts). */
   approximate?: boolean;
+  /** zonal_statistics: the pinned raster and what to compute over it. */
+  zonal?: ZonalSpec;
+}
+
+/** A raster version as a job reads it: its object (by range) and grid. */
+export type RasterRef = RasterGrid & { key: string; bytes: number };
+
+export interface ZonalSpec {
+  raster: RasterRef;
+  /** 1-based. */
+  band: number;
+  statistics: string[];
+  pixel_rule: "center" | "all_touched" | "coverage";
 }
 
 /** One line of a partition's part object: a result feature, sorted by (left_id, right_id). */

@@ -18,7 +18,7 @@ import { requestHash } from "../../shared/request_hash.ts";
 import { createLogger } from "../../shared/telemetry/log.ts";
 import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
-import type { DatasetManifest, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
+import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
@@ -95,12 +95,12 @@ type UploadRow = {
 
 export class Uploads {
   readonly #ctx: DurableObjectState;
-  readonly #publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome;
+  readonly #publish: (draft: ManifestDraft) => PublishOutcome;
   readonly #env: Env;
 
   constructor(
     ctx: DurableObjectState,
-    publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome,
+    publish: (draft: ManifestDraft) => PublishOutcome,
     env: Env,
   ) {
     this.#ctx = ctx;

@@ -4,7 +4,7 @@
  * fallback, and rows keyed by (left_id, right_id). Each overlay supplies its
  * request fields, its geometry-kind check, its pair rule and its columns.
  */
-import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, type TileRef } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
 import { groupPartitions, shardPartitions } from "../partition_groups.ts";
@@ -28,9 +28,10 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     datasetKind: "vector",
     request: parts.request,
     checkInputs: (left: ResolvedLeft, dataset: DatasetManifest, leftField: string) =>
-      parts.checkKinds(left.types, dataset.geometry_types, leftField),
+      parts.checkKinds(left.types, vectorManifest(dataset).geometry_types, leftField),
     plan(input: PlanInput): OperationPlan {
-      const { request, left, dataset, filter } = input;
+      const { request, left, filter } = input;
+      const dataset = vectorManifest(input.dataset);
       const params = parts.params?.(request) ?? {};
       const rightTiles: Record<string, TileRef> = Object.fromEntries(dataset.tiles.map((t) => [t.cell, t]));
       const reach = reachMetres({ operation: parts.name, ...params });
@@ -63,6 +64,12 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     approximates: true,
     schema: () => ({ keys: ["left_id", "right_id"], columns: parts.columns }),
   };
+}
+
+/** The manifest of a vector dataset (the edge checks `datasetKind` before planning). */
+function vectorManifest(dataset: DatasetManifest): VectorDatasetManifest {
+  if (isRasterManifest(dataset)) throw new TypeError(`Dataset "${dataset.name}" is not a vector dataset`);
+  return dataset;
 }
 
 /** `a, b` or "none": the geometry kinds of a side, for messages. */

@@ -14,6 +14,7 @@ import {
 } from "../datasets/upload.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { featuresOf } from "./datasets.ts";
+import { ValidationError } from "../../shared/problem.ts";
 
 const callerOf = (claims: Claims): Caller => ({
   sub: claims.sub,
@@ -23,6 +24,11 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
+    if (query.kind === "raster") {
+      throw new ValidationError("Multipart uploads of rasters are not supported yet; PUT the GeoTIFF whole.", [
+        { path: "kind", message: "raster uploads take one PUT" },
+      ]);
+    }
     const upload = await openUpload(
       c.env,
       {
@@ -41,7 +47,7 @@ export const datasetUploadService: DatasetUploadService = {
     const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
     const crs = upload.crs as SupportedCrs;
     // The same checks as PUT /v1/datasets/{name}, with the CRS the upload was opened with.
-    const body = datasetBody(raw.mediaType, raw.bytes, raw.json, crs);
+    const body = datasetBody(raw.mediaType, raw.bytes, raw.json, { crs, kind: "vector" });
     const part = await putUploadPart(c.env, upload, n, featuresOf(body, crs), getLogger(c));
     return {
       n: part.n,

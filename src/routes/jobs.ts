@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import { datasetKind, type DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -42,12 +42,21 @@ export const jobService: JobService = {
     const env = c.env;
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
+    const operation = operationOf(request.spatial_operation)!;
     const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
-    const resolution = right.resolution;
+    if ((right.kind ?? "vector") !== operation.datasetKind) {
+      throw new ValidationError(`Dataset "${right.name}" is a ${right.kind ?? "vector"} dataset.`, [
+        { path: "dataset", message: `${operation.name} needs a ${operation.datasetKind} dataset` },
+      ]);
+    }
+    const resolution = isRasterManifest(right) ? config(env).PARTITION_RESOLUTION : right.resolution;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
       ? datasetSide(
-        await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
+        vectorSide(
+          await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
+          "left_dataset",
+        ),
         resolution,
       )
       : await wrapTime(
@@ -61,15 +70,6 @@ export const jobService: JobService = {
         ),
       );
 
-    const operation = operationOf(request.spatial_operation)!;
-    if (datasetKind(right) !== operation.datasetKind) {
-      throw new ValidationError(`Dataset "${right.name}" does not fit ${operation.name}.`, [
-        {
-          path: "dataset",
-          message: `${operation.name} needs a ${operation.datasetKind} dataset; this one is ${datasetKind(right)}`,
-        },
-      ]);
-    }
     const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
@@ -208,12 +208,17 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
   return manifest;
 }
 
-function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
-  if (datasetKind(m) !== "vector") {
-    throw new ValidationError(`Dataset "${m.name}" is not a vector dataset.`, [
-      { path: "left_dataset", message: `the left side must be features; this dataset is ${datasetKind(m)}` },
+/** A left dataset must hold features. */
+function vectorSide(manifest: DatasetManifest, field: string): VectorDatasetManifest {
+  if (isRasterManifest(manifest)) {
+    throw new ValidationError(`Dataset "${manifest.name}" is a raster; the left side needs features.`, [
+      { path: field, message: "a raster dataset" },
     ]);
   }
+  return manifest;
+}
+
+function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide {
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
       { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },
@@ -251,7 +256,7 @@ async function payloadSide(
   };
 }
 
-function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
+function tileRefs(manifest: VectorDatasetManifest): Record<string, TileRef> {
   return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
 }
 
