@@ -3,6 +3,10 @@ import { z } from "@hono/zod-openapi";
 import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
 import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
+import { MAX_SNAP_M } from "./limits.ts";
+
+/** What a published dataset holds: features (tiled FlatGeobuf) or a network's topology. */
+export const DATASET_KINDS = ["vector", "network"] as const;
 
 export const DatasetParams = z.object({
   name: DatasetName.openapi({ param: { name: "name", in: "path" } }),
@@ -28,6 +32,24 @@ export const DatasetPutQuery = z.object({
     })
     .default(DEFAULT_CRS)
     .openapi({ param: { name: "crs", in: "query" } }),
+  kind: z
+    .enum(DATASET_KINDS, { error: (iss) => `unknown dataset kind ${JSON.stringify(iss.input)}` })
+    .default("vector")
+    .openapi({
+      param: { name: "kind", in: "query" },
+      description: "`network`: LineString edges whose topology is built at publish (pgRouting's conventions).",
+    }),
+  snap_m: z.coerce
+    .number({ error: "snap_m must be a number of metres" })
+    .min(0, "snap_m must be ≥ 0")
+    .max(MAX_SNAP_M, `snap_m must be ≤ ${MAX_SNAP_M}`)
+    .optional()
+    .openapi({
+      param: { name: "snap_m", in: "query" },
+      type: "number",
+      description: "kind=network only: endpoints within this many geodesic metres merge into one vertex " +
+        "(transitively; default 0, exact equality).",
+    }),
 });
 export type DatasetPutQuery = z.output<typeof DatasetPutQuery>;
 
@@ -64,6 +86,15 @@ export const DatasetManifest = z
     etag: z.string(),
     repaired_count: z.int().nonnegative().optional().openapi({ description: "Features made valid (repair=true)." }),
     created_at: Timestamp.optional(),
+    kind: z.enum(DATASET_KINDS).optional().openapi({ description: "Absent: `vector`." }),
+    vertex_count: z.int().nonnegative().optional().openapi({
+      description: "kind=network: distinct (snapped) vertices.",
+    }),
+    edge_count: z.int().nonnegative().optional().openapi({ description: "kind=network: published edges." }),
+    component_count: z.int().nonnegative().optional().openapi({
+      description: "kind=network: weakly connected components (a vertex on no usable edge is one).",
+    }),
+    snap_m: z.number().nonnegative().optional().openapi({ description: "kind=network: the snapping distance used." }),
   })
   .openapi("DatasetManifest");
 export type DatasetManifest = z.infer<typeof DatasetManifest>;

@@ -1,4 +1,5 @@
 /** The multipart upload service behind src/routes/dataset_uploads_app.ts (logic in src/datasets/upload.ts). */
+import { ValidationError } from "../../shared/problem.ts";
 import type { DatasetUploadService } from "./dataset_uploads_app.ts";
 import { datasetBody } from "./datasets_app.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
@@ -23,6 +24,11 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
+    if (query.kind !== "vector" || query.snap_m !== undefined) {
+      throw new ValidationError("Multipart uploads publish vector datasets; publish a network with PUT.", [
+        { path: query.kind !== "vector" ? "kind" : "snap_m", message: "kind=network needs PUT /v1/datasets/{name}" },
+      ]);
+    }
     const upload = await openUpload(
       c.env,
       {

@@ -5,6 +5,7 @@ import type { Bbox } from "../../shared/contract/common.ts";
 import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../../shared/contract/mod.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
+import { publishNetwork } from "../datasets/publish_network.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { NotFoundError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors } from "../http/validation.ts";
@@ -18,12 +19,27 @@ import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 export const datasetService: DatasetService = {
   async putDataset(c, name, query, body, claims) {
     const features = featuresOf(body, query.crs);
+    const caller = { sub: claims.sub, domain: claims.domain, tier: claims.data_classification };
+    if (query.kind === "network") {
+      const snapM = query.snap_m ?? 0;
+      return publishNetwork(
+        c.env,
+        { name, classification: query.classification, snapM, features, caller },
+        getLogger(c),
+      );
+    }
+    if (query.snap_m !== undefined) {
+      throw new ValidationError("snap_m applies to kind=network only.", [{
+        path: "snap_m",
+        message: "needs kind=network",
+      }]);
+    }
     const manifest = await publishDataset(c.env, {
       name,
       classification: query.classification,
       repair: query.repair,
       features,
-      caller: { sub: claims.sub, domain: claims.domain, tier: claims.data_classification },
+      caller,
     }, getLogger(c));
     return manifest;
   },
