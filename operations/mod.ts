@@ -6,9 +6,13 @@ import type { Operation } from "./operation.ts";
 import { pointInPolygon } from "./point_in_polygon.ts";
 import { polygonIntersection } from "./polygon_intersection.ts";
 import { spatialJoin } from "./spatial_join.ts";
+import { shortestPath } from "./shortest_path.ts";
+import { serviceArea } from "./service_area.ts";
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = Object.fromEntries(
-  [polygonIntersection, pointInPolygon, spatialJoin].map((operation) => [operation.name, operation]),
+  [polygonIntersection, pointInPolygon, spatialJoin, shortestPath, serviceArea].map((
+    operation,
+  ) => [operation.name, operation]),
 );
 
 /** The operation of that name, or undefined for a name the service does not run. */

@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, type DatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -32,6 +32,8 @@ import { payloadPrefix } from "../../shared/r2_keys.ts";
 type Ctx = AppContext;
 
 interface ResolvedSide extends ResolvedLeft {
+  /** A dataset side's kind (a payload is features). */
+  kind?: string;
   /** Payload tiles to write once the key is claimed. */
   uploads?: ReturnType<typeof buildTiles>;
 }
@@ -61,6 +63,17 @@ export const jobService: JobService = {
       );
 
     const operation = operationOf(request.spatial_operation)!;
+    assertKind(right, operation.datasetKind, "dataset");
+    if (left.side.kind === "dataset" && left.kind !== "vector") {
+      throw new ValidationError(`Dataset "${request.left_dataset}" is a ${left.kind} dataset.`, [
+        { path: "left_dataset", message: `${request.spatial_operation} reads features on the left side` },
+      ]);
+    }
+    const pinned: Record<string, DatasetManifest> = {};
+    for (const field of operation.pins ?? []) {
+      const name = (request as Record<string, unknown>)[field];
+      if (typeof name === "string") pinned[field] = await pinDataset(c, name, field, claims);
+    }
     const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
@@ -71,6 +84,7 @@ export const jobService: JobService = {
       dataset: right,
       filter,
       groupBytes: Number(env.PARTITION_GROUP_BYTES ?? 0),
+      pinned,
     });
     const { partitions, members } = plan;
     const reads = {
@@ -199,6 +213,14 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
   return manifest;
 }
 
+/** A 422 when `dataset` is not of the kind the operation reads. */
+function assertKind(m: DatasetManifest, kind: string, field: string): void {
+  if (datasetKind(m) === kind) return;
+  throw new ValidationError(`Dataset "${m.name}" is a ${datasetKind(m)} dataset.`, [
+    { path: field, message: `the operation needs a ${kind} dataset` },
+  ]);
+}
+
 function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
@@ -209,6 +231,7 @@ function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
     side: { kind: "dataset", name: m.name, version: m.version, classification: m.classification, tiles: tileRefs(m) },
     types: m.geometry_types,
     bbox: m.bbox,
+    kind: datasetKind(m),
   };
 }
 
