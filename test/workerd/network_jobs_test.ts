@@ -130,6 +130,45 @@ Deno.test("network jobs in workerd equal pgRouting's answers", async (t) => {
       },
     );
 
+    await t.step("destinations_dataset: a published points dataset as destinations gives the same answer", async () => {
+      const points = await readFixture("network/points_small.geojson");
+      equal((await publish(service, "small-points", points)).status, 201);
+      const { features } = await completed(service, {
+        spatial_operation: "shortest_path",
+        geometry_payload: await fixtureJson("points_small.geojson"),
+        destinations_dataset: "small-points",
+        dataset: "small",
+        path_geometry: false,
+      });
+      assertCosts(features, await answer("small_shortest_path.json"), "small via destinations_dataset");
+    });
+
+    await t.step(
+      "scope and tier: the network's whole extent must be in spatial_scope, bbox or not; a destinations_dataset above the tier is 403",
+      async () => {
+        // The cases network spans lon 17.9995–18.005; this scope holds point 1 (18, 59.3) but not the whole network.
+        const narrow = { spatial_scope: [17.99, 59.29, 18.003, 59.31] as [number, number, number, number] };
+        const origin = { ...casePoints, features: casePoints.features.slice(0, 1) };
+        const job = { spatial_operation: "shortest_path", geometry_payload: origin, dataset: "cases" };
+        await expectProblem(await submit(service, job, narrow), 403, ["bbox"]);
+        await expectProblem(await submit(service, { ...job, bbox: [17.999, 59.299, 18.001, 59.301] }, narrow), 403, [
+          "bbox",
+        ]);
+        const wide = { spatial_scope: [17.99, 59.29, 18.01, 59.31] as [number, number, number, number] };
+        const accepted = await submit(service, job, wide);
+        equal(accepted.status, 202, await accepted.text());
+
+        const secret = await publish(service, "secret-points", await readFixture("network/cases_points.geojson"), {
+          query: "classification=restricted",
+        });
+        equal(secret.status, 201);
+        await expectProblem(
+          await submit(service, { ...job, destinations_dataset: "secret-points" }, { data_classification: "internal" }),
+          403,
+        );
+      },
+    );
+
     await t.step("N1 on OSM Gothenburg: 100 origins × 100 destinations_payload equal pgr_dijkstraCost", async () => {
       // Blocks of the default size again: 100-vertex blocks would cut OSM into thousands of objects.
       await service.stop();
@@ -148,8 +187,6 @@ Deno.test("network jobs in workerd equal pgRouting's answers", async (t) => {
     });
 
     await t.step("a vector dataset is not a network, nor a network a vector dataset: 422", async () => {
-      const points = await readFixture("network/points_small.geojson");
-      equal((await publish(service, "small-points", points)).status, 201);
       await expectProblem(
         await submit(service, {
           spatial_operation: "shortest_path",
