@@ -742,7 +742,16 @@ if (flags.json) {
 if (network) {
   table(
     "network traversal, alternating service (A) and pgRouting single-threaded (B); wall s: median (min–max)",
-    ["case", "what", "pairs", "service s", "pgRouting s", "pgRouting CPU s", "service / pgRouting", "isolate peak MiB"],
+    [
+      "case",
+      "what",
+      "pairs",
+      "service s",
+      "pgRouting s",
+      "pgRouting CPU s",
+      "service / pgRouting",
+      "isolate peak MiB (held before)",
+    ],
     network.rows,
   );
   for (const note of network.notes) console.log(`note: ${note}`);

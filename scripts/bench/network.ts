@@ -161,6 +161,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         notes.push("N2 ran once: pgRouting alone takes ~6 min CPU (15 min wall here)");
       }
       const service_s: number[] = [], pg_s: number[] = [], pg_cpu_s: number[] = [], peaks: number[] = [];
+      const starts: number[] = [];
       for (let i = 0; i < runs; i++) {
         log(`${c.id} run ${i + 1}/${runs}: service`);
         const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false }).catch(() =>
@@ -173,7 +174,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
           notes.push(`${c.id}: the service gave ${run.final.result?.feature_count} rows, pgRouting ${c.rows}`);
         }
         service_s.push(run.completeMs / 1000);
-        if (heap) peaks.push(heap.bytes);
+        if (heap) peaks.push(heap.bytes), starts.push(heap.startBytes);
         log(`${c.id} run ${i + 1}/${runs}: pgRouting`);
         const [timing] = timeOf(await pg.query(`${c.pg}\nDROP TABLE ${c.table};`));
         pg_s.push(timing!.wall_ms / 1000);
@@ -189,7 +190,9 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         `${median(pg_s).toFixed(2)} (${spread(pg_s)})`,
         `${median(pg_cpu_s).toFixed(2)}`,
         `${median(ratios).toFixed(2)}× (${spread(ratios)})`,
-        peaks.length ? (Math.max(...peaks) / 2 ** 20).toFixed(1) : "?",
+        peaks.length
+          ? `${(Math.max(...peaks) / 2 ** 20).toFixed(1)} (from ${(Math.min(...starts) / 2 ** 20).toFixed(1)})`
+          : "?",
       ]);
     }
   } finally {

@@ -102,7 +102,9 @@ const putDataset = createRoute({
   summary: "Publish a new version of a dataset (owning domain only)",
   description: "GeoJSON FeatureCollection (application/geo+json or application/json) or FlatGeobuf " +
     `(application/flatgeobuf), at most ${MAX_DATASET_BODY_BYTES} bytes. Feature ids: \`id\`, else \`properties.id\`; ` +
-    "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326).",
+    "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326). `kind=network`: LineString edges " +
+    "with pgRouting's `cost`/`reverse_cost`; the topology is built at publish (vertex, edge and component counts in " +
+    "the manifest).",
   security,
   middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
   request: { params: DatasetParams, query: DatasetPutQuery, body: datasetContent },
