@@ -2,8 +2,9 @@
  * N1–N3 of `deno task bench:e2e` (issue 17): network traversal through the service's HTTP contract beside
  * pgRouting single-threaded in the same run, on the same edges and points, alternating A (service), B (pgRouting),
  * A, B, … Each pair's ratio is service wall / pgRouting wall; the table gives the median of the pairs' ratios and
- * the spread of each engine, the backend's CPU time for pgRouting, and the isolate's memory peak during each
- * service job.
+ * the spread of each engine, CPU seconds (workerd's processes, which run the Worker, every Durable Object and the R2
+ * emulation, against the PostgreSQL backend's: both from /proc, so the machine's other load does not inflate them),
+ * and the isolate's memory peak during each service job.
  *
  * - N1: 100 × 100 shortest_path costs on the OSM Gothenburg network (18,350 edges), `path_geometry: false`;
  * - N2: 1,000 × 1,000 on the generated 1,010,893-edge network (~/.cache/spatial-jobs/network, `generate_network.ts
@@ -30,7 +31,7 @@ import { devToken } from "../lib/dev_token.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
 import { runJob } from "./jobs_client.ts";
 import { watchIsolate } from "./isolate_watch.ts";
-import { snapshotTree, startBenchService } from "./service.ts";
+import { snapshotTree, startBenchService, workerdMemory } from "./service.ts";
 import { publishDataset } from "./upload.ts";
 
 const FIXTURES = "test/fixtures/network";
@@ -52,6 +53,21 @@ export interface NetworkBenchOptions {
   ref: string;
   liftLimits: boolean;
   log: (message: string) => void;
+}
+
+/** CPU seconds (user + system) the workerd processes of the service's process group have used so far. */
+function workerdCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const { pid } of workerdMemory(pgid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return ticks / 100; // CLK_TCK is 100 here
 }
 
 const median = (xs: number[]) => {
@@ -161,13 +177,15 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         notes.push("N2 ran once: pgRouting alone takes ~6 min CPU (15 min wall here)");
       }
       const service_s: number[] = [], pg_s: number[] = [], pg_cpu_s: number[] = [], peaks: number[] = [];
-      const starts: number[] = [];
+      const starts: number[] = [], service_cpu_s: number[] = [];
       for (let i = 0; i < runs; i++) {
         log(`${c.id} run ${i + 1}/${runs}: service`);
         const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false }).catch(() =>
           null
         );
+        const cpu0 = workerdCpuSeconds(service.pgid);
         const run = await runJob(service.url, token, { ...c.job, dataset: c.network }, { timeoutMs: 7_200_000 });
+        service_cpu_s.push(workerdCpuSeconds(service.pgid) - cpu0);
         const heap = (await watch?.stop())?.heap;
         if (run.final.status !== "COMPLETED") throw new Error(`${c.id}: ${JSON.stringify(run.final)}`);
         if (run.final.result?.feature_count !== c.rows) {
@@ -188,7 +206,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         String(runs),
         `${median(service_s).toFixed(2)} (${spread(service_s)})`,
         `${median(pg_s).toFixed(2)} (${spread(pg_s)})`,
-        `${median(pg_cpu_s).toFixed(2)}`,
+        `${median(service_cpu_s).toFixed(2)} / ${median(pg_cpu_s).toFixed(2)}`,
         `${median(ratios).toFixed(2)}× (${spread(ratios)})`,
         peaks.length
           ? `${(Math.max(...peaks) / 2 ** 20).toFixed(1)} (from ${(Math.min(...starts) / 2 ** 20).toFixed(1)})`

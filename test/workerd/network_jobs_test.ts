@@ -6,7 +6,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { type Service, startService } from "./harness.ts";
-import { expectProblem, publish, readFixture, resultFeatures, runJob, submit } from "./client.ts";
+import { expectProblem, fetchResult, publish, readFixture, resultFeatures, runJob, submit } from "./client.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
 
 type Row = { left_id: number; right_id: number; start_vid: number; end_vid: number; cost: number };
 type AreaRow = { left_id: number; vertex_id: number; agg_cost: number };
@@ -127,6 +128,30 @@ Deno.test("network jobs in workerd equal pgRouting's answers", async (t) => {
           max_cost: 120,
         });
         assertArea(area.features, await answer("small_service_area_120.json"), "small 120");
+      },
+    );
+
+    await t.step(
+      "flatgeobuf results: service areas as points, shortest paths without geometry as empty lines",
+      async () => {
+        for (
+          const job of [
+            { spatial_operation: "service_area", max_cost: 100 },
+            { spatial_operation: "shortest_path", path_geometry: false },
+          ]
+        ) {
+          const status = await runJob(service, {
+            ...job,
+            geometry_payload: casePoints,
+            dataset: "cases",
+            output_format: "flatgeobuf",
+          });
+          equal(status.status, "COMPLETED", JSON.stringify(status));
+          const response = await fetchResult(service, status.job_id);
+          equal(response.status, 200);
+          const { features } = parseFlatGeobuf(new Uint8Array(await response.arrayBuffer()));
+          equal(features.length, job.spatial_operation === "service_area" ? 21 : 24);
+        }
       },
     );
 
