@@ -31,6 +31,7 @@
  * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
  * deno task bench:e2e --only J2 --no-turf --no-postgis --profile /tmp/prof   # CPU profile of each service job
  * deno task bench:e2e --only J1,J3 --no-postgis --no-turf --fresh-isolate    # each job's isolate peak alone
+ * deno task bench:e2e --only N1 --repeat 5                    # network traversal beside pgRouting (scripts/bench/network.ts)
  * ```
  */
 import { parseArgs } from "node:util";
@@ -52,6 +53,7 @@ import {
 } from "./lib/cpu_profile.ts";
 import { type HeapPeak, isolateLimitNote } from "./lib/heap_usage.ts";
 import { type IsolateWatch, watchIsolate } from "./bench/isolate_watch.ts";
+import { runNetworkBench } from "./bench/network.ts";
 import { LOAD_HEADER, type LoadKind, type LoadResult, loadRow, stagesLine } from "./bench/load_table.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
@@ -61,7 +63,8 @@ import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 const HELP = `Usage: deno task bench:e2e [options]
   --only <parts>        comma list of J1,J2,J3,load,startup (default all); Z1 (zonal statistics: counties × CONUS
                         raster vs PostGIS raster and rasterio, scripts/bench/zonal.ts; --repeat = runs, min 2) and Z2
-                        run on their own
+                        run on their own; N1,N2,N3 (network traversal beside pgRouting; N2/N3 publish the generated
+                        1M-edge network: with --lift-limits)
   --points <list>       J1 point counts (default 100000,1000000)
   --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --no-service          skip the service (PostGIS/turf only)
@@ -649,6 +652,12 @@ if (!flags["no-turf"] && jobs.length) {
   }
 }
 
+// ---------------------------------------------------------------- network traversal (N1–N3)
+const networkCases = ["N1", "N2", "N3"].filter((n) => parts.has(n.toLowerCase()));
+const network = networkCases.length
+  ? await runNetworkBench({ cases: networkCases, repeat, ref: flags.ref, liftLimits: flags["lift-limits"], log })
+  : null;
+
 // ---------------------------------------------------------------- tables
 function table(title: string, header: string[], rows: string[][]) {
   if (!rows.length) return;
@@ -759,4 +768,21 @@ if (flags.json) {
   const strip = (k: string, v: unknown) => (k === "keys" ? undefined : v);
   report.engines = Object.fromEntries(results);
   await Deno.writeTextFile(flags.json, JSON.stringify(report, strip, 2));
+}
+if (network) {
+  table(
+    "network traversal, alternating service (A) and pgRouting single-threaded (B); wall s: median (min–max)",
+    [
+      "case",
+      "what",
+      "pairs",
+      "service s",
+      "pgRouting s",
+      "pgRouting CPU s",
+      "service / pgRouting",
+      "isolate peak MiB (held before)",
+    ],
+    network.rows,
+  );
+  for (const note of network.notes) console.log(`note: ${note}`);
 }

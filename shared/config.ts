@@ -70,6 +70,13 @@ export const SETTINGS = {
     unit: "bytes",
     description: "Results larger than this go to R2 as a multipart upload of chunks this size (at least 5 MiB).",
   }),
+  NETWORK_BLOCK_VERTICES: setting({
+    schema: integer(1),
+    default: "65536",
+    unit: "vertices",
+    description: "A network's topology is stored in blocks of H3 cells at the finest resolution whose largest block " +
+      "holds at most this many vertices.",
+  }),
   INLINE_PAYLOAD_BYTES: setting({
     schema: integer(0),
     default: "16384",

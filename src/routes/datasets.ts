@@ -6,6 +6,7 @@ import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../..
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
 import { publishRaster } from "../datasets/publish_raster.ts";
+import { publishNetwork } from "../datasets/publish_network.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { NotFoundError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors } from "../http/validation.ts";
@@ -27,6 +28,20 @@ export const datasetService: DatasetService = {
       );
     }
     const features = featuresOf(body, query.crs);
+    if (query.kind === "network") {
+      const snapM = query.snap_m ?? 0;
+      return publishNetwork(
+        c.env,
+        { name, classification: query.classification, snapM, features, caller },
+        getLogger(c),
+      );
+    }
+    if (query.snap_m !== undefined) {
+      throw new ValidationError("snap_m applies to kind=network only.", [{
+        path: "snap_m",
+        message: "needs kind=network",
+      }]);
+    }
     const manifest = await publishDataset(c.env, {
       name,
       classification: query.classification,

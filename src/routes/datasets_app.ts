@@ -136,7 +136,8 @@ const putDataset = createRoute({
     "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326). With `?kind=raster`: a GeoTIFF " +
     "(image/tiff; tiled/COG or striped; int8…uint32, float32, float64 bands; EPSG:4326 or EPSG:3857; nodata from " +
     "GDAL_NODATA), stored as is and read by range; another media type → 415, a file that is not a georeferenced " +
-    "TIFF the service can read → 422, and nothing is stored.",
+    "TIFF the service can read → 422, and nothing is stored. `kind=network`: LineString edges with pgRouting's " +
+    "`cost`/`reverse_cost`; the topology is built at publish (vertex, edge and component counts in the manifest).",
   security,
   middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
   request: { params: DatasetParams, query: DatasetPutQuery, body: datasetContent },

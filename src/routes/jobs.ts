@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, type DatasetManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -33,6 +33,8 @@ import { payloadPrefix } from "../../shared/r2_keys.ts";
 type Ctx = AppContext;
 
 interface ResolvedSide extends ResolvedLeft {
+  /** A dataset side's kind (a payload is features). */
+  kind?: string;
   /** Payload tiles to write once the key is claimed. */
   uploads?: ReturnType<typeof buildTiles>;
 }
@@ -44,12 +46,12 @@ export const jobService: JobService = {
     const logger = getLogger(c);
     const operation = operationOf(request.spatial_operation)!;
     const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
-    if ((right.kind ?? "vector") !== operation.datasetKind) {
-      throw new ValidationError(`Dataset "${right.name}" is a ${right.kind ?? "vector"} dataset.`, [
+    if (datasetKind(right) !== operation.datasetKind) {
+      throw new ValidationError(`Dataset "${right.name}" is a ${datasetKind(right)} dataset.`, [
         { path: "dataset", message: `${operation.name} needs a ${operation.datasetKind} dataset` },
       ]);
     }
-    const resolution = isRasterManifest(right) ? config(env).PARTITION_RESOLUTION : right.resolution;
+    const resolution = "resolution" in right ? right.resolution : config(env).PARTITION_RESOLUTION;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
       ? datasetSide(
@@ -70,6 +72,11 @@ export const jobService: JobService = {
         ),
       );
 
+    const pinned: Record<string, DatasetManifest> = {};
+    for (const field of operation.pins ?? []) {
+      const name = (request as Record<string, unknown>)[field];
+      if (typeof name === "string") pinned[field] = await pinDataset(c, name, field, claims);
+    }
     const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
@@ -80,6 +87,7 @@ export const jobService: JobService = {
       dataset: right,
       filter,
       groupBytes: config(env).PARTITION_GROUP_BYTES,
+      pinned,
     });
     const { partitions, members } = plan;
     const reads = {
@@ -210,12 +218,12 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
 
 /** A left dataset must hold features. */
 function vectorSide(manifest: DatasetManifest, field: string): VectorDatasetManifest {
-  if (isRasterManifest(manifest)) {
-    throw new ValidationError(`Dataset "${manifest.name}" is a raster; the left side needs features.`, [
-      { path: field, message: "a raster dataset" },
+  if (datasetKind(manifest) !== "vector") {
+    throw new ValidationError(`Dataset "${manifest.name}" is a ${datasetKind(manifest)} dataset.`, [
+      { path: field, message: "the left side reads features" },
     ]);
   }
-  return manifest;
+  return manifest as VectorDatasetManifest;
 }
 
 function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide {
@@ -228,6 +236,7 @@ function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide
     side: { kind: "dataset", name: m.name, version: m.version, classification: m.classification, tiles: tileRefs(m) },
     types: m.geometry_types,
     bbox: m.bbox,
+    kind: datasetKind(m),
   };
 }
 
