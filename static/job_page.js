@@ -6,8 +6,12 @@ const root = document.getElementById("job");
 const jobId = root.dataset.job;
 const headers = globalThis.spatialJobsToken ? { authorization: `Bearer ${globalThis.spatialJobsToken}` } : {};
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"]);
-/** Results up to this many bytes are read whole; larger FlatGeobuf results are read for the viewport only. */
+/**
+ * Results up to this many bytes are drawn whole. Larger FlatGeobuf results are streamed and only the features that
+ * meet the viewport are kept, at most MAX_DRAWN: committed results carry no spatial index to range-read by bbox.
+ */
 const WHOLE_RESULT_BYTES = 16 * 1024 * 1024;
+const MAX_DRAWN = 200_000;
 
 const map = new MapLibreMap({
   container: "map",
@@ -53,21 +57,29 @@ async function follow() {
   root.dataset.state = "done";
 }
 
-/** Features of the result: all of it when small; else the FlatGeobuf features whose boxes meet the viewport. */
+/** Features of the result: all of it when small; else those of a FlatGeobuf result that meet the viewport. */
 async function resultFeatures(result) {
-  const url = `/jobs/${encodeURIComponent(jobId)}/results`;
-  if (result.format !== "flatgeobuf") return (await (await fetch(url, { headers })).json()).features;
+  const response = await fetch(`/jobs/${encodeURIComponent(jobId)}/results`, { headers });
+  if (!response.ok) throw new Error(`result ${response.status}`);
+  if (result.format !== "flatgeobuf") return (await response.json()).features;
+  const view = result.bytes > WHOLE_RESULT_BYTES ? map.getBounds() : null;
   const features = [];
-  if (result.bytes <= WHOLE_RESULT_BYTES) {
-    const response = await fetch(url, { headers });
-    for await (const feature of globalThis.flatgeobuf.deserialize(response.body)) features.push(feature);
-  } else {
-    const b = map.getBounds();
-    const rect = { minX: b.getWest(), minY: b.getSouth(), maxX: b.getEast(), maxY: b.getNorth() };
-    const absolute = new URL(url, location.href).href;
-    for await (const feature of globalThis.flatgeobuf.deserialize(absolute, { rect, headers })) features.push(feature);
+  for await (const feature of globalThis.flatgeobuf.deserialize(response.body)) {
+    if (view && !meets(view, feature.geometry.coordinates)) continue;
+    features.push(feature);
+    if (features.length >= MAX_DRAWN) {
+      await response.body.cancel().catch(() => {});
+      break;
+    }
   }
   return features;
+}
+
+function meets(view, coordinates) {
+  const box = new LngLatBounds();
+  extend(box, coordinates);
+  return !box.isEmpty() && box.getWest() <= view.getEast() && box.getEast() >= view.getWest() &&
+    box.getSouth() <= view.getNorth() && box.getNorth() >= view.getSouth();
 }
 
 async function draw(result) {

@@ -17,7 +17,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2733}
 header{background:#1d3557;color:#fff;padding:.6rem 1rem}header a{color:#fff}
 main{padding:1rem;max-width:70rem}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
 code{background:#f2f4f7;padding:0 .2rem}#map{position:absolute;top:0;bottom:0;left:0;right:0}
-.job{display:grid;grid-template-columns:22rem 1fr;height:calc(100vh - 2.6rem)}.panel{padding:1rem;overflow:auto}
+.panel code{word-break:break-all}.job{display:grid;grid-template-columns:22rem 1fr;height:calc(100vh - 2.6rem)}.panel{padding:1rem;overflow:auto}
 .mapwrap{position:relative}.legend{position:absolute;right:.6rem;bottom:.6rem;background:#fffe;padding:.4rem .6rem;border-radius:4px;font-size:13px}
 .swatch{display:inline-block;width:14px;height:10px;margin-right:.4rem;vertical-align:middle}
 `;
