@@ -2,13 +2,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
 import type { Claims } from "../../shared/auth/claims.ts";
-import {
-  JobAccepted,
-  JobRequest,
-  type JobStatusValue,
-  normalizeJobRequest,
-  type OutputFormat,
-} from "../../shared/contract/job.ts";
+import { JobAccepted, type JobStatusValue, type OutputFormat } from "../../shared/contract/job.ts";
+import { JobRequest, normalizeJobRequest } from "../../operations/request.ts";
 import { MAX_JOB_BODY_BYTES } from "../../shared/contract/limits.ts";
 import { JobStatus } from "../../shared/contract/status.ts";
 import { readBody } from "../http/body.ts";
