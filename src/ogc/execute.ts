@@ -3,7 +3,7 @@
  * the `Idempotency-Key` header is its key and a subscriber URI its `callback_url`. Checked by the same schema as
  * `POST /v1/jobs`, with the problems' paths named as the client wrote them (`inputs.bbox`, `Idempotency-Key`).
  */
-import { JobRequest, normalizeJobRequest, type SpatialOperation } from "../../shared/contract/job.ts";
+import { JobRequest, normalizeJobRequest } from "../../operations/request.ts";
 import type { OgcExecute } from "../../shared/contract/ogc.ts";
 import { type FieldError, ValidationError } from "../../shared/problem.ts";
 import { issuesToFieldErrors } from "../http/validation.ts";
@@ -12,7 +12,7 @@ import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 const NOT_INPUTS = ["spatial_operation", "job_idempotency_key"];
 
 export function jobRequestOf(
-  processId: SpatialOperation,
+  processId: string,
   execute: OgcExecute,
   idempotencyKey: string | undefined,
 ): JobRequest {

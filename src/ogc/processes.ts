@@ -1,53 +1,44 @@
 /**
- * One OGC process per spatial operation. A process's inputs are the `/v1` job request's fields as JSON Schema,
- * derived from the request's zod schema, so the two APIs cannot drift apart.
+ * One OGC process per operation of the registry (operations/mod.ts): an operation added there is a process here.
+ * A process's inputs are the `/v1` job request's fields for that operation as JSON Schema, derived from the same zod
+ * schemas (the common fields and the operation's own), so the two APIs cannot drift apart.
  */
 import { z } from "@hono/zod-openapi";
-import { JobRequest, SPATIAL_OPERATIONS, type SpatialOperation } from "../../shared/contract/job.ts";
+import { JOB_REQUEST_FIELDS } from "../../shared/contract/job.ts";
 import type { OgcLink, OgcProcess, OgcProcessSummary } from "../../shared/contract/ogc.ts";
+import { type Operation, operationOf, OPERATIONS } from "../../operations/mod.ts";
 
 /** Request fields that are not process inputs: the process id is the operation, the key travels in a header. */
-const NOT_INPUTS = new Set(["spatial_operation", "job_idempotency_key"]);
-/** Fields only some operations accept (the request schema rejects them on the others). */
-const OPERATION_FIELDS: Record<string, readonly SpatialOperation[]> = {
-  predicate: ["spatial_join"],
-  distance_m: ["spatial_join"],
-};
+const NOT_INPUTS = new Set(["job_idempotency_key"]);
 
-const TITLES: Record<SpatialOperation, { title: string; description: string }> = {
-  polygon_intersection: {
-    title: "Polygon intersection",
-    description: "The overlay of two polygon layers: one feature per intersecting pair, with its area.",
-  },
-  point_in_polygon: {
-    title: "Point in polygon",
-    description: "Every point paired with the polygons that contain it.",
-  },
-  spatial_join: {
-    title: "Spatial join",
-    description: "Pairs of features that satisfy a predicate (intersects, contains, within, dwithin).",
-  },
-};
+export function processIds(): string[] {
+  return Object.keys(OPERATIONS);
+}
 
-export const PROCESS_IDS: readonly SpatialOperation[] = SPATIAL_OPERATIONS;
-
-export function isProcessId(id: string): id is SpatialOperation {
-  return (PROCESS_IDS as readonly string[]).includes(id);
+export function isProcessId(id: string): boolean {
+  return operationOf(id) !== undefined;
 }
 
 type JsonSchemaObject = { properties: Record<string, Record<string, unknown>>; required?: string[] };
-let requestSchema: JsonSchemaObject | undefined;
+const inputSchemas = new Map<string, JsonSchemaObject>();
 
-function requestJsonSchema(): JsonSchemaObject {
-  requestSchema ??= z.toJSONSchema(JobRequest, { io: "input", unrepresentable: "any" }) as JsonSchemaObject;
-  return requestSchema;
+function inputSchema(operation: Operation): JsonSchemaObject {
+  let schema = inputSchemas.get(operation.name);
+  if (!schema) {
+    const fields = z.object({ ...JOB_REQUEST_FIELDS, ...operation.request.fields });
+    schema = z.toJSONSchema(fields, { io: "input", unrepresentable: "any" }) as JsonSchemaObject;
+    inputSchemas.set(operation.name, schema);
+  }
+  return schema;
 }
 
-export function processSummary(id: SpatialOperation, base: string): OgcProcessSummary {
+export function processSummary(id: string, base: string): OgcProcessSummary {
+  const operation = operationOf(id)!;
   const self = `${base}/processes/${id}`;
   return {
     id,
-    ...TITLES[id],
+    title: operation.summary?.title ?? id,
+    description: operation.summary?.description ?? `The ${id} operation (${operation.datasetKind} dataset).`,
     version: "1.0.0",
     jobControlOptions: ["async-execute", "dismiss"],
     outputTransmission: ["value"],
@@ -64,11 +55,11 @@ export function processSummary(id: SpatialOperation, base: string): OgcProcessSu
   };
 }
 
-export function processDescription(id: SpatialOperation, base: string): OgcProcess {
-  const schema = requestJsonSchema();
+export function processDescription(id: string, base: string): OgcProcess {
+  const schema = inputSchema(operationOf(id)!);
   const inputs: OgcProcess["inputs"] = {};
   for (const [name, property] of Object.entries(schema.properties)) {
-    if (NOT_INPUTS.has(name) || (OPERATION_FIELDS[name] && !OPERATION_FIELDS[name].includes(id))) continue;
+    if (NOT_INPUTS.has(name)) continue;
     const { description, ...rest } = property as { description?: string };
     inputs[name] = {
       title: name,

@@ -25,7 +25,7 @@ import { NotFoundError, ProblemError, ValidationError } from "../../shared/probl
 import { readBody } from "../http/body.ts";
 import { jobRequestOf } from "../ogc/execute.ts";
 import * as pages from "../ogc/html.ts";
-import { isProcessId, PROCESS_IDS, processDescription, processListLinks, processSummary } from "../ogc/processes.ts";
+import { isProcessId, processDescription, processIds, processListLinks, processSummary } from "../ogc/processes.ts";
 import { statusInfo } from "../ogc/status_info.ts";
 import { type JobService, resultResponse } from "./jobs_app.ts";
 import { type AppContext, type AppEnv, problems, router, security } from "./openapi.ts";
@@ -248,7 +248,7 @@ export function ogcRoutes(jobs: JobService, index: OgcJobIndex): OpenAPIHono<App
     })
     .openapi(processList, (c) => {
       const base = baseOf(c);
-      const processes = PROCESS_IDS.map((id) => processSummary(id, base));
+      const processes = processIds().map((id) => processSummary(id, base));
       if (wantsHtml(c)) return c.html(pages.processListPage(processes)) as never;
       return c.json({ processes, links: processListLinks(base) }, 200);
     })

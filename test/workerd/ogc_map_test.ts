@@ -7,6 +7,7 @@
 import { equal, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
+// @ts-types="./ogc/puppeteer_core.d.ts"
 import puppeteer from "puppeteer-core";
 import { conusGrid, counties } from "../../scripts/bench/datasets.ts";
 import { startService } from "./harness.ts";
