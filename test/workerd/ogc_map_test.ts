@@ -17,7 +17,7 @@ const SCREENSHOT = new URL("../../docs/ogc_job_map.png", import.meta.url);
 const VIEWPORT = { width: 1280, height: 800 };
 /** The map's share of the page: right of the 22rem status panel, below the header. */
 const MAP_AREA = { x: 380, y: 60, width: 880, height: 720 };
-/** Luminance standard deviation of the map area: the empty background alone is ~0, outlines alone ~8. */
+/** Luminance standard deviation of the map area: 0 for a blank (one-colour) map; 66.5 with J2 drawn when written. */
 const MIN_STDDEV = 20;
 
 Deno.test("the job page of a completed J2 job draws its result on a map, from the service alone", async () => {
@@ -93,6 +93,12 @@ Deno.test("the job page of a completed J2 job draws its result on a map, from th
     }
     const stddev = Math.sqrt(sumSq / n - (sum / n) ** 2);
     ok(stddev > MIN_STDDEV, `map area luminance stddev ${stddev.toFixed(1)} > ${MIN_STDDEV}`);
+
+    // The job list's markup links to the page without the token; following the link carries it.
+    await page.goto(`${service.url}/jobs?f=html&access_token=${jwt}`);
+    ok(!(await page.content()).includes(jwt), "the token is not in the job list's markup");
+    await Promise.all([page.waitForNavigation(), page.click(`a[href="/jobs/${jobID}?f=html"]`)]);
+    await page.waitForSelector("#job[data-state=done]", { timeout: 180_000 });
 
     const origin = new URL(service.url).origin;
     const elsewhere = requested.filter((url) => /^(https?|wss?):/.test(url) && new URL(url).origin !== origin);

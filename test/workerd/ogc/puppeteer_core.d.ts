@@ -9,6 +9,9 @@ export interface Page {
   setViewport(viewport: { width: number; height: number }): Promise<void>;
   on(event: "request", handler: (request: HTTPRequest) => void): void;
   goto(url: string): Promise<unknown>;
+  content(): Promise<string>;
+  click(selector: string): Promise<void>;
+  waitForNavigation(): Promise<unknown>;
   waitForSelector(selector: string, options?: { timeout?: number }): Promise<unknown>;
   evaluate(expression: string): Promise<unknown>;
   screenshot(options: { type: "png" }): Promise<Uint8Array>;
