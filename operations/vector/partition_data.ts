@@ -60,7 +60,8 @@ export async function loadPartitionData(
   const readMs = Date.now() - readStarted;
 
   const indexStarted = Date.now();
-  const right = new Side(rightRead);
+  const shard = spec.shards?.[cell];
+  const right = new Side(shard ? shareOf(rightRead, ...shard) : rightRead);
   const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes!);
   const left = new Side(sortedById(leftRead));
   return {
@@ -260,6 +261,16 @@ function inWindow(read: FlatFeature[] | PointColumns, window: WindowFilter): Fla
     xy.push(x, y);
   }
   return { ids, xy: new Float64Array(xy) };
+}
+
+/** The index-th of `count` equal shares of the features, by position (a shard's right side). */
+function shareOf(read: TileFeatures, index: number, count: number): TileFeatures {
+  const n = read.cells.length;
+  const [from, to] = [Math.floor((index * n) / count), Math.floor(((index + 1) * n) / count)];
+  const cells = read.cells.slice(from, to);
+  if (read.features) return { features: read.features.slice(from, to), cells };
+  const { ids, xy } = read.points!;
+  return { points: { ids: ids.slice(from, to), xy: xy.slice(2 * from, 2 * to) }, cells };
 }
 
 function pointFeatures({ ids, xy }: PointColumns): FlatFeature[] {
