@@ -111,6 +111,8 @@ export interface ResultSchema {
 
 export interface Operation {
   readonly name: SpatialOperation;
+  /** A title and one sentence for people choosing an operation (the OGC process list); else the name is shown. */
+  readonly summary?: { readonly title: string; readonly description: string };
   /** What the `dataset` of a request must be. */
   readonly datasetKind: "vector" | "raster" | "network";
   readonly request: {

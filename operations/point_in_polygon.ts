@@ -16,6 +16,7 @@ const BULK_POINT_WORK = 16;
 
 export const pointInPolygon = vectorOperation({
   name: "point_in_polygon",
+  summary: { title: "Point in polygon", description: "Every point paired with the polygons that contain it." },
   request: {
     fields: {},
     check(_request, add, payloadTypes) {

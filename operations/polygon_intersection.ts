@@ -12,6 +12,10 @@ import { kindList, vectorOperation } from "./vector/vector_operation.ts";
 
 export const polygonIntersection = vectorOperation({
   name: "polygon_intersection",
+  summary: {
+    title: "Polygon intersection",
+    description: "The overlay of two polygon layers: one feature per intersecting pair, with its area.",
+  },
   request: {
     fields: {},
     check(_request, add, payloadTypes) {

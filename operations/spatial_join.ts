@@ -13,6 +13,10 @@ import { vectorOperation } from "./vector/vector_operation.ts";
 
 export const spatialJoin = vectorOperation({
   name: "spatial_join",
+  summary: {
+    title: "Spatial join",
+    description: "Pairs of features that satisfy a predicate (intersects, contains, within, dwithin).",
+  },
   request: {
     fields: { predicate: Predicate, distance_m: z.number().positive().max(MAX_DISTANCE_M) },
     check(request, add) {

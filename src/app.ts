@@ -3,8 +3,9 @@
  * with `createRoute`, so `/openapi.json` documents every one), one error handler. The validation hook is the
  * one every sub-app gets from `router()` (src/routes/openapi.ts).
  *
- * Middleware order: trace → body limit (Content-Length) → bearer auth (/v1/*)
- * → gateway (sensitive headers dropped) → submission rate limit (POST /v1/jobs)
+ * Middleware order: trace → body limit (Content-Length) → bearer auth (/v1/*; the OGC API's /jobs and execution,
+ * where `?access_token=` also works) → gateway (sensitive headers dropped) → submission rate limit (POST /v1/jobs,
+ * POST /processes/{id}/execution)
  * → operator role (the /v1/ops sub-app)
  * → per route: body read (415/413/400) → zod validation (400/422) → handler.
  */
@@ -20,6 +21,7 @@ import { trace } from "./http/trace.ts";
 import { datasetUploadRoutes, type DatasetUploadService } from "./routes/dataset_uploads_app.ts";
 import { datasetRoutes, type DatasetService } from "./routes/datasets_app.ts";
 import { jobRoutes, type JobService } from "./routes/jobs_app.ts";
+import { type OgcJobIndex, ogcRoutes } from "./routes/ogc_app.ts";
 import { type AppEnv, router } from "./routes/openapi.ts";
 import { opsRoutes, type OpsService } from "./routes/ops_app.ts";
 import { healthRoutes, serveOpenApi } from "./routes/service.ts";
@@ -34,13 +36,17 @@ export interface AppServices {
   datasets: DatasetService;
   datasetUploads: DatasetUploadService;
   ops: OpsService;
+  /** The caller's jobs for the OGC API's job list. */
+  ogcJobs: OgcJobIndex;
   /** Proves the geometry core loads (throws when it cannot). */
   checkGeometryCore: () => Promise<void>;
 }
 
+const EXECUTION_PATH = /^\/processes\/[^/]+\/execution$/;
+
 /** Byte limit per route, enforced on Content-Length before auth and again while streaming. */
-function bodyLimitFor(method: string, path: string): number {
-  if (method === "POST" && path === "/v1/jobs") return MAX_JOB_BODY_BYTES;
+export function bodyLimitFor(method: string, path: string): number {
+  if (method === "POST" && (path === "/v1/jobs" || EXECUTION_PATH.test(path))) return MAX_JOB_BODY_BYTES;
   if (method === "PUT" && path.startsWith("/v1/datasets/")) return MAX_DATASET_BODY_BYTES;
   return MAX_OTHER_BODY_BYTES;
 }
@@ -66,8 +72,12 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   // payload, claim, upload, home).
   app.use("/v1/*", timing({ totalDescription: "total" }));
   app.use("/v1/*", bearerAuth());
+  app.use("/processes/:processId/execution", timing({ totalDescription: "total" }), bearerAuth());
+  app.use("/jobs", bearerAuth({ queryToken: true }));
+  app.use("/jobs/*", bearerAuth({ queryToken: true }));
   app.use("*", gateway());
   app.use("/v1/jobs", submissionRateLimit());
+  app.use("/processes/:processId/execution", submissionRateLimit());
 
   app.route("/", healthRoutes(services.checkGeometryCore));
   app.route("/", datasetRoutes(services.datasets));
@@ -75,6 +85,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.route("/", jobRoutes(services.jobs));
   app.route("/v1/ops", opsRoutes(services.ops));
   app.route("/", webhookRoutes());
+  app.route("/", ogcRoutes(services.jobs, services.ogcJobs));
   serveOpenApi(app);
   return app;
 }

@@ -7,6 +7,7 @@ import { datasetService } from "./routes/datasets.ts";
 import { datasetUploadService } from "./routes/dataset_uploads.ts";
 import { jobService } from "./routes/jobs.ts";
 import { opsService } from "./routes/ops.ts";
+import { ogcJobIndex } from "./routes/ogc.ts";
 import { sweepStalledJobs } from "./cron/sweep.ts";
 import { collectStaging } from "./cron/collect_staging.ts";
 import { collectInputs } from "./cron/collect_inputs.ts";
@@ -28,6 +29,7 @@ const app = createApp({
   datasets: datasetService,
   datasetUploads: datasetUploadService,
   ops: opsService,
+  ogcJobs: ogcJobIndex,
   checkGeometryCore: async () => void await loadGeometryCore(workerdWasmModules),
 });
 

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
+import { type ClaimedJob, type ClaimedJobsPage, findClaimedJob, listClaimedJobs } from "./job_list.ts";
 
 export type ClaimOutcome =
   | { outcome: "claimed"; spec: JobSpec }
@@ -47,5 +48,15 @@ export class IdempotencyRegistry extends DurableObject<Env> {
       Date.now(),
     );
     return { outcome: "claimed", spec };
+  }
+
+  /** The caller's jobs, newest first (see job_list.ts). */
+  jobs(limit: number, after?: string): ClaimedJobsPage {
+    return listClaimedJobs(this.ctx.storage.sql, limit, after);
+  }
+
+  /** One of the caller's jobs, or null. */
+  claimedJob(jobId: string): ClaimedJob | null {
+    return findClaimedJob(this.ctx.storage.sql, jobId);
   }
 }

@@ -13,6 +13,7 @@ import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } f
 
 export interface VectorOperationParts {
   name: string;
+  summary?: Operation["summary"];
   request: Operation["request"];
   /** Problems with the two sides' geometry kinds (`left`: the left side's field name). */
   checkKinds(left: readonly string[], right: readonly string[], leftField: string): { path: string; message: string }[];
@@ -25,6 +26,7 @@ export interface VectorOperationParts {
 export function vectorOperation(parts: VectorOperationParts): Operation {
   return {
     name: parts.name,
+    ...(parts.summary ? { summary: parts.summary } : {}),
     datasetKind: "vector",
     request: parts.request,
     checkInputs: (left: ResolvedLeft, dataset: DatasetManifest, leftField: string) =>

@@ -16,13 +16,14 @@ const PUBLIC_PATHS: readonly string[] = ["/health", "/openapi.json"];
 
 /**
  * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS};
- * sets `c.var.claims` and binds `sub` into the request logger.
+ * sets `c.var.claims` and binds `sub` into the request logger. With `queryToken`, a request without an
+ * Authorization header may carry the token as `?access_token=` (RFC 6750 §2.3: pages a browser opens).
  */
-export function bearerAuth(): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function bearerAuth(options: { queryToken?: boolean } = {}): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuthMiddleware(c, next) {
     if (PUBLIC_PATHS.includes(c.req.path)) return await next();
     const header = c.req.header("authorization");
-    const token = bearerToken(header);
+    const token = bearerToken(header) ?? (options.queryToken && !header ? c.req.query("access_token") : undefined);
     if (!token) {
       throw new UnauthorizedError(
         header ? "The Authorization header is not a Bearer JWT." : "A bearer token is required.",

@@ -159,7 +159,7 @@ export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
 }
 
 /** The result as stored, or decoded for clients that refuse its coding; 304 when If-None-Match matches. */
-async function resultResponse(c: Ctx, result: JobResultBody): Promise<Response> {
+export async function resultResponse(c: Ctx, result: JobResultBody): Promise<Response> {
   const encoded = result.encoding !== undefined &&
     accepts(c, { header: "Accept-Encoding", supports: [result.encoding], default: "identity" }) === result.encoding;
   // Decoded on the way out, the body is another representation: its validator is the stored one, weak.

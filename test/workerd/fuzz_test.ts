@@ -290,10 +290,14 @@ function generator(rand: () => number, token: string, owner: string) {
         ]);
       let path = "/" + Array.from({ length: 1 + int(5) }, segment).join("/");
       if (rand() < 0.1) path = "/v1/" + "x".repeat(8000);
-      if (rand() < 0.2) path += "?" + pick(["status=%ff", "limit=-1", "cursor=" + "c".repeat(600), "a=1&a=2"]);
       const bodyless = method === "GET" || method === "HEAD";
-      // Exact existing routes with valid input could succeed: keep each request off the happy path.
-      if (/^\/v1\/(jobs|datasets\/[^/]+)$/.test(path) && method !== "OPTIONS" && method !== "PATCH") path += "/x/y";
+      // Exact existing routes with valid input could succeed (also the OGC API's landing page and job list, once the
+      // client resolves dot segments): keep each request off the happy path.
+      const resolved = new URL(path, "http://fuzz").pathname;
+      if (
+        /^\/v1\/(jobs|datasets\/[^/]+)$|^\/(jobs)?$/.test(resolved) && method !== "OPTIONS" && method !== "PATCH"
+      ) path += "/x/y";
+      if (rand() < 0.2) path += "?" + pick(["status=%ff", "limit=-1", "cursor=" + "c".repeat(600), "a=1&a=2"]);
       return {
         kind: "random_path_method",
         method,

@@ -4,6 +4,7 @@ import type { DatasetService } from "../../../src/routes/datasets_app.ts";
 import type { DatasetUploadService } from "../../../src/routes/dataset_uploads_app.ts";
 import type { JobService } from "../../../src/routes/jobs_app.ts";
 import type { OpsService } from "../../../src/routes/ops_app.ts";
+import type { OgcJobIndex } from "../../../src/routes/ogc_app.ts";
 
 declare global {
   /** The Worker's bindings, as far as the HTTP layer reads them (`wrangler types` declares them for src/). */
@@ -36,7 +37,7 @@ export const MANIFEST = {
 };
 
 /** Services of every sub-app, flattened (their method names do not collide). */
-export type FakeServices = JobService & DatasetService & DatasetUploadService & OpsService;
+export type FakeServices = JobService & DatasetService & DatasetUploadService & OpsService & OgcJobIndex;
 
 export function recordingApp(overrides: Partial<FakeServices> = {}) {
   const calls: { method: string; args: unknown[] }[] = [];
@@ -80,6 +81,8 @@ export function recordingApp(overrides: Partial<FakeServices> = {}) {
     jobObjects: rec("jobObjects", {}),
     exportEvents: rec("exportEvents", ""),
     metrics: rec("metrics", {}),
+    ownJobs: rec("ownJobs", { jobs: [{ job_id: "j1", operation: "spatial_join", claimed_at: 0 }] }),
+    jobOperation: rec("jobOperation", "spatial_join"),
     ...overrides,
   };
   const app = createApp({
@@ -87,6 +90,7 @@ export function recordingApp(overrides: Partial<FakeServices> = {}) {
     datasets: s,
     datasetUploads: s,
     ops: s,
+    ogcJobs: s,
     checkGeometryCore: () => Promise.resolve(),
   });
   return { app, calls };
