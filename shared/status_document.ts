@@ -10,7 +10,11 @@ export function statusDocument(job: JobRecord & { webhook?: JobStatus["webhook"]
     created_at: new Date(job.created_at).toISOString(),
     updated_at: new Date(job.updated_at).toISOString(),
     attempts: job.attempts,
-    progress: { partitions_total: job.partitions_total, partitions_done: job.partitions_done },
+    progress: {
+      partitions_total: job.partitions_total,
+      partitions_done: job.partitions_done,
+      percent: progressPercent(job),
+    },
     degraded: job.degraded !== null,
   };
   if (job.degraded) doc.degraded_reason = job.degraded.reason;
@@ -25,4 +29,11 @@ export function statusDocument(job: JobRecord & { webhook?: JobStatus["webhook"]
   if (job.stats) doc.stats = job.stats;
   if (job.webhook) doc.webhook = job.webhook;
   return doc;
+}
+
+/** Partitions done in percent, rounded down; 100 only once COMPLETED, since the merge and commit come after. */
+function progressPercent(job: JobRecord): number {
+  if (job.status === "COMPLETED") return 100;
+  if (job.partitions_total === 0) return 0;
+  return Math.min(99, Math.floor((100 * job.partitions_done) / job.partitions_total));
 }

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
+import { type IndexedJob, JobIndex } from "./job_index.ts";
 
 export type ClaimOutcome =
   | { outcome: "claimed"; spec: JobSpec }
@@ -15,6 +16,8 @@ export type ClaimOutcome =
   | { outcome: "conflict"; job_id: string };
 
 export class IdempotencyRegistry extends DurableObject<Env> {
+  readonly #jobs: JobIndex;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
@@ -25,6 +28,7 @@ export class IdempotencyRegistry extends DurableObject<Env> {
          claimed_at INTEGER NOT NULL
        )`,
     );
+    this.#jobs = new JobIndex(ctx.storage.sql);
   }
 
   /** Claims `key` for `spec`, or returns the job it already belongs to. */
@@ -46,6 +50,12 @@ export class IdempotencyRegistry extends DurableObject<Env> {
       JSON.stringify(spec),
       Date.now(),
     );
+    this.#jobs.add(spec.job_id);
     return { outcome: "claimed", spec };
+  }
+
+  /** The caller's jobs older than `beforeSeq` (null: from the newest), newest first. */
+  jobs(beforeSeq: number | null, limit: number): IndexedJob[] {
+    return this.#jobs.page(beforeSeq, limit);
   }
 }

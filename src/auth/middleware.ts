@@ -14,13 +14,21 @@ export interface AuthVariables {
 /** Paths served without a token. */
 export const PUBLIC_PATHS: readonly string[] = ["/health", "/openapi.json"];
 
+/** `GET`/`HEAD /v1/jobs/{job_id}/result` with a `signature`: a signed link, verified by its route instead. */
+export function isSignedResultRequest(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const url = new URL(request.url);
+  return /^\/v1\/jobs\/[^/]+\/result$/.test(url.pathname) && url.searchParams.has("signature");
+}
+
 /**
- * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS};
- * sets `c.var.claims` and binds `sub` into the request logger.
+ * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS} and signed result links
+ * ({@link isSignedResultRequest}, which carry their own credential); sets `c.var.claims` and binds `sub` into
+ * the request logger.
  */
 export function bearerAuth(): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuthMiddleware(c, next) {
-    if (PUBLIC_PATHS.includes(c.req.path)) return await next();
+    if (PUBLIC_PATHS.includes(c.req.path) || isSignedResultRequest(c.req.raw)) return await next();
     const header = c.req.header("authorization");
     const token = bearerToken(header);
     if (!token) {

@@ -112,7 +112,14 @@ export interface JobStatusDocument {
   status: string;
   attempts: number;
   progress: { partitions_total: number; partitions_done: number };
-  result?: { href: string; format: string; feature_count: number; bytes: number; etag: string };
+  result?: {
+    href: string;
+    format: string;
+    feature_count: number;
+    bytes: number;
+    etag: string;
+    signed_href?: string;
+  };
   error?: { detail: string };
   stats?: Record<string, unknown>;
   degraded: boolean;
