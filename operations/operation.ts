@@ -12,11 +12,12 @@ import type { JobWindow } from "../shared/auth/job_policy.ts";
 import type { Bbox } from "../shared/contract/common.ts";
 import type { DatasetManifest } from "../shared/dataset_manifest.ts";
 import type { JobSide, JobSpec, ResultRow, StagedRow } from "../shared/job_spec.ts";
-import type { SpatialOperation } from "../shared/contract/job.ts";
+import type { AddIssue, SpatialOperation } from "../shared/contract/job.ts";
 import type { GeometryKind } from "../wasm/flat_geometry.ts";
+import type { GeometryCore } from "../wasm/mod.ts";
+import type { TileBucket } from "../shared/tiles/fgb_reader.ts";
 
-/** Reports one request problem at `path`; returns false once enough problems are reported to stop looking. */
-export type AddIssue = (path: (string | number)[], message: string) => boolean;
+export type { AddIssue };
 
 /** The request as the common schema parsed it, with this operation's own fields (`request.fields`). */
 export type OperationRequest = Record<string, unknown> & {
@@ -69,7 +70,7 @@ export interface SliceTask {
 }
 
 export interface SliceContext {
-  bucket: R2Bucket;
+  bucket: TileBucket;
   task: SliceTask;
   /** The job's window: nothing outside it may be read (null: the job reads nothing). */
   window: JobWindow | null;
@@ -77,6 +78,8 @@ export interface SliceContext {
   workBudget: number;
   /** Rows the slice may stage before it returns. */
   maxRows: number;
+  /** The GEOS core of this isolate (loaded once; the runtime decides how its WebAssembly is loaded). */
+  geometryCore(): Promise<GeometryCore>;
 }
 
 export interface SliceOutput {
@@ -109,8 +112,13 @@ export interface Operation {
   readonly request: {
     /** The request fields only this operation accepts (zod shapes; the registry rejects them on other operations). */
     readonly fields: Readonly<Record<string, z.ZodType>>;
-    /** Cross-field checks and defaults, on the parsed request (the payload is already checked for CRS and shape). */
-    check(request: OperationRequest, add: AddIssue): void;
+    /**
+     * Cross-field checks on the parsed request; `payloadTypes` are the geometry types of a `geometry_payload` that
+     * passed the common checks (null otherwise).
+     */
+    check(request: OperationRequest, add: AddIssue, payloadTypes: readonly string[] | null): void;
+    /** Fills defaults that depend on other fields (before the request is fingerprinted for idempotency). */
+    defaults?(request: OperationRequest): OperationRequest;
   };
   /** Checks the resolved sides fit (geometry kinds); returns problems as `{path, message}`. */
   checkInputs(left: ResolvedLeft, dataset: DatasetManifest, leftField: string): { path: string; message: string }[];

@@ -5,8 +5,6 @@
  */
 import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
-import { bboxesIntersect } from "./tiles/geometry_bbox.ts";
-import { reachBoxes } from "../wasm/geodesic.ts";
 import type { Bbox } from "./contract/common.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
@@ -31,8 +29,9 @@ export interface JobSpec {
   owner_sub: string;
   request_hash: string;
   operation: SpatialOperation;
-  predicate: Predicate;
-  distance_m: number;
+  /** spatial_join's predicate and `dwithin` distance in metres (absent for other operations). */
+  predicate?: Predicate;
+  distance_m?: number;
   output_format: OutputFormat;
   bbox: Bbox | null;
   left: JobSide;
@@ -89,36 +88,4 @@ export function cellTileBytes(left: Record<string, TileRef>, right: Record<strin
 /** The tile cells partition `cell` runs. */
 export function memberCells(spec: JobSpec, cell: string): string[] {
   return spec.members?.[cell] ?? [cell];
-}
-
-/**
- * The spec a partition needs for its own share: the tile references of its
- * cells only (for `dwithin`, the left tiles within reach of its right tiles),
- * so what a job dispatches grows with partitions + tiles, not their product.
- */
-export function specForPartition(spec: JobSpec, cell: string): JobSpec {
-  const members = memberCells(spec, cell);
-  const rightTiles = pick(spec.right.tiles, members);
-  let leftTiles: Record<string, TileRef>;
-  if (spec.operation === "spatial_join" && spec.predicate === "dwithin") {
-    const reaches = Object.values(rightTiles).flatMap((t) => reachBoxes(t.bbox, spec.distance_m));
-    leftTiles = Object.fromEntries(
-      Object.entries(spec.left.tiles).filter(([, t]) => reaches.some((reach) => bboxesIntersect(t.bbox, reach))),
-    );
-  } else {
-    leftTiles = pick(spec.left.tiles, members);
-  }
-  return {
-    ...spec,
-    left: { ...spec.left, tiles: leftTiles },
-    right: { ...spec.right, tiles: rightTiles },
-    partitions: [cell],
-    ...(spec.members ? { members: { [cell]: members } } : {}),
-  };
-}
-
-function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, TileRef> {
-  const picked: Record<string, TileRef> = {};
-  for (const cell of cells) if (tiles[cell]) picked[cell] = tiles[cell];
-  return picked;
 }

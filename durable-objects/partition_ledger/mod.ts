@@ -16,12 +16,12 @@ import {
   webhookSummary,
 } from "./webhooks.ts";
 import { sloDegradation } from "./slo.ts";
-import { DEFAULT_SLICE_WORK, releaseJob, runTaskSlice } from "./executor.ts";
+import { DEFAULT_SLICE_WORK, jobOperation, releaseJob, runTaskSlice } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
 import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
 import { type Span, startSpan } from "../../shared/telemetry/span.ts";
-import { type JobSpec, specForPartition } from "../../shared/job_spec.ts";
+import type { JobSpec } from "../../shared/job_spec.ts";
 import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport, type TaskRecord } from "./ledger.ts";
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
 import { canTransition, type JobStatus, TERMINAL_STATUSES } from "../../shared/state_machine.ts";
@@ -341,7 +341,7 @@ export class PartitionLedger extends DurableObject<Env> {
   private async advanceJobIn(job: JobRecord, span: Span): Promise<void> {
     const actor = `partition:${job.spec.home_cell}`;
     if (job.status === "QUEUED") {
-      const degradation = sloDegradation(job.spec);
+      const degradation = jobOperation(job.spec.operation).approximates ? sloDegradation(job.spec) : null;
       job = this.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
         attempts: job.attempts + 1,
         next_run_at: Date.now(),
@@ -363,7 +363,7 @@ export class PartitionLedger extends DurableObject<Env> {
     const dispatched = await Promise.allSettled(
       job.spec.partitions.map((cell) =>
         this.forPartition(cell).enqueueTask(
-          { ...specForPartition(job.spec, cell), approximate: job.degraded !== null },
+          { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
           job.attempts,
           cell,
         )

@@ -47,8 +47,9 @@ export type PolicySide =
 export interface PolicyJobSpec {
   owner_sub: string;
   operation: string;
-  predicate: string;
-  distance_m: number;
+  /** spatial_join's predicate and `dwithin` distance (absent for other operations). */
+  predicate?: string;
+  distance_m?: number;
   bbox: Bbox | null;
   left: PolicySide;
   right: PolicySide;
@@ -94,7 +95,7 @@ export function jobWindow(
   const base = spec.bbox ?? unionOf(tilesExtent(spec.left.tiles), tilesExtent(spec.right.tiles));
   if (!base) return null;
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
-  return dwithin ? reachBoxes(base, spec.distance_m) : [[...base] as Bbox];
+  return dwithin ? reachBoxes(base, spec.distance_m ?? 0) : [[...base] as Bbox];
 }
 
 /** Whether every box of the window lies inside `scope` (edges inclusive). */

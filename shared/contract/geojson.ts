@@ -214,47 +214,6 @@ export const allPolygonal = (types: Iterable<string>): boolean => allIn(types, P
 /** Every type is Point/MultiPoint (true for an empty set). */
 export const allPunctal = (types: Iterable<string>): boolean => allIn(types, PUNCTAL);
 
-/**
- * The operation-specific geometry rule, given the geometry types of each side
- * (empty sets pass: an empty side gives an empty result).
- * - `polygon_intersection`: both sides polygonal (Polygon/MultiPolygon).
- * - `point_in_polygon`: one side polygonal and the other punctal (Point/MultiPoint), either way round.
- * - `spatial_join`: any types.
- * Returns field errors (`leftPath`/`rightPath` name the sides), empty when fine.
- */
-export function checkOperationGeometryTypes(
-  operation: "polygon_intersection" | "point_in_polygon" | "spatial_join",
-  left: Iterable<string>,
-  right: Iterable<string>,
-  leftPath = "geometry_payload",
-  rightPath = "dataset",
-): { path: string; message: string }[] {
-  const l = [...left], r = [...right];
-  const list = (t: string[]) => (t.length ? t.join(", ") : "none");
-  if (operation === "polygon_intersection") {
-    const errors = [];
-    if (!allIn(l, POLYGONAL)) {
-      errors.push({ path: leftPath, message: `polygon_intersection needs polygons; this side has ${list(l)}` });
-    }
-    if (!allIn(r, POLYGONAL)) {
-      errors.push({ path: rightPath, message: `polygon_intersection needs polygons; this side has ${list(r)}` });
-    }
-    return errors;
-  }
-  if (operation === "point_in_polygon") {
-    if (l.length === 0 || r.length === 0) return [];
-    const ok = (allIn(l, POLYGONAL) && allIn(r, PUNCTAL)) || (allIn(l, PUNCTAL) && allIn(r, POLYGONAL));
-    if (ok) return [];
-    return [{
-      path: leftPath,
-      message: `point_in_polygon needs polygons on one side and points on the other; left has ${list(l)}, right has ${
-        list(r)
-      }`,
-    }];
-  }
-  return [];
-}
-
 /** Converts a checked FeatureCollection to the engine's flat form, normalized to EPSG:4326. */
 export function toFlatFeatures(fc: FeatureCollection, crs: SupportedCrs): FlatFeature[] {
   return fc.features.map((f) => {

@@ -6,7 +6,7 @@
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
-import { cellTileBytes, type JobSide, type JobSpec, type TileRef } from "../../shared/job_spec.ts";
+import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
@@ -17,11 +17,13 @@ import type { CommittedResult } from "../results/response.ts";
 import { SIGNED_LINK_TTL_S, signResultLink, verifyResultLink } from "../results/signed_link.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
-import { checkOperationGeometryTypes, type JobRequest, toFlatFeatures } from "../../shared/contract/mod.ts";
+import { toFlatFeatures } from "../../shared/contract/mod.ts";
+import type { JobRequest } from "../../operations/request.ts";
+import { operationOf } from "../../operations/mod.ts";
+import type { ResolvedLeft } from "../../operations/operation.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
-import { groupPartitions, planPartitions, planPartitionsWithin } from "../jobs/plan.ts";
 import { listOwnJobs } from "../jobs/list.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
@@ -32,10 +34,7 @@ import { payloadPrefix } from "../../shared/r2_keys.ts";
 
 type Ctx = AppContext;
 
-interface ResolvedSide {
-  side: JobSide;
-  types: string[];
-  bbox: Bbox | null;
+interface ResolvedSide extends ResolvedLeft {
   /** Payload tiles to write once the key is claimed. */
   uploads?: ReturnType<typeof buildTiles>;
 }
@@ -64,39 +63,26 @@ export const jobService: JobService = {
         ),
       );
 
-    const typeErrors = checkOperationGeometryTypes(
-      request.spatial_operation,
-      left.types,
-      right.geometry_types,
-      request.left_dataset ? "left_dataset" : "geometry_payload",
-    );
+    const operation = operationOf(request.spatial_operation)!;
+    const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
-    const rightTiles = tileRefs(right);
     const filter = request.bbox ?? null;
-    const dwithin = request.spatial_operation === "spatial_join" && request.predicate === "dwithin";
-    const cells = dwithin
-      ? planPartitionsWithin(left.side.tiles, rightTiles, filter, request.distance_m!)
-      : planPartitions(left.side.tiles, rightTiles, filter);
-    const { partitions, members } = groupPartitions(
-      cells,
-      (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
-      Number(env.PARTITION_GROUP_BYTES ?? 0),
-    );
+    const plan = operation.plan({
+      request,
+      left,
+      dataset: right,
+      filter,
+      groupBytes: Number(env.PARTITION_GROUP_BYTES ?? 0),
+    });
+    const { partitions, members } = plan;
     const reads = {
       owner_sub: claims.sub,
       operation: request.spatial_operation,
-      predicate: request.predicate ?? "intersects",
-      distance_m: request.distance_m ?? 0,
+      ...plan.params,
       bbox: filter,
       left: left.side,
-      right: {
-        kind: "dataset",
-        name: right.name,
-        version: right.version,
-        classification: right.classification,
-        tiles: rightTiles,
-      },
+      right: plan.right,
     } satisfies Partial<JobSpec>;
     // The same policy the partition re-checks before it reads anything (shared/auth/job_policy.ts).
     const decision = authorizeJobSpec(reads, claimsSummary(claims));

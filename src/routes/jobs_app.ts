@@ -1,7 +1,8 @@
 /** `/v1/jobs`: submit, status, result, cancel (the work is the job service's: src/routes/jobs.ts). */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Claims } from "../../shared/auth/claims.ts";
-import { JobAccepted, JobRequest, type JobStatusValue, normalizeJobRequest } from "../../shared/contract/job.ts";
+import { JobAccepted, type JobStatusValue } from "../../shared/contract/job.ts";
+import { JobRequest, normalizeJobRequest } from "../../operations/request.ts";
 import { MAX_JOB_BODY_BYTES } from "../../shared/contract/limits.ts";
 import { JobList, JobListParams, type JobListQuery, JobStatus } from "../../shared/contract/status.ts";
 import { readBody } from "../http/body.ts";

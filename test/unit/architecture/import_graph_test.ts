@@ -1,25 +1,26 @@
 /**
  * The layering, checked on the real module graph (`deno info --json src/worker.ts`):
  *
- *   wasm/  ←  shared/  ←  durable-objects/  and  src/
+ *   wasm/  ←  shared/  ←  operations/  ←  durable-objects/  and  src/
  *
- * wasm/ imports only itself; shared/ imports wasm/; durable-objects/ imports shared/ and wasm/;
- * src/ imports shared/ and wasm/, and durable-objects/ only for the classes src/worker.ts
- * re-exports and, elsewhere, as types (RPC stubs). npm packages are open to every layer.
+ * wasm/ imports only itself; shared/ imports wasm/; operations/ imports shared/ and wasm/;
+ * durable-objects/ and src/ import operations/, shared/ and wasm/, and src/ imports durable-objects/
+ * only for the classes src/worker.ts re-exports and, elsewhere, as types (RPC stubs). npm packages are open to every layer.
  * No cycle among local modules.
  */
 import { deepEqual } from "node:assert/strict";
 
 const ROOT = new URL("../../../", import.meta.url).href;
 const ENTRY = "src/worker.ts";
-const LAYERS = ["wasm", "shared", "durable-objects", "src"] as const;
+const LAYERS = ["wasm", "shared", "operations", "durable-objects", "src"] as const;
 type Layer = typeof LAYERS[number];
 
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   wasm: ["wasm"],
   shared: ["shared", "wasm"],
-  "durable-objects": ["durable-objects", "shared", "wasm"],
-  src: ["src", "shared", "wasm"],
+  operations: ["operations", "shared", "wasm"],
+  "durable-objects": ["durable-objects", "operations", "shared", "wasm"],
+  src: ["src", "operations", "shared", "wasm"],
 };
 
 interface Edge {
@@ -111,7 +112,7 @@ Deno.test("the local module graph from src/worker.ts reaches every layer", () =>
   deepEqual(LAYERS.filter((layer) => !reached.has(layer)), []);
 });
 
-Deno.test("no module imports across the layering (wasm ← shared ← durable-objects, src)", () => {
+Deno.test("no module imports across the layering (wasm ← shared ← operations ← durable-objects, src)", () => {
   deepEqual(edges.map(violation).filter((v) => v !== null), []);
 });
 

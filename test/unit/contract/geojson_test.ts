@@ -1,7 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
   checkFeatureCollection,
-  checkOperationGeometryTypes,
   FeatureCollection,
   featureIdOf,
   toFlatFeatures,
@@ -65,29 +64,6 @@ Deno.test("checkFeatureCollection rejects over-long property strings", () => {
   const { issues, sink } = collect();
   checkFeatureCollection(fc, "EPSG:4326", DATASET_LIMITS, [], sink);
   equal(issues[0]?.path, "features/0/properties/name");
-});
-
-Deno.test("checkOperationGeometryTypes: point_in_polygon needs points on one side and polygons on the other", () => {
-  deepEqual(checkOperationGeometryTypes("point_in_polygon", ["Point"], ["Polygon", "MultiPolygon"]), []);
-  deepEqual(checkOperationGeometryTypes("point_in_polygon", ["MultiPolygon"], ["MultiPoint"]), []);
-  equal(checkOperationGeometryTypes("point_in_polygon", ["Point"], ["Point"]).length, 1);
-  equal(checkOperationGeometryTypes("point_in_polygon", ["Polygon", "Point"], ["Polygon"]).length, 1);
-  equal(checkOperationGeometryTypes("point_in_polygon", ["LineString"], ["Polygon"]).length, 1);
-  deepEqual(checkOperationGeometryTypes("point_in_polygon", [], ["Polygon"]), []);
-});
-
-Deno.test("checkOperationGeometryTypes: polygon_intersection needs polygons on both sides", () => {
-  deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Polygon"], ["MultiPolygon"]), []);
-  deepEqual(checkOperationGeometryTypes("polygon_intersection", ["Point"], ["Polygon"]).map((e) => e.path), [
-    "geometry_payload",
-  ]);
-  deepEqual(
-    checkOperationGeometryTypes("polygon_intersection", ["Polygon"], ["LineString"], "left_dataset", "dataset").map((
-      e,
-    ) => e.path),
-    ["dataset"],
-  );
-  deepEqual(checkOperationGeometryTypes("spatial_join", ["LineString"], ["Point"]), []);
 });
 
 Deno.test("toFlatFeatures packs rings with ends and normalizes EPSG:3857 to 4326", () => {

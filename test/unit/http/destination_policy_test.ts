@@ -6,7 +6,7 @@ import {
   refusedAddressReason,
   resolveAndCheck,
 } from "../../../shared/destination_policy.ts";
-import { JobRequest } from "../../../shared/contract/job.ts";
+import { JobRequest } from "../../../operations/request.ts";
 import { validJob } from "../contract/fixtures.ts";
 
 const STRICT = { allowLoopback: false };

@@ -1,6 +1,7 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { cellToChildren, cellToParent, getResolution } from "h3-js";
-import { groupPartitions, planPartitions } from "../../../src/jobs/plan.ts";
+import { planPartitions } from "../../../operations/vector/plan.ts";
+import { groupPartitions } from "../../../operations/partition_groups.ts";
 import { canonicalJson, requestHash } from "../../../shared/request_hash.ts";
 import type { TileRef } from "../../../shared/job_spec.ts";
 import type { Bbox } from "../../../shared/contract/common.ts";

@@ -1,9 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import {
-  type PartitionData,
-  PartitionDataCache,
-  sideOf,
-} from "../../../durable-objects/partition_ledger/partition_data.ts";
+import { type PartitionData, PartitionDataCache, sideOf } from "../../../operations/vector/partition_data.ts";
 import {
   decodePart,
   encodePart,

@@ -17,7 +17,8 @@ import {
   type PreparedGeometry,
   SpatialIndex,
 } from "../../wasm/mod.ts";
-import { type JobSpec, memberCells, specForPartition, type TileRef } from "../../shared/job_spec.ts";
+import { type JobSpec, memberCells, type TileRef } from "../../shared/job_spec.ts";
+import { specForPartition } from "./plan.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { WindowFilter } from "./window_filter.ts";
 

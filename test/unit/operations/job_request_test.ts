@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { JobRequest, normalizeJobRequest } from "../../../shared/contract/job.ts";
+import { JobRequest, normalizeJobRequest } from "../../../operations/request.ts";
 import { MAX_PAYLOAD_FEATURES, MAX_SLO_DEADLINE_MS } from "../../../shared/contract/limits.ts";
 import { validationErrorFrom } from "../../../src/http/validation.ts";
-import { square, validJob } from "./fixtures.ts";
+import { square, validJob } from "../contract/fixtures.ts";
 
 /** Parses `body`; returns the field errors (path → message) as the API would list them, and the status. */
 function errorsOf(body: unknown): { status: number; paths: string[]; messages: string[] } {
@@ -34,7 +34,7 @@ Deno.test("JobRequest accepts a valid request and fills the documented defaults"
 });
 
 Deno.test("JobRequest accepts a left_dataset spatial_join with dwithin and every optional field", () => {
-  const r = JobRequest.parse(validJob({
+  const r: JobRequest = JobRequest.parse(validJob({
     geometry_payload: undefined,
     left_dataset: "parcels",
     spatial_operation: "spatial_join",

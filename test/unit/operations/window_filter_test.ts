@@ -1,6 +1,6 @@
 /** WindowFilter: the read rule ST_Intersects(geom, window) over one or two window boxes, with real GEOS. */
 import { equal } from "node:assert/strict";
-import { WindowFilter } from "../../../durable-objects/partition_ledger/window_filter.ts";
+import { WindowFilter } from "../../../operations/vector/window_filter.ts";
 import { flatBounds } from "../../../wasm/mod.ts";
 import type { FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { loadCoreForTests, polygon, square } from "../wasm/load_core.ts";

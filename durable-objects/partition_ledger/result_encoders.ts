@@ -1,0 +1,185 @@
+/**
+ * Result encoders: rows in, the output format's bytes out in chunks, with the
+ * key and property columns the operation's result schema names
+ * (operations/operation.ts). GeoJSON text, and FlatGeobuf without an index
+ * (an index would reorder the features).
+ */
+import {
+  columnTypeOfBits,
+  geometryTypeOfKinds,
+  ResultFlatGeobufWriter,
+  type WrittenColumn,
+} from "../../shared/tiles/fgb_writer.ts";
+import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
+import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
+import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
+import type { ResultRow } from "../../shared/job_spec.ts";
+import type { ResultSchema } from "../../operations/operation.ts";
+import { FACT_NAMES, kindsOf, type PartFacts } from "./part_codec.ts";
+import type { PartSummary } from "./part_merge.ts";
+
+/** A row as an encoder reads it: a part cursor's current row (no object per row), or a combined row. */
+export interface RowView {
+  readonly l: FeatureId;
+  readonly r: FeatureId;
+  geometry(): FlatGeometry;
+  geometryText(): string;
+  properties(): Record<string, number> | undefined;
+}
+
+/** A row object seen as a {@link RowView}. */
+export class RowObjectView implements RowView {
+  constructor(readonly row: ResultRow) {}
+  get l(): FeatureId {
+    return this.row.l;
+  }
+  get r(): FeatureId {
+    return this.row.r;
+  }
+  geometry(): FlatGeometry {
+    return this.row.g;
+  }
+  geometryText(): string {
+    return geoJSONTextFromFlat(this.row.g);
+  }
+  properties(): Record<string, number> | undefined {
+    return this.row.p;
+  }
+}
+
+export interface ResultEncoder {
+  start(): Uint8Array;
+  /** Encodes a row as row number `n` (1-based). */
+  add(row: RowView, n: number): void;
+  readonly pending: number;
+  take(): Uint8Array;
+  end(): Uint8Array;
+}
+
+/** The encoder of a result format. `count`: the rows to come, or 0 when not known up front. */
+export function resultEncoder(
+  format: string,
+  schema: ResultSchema,
+  parts: PartSummary[],
+  count: number,
+): ResultEncoder {
+  return format === "geojson" ? new GeoJsonEncoder(schema) : new FlatGeobufEncoder(schema, parts, count);
+}
+
+const utf8 = new TextEncoder();
+
+class GeoJsonEncoder implements ResultEncoder {
+  /** The chunk's text so far: appended to (V8 joins the pieces once, when it is encoded), not kept as an array. */
+  #text = "";
+  /** The last left id and the feature's text up to its second key: rows come sorted by left id, so it repeats. */
+  #left: FeatureId | undefined;
+  #head = "";
+  readonly #rightKey: string | null;
+  readonly #columns: { name: string; text: string; nullable: boolean }[];
+
+  constructor(readonly schema: ResultSchema) {
+    this.#rightKey = schema.keys[1] === undefined ? null : JSON.stringify(schema.keys[1]);
+    this.#columns = schema.columns.map((c) => ({
+      name: c.name,
+      text: JSON.stringify(c.name),
+      nullable: c.type === "double?",
+    }));
+  }
+
+  start(): Uint8Array {
+    return utf8.encode('{"type":"FeatureCollection","features":[');
+  }
+
+  add(row: RowView, n: number): void {
+    if (row.l !== this.#left) {
+      this.#left = row.l;
+      this.#head = `{"type":"Feature","properties":{"left_id":${JSON.stringify(row.l)}`;
+    }
+    let text = `${n > 1 ? "," : ""}${this.#head}`;
+    if (this.#rightKey) text += `,${this.#rightKey}:${typeof row.r === "number" ? row.r : JSON.stringify(row.r)}`;
+    if (this.#columns.length) {
+      const p = row.properties();
+      for (const column of this.#columns) {
+        const value = p?.[column.name];
+        // As JSON.stringify: a missing or non-finite number is null (a non-nullable column is always present).
+        if (value === undefined && !column.nullable) continue;
+        text += `,${column.text}:${value !== undefined && Number.isFinite(value) ? value : "null"}`;
+      }
+    }
+    this.#text += `${text}},"geometry":${row.geometryText()}}`;
+  }
+
+  /** Characters, an estimate of bytes (the text is ASCII but for string ids). */
+  get pending(): number {
+    return this.#text.length;
+  }
+
+  take(): Uint8Array {
+    const bytes = utf8.encode(this.#text);
+    this.#text = "";
+    return bytes;
+  }
+
+  end(): Uint8Array {
+    this.#text += "]}";
+    return this.take();
+  }
+}
+
+const FGB_COLUMN_TYPES = { "double": ColumnType.Double, "double?": ColumnType.Double, "long": ColumnType.Long };
+
+/**
+ * The row number is the feature id. The id columns' types and the geometry type come from the facts each slice
+ * recorded of its rows, so the header can be written first.
+ */
+class FlatGeobufEncoder implements ResultEncoder {
+  readonly #writer: ResultFlatGeobufWriter;
+  readonly #rightKey: string | undefined;
+
+  constructor(readonly schema: ResultSchema, parts: PartSummary[], count: number) {
+    const facts = Object.fromEntries(
+      FACT_NAMES.map((name) => [name, parts.reduce((bits, p) => bits | (p.stats[name] ?? 0), 0)]),
+    ) as PartFacts;
+    this.#rightKey = schema.keys[1];
+    const columns: WrittenColumn[] = [
+      { name: "id", type: ColumnType.Long },
+      { name: "left_id", type: columnTypeOfBits(facts.left_id_classes) },
+      ...(this.#rightKey ? [{ name: this.#rightKey, type: columnTypeOfBits(facts.right_id_classes) }] : []),
+      ...schema.columns.map((c) => ({ name: c.name, type: FGB_COLUMN_TYPES[c.type] })),
+    ];
+    this.#writer = new ResultFlatGeobufWriter({
+      columns,
+      count,
+      geometryType: geometryTypeOfKinds(schema.geometryKinds ?? kindsOf(facts.geometry_kinds)),
+    });
+  }
+
+  start(): Uint8Array {
+    return this.#writer.header();
+  }
+
+  add(row: RowView, n: number): void {
+    const properties: Record<string, FeatureId> = { left_id: row.l };
+    if (this.#rightKey) properties[this.#rightKey] = row.r;
+    const p = row.properties();
+    if (p) {
+      for (const column of this.schema.columns) {
+        const value = p[column.name];
+        if (value !== undefined && !Number.isNaN(value)) properties[column.name] = value;
+      }
+    }
+    this.#writer.add({ id: n, geometry: row.geometry(), properties });
+  }
+
+  get pending(): number {
+    return this.#writer.pending;
+  }
+
+  take(): Uint8Array {
+    return this.#writer.take();
+  }
+
+  end(): Uint8Array {
+    return this.take();
+  }
+}

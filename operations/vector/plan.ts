@@ -1,0 +1,87 @@
+/**
+ * Planning of the vector overlays: which tile cells can hold a pair, and the
+ * share of the spec each partition reads. Pure functions; no I/O.
+ */
+import { type JobSpec, memberCells, type TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
+import { reachBoxes } from "../../wasm/geodesic.ts";
+import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
+
+/**
+ * The partitions of a job: the cells where both sides have a tile whose
+ * features can pass the bbox filter. A pair of intersecting features shares
+ * a point, whose cell both features touch, so both sides have a tile there:
+ * no pair can be missed, and cells that cannot hold a pair are skipped.
+ */
+export function planPartitions(
+  left: Record<string, TileRef>,
+  right: Record<string, TileRef>,
+  filter: Bbox | null,
+): string[] {
+  const cells: string[] = [];
+  for (const [cell, leftTile] of Object.entries(left)) {
+    const rightTile = right[cell];
+    if (!rightTile) continue;
+    if (filter && !(bboxesIntersect(leftTile.bbox, filter) && bboxesIntersect(rightTile.bbox, filter))) continue;
+    cells.push(cell);
+  }
+  return cells.sort();
+}
+
+/**
+ * The partitions of a `dwithin` job: the right side's cells that some left
+ * tile comes within `metres` of (a pair's owner cell is one its right feature
+ * touches; the partition then reads the left tiles within reach).
+ */
+export function planPartitionsWithin(
+  left: Record<string, TileRef>,
+  right: Record<string, TileRef>,
+  filter: Bbox | null,
+  metres: number,
+): string[] {
+  const leftTiles = Object.values(left).filter((t) => !filter || bboxesIntersect(t.bbox, filter));
+  const cells: string[] = [];
+  for (const [cell, rightTile] of Object.entries(right)) {
+    if (filter && !bboxesIntersect(rightTile.bbox, filter)) continue;
+    const reach = reachBoxes(rightTile.bbox, metres);
+    if (leftTiles.some((t) => reach.some((box) => bboxesIntersect(t.bbox, box)))) cells.push(cell);
+  }
+  return cells.sort();
+}
+
+/**
+ * The spec a partition needs for its own share: the tile references of its
+ * cells only (for `dwithin`, the left tiles within reach of its right tiles),
+ * so what a job dispatches grows with partitions + tiles, not their product.
+ */
+export function specForPartition(spec: JobSpec, cell: string): JobSpec {
+  const members = memberCells(spec, cell);
+  const rightTiles = pick(spec.right.tiles, members);
+  let leftTiles: Record<string, TileRef>;
+  if (reachMetres(spec) > 0) {
+    const reaches = Object.values(rightTiles).flatMap((t) => reachBoxes(t.bbox, reachMetres(spec)));
+    leftTiles = Object.fromEntries(
+      Object.entries(spec.left.tiles).filter(([, t]) => reaches.some((reach) => bboxesIntersect(t.bbox, reach))),
+    );
+  } else {
+    leftTiles = pick(spec.left.tiles, members);
+  }
+  return {
+    ...spec,
+    left: { ...spec.left, tiles: leftTiles },
+    right: { ...spec.right, tiles: rightTiles },
+    partitions: [cell],
+    ...(spec.members ? { members: { [cell]: members } } : {}),
+  };
+}
+
+function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, TileRef> {
+  const picked: Record<string, TileRef> = {};
+  for (const cell of cells) if (tiles[cell]) picked[cell] = tiles[cell];
+  return picked;
+}
+
+/** How far (metres) a left feature reaches beyond its bbox: `distance_m` for a `dwithin` join, else 0. */
+export function reachMetres(spec: Pick<JobSpec, "operation" | "predicate" | "distance_m">): number {
+  return spec.operation === "spatial_join" && spec.predicate === "dwithin" ? spec.distance_m ?? 0 : 0;
+}

@@ -1,0 +1,69 @@
+/**
+ * What the three vector overlays share as operations: a vector dataset on the
+ * right, planning over both sides' tiles, the overlay slice, the SLO
+ * fallback, and rows keyed by (left_id, right_id). Each overlay supplies its
+ * request fields, its geometry-kind check, its pair rule and its columns.
+ */
+import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { cellTileBytes, type TileRef } from "../../shared/job_spec.ts";
+import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
+import { groupPartitions } from "../partition_groups.ts";
+import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
+import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
+
+export interface VectorOperationParts {
+  name: string;
+  request: Operation["request"];
+  /** Problems with the two sides' geometry kinds (`left`: the left side's field name). */
+  checkKinds(left: readonly string[], right: readonly string[], leftField: string): { path: string; message: string }[];
+  /** The operation parameters the spec records, from the request. */
+  params?(request: PlanInput["request"]): OperationPlan["params"];
+  rule: PairRule;
+  columns: readonly ResultColumn[];
+}
+
+export function vectorOperation(parts: VectorOperationParts): Operation {
+  return {
+    name: parts.name,
+    datasetKind: "vector",
+    request: parts.request,
+    checkInputs: (left: ResolvedLeft, dataset: DatasetManifest, leftField: string) =>
+      parts.checkKinds(left.types, dataset.geometry_types, leftField),
+    plan(input: PlanInput): OperationPlan {
+      const { request, left, dataset, filter } = input;
+      const params = parts.params?.(request) ?? {};
+      const rightTiles: Record<string, TileRef> = Object.fromEntries(dataset.tiles.map((t) => [t.cell, t]));
+      const reach = reachMetres({ operation: parts.name, ...params });
+      const cells = reach > 0
+        ? planPartitionsWithin(left.side.tiles, rightTiles, filter, reach)
+        : planPartitions(left.side.tiles, rightTiles, filter);
+      const { partitions, members } = groupPartitions(
+        cells,
+        (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
+        input.groupBytes,
+      );
+      return {
+        right: {
+          kind: "dataset",
+          name: dataset.name,
+          version: dataset.version,
+          classification: dataset.classification,
+          tiles: rightTiles,
+        },
+        partitions,
+        members,
+        params,
+      };
+    },
+    specForPartition,
+    runSlice: (context) => runOverlaySlice(parts.rule, context),
+    releaseJob: releaseOverlayJob,
+    approximates: true,
+    schema: () => ({ keys: ["left_id", "right_id"], columns: parts.columns }),
+  };
+}
+
+/** `a, b` or "none": the geometry kinds of a side, for messages. */
+export function kindList(kinds: readonly string[]): string {
+  return kinds.length ? kinds.join(", ") : "none";
+}
