@@ -45,6 +45,8 @@ export interface JobSpec {
   /** Partition cell → the tile cells it runs (absent: each partition runs its own cell's tiles). */
   members?: Record<string, string[]>;
   slo_deadline_ms: number;
+  /** "none": a job projected past its deadline stays exact (absent: the bounding-box fallback, slo.ts). */
+  fallback?: "none";
   callback_url: string | null;
   max_retries: number;
   trace_id: string;

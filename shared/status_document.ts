@@ -1,5 +1,5 @@
 /** The job status document (`GET /v1/jobs/{id}`, operator listings, webhook bodies) built from the ledger's record. */
-import type { JobStatus } from "./contract/status.ts";
+import type { JobSlo, JobStatus } from "./contract/status.ts";
 import type { JobRecord } from "./job_record.ts";
 
 /** The contract's view of a job record: timestamps as ISO text, the result as a link, the error as problem fields. */
@@ -27,6 +27,11 @@ export function statusDocument(job: JobRecord & { webhook?: JobStatus["webhook"]
     doc.error = { type, title, status, detail, trace_id: job.spec.trace_id };
   }
   if (job.stats) doc.stats = job.stats;
+  const slo = job.stats?.slo as Omit<JobSlo, "projected_overrun_ms" | "actual_overrun_ms"> | undefined;
+  if (slo) {
+    doc.slo = { ...slo, projected_overrun_ms: Math.max(0, slo.projected_ms - slo.deadline_ms) };
+    if (slo.actual_ms !== undefined) doc.slo.actual_overrun_ms = Math.max(0, slo.actual_ms - slo.deadline_ms);
+  }
   if (job.webhook) doc.webhook = job.webhook;
   return doc;
 }

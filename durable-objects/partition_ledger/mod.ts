@@ -15,7 +15,7 @@ import {
   type WebhookSummary,
   webhookSummary,
 } from "./webhooks.ts";
-import { sloDegradation } from "./slo.ts";
+import { sloDegradation, sloProjection } from "./slo.ts";
 import { DEFAULT_SLICE_WORK, jobOperation, releaseJob, runTaskSlice } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
 import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
@@ -345,6 +345,7 @@ export class PartitionLedger extends DurableObject<Env> {
       job = this.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
         attempts: job.attempts + 1,
         next_run_at: Date.now(),
+        stats: { slo: sloProjection(job.spec) },
         ...(degradation ? { degraded: degradation } : {}),
       }, degradation ?? undefined);
       span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
@@ -396,7 +397,9 @@ export class PartitionLedger extends DurableObject<Env> {
         await this.env.TILES.delete(result.key);
         throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
       }
-      this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
+      // The SLO as it turned out: from submit to commit.
+      const slo = { ...(job.stats?.slo as object | undefined), actual_ms: Date.now() - job.created_at };
+      this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats: { ...stats, slo }, next_run_at: null });
       span.logger.info("job committed", {
         result_key: result.key,
         features: result.feature_count,

@@ -50,6 +50,19 @@ export const WebhookDelivery = z
   })
   .openapi("WebhookDelivery");
 
+/** The job's deadline against its projection and, once committed, its actual time. */
+export const JobSlo = z
+  .object({
+    deadline_ms: z.int().positive().openapi({ description: "The request's slo_deadline_ms." }),
+    projected_ms: z.int().nonnegative().openapi({ description: "Projected from the plan when the attempt started." }),
+    fallback: z.enum(["bbox", "none"]),
+    projected_overrun_ms: z.int().nonnegative().openapi({ description: "max(0, projected_ms - deadline_ms)" }),
+    actual_ms: z.int().nonnegative().optional().openapi({ description: "Submit to commit, once COMPLETED." }),
+    actual_overrun_ms: z.int().nonnegative().optional().openapi({ description: "max(0, actual_ms - deadline_ms)" }),
+  })
+  .openapi("JobSlo");
+export type JobSlo = z.infer<typeof JobSlo>;
+
 export const JobStatus = z
   .object({
     job_id: z.string(),
@@ -69,6 +82,10 @@ export const JobStatus = z
     error: Problem.optional(),
     stats: JobStats.optional(),
     webhook: WebhookDelivery.optional(),
+    slo: JobSlo.optional().openapi({
+      description: "Once the job started: its deadline, the projection and (once COMPLETED) the actual time. A job " +
+        'with `fallback: "none"` projected past its deadline runs exact and reports its overrun here.',
+    }),
     degraded: z.boolean(),
     degraded_reason: z.string().optional().openapi({
       description: "Why the job ran the degraded path (SLO fallback: bounding-box approximation).",

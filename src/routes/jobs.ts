@@ -112,6 +112,7 @@ export const jobService: JobService = {
       partitions,
       members,
       slo_deadline_ms: request.slo_deadline_ms,
+      ...(request.fallback === "none" ? { fallback: "none" as const } : {}),
       callback_url: request.callback_url ?? null,
       max_retries: Number(env.MAX_RETRIES ?? 3),
       trace_id: c.var.traceId,

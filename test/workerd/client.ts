@@ -124,6 +124,14 @@ export interface JobStatusDocument {
   stats?: Record<string, unknown>;
   degraded: boolean;
   degraded_reason?: string;
+  slo?: {
+    deadline_ms: number;
+    projected_ms: number;
+    fallback: "bbox" | "none";
+    projected_overrun_ms: number;
+    actual_ms?: number;
+    actual_overrun_ms?: number;
+  };
 }
 
 /** Polls the status document until the job reaches a terminal status (or `timeoutMs` passes). */
