@@ -31,6 +31,7 @@ declare namespace Cloudflare {
 		RESULT_LINK_KEY: string;
 		PARTITION: DurableObjectNamespace<import("./src/worker").PartitionLedger>;
 		CATALOG: DurableObjectNamespace<import("./src/worker").DatasetCatalog>;
+		DIRECTORY: DurableObjectNamespace<import("./src/worker").DatasetDirectory>;
 		IDEMPOTENCY: DurableObjectNamespace<import("./src/worker").IdempotencyRegistry>;
 		LIVE_WORK: DurableObjectNamespace<import("./src/worker").LiveWorkIndex>;
 		RATE_LIMITER: DurableObjectNamespace<import("./src/worker").RateLimiter>;

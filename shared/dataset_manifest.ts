@@ -38,3 +38,10 @@ export type DatasetVersionEntry = {
 export type PublishOutcome =
   | { ok: true; manifest: DatasetManifest }
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
+
+/** A manifest as callers see it: tiles without their storage keys. */
+export function publicManifest<M extends { tiles: TileEntry[] }>(
+  manifest: M,
+): Omit<M, "tiles"> & { tiles: Omit<TileEntry, "key">[] } {
+  return { ...manifest, tiles: manifest.tiles.map(({ key: _key, ...tile }) => tile) };
+}

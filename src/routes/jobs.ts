@@ -133,6 +133,8 @@ export const jobService: JobService = {
       const job = await wrapTime(c, "home", home.job(spec.job_id));
       if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
     }
+    // The versions the job reads may not be deleted while it runs (src/routes/datasets.ts deleteVersion).
+    await wrapTime(c, "pin", pinVersions(env, spec));
     // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
     // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
     if (left.uploads) {
@@ -201,6 +203,20 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
   const operator = claims.roles?.includes(OPERATOR_ROLE) ?? false;
   if (!job || (job.spec.owner_sub !== claims.sub && !operator)) throw new NotFoundError(`No job "${jobId}".`);
   return job;
+}
+
+/** Records the job as a reader of each dataset version it pinned; 409 when one was deleted since it was read. */
+async function pinVersions(env: Env, spec: JobSpec): Promise<void> {
+  for (const side of [spec.left, spec.right]) {
+    if (side.kind !== "dataset") continue;
+    if (!(await catalogStub(env, side.name).pin(side.version, spec.job_id))) {
+      throw new ConflictError(
+        `Version ${side.version} of dataset "${side.name}" was deleted while the job was submitted; submit again ` +
+          "with a new job_idempotency_key.",
+        "dataset-version-deleted",
+      );
+    }
+  }
 }
 
 /** The caller's job, if the caller may also read what it read (its result holds those features). */

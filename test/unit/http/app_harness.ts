@@ -78,6 +78,8 @@ export function recordingApp(overrides: Partial<FakeServices> = {}) {
     cancelJob: rec("cancelJob", { ...STATUS, status: "CANCELLED" as const }),
     putDataset: rec("putDataset", MANIFEST),
     getDataset: rec("getDataset", { ...MANIFEST, versions: [] }),
+    listDatasets: rec("listDatasets", { datasets: [] }),
+    deleteVersion: rec("deleteVersion", undefined),
     open: rec("open", { upload_id: "u1", expires_at: "2025-01-02T00:00:00.000Z" }),
     putPart: rec("putPart", {
       n: 1,

@@ -399,6 +399,8 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route
     ["/openapi.json", "get"],
     ["/v1/datasets/{name}", "put"],
     ["/v1/datasets/{name}", "get"],
+    ["/v1/datasets", "get"],
+    ["/v1/datasets/{name}/versions/{version}", "delete"],
     ["/v1/jobs", "post"],
     ["/v1/jobs", "get"],
     ["/v1/jobs/{job_id}", "get"],
