@@ -15,7 +15,7 @@ export const Predicate = z.enum(PREDICATES).openapi("Predicate", {
 });
 export type Predicate = z.infer<typeof Predicate>;
 
-export const OUTPUT_FORMATS = ["geojson", "flatgeobuf"] as const;
+export const OUTPUT_FORMATS = ["geojson", "flatgeobuf", "geoparquet"] as const;
 export const OutputFormat = z.enum(OUTPUT_FORMATS).openapi("OutputFormat");
 export type OutputFormat = z.infer<typeof OutputFormat>;
 

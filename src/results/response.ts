@@ -13,6 +13,7 @@
  */
 import type { OutputFormat } from "../../shared/contract/job.ts";
 import { ProblemError } from "../../shared/problem.ts";
+import { RESULT_FORMATS } from "../../shared/result_formats.ts";
 import { quoteEtag } from "../routes/openapi.ts";
 import { clientAcceptsGzip } from "./content_coding.ts";
 import { selectRange } from "./range.ts";
@@ -33,13 +34,6 @@ export interface CommittedResult {
   read(range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array>>;
 }
 
-export const RESULT_MEDIA_TYPES: Record<OutputFormat, string> = {
-  geojson: "application/geo+json",
-  flatgeobuf: "application/flatgeobuf",
-};
-
-const FILE_EXTENSIONS: Record<OutputFormat, string> = { geojson: "geojson", flatgeobuf: "fgb" };
-
 /** The answer to `request` (GET or HEAD) for `result`. */
 export async function resultResponse(request: Request, result: CommittedResult): Promise<Response> {
   const head = request.method === "HEAD";
@@ -51,8 +45,8 @@ export async function resultResponse(request: Request, result: CommittedResult):
   const size = gzipStored && sendStored ? result.storedBytes! : result.bytes;
 
   const headers = new Headers({
-    "Content-Type": RESULT_MEDIA_TYPES[result.format],
-    "Content-Disposition": `inline; filename="${result.jobId}.${FILE_EXTENSIONS[result.format]}"`,
+    "Content-Type": RESULT_FORMATS[result.format].mediaType,
+    "Content-Disposition": `inline; filename="${result.jobId}.${RESULT_FORMATS[result.format].extension}"`,
     ETag: etag,
     // no-transform: the coding is this service's choice; Cloudflare's front line compresses nothing marked so.
     "Cache-Control": "private, max-age=0, must-revalidate, no-transform",

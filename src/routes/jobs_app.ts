@@ -135,6 +135,7 @@ const getResult = createRoute({
       content: {
         "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
         "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+        "application/vnd.apache.parquet": { schema: { type: "string", format: "binary" } },
       },
     },
     206: {
@@ -143,6 +144,7 @@ const getResult = createRoute({
       content: {
         "application/geo+json": { schema: { type: "string", format: "binary" } },
         "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+        "application/vnd.apache.parquet": { schema: { type: "string", format: "binary" } },
       },
     },
     304: { description: "Not modified (If-None-Match matched)" },
