@@ -29,8 +29,10 @@ declare namespace Cloudflare {
 		JWT_MAX_LIFETIME_SECONDS: "86400";
 		JWT_SECRET: string;
 		WEBHOOK_SIGNING_KEY: string;
+		RESULT_LINK_KEY: string;
 		PARTITION: DurableObjectNamespace<import("./src/worker").PartitionLedger>;
 		CATALOG: DurableObjectNamespace<import("./src/worker").DatasetCatalog>;
+		DIRECTORY: DurableObjectNamespace<import("./src/worker").DatasetDirectory>;
 		IDEMPOTENCY: DurableObjectNamespace<import("./src/worker").IdempotencyRegistry>;
 		LIVE_WORK: DurableObjectNamespace<import("./src/worker").LiveWorkIndex>;
 		RATE_LIMITER: DurableObjectNamespace<import("./src/worker").RateLimiter>;
@@ -43,7 +45,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "LOG_LEVEL" | "PARTITION_RESOLUTION" | "PARTITION_GROUP_BYTES" | "RESULT_CHUNK_BYTES" | "INLINE_PAYLOAD_BYTES" | "SLICE_WORK_UNITS" | "NETWORK_BLOCK_VERTICES" | "MAX_RETRIES" | "SUBMIT_RATE_PER_SECOND" | "SUBMIT_RATE_BURST" | "STALL_AFTER_MS" | "STAGING_GRACE_MS" | "STAGING_RETENTION_MS" | "WEBHOOK_DNS_RESOLVER" | "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_BACKOFF_BASE_MS" | "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_BREAKER_THRESHOLD" | "WEBHOOK_BREAKER_COOLDOWN_MS" | "JWT_MAX_LIFETIME_SECONDS" | "JWT_SECRET" | "WEBHOOK_SIGNING_KEY">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "LOG_LEVEL" | "PARTITION_RESOLUTION" | "PARTITION_GROUP_BYTES" | "RESULT_CHUNK_BYTES" | "INLINE_PAYLOAD_BYTES" | "SLICE_WORK_UNITS" | "NETWORK_BLOCK_VERTICES" | "MAX_RETRIES" | "SUBMIT_RATE_PER_SECOND" | "SUBMIT_RATE_BURST" | "STALL_AFTER_MS" | "STAGING_GRACE_MS" | "STAGING_RETENTION_MS" | "WEBHOOK_DNS_RESOLVER" | "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_BACKOFF_BASE_MS" | "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_BREAKER_THRESHOLD" | "WEBHOOK_BREAKER_COOLDOWN_MS" | "JWT_MAX_LIFETIME_SECONDS" | "JWT_SECRET" | "WEBHOOK_SIGNING_KEY" | "RESULT_LINK_KEY">> {}
 }
 declare module "*.wasm" {
 	const value: WebAssembly.Module;

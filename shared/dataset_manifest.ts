@@ -99,3 +99,21 @@ export type DatasetKind = "vector" | "raster" | "network";
 export function datasetKind(manifest: { kind?: DatasetKind }): DatasetKind {
   return manifest.kind ?? "vector";
 }
+
+/** A manifest as callers see it: no storage keys (a raster's object, a vector's tiles). */
+export type PublicManifest =
+  | Omit<RasterDatasetManifest, "key">
+  | (Omit<VectorDatasetManifest, "tiles"> & { tiles: Omit<TileEntry, "key">[] });
+
+export function publicManifest(manifest: DatasetManifest): PublicManifest {
+  if (isRasterManifest(manifest)) {
+    const { key: _key, ...rest } = manifest;
+    return rest;
+  }
+  return { ...manifest, tiles: manifest.tiles.map(({ key: _key, ...tile }) => tile) };
+}
+
+/** The R2 objects a version stores: its raster object, or its tiles (a network's: its blocks' graph objects). */
+export function storedKeys(manifest: DatasetManifest): string[] {
+  return isRasterManifest(manifest) ? [manifest.key] : manifest.tiles.map((t) => t.key);
+}

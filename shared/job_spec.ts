@@ -65,6 +65,8 @@ export interface JobSpec {
    */
   shards?: Record<string, [index: number, count: number]>;
   slo_deadline_ms: number;
+  /** "none": a job projected past its deadline stays exact (absent: the bounding-box fallback, slo.ts). */
+  fallback?: "none";
   callback_url: string | null;
   max_retries: number;
   trace_id: string;

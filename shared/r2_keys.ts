@@ -7,9 +7,10 @@
  * - `datasets/<name>/<uuid>/network/<cell>.graph|lines`: a network version's blocks;
  * - `payloads/<hash>/tiles/<cell>.fgb`: a job payload's tiles (shared by a caller's identical requests);
  * - `jobs/<id>/staging/a<attempt>/parts/<cell>/<slice>.part`: staged partial results;
- * - `jobs/<id>/results/a<attempt>.<geojson|fgb>`: committed results.
+ * - `jobs/<id>/results/a<attempt>.<geojson|fgb|parquet>`: committed results.
  */
 import type { OutputFormat } from "./contract/job.ts";
+import { RESULT_FORMATS } from "./result_formats.ts";
 
 export const DATASETS_PREFIX = "datasets/";
 export const PAYLOADS_PREFIX = "payloads/";
@@ -59,7 +60,7 @@ export function stagedPartKey(jobId: string, attempt: number, cell: string, slic
 }
 
 export function resultKey(jobId: string, attempt: number, format: OutputFormat): string {
-  return `${jobResultsPrefix(jobId)}a${attempt}.${format === "geojson" ? "geojson" : "fgb"}`;
+  return `${jobResultsPrefix(jobId)}a${attempt}.${RESULT_FORMATS[format].extension}`;
 }
 
 const JOB_OBJECT = /^jobs\/(job_[0-9a-f]{15}_[0-9a-f]{32})\/(?:staging\/a(\d+)\/|results\/a(\d+)\.)/;

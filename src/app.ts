@@ -10,6 +10,7 @@
  * → per route: body read (415/413/400) → zod validation (400/422) → handler.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
 import { timing } from "hono/timing";
 import { bearerAuth } from "./auth/middleware.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES, MAX_OTHER_BODY_BYTES } from "../shared/contract/limits.ts";
@@ -43,6 +44,32 @@ export interface AppServices {
 }
 
 const EXECUTION_PATH = /^\/processes\/[^/]+\/execution$/;
+/** Request headers a cross-origin browser client may send. */
+export const CORS_ALLOW_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Range",
+  "If-None-Match",
+  "If-Range",
+  "Idempotency-Key",
+  "Prefer",
+  "X-Request-Trace-ID",
+  "traceparent",
+];
+/** Response headers it may read. */
+export const CORS_EXPOSE_HEADERS = [
+  "ETag",
+  "Location",
+  "Content-Length",
+  "Content-Range",
+  "Content-Encoding",
+  "Content-Disposition",
+  "Accept-Ranges",
+  "Retry-After",
+  "X-Request-Trace-ID",
+  "traceparent",
+  "Server-Timing",
+];
 
 /** Byte limit per route, enforced on Content-Length before auth and again while streaming. */
 export function bodyLimitFor(method: string, path: string): number {
@@ -67,6 +94,11 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.notFound(notFound);
 
   app.use("*", trace());
+  // Browser clients on other origins: bearer tokens, no cookies, so any origin may call (preflights end here).
+  app.use(
+    "*",
+    cors({ origin: "*", allowHeaders: CORS_ALLOW_HEADERS, exposeHeaders: CORS_EXPOSE_HEADERS, maxAge: 600 }),
+  );
   app.use("*", bodyLimit(bodyLimitFor));
   // Server-Timing on every API answer: where a request's time went (a submit's stages: rate_limit, catalog,
   // payload, claim, upload, home).

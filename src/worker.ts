@@ -18,6 +18,7 @@ import { config } from "../shared/config.ts";
 
 export { PartitionLedger } from "../durable-objects/partition_ledger/mod.ts";
 export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
+export { DatasetDirectory } from "../durable-objects/dataset_directory/mod.ts";
 export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod.ts";
 export { LiveWorkIndex } from "../durable-objects/live_work_index/mod.ts";
 export { RateLimiter } from "../durable-objects/rate_limiter/mod.ts";

@@ -21,6 +21,8 @@ import {
   type UploadRecord,
   Uploads,
 } from "./uploads.ts";
+import { type DeleteVersionOutcome, type Pin, Versions } from "./versions.ts";
+import { directoryStub } from "../../shared/routing/partitions.ts";
 
 export class DatasetCatalog extends DurableObject<Env> {
   /**
@@ -61,8 +63,43 @@ export class DatasetCatalog extends DurableObject<Env> {
   }
 
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
-  publish(draft: ManifestDraft): PublishOutcome {
+  async publish(draft: ManifestDraft): Promise<PublishOutcome> {
+    await this.#listName(draft.name);
     return this.ctx.storage.transactionSync(() => this.#publishInTransaction(draft));
+  }
+
+  /** Puts the dataset's name on the directory (GET /v1/datasets) before it first gets a version or an upload. */
+  async #listName(name: string): Promise<void> {
+    if (this.#listed) return;
+    await directoryStub(this.env).register(name);
+    this.#listed = true;
+  }
+  #listed = false;
+
+  /** Versions and pins; the tables are created with the catalog's first publish. */
+  #versions(): Versions {
+    return this.#versionStore ??= new Versions(this.ctx.storage.sql);
+  }
+  #versionStore: Versions | undefined;
+
+  /** Records that job `jobId` reads `version` (at submit); false when that version is gone. */
+  pin(version: number, jobId: string): boolean {
+    return this.#hasSchema() && this.#versions().pin(version, jobId, Date.now());
+  }
+
+  /** The jobs that pinned `version`, or null when there is no such version. */
+  pins(version: number): Pin[] | null {
+    return this.#hasSchema() ? this.#versions().pins(version) : null;
+  }
+
+  /** Deletes `version` if its pins are still `checked`, none of which the caller found live (versions.ts). */
+  deleteVersion(version: number, checked: string[], domain: string, actor: string): DeleteVersionOutcome {
+    if (!this.#hasSchema()) return { ok: false, code: "NOT_FOUND" };
+    const outcome = this.ctx.storage.transactionSync(() =>
+      this.#versions().delete(version, checked, domain, actor, Date.now())
+    );
+    if (outcome.ok) this.#current = undefined;
+    return outcome;
   }
 
   /** The body of {@link publish}; the caller holds a `transactionSync`. */
@@ -75,7 +112,7 @@ export class DatasetCatalog extends DurableObject<Env> {
       if (current && current.owner_domain !== draft.owner_domain) {
         return { ok: false as const, code: "FOREIGN_DOMAIN" as const, owner_domain: current.owner_domain };
       }
-      const version = (current?.version ?? 0) + 1;
+      const version = this.#versions().nextVersion();
       const manifest: DatasetManifest = {
         ...draft,
         version,
@@ -120,7 +157,8 @@ export class DatasetCatalog extends DurableObject<Env> {
   #uploadsStore: Uploads | undefined;
 
   /** Opens a multipart upload (403-equivalent result when the dataset belongs to another domain). */
-  openUpload(input: OpenUploadInput): OpenUploadOutcome {
+  async openUpload(input: OpenUploadInput): Promise<OpenUploadOutcome> {
+    await this.#listName(input.name);
     return this.#uploads().open(input, this.describe()?.manifest.owner_domain);
   }
 

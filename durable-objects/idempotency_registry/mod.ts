@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
-import { type ClaimedJob, type ClaimedJobsPage, findClaimedJob, listClaimedJobs } from "./job_list.ts";
+import { type IndexedJob, JobIndex } from "./job_index.ts";
 
 export type ClaimOutcome =
   | { outcome: "claimed"; spec: JobSpec }
@@ -16,6 +16,8 @@ export type ClaimOutcome =
   | { outcome: "conflict"; job_id: string };
 
 export class IdempotencyRegistry extends DurableObject<Env> {
+  readonly #jobs: JobIndex;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
@@ -26,6 +28,7 @@ export class IdempotencyRegistry extends DurableObject<Env> {
          claimed_at INTEGER NOT NULL
        )`,
     );
+    this.#jobs = new JobIndex(ctx.storage.sql);
   }
 
   /** Claims `key` for `spec`, or returns the job it already belongs to. */
@@ -47,16 +50,12 @@ export class IdempotencyRegistry extends DurableObject<Env> {
       JSON.stringify(spec),
       Date.now(),
     );
+    this.#jobs.add(spec.job_id);
     return { outcome: "claimed", spec };
   }
 
-  /** The caller's jobs, newest first (see job_list.ts). */
-  jobs(limit: number, after?: string): ClaimedJobsPage {
-    return listClaimedJobs(this.ctx.storage.sql, limit, after);
-  }
-
-  /** One of the caller's jobs, or null. */
-  claimedJob(jobId: string): ClaimedJob | null {
-    return findClaimedJob(this.ctx.storage.sql, jobId);
+  /** The caller's jobs older than `beforeSeq` (null: from the newest), newest first. */
+  jobs(beforeSeq: number | null, limit: number): IndexedJob[] {
+    return this.#jobs.page(beforeSeq, limit);
   }
 }

@@ -10,6 +10,7 @@
  * multipart upload of equal chunks).
  */
 import { resultKey } from "../../shared/r2_keys.ts";
+import { RESULT_FORMATS } from "../../shared/result_formats.ts";
 import type { JobRecord, JobResult } from "../../shared/job_record.ts";
 import type { ResultRow } from "../../shared/job_spec.ts";
 import type { Operation } from "../../operations/operation.ts";
@@ -44,7 +45,7 @@ export async function mergeAndCommit(
   const encoding = format === "geojson" && gzipGeoJson ? "gzip" : undefined;
   const upload = new ChunkedUpload(bucket, key, chunkBytes, {
     httpMetadata: {
-      contentType: format === "geojson" ? "application/geo+json" : "application/flatgeobuf",
+      contentType: RESULT_FORMATS[format].mediaType,
       ...(encoding ? { contentEncoding: encoding } : {}),
     },
     customMetadata: { job_id: job.job_id, attempt: String(job.attempts), trace_id: job.spec.trace_id },

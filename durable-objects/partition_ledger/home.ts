@@ -12,7 +12,7 @@ import { mergeAndCommit } from "./commit.ts";
 import { jobOperation } from "./executor.ts";
 import { toJobError } from "./job_failure.ts";
 import { COMMIT_FAILED, type Ledger } from "./ledger.ts";
-import { sloDegradation } from "./slo.ts";
+import { sloDegradation, sloProjection } from "./slo.ts";
 import { errorMessage, jobSpan, type Partition, RETRY_REPORT_MS } from "./context.ts";
 
 /** The job moved on (cancelled, retried by the sweep) while its commit ran: the commit's result is not wanted. */
@@ -37,6 +37,7 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
     job = p.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
       attempts: job.attempts + 1,
       next_run_at: Date.now(),
+      stats: { slo: sloProjection(job.spec) },
       ...(degradation ? { degraded: degradation } : {}),
     }, degradation ?? undefined);
     span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
@@ -88,7 +89,9 @@ async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
       await p.env.TILES.delete(result.key);
       throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
     }
-    p.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
+    // The SLO as it turned out: from submit to commit.
+    const slo = { ...(job.stats?.slo as object | undefined), actual_ms: Date.now() - job.created_at };
+    p.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats: { ...stats, slo }, next_run_at: null });
     span.logger.info("job committed", {
       result_key: result.key,
       features: result.feature_count,

@@ -146,6 +146,12 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     return job && webhook ? { ...job, webhook } : job;
   }
 
+  /** The records of those of `jobIds` homed here (a caller's job list reads a page of them at once). */
+  jobsById(jobIds: string[]): JobRecord[] {
+    if (!this.hasLedger()) return [];
+    return jobIds.flatMap((id) => this.ledger.getJob(id) ?? []);
+  }
+
   events(jobId?: string): LedgerEvent[] {
     if (!this.hasLedger()) return [];
     return this.ledger.events(jobId);

@@ -1,8 +1,8 @@
 /**
  * Result encoders: rows in, the output format's bytes out in chunks, with the
  * key and property columns the operation's result schema names
- * (operations/operation.ts). GeoJSON text, and FlatGeobuf without an index
- * (an index would reorder the features).
+ * (operations/operation.ts). GeoJSON text, FlatGeobuf without an index
+ * (an index would reorder the features), and GeoParquet (geoparquet_encoder.ts).
  */
 import {
   columnTypeOfBits,
@@ -17,6 +17,7 @@ import type { ResultRow } from "../../shared/job_spec.ts";
 import type { ResultSchema } from "../../operations/operation.ts";
 import { FACT_NAMES, kindsOf, type PartFacts } from "./part_codec.ts";
 import type { PartSummary } from "./part_merge.ts";
+import { GeoParquetEncoder } from "./geoparquet_encoder.ts";
 
 /** A row as an encoder reads it: a part cursor's current row (no object per row), or a combined row. */
 export interface RowView {
@@ -63,6 +64,7 @@ export function resultEncoder(
   parts: PartSummary[],
   count: number,
 ): ResultEncoder {
+  if (format === "geoparquet") return new GeoParquetEncoder(schema, parts);
   return format === "geojson" ? new GeoJsonEncoder(schema) : new FlatGeobufEncoder(schema, parts, count);
 }
 

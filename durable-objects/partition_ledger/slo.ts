@@ -32,10 +32,24 @@ function projectedMs(spec: JobSpec): number {
   return Math.round(slowest + PARTITION_OVERHEAD_MS * Math.ceil(spec.partitions.length / 2));
 }
 
-/** The degradation to apply, or null when the exact path fits the deadline. */
+/** What an attempt starts with: the deadline, the projection and the fallback; recorded in the job's stats. */
+export interface SloProjection {
+  deadline_ms: number;
+  projected_ms: number;
+  fallback: "bbox" | "none";
+}
+
+export function sloProjection(spec: JobSpec): SloProjection {
+  return { deadline_ms: spec.slo_deadline_ms, projected_ms: projectedMs(spec), fallback: spec.fallback ?? "bbox" };
+}
+
+/**
+ * The degradation to apply, or null when the exact path fits the deadline or the job refused the fallback
+ * (`fallback: "none"`: it runs exact, and its status document reports the overrun instead).
+ */
 export function sloDegradation(spec: JobSpec): { reason: string; projected_ms: number } | null {
   const projected = projectedMs(spec);
-  if (projected <= spec.slo_deadline_ms) return null;
+  if (projected <= spec.slo_deadline_ms || spec.fallback === "none") return null;
   return {
     projected_ms: projected,
     reason: `projected ${projected} ms exceeds slo_deadline_ms ${spec.slo_deadline_ms}: ` +

@@ -150,6 +150,54 @@ export const DatasetDocument = z.union([
 ]).openapi("DatasetDocument");
 export type DatasetDocument = z.infer<typeof DatasetDocument>;
 
+/** `GET /v1/datasets`: one dataset, its current version (no tiles). */
+export const DatasetSummary = z
+  .object({
+    name: DatasetName,
+    kind: z.enum(DATASET_KINDS),
+    version: z.int().positive(),
+    owner_domain: z.string(),
+    classification: Classification,
+    feature_count: z.int().nonnegative().nullable().openapi({ description: "Null for a raster." }),
+    bbox: Bbox.nullable().openapi({ description: "Clipped to the caller's spatial_scope (null: outside it)." }),
+    geometry_types: z.array(z.enum(GEOMETRY_TYPES)).openapi({ description: "Empty for a raster." }),
+    created_at: Timestamp,
+    etag: z.string(),
+    versions: z.int().positive().openapi({ description: "How many versions are kept." }),
+  })
+  .openapi("DatasetSummary");
+export type DatasetSummary = z.infer<typeof DatasetSummary>;
+
+export const DatasetListParams = z.object({
+  limit: z.coerce
+    .number({ error: "limit must be an integer" })
+    .int("limit must be an integer")
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: "1–100, default 20." }),
+  cursor: DatasetName.optional().openapi({
+    param: { name: "cursor", in: "query" },
+    description: "`next_cursor` of the previous page.",
+  }),
+});
+export type DatasetListQuery = z.output<typeof DatasetListParams>;
+
+export const DatasetList = z
+  .object({
+    datasets: z.array(DatasetSummary),
+    next_cursor: z.string().optional().openapi({ description: "Absent on the last page." }),
+  })
+  .openapi("DatasetList");
+export type DatasetList = z.infer<typeof DatasetList>;
+
+export const DatasetVersionParams = DatasetParams.extend({
+  version: z.coerce.number({ error: "version must be an integer" }).int("version must be an integer").min(1).openapi({
+    param: { name: "version", in: "path" },
+    type: "integer",
+  }),
+});
+
 // ------------------------------------------------------------ multipart uploads
 
 /** `POST /v1/datasets/{name}/uploads`: the same options as `PUT`, applied to every part. */

@@ -15,7 +15,7 @@ export const Predicate = z.enum(PREDICATES).openapi("Predicate", {
 });
 export type Predicate = z.infer<typeof Predicate>;
 
-export const OUTPUT_FORMATS = ["geojson", "flatgeobuf"] as const;
+export const OUTPUT_FORMATS = ["geojson", "flatgeobuf", "geoparquet"] as const;
 export const OutputFormat = z.enum(OUTPUT_FORMATS).openapi("OutputFormat");
 export type OutputFormat = z.infer<typeof OutputFormat>;
 
@@ -47,6 +47,10 @@ export const JOB_REQUEST_FIELDS = {
   dataset: DatasetName,
   bbox: Bbox.optional(),
   slo_deadline_ms: z.int().positive().max(MAX_SLO_DEADLINE_MS).default(DEFAULT_SLO_DEADLINE_MS),
+  fallback: z.enum(["bbox", "none"]).optional().openapi({
+    description: "A job projected past slo_deadline_ms: `bbox` (the default) runs the bounding-box approximation " +
+      "(degraded: true); `none` keeps it exact, and the status document's `slo` reports the overrun.",
+  }),
   callback_url: CallbackUrl.optional(),
   repair: z.boolean().default(false),
 };

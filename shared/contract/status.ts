@@ -1,7 +1,7 @@
 /** `GET /v1/jobs/{job_id}`: the job status document. */
 import { z } from "@hono/zod-openapi";
 import { Timestamp } from "./common.ts";
-import { JobStatusValue, OutputFormat } from "./job.ts";
+import { JOB_STATUSES, JobStatusValue, OutputFormat } from "./job.ts";
 import { Problem } from "./problem.ts";
 
 export const JobResultRef = z
@@ -15,6 +15,11 @@ export const JobResultRef = z
     }),
     etag: z.string().openapi({
       description: "The stored object's ETag, as GET …/result sends it (gzip where accepted)",
+    }),
+    signed_href: z.url().optional().openapi({
+      description: "An absolute URL of the result that needs no Authorization header (GDAL /vsicurl/, DuckDB, " +
+        "QGIS), valid for one hour (or until the caller's token expires, if sooner) and for this ETag only. " +
+        "Offered to callers who may read the result.",
     }),
   })
   .openapi("JobResultRef");
@@ -55,6 +60,19 @@ export const WebhookDelivery = z
   })
   .openapi("WebhookDelivery");
 
+/** The job's deadline against its projection and, once committed, its actual time. */
+export const JobSlo = z
+  .object({
+    deadline_ms: z.int().positive().openapi({ description: "The request's slo_deadline_ms." }),
+    projected_ms: z.int().nonnegative().openapi({ description: "Projected from the plan when the attempt started." }),
+    fallback: z.enum(["bbox", "none"]),
+    projected_overrun_ms: z.int().nonnegative().openapi({ description: "max(0, projected_ms - deadline_ms)" }),
+    actual_ms: z.int().nonnegative().optional().openapi({ description: "Submit to commit, once COMPLETED." }),
+    actual_overrun_ms: z.int().nonnegative().optional().openapi({ description: "max(0, actual_ms - deadline_ms)" }),
+  })
+  .openapi("JobSlo");
+export type JobSlo = z.infer<typeof JobSlo>;
+
 export const JobStatusDocument = z
   .object({
     job_id: z.string(),
@@ -65,11 +83,19 @@ export const JobStatusDocument = z
     progress: z.object({
       partitions_total: z.int().nonnegative(),
       partitions_done: z.int().nonnegative(),
+      percent: z.int().min(0).max(100).openapi({
+        description: "Partitions done of all, in percent, rounded down; 100 only once COMPLETED (the merge and " +
+          "commit follow the last partition).",
+      }),
     }),
     result: JobResultRef.optional(),
     error: Problem.optional(),
     stats: JobStats.optional(),
     webhook: WebhookDelivery.optional(),
+    slo: JobSlo.optional().openapi({
+      description: "Once the job started: its deadline, the projection and (once COMPLETED) the actual time. A job " +
+        'with `fallback: "none"` projected past its deadline runs exact and reports its overrun here.',
+    }),
     degraded: z.boolean(),
     degraded_reason: z.string().optional().openapi({
       description: "Why the job ran the degraded path (SLO fallback: bounding-box approximation).",
@@ -77,3 +103,47 @@ export const JobStatusDocument = z
   })
   .openapi("JobStatus");
 export type JobStatusDocument = z.infer<typeof JobStatusDocument>;
+
+/** `GET /v1/jobs` query. */
+export const JobListParams = z.object({
+  status: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((text, ctx) => {
+      const statuses = text ? text.split(",").map((s) => s.trim()) : [];
+      const unknown = statuses.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+      if (unknown.length) {
+        ctx.addIssue({ code: "custom", message: `unknown status ${unknown.join(", ")}; one of ${JOB_STATUSES}` });
+      }
+      return statuses as JobStatusValue[];
+    })
+    .openapi({
+      param: { name: "status", in: "query" },
+      type: "string",
+      description: "Only jobs in these statuses (comma-separated), e.g. `QUEUED,IN_PROGRESS`.",
+    }),
+  limit: z.coerce
+    .number({ error: "limit must be an integer" })
+    .int("limit must be an integer")
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: "1–100, default 20." }),
+  cursor: z.string().max(64).optional().openapi({
+    param: { name: "cursor", in: "query" },
+    description: "`next_cursor` of the previous page.",
+  }),
+});
+
+export type JobListQuery = z.output<typeof JobListParams>;
+
+/** `GET /v1/jobs`: a page of the caller's jobs. */
+export const JobList = z
+  .object({
+    jobs: z.array(JobStatusDocument),
+    next_cursor: z.string().optional().openapi({ description: "Absent on the last page." }),
+    links: z.object({ self: z.string(), next: z.string().optional() }),
+  })
+  .openapi("JobList");
+export type JobList = z.infer<typeof JobList>;

@@ -29,6 +29,11 @@ export function idempotencyStub(env: Env, subject: string): Remote<Bound<"IDEMPO
   >;
 }
 
+/** The one list of dataset names. */
+export function directoryStub(env: Env): Remote<Bound<"DIRECTORY">> {
+  return env.DIRECTORY.get(env.DIRECTORY.idFromName("datasets")) as unknown as Remote<Bound<"DIRECTORY">>;
+}
+
 /** The one index of partitions with live work. */
 export function liveWorkIndexStub(env: Env): Remote<Bound<"LIVE_WORK">> {
   return env.LIVE_WORK.get(env.LIVE_WORK.idFromName("live-work")) as unknown as Remote<Bound<"LIVE_WORK">>;

@@ -14,14 +14,22 @@ export interface AuthVariables {
 /** Paths served without a token. */
 const PUBLIC_PATHS: readonly string[] = ["/health", "/openapi.json"];
 
+/** `GET`/`HEAD /v1/jobs/{job_id}/result` with a `signature`: a signed link, verified by its route instead. */
+export function isSignedResultRequest(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const url = new URL(request.url);
+  return /^\/v1\/jobs\/[^/]+\/result$/.test(url.pathname) && url.searchParams.has("signature");
+}
+
 /**
- * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS};
- * sets `c.var.claims` and binds `sub` into the request logger. With `queryToken`, a request without an
- * Authorization header may carry the token as `?access_token=` (RFC 6750 §2.3: pages a browser opens).
+ * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS} and signed result links
+ * ({@link isSignedResultRequest}, which carry their own credential); sets `c.var.claims` and binds `sub` into
+ * the request logger. With `queryToken`, a request without an Authorization header may carry the token as
+ * `?access_token=` (RFC 6750 §2.3: pages a browser opens).
  */
 export function bearerAuth(options: { queryToken?: boolean } = {}): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuthMiddleware(c, next) {
-    if (PUBLIC_PATHS.includes(c.req.path)) return await next();
+    if (PUBLIC_PATHS.includes(c.req.path) || isSignedResultRequest(c.req.raw)) return await next();
     const header = c.req.header("authorization");
     const token = bearerToken(header) ?? (options.queryToken && !header ? c.req.query("access_token") : undefined);
     if (!token) {

@@ -13,6 +13,7 @@
  * @module
  */
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
+import { publicManifest } from "../../shared/dataset_manifest.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Classification } from "../../shared/contract/common.ts";
@@ -40,7 +41,7 @@ export function uploadStatus(upload: UploadRecord) {
     created_at: upload.created_at,
     expires_at: upload.expires_at,
     parts: upload.parts.map((p) => ({ n: p.n, feature_count: p.feature_count, tiles: p.tiles.length })),
-    ...(upload.manifest ? { manifest: upload.manifest } : {}),
+    ...(upload.manifest ? { manifest: publicManifest(upload.manifest) } : {}),
     ...(upload.error ? { error: upload.error } : {}),
   };
 }

@@ -4,9 +4,13 @@ import type { Claims } from "../../shared/auth/claims.ts";
 import {
   DATASET_MEDIA_TYPES,
   DatasetDocument,
+  DatasetList,
+  DatasetListParams,
+  type DatasetListQuery,
   DatasetManifest,
   DatasetParams,
   DatasetPutQuery,
+  DatasetVersionParams,
 } from "../../shared/contract/dataset.ts";
 import {
   checkFeatureCollection,
@@ -51,6 +55,10 @@ export interface DatasetService {
   ): Promise<DatasetManifest>;
   /** The current manifest with `versions`; 404 when unknown. */
   getDataset(c: AppContext, name: string, claims: Claims): Promise<DatasetDocument>;
+  /** The datasets the caller may read, by name. */
+  listDatasets(c: AppContext, query: DatasetListQuery, claims: Claims): Promise<DatasetList>;
+  /** Deletes a version no live job reads (owning domain only; 409 while pinned, or when it is the last one). */
+  deleteVersion(c: AppContext, name: string, version: number, claims: Claims): Promise<void>;
 }
 
 /** FlatGeobuf files start with `fgb`, the major version 3, `fgb`, then a patch byte. */
@@ -164,6 +172,36 @@ const getDataset = createRoute({
   },
 });
 
+const listDatasets = createRoute({
+  method: "get",
+  path: "/v1/datasets",
+  tags: ["datasets"],
+  summary: "The datasets the caller may read (its tier or below), by name",
+  description: "Cursor paging: pass `next_cursor` back as `cursor`; the listing ends when it is absent. A page may " +
+    "hold fewer than `limit` datasets and still have a `next_cursor`.",
+  security,
+  request: { query: DatasetListParams },
+  responses: {
+    200: { description: "A page of datasets", content: { "application/json": { schema: DatasetList } } },
+    ...problems(400, 422),
+  },
+});
+
+const deleteVersion = createRoute({
+  method: "delete",
+  path: "/v1/datasets/{name}/versions/{version}",
+  tags: ["datasets"],
+  summary: "Delete a version no unfinished job reads (owning domain only)",
+  description: "Its tiles are deleted. 409 while a queued or running job pinned it, and for a dataset's only " +
+    "version. Version numbers are never reused.",
+  security,
+  request: { params: DatasetVersionParams },
+  responses: {
+    204: { description: "Deleted" },
+    ...problems(400, 403, 404, 409),
+  },
+});
+
 /** `PUT` and `GET /v1/datasets/{name}` over `service`. */
 export function datasetRoutes(service: DatasetService): OpenAPIHono<AppEnv> {
   return router()
@@ -180,5 +218,11 @@ export function datasetRoutes(service: DatasetService): OpenAPIHono<AppEnv> {
       const doc = await service.getDataset(c, c.req.valid("param").name, c.var.claims);
       c.header("ETag", quoteEtag(doc.etag));
       return c.json(doc, 200);
+    })
+    .openapi(listDatasets, async (c) => c.json(await service.listDatasets(c, c.req.valid("query"), c.var.claims), 200))
+    .openapi(deleteVersion, async (c) => {
+      const { name, version } = c.req.valid("param");
+      await service.deleteVersion(c, name, version, c.var.claims);
+      return c.body(null, 204);
     });
 }

@@ -12,7 +12,9 @@ import type { JobRecord } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { assertCallbackDestination } from "../../shared/destination_policy.ts";
 import type { AppContext } from "./openapi.ts";
-import type { JobResultBody, JobService, SubmittedJob } from "./jobs_app.ts";
+import type { JobService, SubmittedJob } from "./jobs_app.ts";
+import type { CommittedResult } from "../results/response.ts";
+import { SIGNED_LINK_TTL_S, signResultLink, verifyResultLink } from "../results/signed_link.ts";
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
 import { toFlatFeatures } from "../../shared/contract/mod.ts";
@@ -22,6 +24,7 @@ import type { ResolvedLeft } from "../../operations/operation.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "../datasets/publish.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
+import { listOwnJobs } from "../jobs/list.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
@@ -126,6 +129,7 @@ export const jobService: JobService = {
       partitions,
       members,
       slo_deadline_ms: request.slo_deadline_ms,
+      ...(request.fallback === "none" ? { fallback: "none" as const } : {}),
       callback_url: request.callback_url ?? null,
       max_retries: config(env).MAX_RETRIES,
       trace_id: c.var.traceId,
@@ -146,6 +150,8 @@ export const jobService: JobService = {
       const job = await wrapTime(c, "home", home.job(spec.job_id));
       if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
     }
+    // The versions the job reads may not be deleted while it runs (src/routes/datasets.ts deleteVersion).
+    await wrapTime(c, "pin", pinVersions(env, spec));
     // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
     // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
     if (left.uploads) {
@@ -160,33 +166,43 @@ export const jobService: JobService = {
     return { job_id: job.job_id, status: job.status, created: claim.outcome === "claimed" };
   },
 
-  async getJob(c, jobId, claims) {
-    return statusDocument(await ownJob(c, jobId, claims));
+  async listOwnJobs(c, query, claims) {
+    const page = await listOwnJobs(c.env, claims.sub, query);
+    return { ...page, jobs: page.jobs.map((job) => statusDocument(job)) };
   },
 
-  async getResult(c, jobId, claims): Promise<JobResultBody> {
+  async getJob(c, jobId, claims) {
     const job = await ownJob(c, jobId, claims);
-    // Seeing a job (operators see all) is not reading its data: the result holds the features the job read.
-    const decision = authorizeReads(job.spec, claimsSummary(claims));
-    if (!decision.ok) {
-      getLogger(c).warn("abac decision", { rule: decision.rule, decision: "deny", reason: decision.reason });
-      throw new ForbiddenError(`${sentence(decision.reason)}.`);
+    const doc = statusDocument(job);
+    // A signed link is offered to a caller who may read the result (seeing a job is not reading its data).
+    if (doc.result && job.result && authorizeReads(job.spec, claimsSummary(claims)).ok) {
+      const href = await signedResultHref(c, job.job_id, job.result.etag, claims.exp);
+      if (href) doc.result.signed_href = href;
     }
+    return doc;
+  },
+
+  async getResult(c, jobId, access): Promise<CommittedResult> {
+    const job = "claims" in access
+      ? await readableJob(c, jobId, access.claims)
+      : await linkedJob(c, jobId, access.link);
     if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
-    const object = await c.env.TILES.get(job.result.key);
-    if (!object) {
+    const { key, format, etag, bytes, encoding } = job.result;
+    const stored = await c.env.TILES.head(key);
+    if (!stored) {
       // Reconciliation: the home partition re-materializes it from the staged parts.
       await partitionStub(c.env, homeCellOf(jobId)!).reconcile(jobId);
       getLogger(c).warn("committed result missing; reconciliation scheduled", { job_id: jobId });
-      throw new ProblemError(503, `The result of job "${jobId}" is being restored; retry shortly.`, {
-        type: "result-unavailable",
-        headers: { "Retry-After": "5" },
-      });
+      throw resultUnavailable(jobId);
     }
-    const { format, etag, bytes, encoding } = job.result;
+    const read = async (range?: { offset: number; length: number }) => {
+      const object = await c.env.TILES.get(key, range ? { range } : {});
+      if (!object) throw resultUnavailable(jobId);
+      return object.body;
+    };
     return encoding
-      ? { body: object.body, format, etag, bytes, encoding, storedBytes: object.size }
-      : { body: object.body, format, etag, bytes: object.size };
+      ? { jobId, format, etag, bytes, encoding, storedBytes: stored.size, read }
+      : { jobId, format, etag, bytes: stored.size, read };
   },
 
   async cancelJob(c, jobId, claims) {
@@ -204,6 +220,63 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
   const operator = claims.roles?.includes(OPERATOR_ROLE) ?? false;
   if (!job || (job.spec.owner_sub !== claims.sub && !operator)) throw new NotFoundError(`No job "${jobId}".`);
   return job;
+}
+
+/** Records the job as a reader of each dataset version it pinned; 409 when one was deleted since it was read. */
+async function pinVersions(env: Env, spec: JobSpec): Promise<void> {
+  for (const side of [spec.left, spec.right]) {
+    if (side.kind !== "dataset") continue;
+    if (!(await catalogStub(env, side.name).pin(side.version, spec.job_id))) {
+      throw new ConflictError(
+        `Version ${side.version} of dataset "${side.name}" was deleted while the job was submitted; submit again ` +
+          "with a new job_idempotency_key.",
+        "dataset-version-deleted",
+      );
+    }
+  }
+}
+
+/** The caller's job, if the caller may also read what it read (its result holds those features). */
+async function readableJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord> {
+  const job = await ownJob(c, jobId, claims);
+  const decision = authorizeReads(job.spec, claimsSummary(claims));
+  if (!decision.ok) {
+    getLogger(c).warn("abac decision", { rule: decision.rule, decision: "deny", reason: decision.reason });
+    throw new ForbiddenError(`${sentence(decision.reason)}.`);
+  }
+  return job;
+}
+
+/** The job a signed link names, if the link is valid for its current result; 403 alike for every refusal. */
+async function linkedJob(c: Ctx, jobId: string, link: { expires?: string; signature: string }): Promise<JobRecord> {
+  const secret = c.env.RESULT_LINK_KEY;
+  if (!secret) throw new ForbiddenError("Signed result links are not configured on this service (RESULT_LINK_KEY).");
+  const cell = homeCellOf(jobId);
+  const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
+  const verdict = job?.result
+    ? await verifyResultLink(secret, jobId, job.result.etag, link)
+    : { ok: false as const, reason: "The link names no committed result." };
+  if (!verdict.ok) {
+    getLogger(c).warn("signed link refused", { job_id: jobId, reason: verdict.reason });
+    throw new ForbiddenError(verdict.reason);
+  }
+  return job!;
+}
+
+/** An absolute signed link to the result, valid for an hour or until the caller's token expires if sooner. */
+async function signedResultHref(c: Ctx, jobId: string, etag: string, tokenExp: number): Promise<string | null> {
+  const secret = c.env.RESULT_LINK_KEY;
+  if (!secret) return null;
+  const expires = Math.min(Math.floor(Date.now() / 1000) + SIGNED_LINK_TTL_S, tokenExp);
+  const path = `/v1/jobs/${encodeURIComponent(jobId)}/result?${await signResultLink(secret, jobId, etag, expires)}`;
+  return new URL(path, c.req.url).href;
+}
+
+function resultUnavailable(jobId: string): ProblemError {
+  return new ProblemError(503, `The result of job "${jobId}" is being restored; retry shortly.`, {
+    type: "result-unavailable",
+    headers: { "Retry-After": "5" },
+  });
 }
 
 /** The dataset's current manifest (the version the job pins), if it is published and the caller may read it. */

@@ -1,22 +1,13 @@
 /** `/v1/jobs`: submit, status, result, cancel (the work is the job service's: src/routes/jobs.ts). */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { accepts } from "hono/accepts";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Claims } from "../../shared/auth/claims.ts";
-import { JobAccepted, type JobStatusValue, type OutputFormat } from "../../shared/contract/job.ts";
+import { JobAccepted, type JobStatusValue } from "../../shared/contract/job.ts";
 import { JobRequest, normalizeJobRequest } from "../../operations/request.ts";
 import { MAX_JOB_BODY_BYTES } from "../../shared/contract/limits.ts";
-import { JobStatusDocument } from "../../shared/contract/status.ts";
+import { JobList, JobListParams, type JobListQuery, JobStatusDocument } from "../../shared/contract/status.ts";
 import { readBody } from "../http/body.ts";
-import {
-  type AppContext,
-  type AppEnv,
-  JobParams,
-  problems,
-  quoteEtag,
-  router,
-  security,
-  traceHeaders,
-} from "./openapi.ts";
+import { type CommittedResult, resultResponse } from "../results/response.ts";
+import { type AppContext, type AppEnv, JobParams, problems, router, security, traceHeaders } from "./openapi.ts";
 
 type Ctx = AppContext;
 
@@ -27,19 +18,10 @@ export interface SubmittedJob {
   created: boolean;
 }
 
-/** A committed result to stream back from `GET /v1/jobs/{job_id}/result`. */
-export interface JobResultBody {
-  body: ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | string;
-  format: OutputFormat;
-  /** The strong ETag (quoted or not; it is quoted on the way out). */
-  etag: string;
-  /** The result's size (decoded). */
-  bytes?: number;
-  /** The body is this content coding of the result (sent as is to clients that accept it, else decoded). */
-  encoding?: "gzip";
-  /** The body's size when it is encoded. */
-  storedBytes?: number;
-}
+/** How a result download is authorized: the caller's token, or a signed link (query `expires` and `signature`). */
+export type ResultAccess =
+  | { claims: Claims }
+  | { link: { expires: string | undefined; signature: string } };
 
 /**
  * The work behind `/v1/jobs`. Input is already validated and the caller authenticated; expected failures are
@@ -50,8 +32,10 @@ export interface JobService {
   submitJob(c: Ctx, request: JobRequest, claims: Claims): Promise<SubmittedJob>;
   /** 404 when unknown or not the caller's. */
   getJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatusDocument>;
-  /** `ConflictError.resultNotReady` while not COMPLETED. */
-  getResult(c: Ctx, jobId: string, claims: Claims): Promise<JobResultBody>;
+  /** `ConflictError.resultNotReady` while not COMPLETED; a refused signed link is a `ForbiddenError`. */
+  getResult(c: Ctx, jobId: string, access: ResultAccess): Promise<CommittedResult>;
+  /** The caller's own jobs, newest first (src/jobs/list.ts). */
+  listOwnJobs(c: Ctx, query: JobListQuery, claims: Claims): Promise<Omit<JobList, "links">>;
   /** Idempotent; the (CANCELLED) status document. */
   cancelJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatusDocument>;
 }
@@ -80,6 +64,23 @@ const submitJob = createRoute({
   },
 });
 
+const listJobs = createRoute({
+  method: "get",
+  path: "/v1/jobs",
+  tags: ["jobs"],
+  summary: "The caller's own jobs, newest first",
+  description:
+    "Opaque cursor paging: pass `next_cursor` back as `cursor`; the listing ends when it is absent. A page " +
+    "may hold fewer than `limit` jobs and still have a `next_cursor` (a `status` filter that matched few of the " +
+    "jobs looked at). Jobs submitted while a client pages appear on a fresh first page, never mid-way.",
+  security,
+  request: { query: JobListParams },
+  responses: {
+    200: { description: "A page of status documents", content: { "application/json": { schema: JobList } } },
+    ...problems(400, 422),
+  },
+});
+
 const getJob = createRoute({
   method: "get",
   path: "/v1/jobs/{job_id}",
@@ -93,31 +94,69 @@ const getJob = createRoute({
   },
 });
 
+const ResultQuery = z.object({
+  expires: z.string().max(32).optional().openapi({
+    param: { name: "expires", in: "query" },
+    description: "Signed links only (`result.signed_href`): the link's expiry, unix seconds.",
+  }),
+  signature: z.string().max(128).optional().openapi({
+    param: { name: "signature", in: "query" },
+    description: "Signed links only: the link's signature. With it, no Authorization header is needed.",
+  }),
+});
+
+const resultDescription = "The committed result. GeoJSON is stored gzip-compressed: a client whose Accept-Encoding " +
+  "lists gzip gets the stored bytes (`Content-Encoding: gzip`, the status document's ETag); any other, and every " +
+  "Range request, gets identity bytes (the same ETag, weak). FlatGeobuf is stored and sent as it is. `Range` " +
+  "(one range) → 206 with `Content-Range`; several ranges → 200 with the whole result; none of its bytes → 416. " +
+  "`If-Range` with the current strong ETag keeps the range, anything else gets the whole result. Authorized by a " +
+  "bearer token, or by a signed link (`result.signed_href`) without one.";
+
+const resultHeaders = {
+  ETag: { schema: { type: "string" as const } },
+  "Content-Length": { schema: { type: "integer" as const } },
+  "Accept-Ranges": { schema: { type: "string" as const, enum: ["bytes"] } },
+  "Content-Disposition": { schema: { type: "string" as const } },
+  Vary: { schema: { type: "string" as const } },
+};
+
 const getResult = createRoute({
   method: "get",
   path: "/v1/jobs/{job_id}/result",
   tags: ["jobs"],
   summary: "The committed result (409 until COMPLETED)",
-  security,
-  request: { params: JobParams },
+  description: resultDescription,
+  security: [...security, {}],
+  request: { params: JobParams, query: ResultQuery },
   responses: {
     200: {
-      description: "The result, with its ETag. GeoJSON results are stored gzip-compressed: sent with " +
-        "`Content-Encoding: gzip` to clients whose Accept-Encoding allows it (the status document's ETag), " +
-        "else decoded on the way (the same ETag, weak).",
-      headers: {
-        ETag: { schema: { type: "string" } },
-        "Content-Encoding": { schema: { type: "string", enum: ["gzip"] } },
-        Vary: { schema: { type: "string" } },
-      },
+      description: "The result",
+      headers: { ...resultHeaders, "Content-Encoding": { schema: { type: "string", enum: ["gzip"] } } },
       content: {
         "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
         "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+        "application/vnd.apache.parquet": { schema: { type: "string", format: "binary" } },
+      },
+    },
+    206: {
+      description: "One byte range of the result's identity bytes",
+      headers: { ...resultHeaders, "Content-Range": { schema: { type: "string" } } },
+      content: {
+        "application/geo+json": { schema: { type: "string", format: "binary" } },
+        "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+        "application/vnd.apache.parquet": { schema: { type: "string", format: "binary" } },
       },
     },
     304: { description: "Not modified (If-None-Match matched)" },
-    ...problems(400, 403, 404, 409),
+    ...problems(400, 403, 404, 409, 416),
   },
+});
+
+/** Documents HEAD (Hono answers it from the GET route, without a body). */
+const headResult = createRoute({
+  ...getResult,
+  method: "head",
+  summary: "The result's headers (Content-Length of the representation a GET would send)",
 });
 
 const cancelJob = createRoute({
@@ -138,7 +177,9 @@ const cancelJob = createRoute({
 
 /** `/v1/jobs` routes over `service`. */
 export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
-  return router()
+  const app = router();
+  app.openAPIRegistry.registerPath(headResult);
+  return app
     .openapi(submitJob, async (c) => {
       const request = normalizeJobRequest(c.req.valid("json"));
       const job = await service.submitJob(c, request, c.var.claims);
@@ -147,45 +188,28 @@ export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
       c.header("Location", self);
       return job.created ? c.json(body, 202) : c.json(body, 200);
     })
+    .openapi(listJobs, async (c) => {
+      const { status, limit, cursor } = c.req.valid("query");
+      const page = await service.listOwnJobs(c, c.req.valid("query"), c.var.claims);
+      const query = (extra: Record<string, string>) =>
+        new URLSearchParams({ ...(status.length ? { status: status.join(",") } : {}), limit: String(limit), ...extra });
+      const links = {
+        self: `/v1/jobs?${query(cursor ? { cursor } : {})}`,
+        ...(page.next_cursor ? { next: `/v1/jobs?${query({ cursor: page.next_cursor })}` } : {}),
+      };
+      return c.json({ ...page, links }, 200);
+    })
     .openapi(getJob, async (c) => c.json(await service.getJob(c, c.req.valid("param").job_id, c.var.claims), 200))
     .openapi(getResult, async (c) => {
-      const result = await service.getResult(c, c.req.valid("param").job_id, c.var.claims);
-      return (await resultResponse(c, result)) as never;
+      const { expires, signature } = c.req.valid("query");
+      const access: ResultAccess = signature === undefined
+        ? { claims: c.var.claims }
+        : { link: { expires, signature } };
+      const result = await service.getResult(c, c.req.valid("param").job_id, access);
+      return (await resultResponse(c.req.raw, result)) as never;
     })
     .openapi(
       cancelJob,
       async (c) => c.json(await service.cancelJob(c, c.req.valid("param").job_id, c.var.claims), 200),
     );
-}
-
-/** The result as stored, or decoded for clients that refuse its coding; 304 when If-None-Match matches. */
-export async function resultResponse(c: Ctx, result: JobResultBody): Promise<Response> {
-  const encoded = result.encoding !== undefined &&
-    accepts(c, { header: "Accept-Encoding", supports: [result.encoding], default: "identity" }) === result.encoding;
-  // Decoded on the way out, the body is another representation: its validator is the stored one, weak.
-  const etag = result.encoding && !encoded ? `W/${quoteEtag(result.etag)}` : quoteEtag(result.etag);
-  const headers = new Headers({
-    "Content-Type": result.format === "flatgeobuf" ? "application/flatgeobuf" : "application/geo+json",
-    ETag: etag,
-    "Cache-Control": "private, max-age=0, must-revalidate",
-  });
-  if (result.encoding) headers.set("Vary", "Accept-Encoding");
-  const inm = c.req.header("if-none-match");
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
-  if (inm && inm.split(",").some((t) => opaque(t) === opaque(etag) || t.trim() === "*")) {
-    if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => {});
-    return new Response(null, { status: 304, headers });
-  }
-  if (encoded) {
-    headers.set("Content-Encoding", result.encoding!);
-    if (result.storedBytes !== undefined) headers.set("Content-Length", String(result.storedBytes));
-    // workerd: send the body as it is (it would otherwise encode it again).
-    return new Response(result.body as BodyInit, { status: 200, headers, encodeBody: "manual" } as ResponseInit);
-  }
-  if (result.encoding) {
-    const body = new Response(result.body as BodyInit).body!.pipeThrough(new DecompressionStream(result.encoding));
-    return new Response(body, { status: 200, headers });
-  }
-  if (result.bytes !== undefined) headers.set("Content-Length", String(result.bytes));
-  return new Response(result.body as BodyInit, { status: 200, headers });
 }

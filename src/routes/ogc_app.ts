@@ -27,7 +27,8 @@ import { jobRequestOf } from "../ogc/execute.ts";
 import * as pages from "../ogc/html.ts";
 import { isProcessId, processDescription, processIds, processListLinks, processSummary } from "../ogc/processes.ts";
 import { statusInfo } from "../ogc/status_info.ts";
-import { type JobService, resultResponse } from "./jobs_app.ts";
+import type { JobService } from "./jobs_app.ts";
+import { resultResponse } from "../results/response.ts";
 import { type AppContext, type AppEnv, problems, router, security } from "./openapi.ts";
 
 type Ctx = AppContext;
@@ -314,7 +315,7 @@ export function ogcRoutes(jobs: JobService, index: OgcJobIndex): OpenAPIHono<App
           { type: OGC_EXCEPTION.resultNotReady, title: "Result not ready" },
         );
       }
-      return (await resultResponse(c, await jobs.getResult(c, jobId, c.var.claims))) as never;
+      return (await resultResponse(c.req.raw, await jobs.getResult(c, jobId, { claims: c.var.claims }))) as never;
     })
     .openapi(dismiss, async (c) => {
       const jobId = c.req.valid("param").jobId;

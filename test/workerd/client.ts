@@ -114,11 +114,26 @@ export interface JobStatusDocument {
   status: string;
   attempts: number;
   progress: { partitions_total: number; partitions_done: number };
-  result?: { href: string; format: string; feature_count: number; bytes: number; etag: string };
+  result?: {
+    href: string;
+    format: string;
+    feature_count: number;
+    bytes: number;
+    etag: string;
+    signed_href?: string;
+  };
   error?: { detail: string };
   stats?: Record<string, unknown>;
   degraded: boolean;
   degraded_reason?: string;
+  slo?: {
+    deadline_ms: number;
+    projected_ms: number;
+    fallback: "bbox" | "none";
+    projected_overrun_ms: number;
+    actual_ms?: number;
+    actual_overrun_ms?: number;
+  };
 }
 
 /** Polls the status document until the job reaches a terminal status (or `timeoutMs` passes). */

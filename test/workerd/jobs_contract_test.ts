@@ -119,7 +119,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection([inside]),
         });
         equal(small.status, 202);
-        deepEqual(stagesOf(small), ["rate_limit", "catalog", "payload", "claim", "home", "total"]);
+        deepEqual(stagesOf(small), ["rate_limit", "catalog", "payload", "claim", "pin", "home", "total"]);
         const { job_id } = await small.json();
         const read = await service.fetch(`/v1/jobs/${job_id}`, { headers: await authHeaders() });
         await read.body?.cancel();
@@ -136,7 +136,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection(points.slice(0, 1000)),
         });
         equal(large.status, 202);
-        deepEqual(stagesOf(large), ["rate_limit", "catalog", "payload", "claim", "upload", "home", "total"]);
+        deepEqual(stagesOf(large), ["rate_limit", "catalog", "payload", "claim", "pin", "upload", "home", "total"]);
         equal((await waitForJob(service, (await large.json()).job_id)).status, "COMPLETED");
       },
     );

@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
-import { authHeaders, fetchResult, publish, readFixture, submit, waitForJob } from "./client.ts";
+import { authHeaders, expectProblem, fetchResult, publish, readFixture, submit, waitForJob } from "./client.ts";
 
 interface Pair {
   left_id: string | number;
@@ -177,6 +177,42 @@ async function operationsMatchPostGIS(t: Deno.TestContext, config: string, vars:
       ok(exact.every((k) => approximate.has(k)), "bbox pairs include every exact pair");
       ok(approximate.size > exact.length, "and more: it is an approximation");
     });
+
+    await t.step(
+      "with fallback none a job projected past its deadline stays exact and reports the overrun",
+      async () => {
+        const response = await submit(service, {
+          spatial_operation: "polygon_intersection",
+          left_dataset: "counties",
+          dataset: "grid",
+          slo_deadline_ms: 1,
+          fallback: "none",
+        });
+        const { job_id } = await response.json();
+        const status = await waitForJob(service, job_id);
+        equal(status.status, "COMPLETED", JSON.stringify(status));
+        equal(status.degraded, false);
+        const slo = status.slo!;
+        equal(slo.deadline_ms, 1);
+        equal(slo.fallback, "none");
+        ok(slo.projected_ms > 1, `projected ${slo.projected_ms} ms`);
+        equal(slo.projected_overrun_ms, slo.projected_ms - 1);
+        ok(slo.actual_ms! > 1, `actual ${slo.actual_ms} ms`);
+        equal(slo.actual_overrun_ms, slo.actual_ms! - 1);
+        deepEqual(
+          (await resultPairs(service, job_id)).map(pairKey),
+          (await reference("polygon_intersection")).map(pairKey),
+          "PostGIS's exact pairs",
+        );
+        const refused = await submit(service, {
+          spatial_operation: "polygon_intersection",
+          left_dataset: "counties",
+          dataset: "grid",
+          fallback: "approximate",
+        });
+        await expectProblem(refused, 422, ["fallback"]);
+      },
+    );
 
     await t.step("GET /v1/datasets/{name} returns the current manifest", async () => {
       const response = await service.fetch("/v1/datasets/counties", { headers: await authHeaders() });

@@ -1,7 +1,7 @@
 /**
  * A result larger than one upload chunk streams to R2 as a multipart upload
  * (durable-objects/partition_ledger/commit.ts) merged from parts of several
- * slices and partitions: every row once, in order, in both formats. GeoJSON
+ * slices and partitions: every row once, in order, in every format. GeoJSON
  * is stored gzip-compressed and served encoded or decoded as the client asks.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -10,6 +10,7 @@ import { authHeaders, fetchResult, publishSeededPoints, runJob } from "./client.
 import { gunzipSync } from "node:zlib";
 import { request } from "node:http";
 import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
+import { DuckDBInstance } from "@duckdb/node-api";
 
 const POINTS = 90_000;
 const BOX = [-100, 38, -94, 41] as const;
@@ -98,6 +99,35 @@ Deno.test("a result over one chunk is committed as a multipart object: every row
         }
       });
       deepEqual([...rows[77]!.geometry.xy], [xy[154], xy[155]]);
+    });
+
+    await t.step("GeoParquet: row groups in result order, every row once, read by DuckDB", async () => {
+      const status = await runJob(service, job("geoparquet"));
+      equal(status.status, "COMPLETED", JSON.stringify(status));
+      const response = await fetchResult(service, status.job_id);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      equal(bytes.length, status.result!.bytes);
+      const file = await Deno.makeTempFile({ suffix: ".parquet" });
+      const db = await DuckDBInstance.create(":memory:");
+      const sql = await db.connect();
+      try {
+        await Deno.writeFile(file, bytes);
+        const groups = (await sql.runAndReadAll(`SELECT DISTINCT row_group_id FROM parquet_metadata('${file}')`))
+          .getRows().length;
+        // A row group holds at most 65,536 rows (geoparquet_encoder.ts GROUP_ROWS).
+        ok(groups >= Math.ceil(POINTS / 65_536), `${groups} row groups`);
+        await sql.run("SET enable_geoparquet_conversion = false");
+        const rows = (await sql.runAndReadAll(`SELECT left_id, right_id, bbox.xmin, bbox.ymin FROM '${file}'`))
+          .getRows();
+        equal(rows.length, POINTS);
+        rows.forEach(([l, r], i) => {
+          if (l !== "box" || Number(r) !== i + 1) throw new Error(`row ${i}: ${l} ${r}`);
+        });
+        deepEqual(rows[77]!.slice(2), [xy[154], xy[155]]);
+      } finally {
+        sql.closeSync();
+        await Deno.remove(file);
+      }
     });
   } finally {
     await service.stop("SIGTERM");

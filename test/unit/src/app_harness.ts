@@ -13,6 +13,7 @@ declare global {
   }
 }
 import type { JobStatusDocument } from "../../../shared/contract/status.ts";
+import type { CommittedResult } from "../../../src/results/response.ts";
 
 export const STATUS: JobStatusDocument = {
   job_id: "j1",
@@ -20,7 +21,7 @@ export const STATUS: JobStatusDocument = {
   created_at: "2025-01-01T00:00:00.000Z",
   updated_at: "2025-01-01T00:00:00.000Z",
   attempts: 0,
-  progress: { partitions_total: 1, partitions_done: 0 },
+  progress: { partitions_total: 1, partitions_done: 0, percent: 0 },
   degraded: false,
 };
 
@@ -35,6 +36,23 @@ export const MANIFEST = {
   tiles: [{ cell: "822a17fffffffff", feature_count: 1, bytes: 100 }],
   etag: "v1abc",
 };
+
+/** A committed result over `bytes` as stored (`encoding` when they are gzip of a `bytes`-long result). */
+export function storedResult(
+  stored: Uint8Array | string,
+  options: { etag: string; encoding?: "gzip"; bytes?: number },
+): CommittedResult {
+  const data = typeof stored === "string" ? new TextEncoder().encode(stored) : new Uint8Array(stored);
+  return {
+    jobId: "j1",
+    format: "geojson",
+    etag: options.etag,
+    bytes: options.bytes ?? data.length,
+    ...(options.encoding ? { encoding: options.encoding, storedBytes: data.length } : {}),
+    read: (range) =>
+      Promise.resolve(new Blob([range ? data.subarray(range.offset, range.offset + range.length) : data]).stream()),
+  };
+}
 
 /** Services of every sub-app, flattened (their method names do not collide). */
 export type FakeServices = JobService & DatasetService & DatasetUploadService & OpsService & OgcJobIndex;
@@ -56,14 +74,13 @@ export function recordingApp(overrides: Partial<FakeServices> = {}) {
   const s: FakeServices = {
     submitJob: rec("submitJob", { job_id: "j1", status: "QUEUED" as const, created: true }),
     getJob: rec("getJob", STATUS),
-    getResult: rec("getResult", {
-      body: '{"type":"FeatureCollection","features":[]}',
-      format: "geojson" as const,
-      etag: "r1",
-    }),
+    getResult: rec("getResult", storedResult('{"type":"FeatureCollection","features":[]}', { etag: "r1" })),
+    listOwnJobs: rec("listOwnJobs", { jobs: [STATUS] }),
     cancelJob: rec("cancelJob", { ...STATUS, status: "CANCELLED" as const }),
     putDataset: rec("putDataset", MANIFEST),
     getDataset: rec("getDataset", { ...MANIFEST, versions: [] }),
+    listDatasets: rec("listDatasets", { datasets: [] }),
+    deleteVersion: rec("deleteVersion", undefined),
     open: rec("open", { upload_id: "u1", expires_at: "2025-01-02T00:00:00.000Z" }),
     putPart: rec("putPart", {
       n: 1,

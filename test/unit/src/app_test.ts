@@ -4,7 +4,7 @@ import { ConflictError } from "../../../shared/problem.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES } from "../../../shared/contract/limits.ts";
 import { captureLogs, signToken, TEST_ENV } from "./auth/test_tokens.ts";
 import { validJob } from "../shared/contract/fixtures.ts";
-import { recordingApp } from "./app_harness.ts";
+import { recordingApp, storedResult } from "./app_harness.ts";
 
 const logs = captureLogs(); // keep test output readable; lines are still inspectable
 addEventListener("unload", () => logs.restore());
@@ -244,14 +244,7 @@ Deno.test("a gzip-stored result goes as is where gzip is accepted, decoded (weak
   const text = JSON.stringify({ type: "FeatureCollection", features: [] });
   const { app } = recordingApp({
     getResult: () =>
-      Promise.resolve({
-        body: gzipSync(text),
-        format: "geojson",
-        etag: "r2",
-        bytes: text.length,
-        encoding: "gzip",
-        storedBytes: gzipSync(text).length,
-      }),
+      Promise.resolve(storedResult(gzipSync(text), { etag: "r2", encoding: "gzip", bytes: text.length })),
   });
   const get = async (acceptEncoding: string, extra: Record<string, string> = {}) =>
     await app.request(
@@ -406,10 +399,14 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route
     ["/openapi.json", "get"],
     ["/v1/datasets/{name}", "put"],
     ["/v1/datasets/{name}", "get"],
+    ["/v1/datasets", "get"],
+    ["/v1/datasets/{name}/versions/{version}", "delete"],
     ["/v1/jobs", "post"],
+    ["/v1/jobs", "get"],
     ["/v1/jobs/{job_id}", "get"],
     ["/v1/jobs/{job_id}", "delete"],
     ["/v1/jobs/{job_id}/result", "get"],
+    ["/v1/jobs/{job_id}/result", "head"],
     ["/v1/ops/jobs", "get"],
     ["/v1/ops/jobs/{job_id}/redrive", "post"],
     ["/v1/ops/jobs/{job_id}/objects", "get"],
@@ -426,7 +423,9 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route
     const op = doc.paths[path]?.[method];
     ok(op, `${method.toUpperCase()} ${path} documented`);
     ok(op.responses && Object.keys(op.responses).length > 0);
-    if (path.startsWith("/v1/")) deepEqual(op.security, [{ bearerAuth: [] }]);
+    // A result also opens by signed link, without a token ({} in the alternatives).
+    const signed = path === "/v1/jobs/{job_id}/result";
+    if (path.startsWith("/v1/")) deepEqual(op.security, signed ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }]);
   }
   // Every $ref resolves.
   const refs = JSON.stringify(doc).match(/"\$ref":"#\/components\/schemas\/[^"]+"/g) ?? [];

@@ -9,7 +9,7 @@ const job = (status: JobStatus["status"], done: number, total: number): JobStatu
   created_at: "2025-01-01T00:00:00.000Z",
   updated_at: "2025-01-01T00:01:00.000Z",
   attempts: 1,
-  progress: { partitions_total: total, partitions_done: done },
+  progress: { partitions_total: total, partitions_done: done, percent: total ? Math.floor((100 * done) / total) : 0 },
   degraded: false,
   ...(status === "COMPLETED"
     ? { result: { href: "/v1/jobs/j1/result", format: "flatgeobuf" as const, feature_count: 1, bytes: 9, etag: "e" } }
