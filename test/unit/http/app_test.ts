@@ -304,7 +304,7 @@ Deno.test("PUT /v1/datasets/{name} passes validated GeoJSON and the query to the
   equal((await res.json()).etag, "v1abc");
   const [name, query, body] = calls[0]!.args as [string, Record<string, unknown>, Record<string, unknown>];
   equal(name, "roads");
-  deepEqual(query, { classification: "public", repair: true, crs: "EPSG:4326" });
+  deepEqual(query, { classification: "public", repair: true, crs: "EPSG:4326", kind: "vector" });
   equal(body.format, "geojson");
 });
 
