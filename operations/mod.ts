@@ -7,9 +7,13 @@ import { pointInPolygon } from "./point_in_polygon.ts";
 import { polygonIntersection } from "./polygon_intersection.ts";
 import { spatialJoin } from "./spatial_join.ts";
 import { zonalStatistics } from "./zonal_statistics/mod.ts";
+import { shortestPath } from "./shortest_path.ts";
+import { serviceArea } from "./service_area.ts";
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = Object.fromEntries(
-  [polygonIntersection, pointInPolygon, spatialJoin, zonalStatistics].map((operation) => [operation.name, operation]),
+  [polygonIntersection, pointInPolygon, spatialJoin, zonalStatistics, shortestPath, serviceArea].map((
+    operation,
+  ) => [operation.name, operation]),
 );
 
 /** The operation of that name, or undefined for a name the service does not run. */

@@ -45,6 +45,8 @@ export interface PlanInput {
   filter: Bbox | null;
   /** Tile bytes up to which sparse sibling cells merge into one partition (0: never). */
   groupBytes: number;
+  /** The manifests the edge pinned for the operation's `pins` fields, by field (read and tier-checked). */
+  pinned?: Readonly<Record<string, DatasetManifest>>;
 }
 
 /** What planning adds to the job spec. */
@@ -103,6 +105,8 @@ export interface ResultSchema {
   columns: readonly ResultColumn[];
   /** The geometry kinds rows may carry, when the operation knows them up front (else the parts' facts say). */
   geometryKinds?: readonly GeometryKind[];
+  /** Rows carry no geometry (shortest_path with `path_geometry: false`): GeoJSON `null`, FlatGeobuf empty. */
+  withoutGeometry?: boolean;
 }
 
 export interface Operation {
@@ -120,6 +124,8 @@ export interface Operation {
     /** Fills defaults that depend on other fields (before the request is fingerprinted for idempotency). */
     defaults?(request: OperationRequest): OperationRequest;
   };
+  /** Request fields naming further datasets the edge pins (like `dataset`) and hands to `plan` (`PlanInput.pinned`). */
+  readonly pins?: readonly string[];
   /** Checks the resolved sides fit (geometry kinds); returns problems as `{path, message}`. */
   checkInputs(left: ResolvedLeft, dataset: DatasetManifest, leftField: string): { path: string; message: string }[];
   /** Edge planning: the partitions and what the spec records. Pure; no I/O. */

@@ -31,6 +31,7 @@
  * deno task bench:e2e --only J1 --points 1000000 --lift-limits   # experiment: dataset limits raised in the snapshot
  * deno task bench:e2e --only J2 --no-turf --no-postgis --profile /tmp/prof   # CPU profile of each service job
  * deno task bench:e2e --only J1,J3 --no-postgis --no-turf --fresh-isolate    # each job's isolate peak alone
+ * deno task bench:e2e --only N1 --repeat 5                    # network traversal beside pgRouting (scripts/bench/network.ts)
  * ```
  */
 import { parseArgs } from "node:util";
@@ -52,6 +53,7 @@ import {
 } from "./lib/cpu_profile.ts";
 import { type HeapPeak, isolateLimitNote } from "./lib/heap_usage.ts";
 import { type IsolateWatch, watchIsolate } from "./bench/isolate_watch.ts";
+import { runNetworkBench } from "./bench/network.ts";
 import { LOAD_HEADER, type LoadKind, type LoadResult, loadRow, stagesLine } from "./bench/load_table.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { flatFromGeoJSON, geoJSONFromFlat } from "../wasm/geojson.ts";
@@ -61,8 +63,10 @@ import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 const HELP = `Usage: deno task bench:e2e [options]
   --only <parts>        comma list of J1,J2,J3,load,startup (default all); Z1 (zonal statistics: counties × CONUS
                         raster vs PostGIS raster and rasterio, scripts/bench/zonal.ts; --repeat = runs, min 2) and Z2
-                        run on their own
+                        run on their own; N1,N2,N3 (network traversal beside pgRouting; N2/N3 publish the generated
+                        1M-edge network: with --lift-limits)
   --points <list>       J1 point counts (default 100000,1000000)
+  --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --no-service          skip the service (PostGIS/turf only)
   --no-postgis          skip PostGIS
   --no-turf             skip turf
@@ -95,6 +99,7 @@ const { values: flags } = parseArgs({
   options: {
     only: { type: "string", default: "J1,J2,J3,load,startup" },
     points: { type: "string", default: "100000,1000000" },
+    skewed: { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     "no-postgis": { type: "boolean", default: false },
     "no-turf": { type: "boolean", default: false },
@@ -195,6 +200,14 @@ if (parts.has("j1")) {
       op: "point_in_polygon",
       left: "counties",
       right: `points_${n}`,
+    });
+    if (!flags.skewed) continue;
+    def({ name: `skewed_${n}`, features: () => data.skewedPoints(n), repair: false, idType: "bigint" });
+    jobs.push({
+      label: `J1 PIP ${n.toLocaleString("en-US")} pts skewed`,
+      op: "point_in_polygon",
+      left: "counties",
+      right: `skewed_${n}`,
     });
   }
 }
@@ -443,7 +456,10 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         candidates_after_bbox?: number;
         exact_tests?: number;
         geos_heap_peak_bytes?: number;
+        partition_work?: { max: number; median: number; p95: number };
+        critical_path_ms?: number;
       };
+      const work = stats?.partition_work;
       if (run.stalledPolls) {
         notes.push(`${job.row}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
       }
@@ -461,6 +477,12 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         stats?.geos_heap_peak_bytes ? mib(stats.geos_heap_peak_bytes) : "?",
         `${stats?.candidates_after_bbox ?? "?"} cand, ${stats?.exact_tests ?? "?"} tests; Σms ${
           Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
+        }${
+          work
+            ? `; work max/median ${
+              (work.max / Math.max(1, work.median)).toFixed(2)
+            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms`
+            : ""
         }`,
       ]);
       report[`job ${job.row}`] = {
@@ -630,6 +652,12 @@ if (!flags["no-turf"] && jobs.length) {
   }
 }
 
+// ---------------------------------------------------------------- network traversal (N1–N3)
+const networkCases = ["N1", "N2", "N3"].filter((n) => parts.has(n.toLowerCase()));
+const network = networkCases.length
+  ? await runNetworkBench({ cases: networkCases, repeat, ref: flags.ref, liftLimits: flags["lift-limits"], log })
+  : null;
+
 // ---------------------------------------------------------------- tables
 function table(title: string, header: string[], rows: string[][]) {
   if (!rows.length) return;
@@ -740,4 +768,21 @@ if (flags.json) {
   const strip = (k: string, v: unknown) => (k === "keys" ? undefined : v);
   report.engines = Object.fromEntries(results);
   await Deno.writeTextFile(flags.json, JSON.stringify(report, strip, 2));
+}
+if (network) {
+  table(
+    "network traversal, alternating service (A) and pgRouting single-threaded (B); wall s: median (min–max)",
+    [
+      "case",
+      "what",
+      "pairs",
+      "service s",
+      "pgRouting s",
+      "pgRouting CPU s",
+      "service / pgRouting",
+      "isolate peak MiB (held before)",
+    ],
+    network.rows,
+  );
+  for (const note of network.notes) console.log(`note: ${note}`);
 }

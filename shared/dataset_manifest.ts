@@ -46,7 +46,6 @@ export function isRasterManifest(manifest: DatasetManifest): manifest is RasterD
 }
 
 export type VectorDatasetManifest = {
-  kind?: "vector";
   name: string;
   version: number;
   owner_domain: string;
@@ -62,6 +61,23 @@ export type VectorDatasetManifest = {
   etag: string;
   created_at: string;
   published_by: string;
+  /** Absent on manifests written before kinds existed: `vector`. */
+  kind?: "vector" | "network";
+} & Partial<NetworkFacts>;
+
+/**
+ * What a network manifest adds. Its tiles are the topology's blocks: `key` the block's graph object
+ * (`networkBlockKey`), `feature_count` its vertices.
+ */
+export type NetworkFacts = {
+  vertex_count: number;
+  edge_count: number;
+  component_count: number;
+  snap_m: number;
+  /** H3 resolution of the blocks. */
+  block_resolution: number;
+  /** Bits of a packed vertex reference that hold the index inside its block. */
+  block_shift: number;
 };
 
 export type DatasetVersionEntry = {
@@ -75,3 +91,11 @@ export type DatasetVersionEntry = {
 export type PublishOutcome =
   | { ok: true; manifest: DatasetManifest }
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
+
+/** What a dataset holds: features (tiled FlatGeobuf), a raster, or a network's topology. */
+export type DatasetKind = "vector" | "raster" | "network";
+
+/** A manifest's kind (manifests published before rasters and networks are vector). */
+export function datasetKind(manifest: { kind?: DatasetKind }): DatasetKind {
+  return manifest.kind ?? "vector";
+}

@@ -11,8 +11,22 @@ import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.t
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
 export type JobSide =
-  | { kind: "dataset"; name: string; version: number; classification: string; tiles: Record<string, TileRef> }
+  | {
+    kind: "dataset";
+    name: string;
+    version: number;
+    classification: string;
+    tiles: Record<string, TileRef>;
+    /**
+     * A network dataset: its tiles are the topology's blocks (shared/network/block_codec.ts), every one of which a
+     * search may read, so the job's window takes in their whole extent; `shift` as the manifest's `block_shift`.
+     */
+    network?: { shift: number };
+  }
   | { kind: "payload"; key: string; tiles: Record<string, TileRef> };
+
+/** A network job's destinations: a dataset's tiles, or the request's own points (lon/lat interleaved). */
+export type DestinationsSide = JobSide | { kind: "points"; ids: FeatureId[]; xy: number[] };
 
 export interface TileRef {
   key: string;
@@ -45,6 +59,11 @@ export interface JobSpec {
   partitions: string[];
   /** Partition cell → the tile cells it runs (absent: each partition runs its own cell's tiles). */
   members?: Record<string, string[]>;
+  /**
+   * Partitions that share their tile cells with others, each running `[index, count]`: the index-th of `count`
+   * equal shares of the right side's features by position (operations/partition_groups.ts).
+   */
+  shards?: Record<string, [index: number, count: number]>;
   slo_deadline_ms: number;
   callback_url: string | null;
   max_retries: number;
@@ -56,6 +75,16 @@ export interface JobSpec {
   created_at: number;
   /** Set by the home partition for an attempt that runs the SLO fallback (bounding boxes, see slo.ts). */
   approximate?: boolean;
+  /** shortest_path: the destinations (absent: the origins themselves) and whether rows carry the path line. */
+  destinations?: DestinationsSide;
+  path_geometry?: boolean;
+  /** service_area: the largest aggregate cost reported. */
+  max_cost?: number;
+  /**
+   * Network operations: partition cell → [share, shares]: the partition runs every `shares`-th origin of its
+   * member tile, from the `share`-th on (origins in id order), so one tile's origins spread over several objects.
+   */
+  origin_shares?: Record<string, [number, number]>;
   /** zonal_statistics: the pinned raster and what to compute over it. */
   zonal?: ZonalSpec;
 }

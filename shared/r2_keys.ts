@@ -4,6 +4,7 @@
  *
  * - `datasets/<name>/<uuid>/tiles/<cell>.fgb`: a published version (or an upload's merged tiles);
  *   an upload's parts under `datasets/<name>/<uuid>/parts/<n>/tiles/<cell>.fgb`;
+ * - `datasets/<name>/<uuid>/network/<cell>.graph|lines`: a network version's blocks;
  * - `payloads/<hash>/tiles/<cell>.fgb`: a job payload's tiles (shared by a caller's identical requests);
  * - `jobs/<id>/staging/a<attempt>/parts/<cell>/<slice>.part`: staged partial results;
  * - `jobs/<id>/results/a<attempt>.<geojson|fgb>`: committed results.
@@ -32,6 +33,16 @@ export function uploadPartPrefix(uploadPrefix: string, n: number): string {
 /** One H3 cell's tile under a version, payload or upload-part prefix. */
 export function tileKey(prefix: string, cell: string): string {
   return `${prefix}tiles/${cell}.fgb`;
+}
+
+/** One network block's graph or lines object under a version prefix (shared/network/block_codec.ts). */
+export function networkBlockKey(prefix: string, cell: string, part: "graph" | "lines"): string {
+  return `${prefix}network/${cell}.${part}`;
+}
+
+/** The lines object beside a block's graph object (the key a network manifest's tile lists). */
+export function networkLinesKey(graphKey: string): string {
+  return graphKey.replace(/\.graph$/, ".lines");
 }
 
 export function jobStagingPrefix(jobId: string): string {

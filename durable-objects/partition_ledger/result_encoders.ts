@@ -106,7 +106,7 @@ class GeoJsonEncoder implements ResultEncoder {
         text += `,${column.text}:${value !== undefined && Number.isFinite(value) ? value : "null"}`;
       }
     }
-    this.#text += `${text}},"geometry":${row.geometryText()}}`;
+    this.#text += `${text}},"geometry":${this.schema.withoutGeometry ? "null" : row.geometryText()}}`;
   }
 
   /** Characters, an estimate of bytes (the text is ASCII but for string ids). */

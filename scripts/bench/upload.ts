@@ -6,7 +6,7 @@
  */
 import { isDevProxyRestart } from "../lib/wrangler_dev.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../shared/contract/limits.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import { writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 
 export type DatasetMediaType = "application/geo+json" | "application/flatgeobuf";
@@ -21,6 +21,8 @@ export interface PublishOptions {
   repair?: boolean;
   crs?: string;
   classification?: string;
+  /** `network`: publish LineString edges as a network (`?kind=network`). */
+  kind?: string;
   /** Called with the bytes sent so far. */
   onProgress?: (sent: number, total: number) => void;
   chunkBytes?: number;
@@ -45,12 +47,13 @@ export function mediaTypeForFile(path: string): DatasetMediaType | null {
 }
 
 export function datasetUrl(
-  options: Pick<PublishOptions, "url" | "name" | "repair" | "crs" | "classification">,
+  options: Pick<PublishOptions, "url" | "name" | "repair" | "crs" | "classification" | "kind">,
 ): string {
   const query = new URLSearchParams();
   if (options.classification) query.set("classification", options.classification);
   if (options.repair) query.set("repair", "true");
   if (options.crs) query.set("crs", options.crs);
+  if (options.kind) query.set("kind", options.kind);
   const qs = query.toString();
   return `${options.url.replace(/\/+$/, "")}/v1/datasets/${encodeURIComponent(options.name)}${qs ? `?${qs}` : ""}`;
 }

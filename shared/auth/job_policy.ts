@@ -40,8 +40,11 @@ interface TileExtent {
 
 /** One side of a job as the spec records it; dataset sides must carry the pinned version's classification. */
 export type PolicySide =
-  | { kind: "dataset"; name: string; classification?: string; tiles: Record<string, TileExtent> }
+  | { kind: "dataset"; name: string; classification?: string; tiles: Record<string, TileExtent>; network?: object }
   | { kind: "payload"; tiles: Record<string, TileExtent> };
+
+/** A network job's destinations as the policy reads them: a side, or the request's own points. */
+export type PolicyDestinations = PolicySide | { kind: "points"; xy: readonly number[] };
 
 /** The fields of a job spec the policy reads (structurally a subset of `JobSpec`). */
 export interface PolicyJobSpec {
@@ -53,6 +56,7 @@ export interface PolicyJobSpec {
   bbox: Bbox | null;
   left: PolicySide;
   right: PolicySide;
+  destinations?: PolicyDestinations;
 }
 
 export type PolicyRule = "owner" | "area_in_scope" | "can_read";
@@ -63,7 +67,7 @@ export type JobSpecDecision =
   | { ok: false; code: "FORBIDDEN"; rule: PolicyRule; reason: string };
 
 /** The union of the tiles' extents (whole features), or null when there are no tiles. */
-export function tilesExtent(tiles: Record<string, TileExtent>): Bbox | null {
+function tilesExtent(tiles: Record<string, TileExtent>): Bbox | null {
   let box: Bbox | null = null;
   for (const { bbox: b } of Object.values(tiles)) {
     box = box
@@ -81,8 +85,9 @@ export type JobWindow = Bbox[];
 
 /**
  * A job's window: the request's bbox when given, else the union of the extents of everything the job reads
- * (payload, left dataset, right dataset); for `dwithin`, expanded by `distance_m` (geodesically, clamped at the
- * poles, split at the antimeridian: see {@link reachBoxes}). Null when the job reads nothing at all.
+ * (payload, left dataset, right dataset, destinations); for `dwithin`, expanded by `distance_m` (geodesically,
+ * clamped at the poles, split at the antimeridian: see {@link reachBoxes}). A network's search may reach any of its
+ * blocks, so a network dataset's whole extent is always in the window, bbox or not. Null when the job reads nothing.
  *
  * @example
  * ```ts
@@ -90,17 +95,33 @@ export type JobWindow = Bbox[];
  * ```
  */
 export function jobWindow(
-  spec: Pick<PolicyJobSpec, "operation" | "predicate" | "distance_m" | "bbox" | "left" | "right">,
+  spec: Pick<PolicyJobSpec, "operation" | "predicate" | "distance_m" | "bbox" | "left" | "right" | "destinations">,
 ): JobWindow | null {
-  const base = spec.bbox ?? unionOf(tilesExtent(spec.left.tiles), tilesExtent(spec.right.tiles));
+  const read = spec.bbox ??
+    unionOf(
+      unionOf(tilesExtent(spec.left.tiles), tilesExtent(spec.right.tiles)),
+      destinationsExtent(spec.destinations),
+    );
+  const whole = spec.right.kind === "dataset" && spec.right.network ? tilesExtent(spec.right.tiles) : null;
+  const base = unionOf(read, whole);
   if (!base) return null;
   const dwithin = spec.operation === "spatial_join" && spec.predicate === "dwithin";
   return dwithin ? reachBoxes(base, spec.distance_m ?? 0) : [[...base] as Bbox];
 }
 
 /** Whether every box of the window lies inside `scope` (edges inclusive). */
-export function windowWithin(window: JobWindow, scope: Bbox): boolean {
+function windowWithin(window: JobWindow, scope: Bbox): boolean {
   return window.every((box) => bboxWithin(box, scope));
+}
+
+function destinationsExtent(side: PolicyDestinations | undefined): Bbox | null {
+  if (!side) return null;
+  if (side.kind !== "points") return tilesExtent(side.tiles);
+  let box: Bbox | null = null;
+  for (let i = 0; i < side.xy.length; i += 2) {
+    box = unionOf(box, [side.xy[i]!, side.xy[i + 1]!, side.xy[i]!, side.xy[i + 1]!]);
+  }
+  return box;
 }
 
 function unionOf(a: Bbox | null, b: Bbox | null): Bbox | null {
@@ -146,8 +167,12 @@ export function authorizeReads(spec: Omit<PolicyJobSpec, "owner_sub">, claims: C
   if (!isClassification(claims.data_classification)) {
     return { ok: false, code: "FORBIDDEN", rule: "can_read", reason: "the recorded claims have no valid tier" };
   }
-  for (const [field, side] of [["left_dataset", spec.left], ["dataset", spec.right]] as const) {
-    if (side.kind !== "dataset") continue;
+  const sides = [["left_dataset", spec.left], ["dataset", spec.right], [
+    "destinations_dataset",
+    spec.destinations,
+  ]] as const;
+  for (const [field, side] of sides) {
+    if (side?.kind !== "dataset") continue;
     if (!isClassification(side.classification)) {
       return {
         ok: false,

@@ -4,6 +4,10 @@ import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
 import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
 import { RASTER_CRS, RASTER_DATA_TYPES } from "../raster/raster_info.ts";
+import { MAX_SNAP_M } from "./limits.ts";
+
+/** What a published dataset holds: features (tiled FlatGeobuf), a GeoTIFF raster, or a network's topology. */
+export const DATASET_KINDS = ["vector", "raster", "network"] as const;
 
 export const DatasetParams = z.object({
   name: DatasetName.openapi({ param: { name: "name", in: "path" } }),
@@ -30,12 +34,24 @@ export const DatasetPutQuery = z.object({
     .default(DEFAULT_CRS)
     .openapi({ param: { name: "crs", in: "query" } }),
   kind: z
-    .enum(["vector", "raster"], { error: "kind must be vector or raster" })
+    .enum(DATASET_KINDS, { error: (iss) => `unknown dataset kind ${JSON.stringify(iss.input)}` })
     .default("vector")
     .openapi({
       param: { name: "kind", in: "query" },
       description: "`raster`: the body is a GeoTIFF (`image/tiff`); `crs` and `repair` do not apply (the file's " +
-        "GeoKeys give the CRS).",
+        "GeoKeys give the CRS). `network`: LineString edges whose topology is built at publish (pgRouting's " +
+        "conventions).",
+    }),
+  snap_m: z.coerce
+    .number({ error: "snap_m must be a number of metres" })
+    .min(0, "snap_m must be ≥ 0")
+    .max(MAX_SNAP_M, `snap_m must be ≤ ${MAX_SNAP_M}`)
+    .optional()
+    .openapi({
+      param: { name: "snap_m", in: "query" },
+      type: "number",
+      description: "kind=network only: endpoints within this many geodesic metres merge into one vertex " +
+        "(transitively; default 0, exact equality).",
     }),
 });
 export type DatasetPutQuery = z.output<typeof DatasetPutQuery>;
@@ -64,10 +80,9 @@ export const DatasetVersionEntry = z
   })
   .openapi("DatasetVersion");
 
-/** A vector version's manifest. */
+/** A vector (or network) version's manifest. */
 export const VectorDatasetManifest = z
   .looseObject({
-    kind: z.literal("vector").optional().openapi({ description: "Absent in manifests published before kinds." }),
     name: DatasetName,
     version: z.int().positive(),
     owner_domain: z.string(),
@@ -79,6 +94,17 @@ export const VectorDatasetManifest = z
     etag: z.string(),
     repaired_count: z.int().nonnegative().optional().openapi({ description: "Features made valid (repair=true)." }),
     created_at: Timestamp.optional(),
+    kind: z.enum(["vector", "network"]).optional().openapi({
+      description: "Absent in manifests published before kinds: `vector`.",
+    }),
+    vertex_count: z.int().nonnegative().optional().openapi({
+      description: "kind=network: distinct (snapped) vertices.",
+    }),
+    edge_count: z.int().nonnegative().optional().openapi({ description: "kind=network: published edges." }),
+    component_count: z.int().nonnegative().optional().openapi({
+      description: "kind=network: weakly connected components (a vertex on no usable edge is one).",
+    }),
+    snap_m: z.number().nonnegative().optional().openapi({ description: "kind=network: the snapping distance used." }),
   })
   .openapi("VectorDatasetManifest");
 

@@ -44,6 +44,9 @@ export const MAX_SLO_DEADLINE_MS = 86_400_000;
 /** `distance_m` for `dwithin`: exclusive minimum 0, maximum 1,000 km. */
 export const MAX_DISTANCE_M = 1_000_000;
 
+/** `?snap_m=` of a network publish: endpoints this close (metres) merge into one vertex. */
+export const MAX_SNAP_M = 1_000;
+
 /** Field errors listed in one problem (the detail says how many there were). */
 export const MAX_REPORTED_ERRORS = 100;
 

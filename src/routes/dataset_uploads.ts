@@ -1,4 +1,5 @@
 /** The multipart upload service behind src/routes/dataset_uploads_app.ts (logic in src/datasets/upload.ts). */
+import { ValidationError } from "../../shared/problem.ts";
 import type { DatasetUploadService } from "./dataset_uploads_app.ts";
 import { datasetBody } from "./datasets_app.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
@@ -14,7 +15,6 @@ import {
 } from "../datasets/upload.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { featuresOf } from "./datasets.ts";
-import { ValidationError } from "../../shared/problem.ts";
 
 const callerOf = (claims: Claims): Caller => ({
   sub: claims.sub,
@@ -24,9 +24,10 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
-    if (query.kind === "raster") {
-      throw new ValidationError("Multipart uploads of rasters are not supported yet; PUT the GeoTIFF whole.", [
-        { path: "kind", message: "raster uploads take one PUT" },
+    if (query.kind !== "vector" || query.snap_m !== undefined) {
+      const kind = query.kind === "vector" ? "network" : query.kind;
+      throw new ValidationError(`Multipart uploads publish vector datasets; publish a ${kind} with one PUT.`, [
+        { path: query.kind !== "vector" ? "kind" : "snap_m", message: `kind=${kind} needs PUT /v1/datasets/{name}` },
       ]);
     }
     const upload = await openUpload(

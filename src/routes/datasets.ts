@@ -6,6 +6,7 @@ import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../..
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
 import { publishRaster } from "../datasets/publish_raster.ts";
+import { publishNetwork } from "../datasets/publish_network.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { NotFoundError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors } from "../http/validation.ts";
@@ -13,7 +14,7 @@ import { checkFlatFeatures } from "../../shared/contract/feature_checks.ts";
 import { DATASET_LIMITS } from "../../shared/contract/limits.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles/errors.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
 export const datasetService: DatasetService = {
@@ -27,6 +28,20 @@ export const datasetService: DatasetService = {
       );
     }
     const features = featuresOf(body, query.crs);
+    if (query.kind === "network") {
+      const snapM = query.snap_m ?? 0;
+      return publishNetwork(
+        c.env,
+        { name, classification: query.classification, snapM, features, caller },
+        getLogger(c),
+      );
+    }
+    if (query.snap_m !== undefined) {
+      throw new ValidationError("snap_m applies to kind=network only.", [{
+        path: "snap_m",
+        message: "needs kind=network",
+      }]);
+    }
     const manifest = await publishDataset(c.env, {
       name,
       classification: query.classification,

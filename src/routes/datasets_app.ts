@@ -54,13 +54,13 @@ export interface DatasetService {
 }
 
 /** FlatGeobuf files start with `fgb`, the major version 3, `fgb`, then a patch byte. */
-export function isFlatGeobuf(bytes: Uint8Array): boolean {
+function isFlatGeobuf(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62 && bytes[3] === 0x03 &&
     bytes[4] === 0x66 && bytes[5] === 0x67 && bytes[6] === 0x62;
 }
 
 /** Validates a GeoJSON dataset body: structure (zod), then ranges in `crs`, rings, ids and limits. */
-export function validateDatasetGeoJson(
+function validateDatasetGeoJson(
   json: unknown,
   crs: DatasetPutQuery["crs"],
 ): { featureCollection: FeatureCollection; summary: FeatureCollectionSummary } {
@@ -136,7 +136,8 @@ const putDataset = createRoute({
     "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326). With `?kind=raster`: a GeoTIFF " +
     "(image/tiff; tiled/COG or striped; int8…uint32, float32, float64 bands; EPSG:4326 or EPSG:3857; nodata from " +
     "GDAL_NODATA), stored as is and read by range; another media type → 415, a file that is not a georeferenced " +
-    "TIFF the service can read → 422, and nothing is stored.",
+    "TIFF the service can read → 422, and nothing is stored. `kind=network`: LineString edges with pgRouting's " +
+    "`cost`/`reverse_cost`; the topology is built at publish (vertex, edge and component counts in the manifest).",
   security,
   middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
   request: { params: DatasetParams, query: DatasetPutQuery, body: datasetContent },

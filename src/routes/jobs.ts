@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, type DatasetManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -25,13 +25,16 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
-import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { payloadPrefix } from "../../shared/r2_keys.ts";
 
 type Ctx = AppContext;
 
 interface ResolvedSide extends ResolvedLeft {
+  /** A dataset side's kind (a payload is features). */
+  kind?: string;
   /** Payload tiles to write once the key is claimed. */
   uploads?: ReturnType<typeof buildTiles>;
 }
@@ -43,12 +46,12 @@ export const jobService: JobService = {
     const logger = getLogger(c);
     const operation = operationOf(request.spatial_operation)!;
     const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
-    if ((right.kind ?? "vector") !== operation.datasetKind) {
-      throw new ValidationError(`Dataset "${right.name}" is a ${right.kind ?? "vector"} dataset.`, [
+    if (datasetKind(right) !== operation.datasetKind) {
+      throw new ValidationError(`Dataset "${right.name}" is a ${datasetKind(right)} dataset.`, [
         { path: "dataset", message: `${operation.name} needs a ${operation.datasetKind} dataset` },
       ]);
     }
-    const resolution = isRasterManifest(right) ? Number(env.PARTITION_RESOLUTION) : right.resolution;
+    const resolution = "resolution" in right ? right.resolution : config(env).PARTITION_RESOLUTION;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
       ? datasetSide(
@@ -65,10 +68,15 @@ export const jobService: JobService = {
           request,
           resolution,
           payloadPrefix(await requestHash([claims.sub, requestFingerprint])),
-          inlinePayloadBytes(env),
+          config(env).INLINE_PAYLOAD_BYTES,
         ),
       );
 
+    const pinned: Record<string, DatasetManifest> = {};
+    for (const field of operation.pins ?? []) {
+      const name = (request as Record<string, unknown>)[field];
+      if (typeof name === "string") pinned[field] = await pinDataset(c, name, field, claims);
+    }
     const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
@@ -78,7 +86,8 @@ export const jobService: JobService = {
       left,
       dataset: right,
       filter,
-      groupBytes: Number(env.PARTITION_GROUP_BYTES ?? 0),
+      groupBytes: config(env).PARTITION_GROUP_BYTES,
+      pinned,
     });
     const { partitions, members } = plan;
     const reads = {
@@ -118,7 +127,7 @@ export const jobService: JobService = {
       members,
       slo_deadline_ms: request.slo_deadline_ms,
       callback_url: request.callback_url ?? null,
-      max_retries: Number(env.MAX_RETRIES ?? 3),
+      max_retries: config(env).MAX_RETRIES,
       trace_id: c.var.traceId,
       parent_span_id: c.var.spanId,
       claims: claimsSummary(claims),
@@ -209,12 +218,12 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
 
 /** A left dataset must hold features. */
 function vectorSide(manifest: DatasetManifest, field: string): VectorDatasetManifest {
-  if (isRasterManifest(manifest)) {
-    throw new ValidationError(`Dataset "${manifest.name}" is a raster; the left side needs features.`, [
-      { path: field, message: "a raster dataset" },
+  if (datasetKind(manifest) !== "vector") {
+    throw new ValidationError(`Dataset "${manifest.name}" is a ${datasetKind(manifest)} dataset.`, [
+      { path: field, message: "the left side reads features" },
     ]);
   }
-  return manifest;
+  return manifest as VectorDatasetManifest;
 }
 
 function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide {
@@ -227,6 +236,7 @@ function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide
     side: { kind: "dataset", name: m.name, version: m.version, classification: m.classification, tiles: tileRefs(m) },
     types: m.geometry_types,
     bbox: m.bbox,
+    kind: datasetKind(m),
   };
 }
 
@@ -253,11 +263,6 @@ async function payloadSide(
     bbox,
     uploads: inline ? undefined : built,
   };
-}
-
-function inlinePayloadBytes(env: Env): number {
-  const configured = Number(env.INLINE_PAYLOAD_BYTES ?? NaN);
-  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_INLINE_PAYLOAD_BYTES;
 }
 
 function tileRefs(manifest: VectorDatasetManifest): Record<string, TileRef> {

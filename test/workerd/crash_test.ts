@@ -6,7 +6,8 @@
  * run, and a ledger of legal transitions with counted attempts.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { canTransition, type JobStatus } from "../../shared/state_machine.ts";
+import { canTransition } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import { seededRandom } from "../../scripts/lib/seeded_random.ts";
 import { type Service, startService } from "./harness.ts";
 import {
@@ -150,7 +151,7 @@ Deno.test("22 jobs (vector overlays and zonal statistics) survive repeated SIGKI
       const transitions = events.filter((e) => e.kind === "transition");
       for (const e of transitions.slice(1)) {
         ok(
-          canTransition(e.from_status as JobStatus, e.to_status as JobStatus),
+          canTransition(e.from_status as JobStatusValue, e.to_status as JobStatusValue),
           `illegal ${e.from_status}→${e.to_status}`,
         );
       }

@@ -1,0 +1,122 @@
+/**
+ * What shortest_path and service_area share as operations: a network dataset on the right, origins (points) on the
+ * left, planning by the origins' tiles (each tile's origins spread over up to {@link MAX_SHARES} partitions, since
+ * every origin's search is independent), and a slice that snaps its origins, then searches from them one by one
+ * until its work budget is spent. The network's blocks are read as the searches reach them (block_cache.ts).
+ */
+import { cellToChildren, getResolution } from "h3-js";
+import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, isRasterManifest } from "../../shared/dataset_manifest.ts";
+import type { JobSpec, StagedRow, TileRef } from "../../shared/job_spec.ts";
+import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
+import type {
+  Operation,
+  OperationPlan,
+  PlanInput,
+  ResolvedLeft,
+  ResultSchema,
+  SliceContext,
+  SliceOutput,
+} from "../operation.ts";
+import { kindList } from "../vector/vector_operation.ts";
+import { type NetworkTask, releaseNetworkJob, taskOf } from "./task_state.ts";
+
+/** Partitions one origin tile's searches spread over at most (an H3 cell's children at the next resolution). */
+export const MAX_SHARES = 7;
+/** Origins below which a tile's searches stay in one partition. */
+const ORIGINS_PER_SHARE = 8;
+
+export interface NetworkOperationParts {
+  name: string;
+  request: Operation["request"];
+  /** Extra request fields the edge pins as datasets (their manifests reach `params`). */
+  pins?: Operation["pins"];
+  params(input: PlanInput): OperationPlan["params"];
+  /** The rows of one origin (`origin` is the index in the task's id-sorted origins). */
+  rowsOf(task: NetworkTask, origin: number, rows: StagedRow[]): Promise<number>;
+  schema(spec: JobSpec): ResultSchema;
+}
+
+export function networkOperation(parts: NetworkOperationParts): Operation {
+  return {
+    name: parts.name,
+    datasetKind: "network",
+    request: parts.request,
+    ...(parts.pins ? { pins: parts.pins } : {}),
+    checkInputs: (left: ResolvedLeft, _dataset: DatasetManifest, leftField: string) =>
+      left.types.every((t) => t === "Point") ? [] : [{
+        path: leftField,
+        message: `${parts.name} needs points as origins; ${leftField} has ${kindList(left.types)}`,
+      }],
+    plan(input: PlanInput): OperationPlan {
+      const { left, dataset, filter } = input;
+      if (isRasterManifest(dataset) || datasetKind(dataset) !== "network" || dataset.block_shift === undefined) {
+        throw new TypeError(`Dataset "${dataset.name}" is not a network.`);
+      }
+      const partitions: string[] = [];
+      const members: Record<string, string[]> = {};
+      const shares: Record<string, [number, number]> = {};
+      for (const [cell, tile] of Object.entries(left.side.tiles).sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (filter && !bboxesIntersect(tile.bbox, filter)) continue;
+        const count = Math.min(MAX_SHARES, Math.ceil(tile.feature_count / ORIGINS_PER_SHARE));
+        const names = count > 1 ? cellToChildren(cell, getResolution(cell) + 1).slice(0, count) : [cell];
+        names.forEach((name, i) => {
+          partitions.push(name);
+          members[name] = [cell];
+          shares[name] = [i, names.length];
+        });
+      }
+      return {
+        right: {
+          kind: "dataset",
+          name: dataset.name,
+          version: dataset.version,
+          classification: dataset.classification,
+          tiles: Object.fromEntries(dataset.tiles.map((t) => [t.cell, t])),
+          network: { shift: dataset.block_shift },
+        },
+        partitions: partitions.sort(),
+        members,
+        params: { ...parts.params(input), origin_shares: shares },
+      };
+    },
+    specForPartition(spec: JobSpec, cell: string): JobSpec {
+      const members = spec.members?.[cell] ?? [cell];
+      const leftTiles: Record<string, TileRef> = {};
+      for (const member of members) if (spec.left.tiles[member]) leftTiles[member] = spec.left.tiles[member];
+      const share = spec.origin_shares?.[cell];
+      return {
+        ...spec,
+        left: { ...spec.left, tiles: leftTiles },
+        partitions: [cell],
+        members: { [cell]: members },
+        ...(share ? { origin_shares: { [cell]: share } } : {}),
+      };
+    },
+    async runSlice(context: SliceContext): Promise<SliceOutput> {
+      const started = Date.now();
+      const task = await taskOf(context);
+      const readMs = Date.now() - started;
+      const rows: StagedRow[] = [];
+      const blockReads = task.cache.stats.block_reads;
+      let work = 0;
+      let origin = context.task.next_offset;
+      const stats: Record<string, number> = { read_ms: readMs };
+      if (origin === 0) {
+        stats.candidates = task.origins.ids.length;
+        stats.snap_ms = task.snapMs;
+      }
+      while (origin < task.origins.ids.length && work < context.workBudget && rows.length < context.maxRows) {
+        work += await parts.rowsOf(task, origin, rows);
+        origin++;
+      }
+      stats.exact_tests = work;
+      stats.block_reads = task.cache.stats.block_reads - blockReads;
+      stats.searches = origin - context.task.next_offset;
+      return { next_offset: origin, rows, stats, done: origin >= task.origins.ids.length };
+    },
+    releaseJob: releaseNetworkJob,
+    approximates: false,
+    schema: parts.schema,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * What a network task keeps in its isolate between slices: the network's block cache (shared by every task on the
+ * same pinned version, so partitions in one isolate read a block once), and the task's origins and destinations,
+ * read and snapped by its first slice. Everything here is derived from the spec and R2, so a slice after a crash or
+ * an eviction rebuilds it identically.
+ */
+import type { FeatureId } from "../../wasm/flat_geometry.ts";
+import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
+import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
+import type { Bbox } from "../../shared/contract/common.ts";
+import type { JobWindow } from "../../shared/auth/job_policy.ts";
+import { R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
+import { networkLinesKey } from "../../shared/r2_keys.ts";
+import type { SliceContext } from "../operation.ts";
+import { BlockCache } from "./block_cache.ts";
+import { snapPoint } from "./snap.ts";
+
+/** Points snapped to the network, in id order. */
+export interface SnappedPoints {
+  ids: FeatureId[];
+  refs: Uint32Array;
+  vertexIds: Uint32Array;
+}
+
+export interface NetworkTask {
+  spec: JobSpec;
+  cache: BlockCache;
+  origins: SnappedPoints;
+  /** shortest_path only. */
+  destinations?: SnappedPoints;
+  snapMs: number;
+}
+
+/**
+ * Bytes of blocks one network keeps loaded in an isolate: the 1M-edge generated network's graph blocks (34 MiB)
+ * fit, with room for the per-search state (17 bytes a vertex reached) under the isolate's 128 MB.
+ */
+export const NETWORK_CACHE_BYTES = 48 * 1024 * 1024;
+/** Networks kept loaded at once; tasks kept at once. */
+const MAX_NETWORKS = 2;
+const MAX_TASKS = 32;
+
+const networks = new Map<string, BlockCache>();
+const tasks = new Map<string, Promise<NetworkTask>>();
+
+export function taskOf(context: SliceContext): Promise<NetworkTask> {
+  const { task } = context;
+  const key = `${task.job_id}/${task.attempt}/${task.cell}`;
+  let entry = tasks.get(key);
+  if (!entry) {
+    entry = loadTask(context);
+    // A failed load (an R2 error) is not kept: the slice's retry reads again.
+    entry.catch(() => tasks.delete(key));
+    tasks.set(key, entry);
+    for (const old of tasks.keys()) if (tasks.size > MAX_TASKS) tasks.delete(old);
+  }
+  return entry;
+}
+
+export function releaseNetworkJob(jobId: string): void {
+  for (const key of tasks.keys()) if (key.startsWith(`${jobId}/`)) tasks.delete(key);
+}
+
+function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
+  const right = spec.right;
+  if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
+  const name = `${right.name}@${right.version}`;
+  let cache = networks.get(name);
+  if (cache) {
+    networks.delete(name);
+    networks.set(name, cache);
+    return cache;
+  }
+  const blocks = Object.entries(right.tiles).sort(([a], [b]) => (a < b ? -1 : 1)).map(([, t]) => t);
+  cache = new BlockCache(
+    { shift: right.network.shift, blocks: blocks.map((t) => ({ vertex_count: t.feature_count, bbox: t.bbox })) },
+    async (block, part) => {
+      const tile = blocks[block]!;
+      const object = await bucket.get(part === "graph" ? tile.key : networkLinesKey(tile.key));
+      if (!object) throw new Error(`Network block ${tile.key} (${part}) is missing from R2.`);
+      return new Uint8Array(await object.arrayBuffer());
+    },
+    NETWORK_CACHE_BYTES,
+  );
+  networks.set(name, cache);
+  for (const old of networks.keys()) if (networks.size > MAX_NETWORKS) networks.delete(old);
+  return cache;
+}
+
+async function loadTask(context: SliceContext): Promise<NetworkTask> {
+  const { bucket, task, window } = context;
+  const spec = task.spec;
+  const cache = networkCache(bucket, spec);
+  const started = Date.now();
+  let origins = await readPoints(bucket, spec.left.tiles, spec.bbox, window);
+  const share = spec.origin_shares?.[task.cell];
+  if (share) {
+    const [index, of] = share;
+    const keep = origins.ids.map((_, i) => i % of === index);
+    origins = { ids: origins.ids.filter((_, i) => keep[i]), xy: origins.xy.filter((_, i) => keep[i >> 1]) };
+  }
+  const snappedOrigins = await snapAll(cache, origins);
+  let destinations: SnappedPoints | undefined;
+  if (spec.operation === "shortest_path") {
+    const side = spec.destinations;
+    const points = !side
+      ? await readPoints(bucket, spec.left.tiles, spec.bbox, window)
+      : side.kind === "points"
+      ? filterPoints({ ids: side.ids, xy: side.xy }, spec.bbox, window)
+      : await readPoints(bucket, side.tiles, spec.bbox, window);
+    destinations = await snapAll(cache, points);
+  }
+  return {
+    spec,
+    cache,
+    origins: snappedOrigins,
+    ...(destinations ? { destinations } : {}),
+    snapMs: Date.now() - started,
+  };
+}
+
+type Points = { ids: FeatureId[]; xy: number[] };
+
+/** The points of some tiles inside the bbox filter and the window, in id order. */
+async function readPoints(
+  bucket: TileBucket,
+  tiles: Record<string, TileRef>,
+  filter: Bbox | null,
+  window: JobWindow | null,
+): Promise<Points> {
+  const out: Points = { ids: [], xy: [] };
+  for (const tile of Object.values(tiles)) {
+    const reader = await R2TileReader.open(tile.inline ? inlineTileBucket(tile.inline) : bucket, tile.key, {
+      size: tile.bytes,
+    });
+    const columns = await reader.allPoints();
+    if (columns) {
+      for (let i = 0; i < columns.ids.length; i++) {
+        out.ids.push(columns.ids[i]!);
+        out.xy.push(columns.xy[2 * i]!, columns.xy[2 * i + 1]!);
+      }
+      continue;
+    }
+    for (const feature of await reader.all()) {
+      out.ids.push(feature.id);
+      out.xy.push(feature.geometry.xy[0]!, feature.geometry.xy[1]!);
+    }
+  }
+  return filterPoints(out, filter, window);
+}
+
+function filterPoints(points: Points, filter: Bbox | null, window: JobWindow | null): Points {
+  const order = points.ids.map((_, i) => i).filter((i) => {
+    const x = points.xy[2 * i]!, y = points.xy[2 * i + 1]!;
+    const inFilter = !filter || (x >= filter[0] && x <= filter[2] && y >= filter[1] && y <= filter[3]);
+    return inFilter && (window?.some((w) => x >= w[0] && x <= w[2] && y >= w[1] && y <= w[3]) ?? false);
+  }).sort((a, b) => compareFeatureIds(points.ids[a]!, points.ids[b]!));
+  return {
+    ids: order.map((i) => points.ids[i]!),
+    xy: order.flatMap((i) => [points.xy[2 * i]!, points.xy[2 * i + 1]!]),
+  };
+}
+
+async function snapAll(cache: BlockCache, points: Points): Promise<SnappedPoints> {
+  const n = points.ids.length;
+  const refs = new Uint32Array(n);
+  const vertexIds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const snap = await snapPoint(cache, points.xy[2 * i]!, points.xy[2 * i + 1]!);
+    refs[i] = snap.ref;
+    vertexIds[i] = snap.vertexId;
+  }
+  return { ids: points.ids, refs, vertexIds };
+}

@@ -1,0 +1,45 @@
+/** The two traversals a job asks for, from one origin vertex, over a network's blocks. */
+import type { BlockCache } from "./block_cache.ts";
+import { DijkstraSearch, type Settled } from "./dijkstra.ts";
+import { pathLine } from "./path.ts";
+import { runSearch } from "./run_search.ts";
+
+export interface Reached {
+  cost: number;
+  /** The path's line (interleaved lon/lat), when asked for. */
+  line?: Float64Array;
+}
+
+/**
+ * `pgr_dijkstraCost` from `origin` to each of `destinations` (packed references): the reached ones, keyed by
+ * reference. The origin itself is never in the answer (pgRouting returns no row for start = end).
+ */
+export async function shortestPathsFrom(
+  cache: BlockCache,
+  origin: number,
+  destinations: readonly number[],
+  withLine: boolean,
+): Promise<{ reached: Map<number, Reached>; work: number }> {
+  const targets = destinations.filter((d) => d !== origin);
+  const reached = new Map<number, Reached>();
+  if (targets.length === 0) return { reached, work: 0 };
+  const search = new DijkstraSearch(cache, origin, { targets });
+  await runSearch(cache, search, Infinity);
+  for (const target of targets) {
+    const cost = search.costTo(target);
+    if (cost === undefined) continue;
+    reached.set(target, withLine ? { cost, line: await pathLine(cache, search, target) } : { cost });
+  }
+  return { reached, work: search.work };
+}
+
+/** `pgr_drivingDistance` from `origin`: every vertex with `agg_cost <= maxCost`, the origin at 0 included. */
+export async function serviceAreaFrom(
+  cache: BlockCache,
+  origin: number,
+  maxCost: number,
+): Promise<{ settled: Settled[]; work: number }> {
+  const search = new DijkstraSearch(cache, origin, { maxCost, recordSettled: true });
+  await runSearch(cache, search, Infinity);
+  return { settled: search.settled, work: search.work };
+}

@@ -1,0 +1,40 @@
+/**
+ * `service_area`: for each origin (left points, snapped to their nearest vertices), every vertex whose least travel
+ * cost from it is at most `max_cost`, as pgRouting's `pgr_drivingDistance(edges, origins, max_cost, directed :=
+ * true, equicost := false)`; the origin's own vertex is always there at 0. The geometry is the vertex.
+ */
+import { z } from "@hono/zod-openapi";
+import { networkOperation } from "./network/network_operation.ts";
+import { serviceAreaFrom } from "./network/traverse.ts";
+
+export const serviceArea = networkOperation({
+  name: "service_area",
+  request: {
+    fields: {
+      max_cost: z.number().nonnegative().openapi({
+        description: "service_area (required): the largest aggregate cost reported, in the network's cost units.",
+      }),
+    },
+    check(request, add, payloadTypes) {
+      if (payloadTypes && payloadTypes.some((t) => t !== "Point")) {
+        add(["geometry_payload"], `service_area needs points as origins; geometry_payload has ${payloadTypes}`);
+      }
+      if (request.max_cost === undefined) add(["max_cost"], "max_cost is required for service_area");
+    },
+  },
+  params: (input) => ({ max_cost: input.request.max_cost as number }),
+  async rowsOf(task, i, rows) {
+    const { settled, work } = await serviceAreaFrom(task.cache, task.origins.refs[i]!, task.spec.max_cost!);
+    const l = task.origins.ids[i]!;
+    settled.sort((a, b) => a.vertexId - b.vertexId);
+    for (const v of settled) {
+      rows.push({ l, r: v.vertexId, g: { kind: "Point", xy: Float64Array.of(v.x, v.y) }, p: { agg_cost: v.cost } });
+    }
+    return work;
+  },
+  schema: () => ({
+    keys: ["left_id", "vertex_id"],
+    columns: [{ name: "agg_cost", type: "double" }],
+    geometryKinds: ["Point"],
+  }),
+});
