@@ -6,11 +6,12 @@ import type { Operation } from "./operation.ts";
 import { pointInPolygon } from "./point_in_polygon.ts";
 import { polygonIntersection } from "./polygon_intersection.ts";
 import { spatialJoin } from "./spatial_join.ts";
+import { zonalStatistics } from "./zonal_statistics/mod.ts";
 import { shortestPath } from "./shortest_path.ts";
 import { serviceArea } from "./service_area.ts";
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = Object.fromEntries(
-  [polygonIntersection, pointInPolygon, spatialJoin, shortestPath, serviceArea].map((
+  [polygonIntersection, pointInPolygon, spatialJoin, zonalStatistics, shortestPath, serviceArea].map((
     operation,
   ) => [operation.name, operation]),
 );

@@ -9,7 +9,7 @@ import { DatasetName } from "../shared/contract/common.ts";
 import { checkFeatureCollection, FeatureCollection, toFlatFeatures } from "../shared/contract/geojson.ts";
 import { PAYLOAD_LIMITS } from "../shared/contract/limits.ts";
 import type { SupportedCrs } from "../shared/contract/crs.ts";
-import { datasetKind } from "../shared/dataset_manifest.ts";
+import { datasetKind, isRasterManifest } from "../shared/dataset_manifest.ts";
 import type { DestinationsSide, JobSpec } from "../shared/job_spec.ts";
 import { ValidationError } from "../shared/problem.ts";
 import type { FlatGeometry } from "../wasm/flat_geometry.ts";
@@ -86,10 +86,15 @@ export const shortestPath = networkOperation({
 function destinationsOf({ request, left, pinned }: PlanInput): DestinationsSide {
   const dataset = pinned?.destinations_dataset;
   if (dataset) {
-    if (datasetKind(dataset) !== "vector" || dataset.geometry_types.some((t) => t !== "Point")) {
+    if (
+      isRasterManifest(dataset) || datasetKind(dataset) !== "vector" ||
+      dataset.geometry_types.some((t) => t !== "Point")
+    ) {
       throw new ValidationError("The destinations are not points.", [{
         path: "destinations_dataset",
-        message: `dataset "${dataset.name}" holds ${dataset.geometry_types.join(", ") || "nothing"}, not points`,
+        message: `dataset "${dataset.name}" holds ${
+          isRasterManifest(dataset) ? "a raster" : dataset.geometry_types.join(", ") || "nothing"
+        }, not points`,
       }]);
     }
     return {

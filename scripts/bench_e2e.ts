@@ -37,6 +37,7 @@
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
 import { devToken } from "./lib/dev_token.ts";
+import { benchZonal, ZONAL_DEFAULTS } from "./bench/zonal.ts";
 import { downloadResult, type JobRun, ledgerMs, runJob, summarizeGeoJsonResult } from "./bench/jobs_client.ts";
 import { type PgRun, type PostGis, startPostGis } from "./bench/postgis.ts";
 import { resetPeaks, runtimeUrl, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
@@ -60,9 +61,12 @@ import { denoWasmModules } from "../test/unit/wasm/load_core.ts";
 import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 
 const HELP = `Usage: deno task bench:e2e [options]
-  --only <parts>        comma list of J1,J2,J3,load,startup (default all) and N1,N2,N3 (network traversal beside
-                        pgRouting; N2/N3 publish the generated 1M-edge network: with --lift-limits)
+  --only <parts>        comma list of J1,J2,J3,load,startup (default all); Z1 (zonal statistics: counties × CONUS
+                        raster vs PostGIS raster and rasterio, scripts/bench/zonal.ts; --repeat = runs, min 2) and Z2
+                        run on their own; N1,N2,N3 (network traversal beside pgRouting; N2/N3 publish the generated
+                        1M-edge network: with --lift-limits)
   --points <list>       J1 point counts (default 100000,1000000)
+  --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --no-service          skip the service (PostGIS/turf only)
   --no-postgis          skip PostGIS
   --no-turf             skip turf
@@ -95,6 +99,7 @@ const { values: flags } = parseArgs({
   options: {
     only: { type: "string", default: "J1,J2,J3,load,startup" },
     points: { type: "string", default: "100000,1000000" },
+    skewed: { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     "no-postgis": { type: "boolean", default: false },
     "no-turf": { type: "boolean", default: false },
@@ -122,6 +127,14 @@ if (flags.help) {
   Deno.exit(0);
 }
 const parts = new Set(flags.only.split(",").map((s) => s.trim().toLowerCase()));
+if (parts.has("z1") || parts.has("z2")) {
+  // The zonal benchmarks run their own service, PostGIS and rasterio (scripts/bench/zonal.ts).
+  if (parts.has("z1")) await benchZonal({ ...ZONAL_DEFAULTS, runs: Math.max(2, Number(flags.repeat) || 2) });
+  if (parts.has("z2")) {
+    console.log("Z2 not run: the 1.53 GB raster needs the multipart upload, which does not take rasters yet.");
+  }
+  Deno.exit(0);
+}
 const repeat = Math.max(1, Math.floor(Number(flags.repeat)) || 1);
 /** A job's label for run `i` (0-based) of a repeated run; the label itself when jobs run once. */
 const runLabel = (label: string, i: number) => (repeat > 1 ? `${label} (run ${i + 1}/${repeat})` : label);
@@ -187,6 +200,14 @@ if (parts.has("j1")) {
       op: "point_in_polygon",
       left: "counties",
       right: `points_${n}`,
+    });
+    if (!flags.skewed) continue;
+    def({ name: `skewed_${n}`, features: () => data.skewedPoints(n), repair: false, idType: "bigint" });
+    jobs.push({
+      label: `J1 PIP ${n.toLocaleString("en-US")} pts skewed`,
+      op: "point_in_polygon",
+      left: "counties",
+      right: `skewed_${n}`,
     });
   }
 }
@@ -435,7 +456,10 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         candidates_after_bbox?: number;
         exact_tests?: number;
         geos_heap_peak_bytes?: number;
+        partition_work?: { max: number; median: number; p95: number };
+        critical_path_ms?: number;
       };
+      const work = stats?.partition_work;
       if (run.stalledPolls) {
         notes.push(`${job.row}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
       }
@@ -453,6 +477,12 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         stats?.geos_heap_peak_bytes ? mib(stats.geos_heap_peak_bytes) : "?",
         `${stats?.candidates_after_bbox ?? "?"} cand, ${stats?.exact_tests ?? "?"} tests; Σms ${
           Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
+        }${
+          work
+            ? `; work max/median ${
+              (work.max / Math.max(1, work.median)).toFixed(2)
+            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms`
+            : ""
         }`,
       ]);
       report[`job ${job.row}`] = {

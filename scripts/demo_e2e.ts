@@ -20,11 +20,11 @@ import { allCounties, type Feature, type FeatureCollection, grid1deg } from "./f
 import { devToken } from "./lib/dev_token.ts";
 import { CONUS_BBOX, seededPoints } from "./lib/seeded_random.ts";
 import { type DevServer, freePort, startDevServer } from "./lib/wrangler_dev.ts";
-import { parseFlatGeobuf } from "../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../shared/tiles/fgb_features.ts";
+import { isTerminal } from "../shared/state_machine.ts";
 
 const POINT_COUNT = 100_000;
 const POINT_SEED = 7;
-const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"];
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -217,7 +217,7 @@ async function runJob(label: string, request: Record<string, unknown>): Promise<
       done(`${label}: ${progress} at ${secs(performance.now() - t0)}`);
       lastProgress = progress;
     }
-    if (TERMINAL.includes(doc.status)) break;
+    if (isTerminal(doc.status)) break;
     if (Date.now() > deadline) {
       summary.problems.push(`${label}: not finished after ${values["timeout-s"]} s (${progress})`);
       return;

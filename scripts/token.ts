@@ -10,8 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEV_CLAIMS, type DevClaims, devToken } from "./lib/dev_token.ts";
-
-const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
+import { CLASSIFICATIONS } from "../shared/contract/common.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -1,6 +1,7 @@
-/** What a dataset catalog records and hands out: the published version's manifest and its tiles. */
+/** What a dataset catalog records and hands out: the published version's manifest and its tiles (or raster). */
 import type { GeometryKind } from "../wasm/flat_geometry.ts";
 import type { Bbox, Classification } from "./contract/common.ts";
+import type { RasterInfo } from "./raster/raster_info.ts";
 
 export type TileEntry = {
   cell: string;
@@ -10,7 +11,41 @@ export type TileEntry = {
   bytes: number;
 };
 
-export type DatasetManifest = {
+/** What every version of every kind records. */
+type ManifestBase = {
+  name: string;
+  version: number;
+  owner_domain: string;
+  classification: Classification;
+  /** EPSG:4326 extent (null: an empty vector dataset). */
+  bbox: Bbox | null;
+  /** SHA-256 of what the version stores, computed by the publisher: the etag's content part. */
+  content_hash: string;
+  etag: string;
+  created_at: string;
+  published_by: string;
+};
+
+/** A raster version: one GeoTIFF object in R2, read by range (`key`), and its grid as the header says. */
+export type RasterDatasetManifest =
+  & ManifestBase
+  & Omit<RasterInfo, "compression" | "bbox">
+  & { kind: "raster"; key: string; bytes: number; bbox: Bbox };
+
+/** The manifest of any dataset kind; vector manifests written before kinds existed have no `kind`. */
+export type DatasetManifest = VectorDatasetManifest | RasterDatasetManifest;
+
+/** `Omit` applied to each member of a union. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a publisher hands the catalog; the catalog adds version, etag and time. */
+export type ManifestDraft = DistributiveOmit<DatasetManifest, "version" | "etag" | "created_at">;
+
+export function isRasterManifest(manifest: DatasetManifest): manifest is RasterDatasetManifest {
+  return manifest.kind === "raster";
+}
+
+export type VectorDatasetManifest = {
   name: string;
   version: number;
   owner_domain: string;
@@ -45,18 +80,22 @@ export type NetworkFacts = {
   block_shift: number;
 };
 
-/** A manifest's kind (`vector` when it predates kinds). */
-export function datasetKind(manifest: Pick<DatasetManifest, "kind">): "vector" | "network" {
-  return manifest.kind ?? "vector";
-}
-
 export type DatasetVersionEntry = {
   version: number;
   created_at: string;
-  feature_count: number;
+  /** Null for a raster version. */
+  feature_count: number | null;
   etag: string;
 };
 
 export type PublishOutcome =
   | { ok: true; manifest: DatasetManifest }
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
+
+/** What a dataset holds: features (tiled FlatGeobuf), a raster, or a network's topology. */
+export type DatasetKind = "vector" | "raster" | "network";
+
+/** A manifest's kind (manifests published before rasters and networks are vector). */
+export function datasetKind(manifest: { kind?: DatasetKind }): DatasetKind {
+  return manifest.kind ?? "vector";
+}

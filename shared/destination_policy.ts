@@ -22,6 +22,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { ValidationError } from "./problem.ts";
+import { config } from "./config.ts";
 
 export type DestinationVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
@@ -36,7 +37,7 @@ export interface DestinationPolicy {
  * `.dev.vars` or a `--var`, not in wrangler.toml, so it is not part of the generated `Env`).
  */
 export function policyFromEnv(env: object): DestinationPolicy {
-  return { allowLoopback: (env as { WEBHOOK_ALLOW_LOOPBACK?: unknown }).WEBHOOK_ALLOW_LOOPBACK === "true" };
+  return { allowLoopback: config(env).WEBHOOK_ALLOW_LOOPBACK };
 }
 
 /** IPv6 global unicast (RFC 4291): everything else is reserved, whatever `ipaddr.js` calls it. */

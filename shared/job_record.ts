@@ -1,6 +1,6 @@
 /** A job as its home partition records it: what the ledger stores and the status document is built from. */
 import type { JobSpec } from "./job_spec.ts";
-import type { JobStatus } from "./state_machine.ts";
+import type { JobStatusValue } from "./contract/job.ts";
 
 export interface JobResult {
   key: string;
@@ -26,7 +26,7 @@ export interface JobError {
 export interface JobRecord {
   job_id: string;
   spec: JobSpec;
-  status: JobStatus;
+  status: JobStatusValue;
   attempts: number;
   retry_base: number;
   created_at: number;

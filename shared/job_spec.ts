@@ -6,6 +6,7 @@
 import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
 import type { Bbox } from "./contract/common.ts";
+import type { RasterGrid } from "./raster/raster_info.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
@@ -58,6 +59,11 @@ export interface JobSpec {
   partitions: string[];
   /** Partition cell → the tile cells it runs (absent: each partition runs its own cell's tiles). */
   members?: Record<string, string[]>;
+  /**
+   * Partitions that share their tile cells with others, each running `[index, count]`: the index-th of `count`
+   * equal shares of the right side's features by position (operations/partition_groups.ts).
+   */
+  shards?: Record<string, [index: number, count: number]>;
   slo_deadline_ms: number;
   callback_url: string | null;
   max_retries: number;
@@ -79,6 +85,19 @@ export interface JobSpec {
    * member tile, from the `share`-th on (origins in id order), so one tile's origins spread over several objects.
    */
   origin_shares?: Record<string, [number, number]>;
+  /** zonal_statistics: the pinned raster and what to compute over it. */
+  zonal?: ZonalSpec;
+}
+
+/** A raster version as a job reads it: its object (by range) and grid. */
+export type RasterRef = RasterGrid & { key: string; bytes: number };
+
+export interface ZonalSpec {
+  raster: RasterRef;
+  /** 1-based. */
+  band: number;
+  statistics: string[];
+  pixel_rule: "center" | "all_touched" | "coverage";
 }
 
 /** One line of a partition's part object: a result feature, sorted by (left_id, right_id). */

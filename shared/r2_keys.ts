@@ -78,3 +78,8 @@ export function parseDatasetObjectKey(key: string): { prefix: string; name: stri
   const match = DATASET_VERSION.exec(key);
   return match ? { prefix: match[1]!, name: match[2]! } : null;
 }
+
+/** A raster version's GeoTIFF, under the version's prefix. */
+export function rasterKey(prefix: string): string {
+  return `${prefix}raster.tif`;
+}

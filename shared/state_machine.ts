@@ -4,9 +4,7 @@
  */
 import type { JobStatusValue } from "./contract/job.ts";
 
-export type JobStatus = JobStatusValue;
-
-const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
+const TRANSITIONS: Record<JobStatusValue, readonly JobStatusValue[]> = {
   QUEUED: ["IN_PROGRESS", "CANCELLED"],
   // Back to QUEUED: a retry after a stall or a retryable failure.
   IN_PROGRESS: ["COMPLETED", "FAILED", "CANCELLED", "QUEUED", "DEAD_LETTER"],
@@ -18,19 +16,29 @@ const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   CANCELLED: [],
 };
 
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"]);
+export const TERMINAL_STATUSES: ReadonlySet<JobStatusValue> = new Set([
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+  "DEAD_LETTER",
+]);
+
+/** Whether a status (as a client reads it, any string) is one a job never leaves by itself. */
+export function isTerminal(status: string): boolean {
+  return TERMINAL_STATUSES.has(status as JobStatusValue);
+}
 
 export class IllegalTransitionError extends Error {
-  constructor(readonly jobId: string, readonly from: JobStatus, readonly to: JobStatus) {
+  constructor(readonly jobId: string, readonly from: JobStatusValue, readonly to: JobStatusValue) {
     super(`Job "${jobId}" cannot go from ${from} to ${to}`);
     this.name = "IllegalTransitionError";
   }
 }
 
-export function canTransition(from: JobStatus, to: JobStatus): boolean {
+export function canTransition(from: JobStatusValue, to: JobStatusValue): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
-export function assertTransition(jobId: string, from: JobStatus, to: JobStatus): void {
+export function assertTransition(jobId: string, from: JobStatusValue, to: JobStatusValue): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(jobId, from, to);
 }

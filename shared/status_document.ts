@@ -1,10 +1,10 @@
 /** The job status document (`GET /v1/jobs/{id}`, operator listings, webhook bodies) built from the ledger's record. */
-import type { JobStatus } from "./contract/status.ts";
+import type { JobStatusDocument } from "./contract/status.ts";
 import type { JobRecord } from "./job_record.ts";
 
 /** The contract's view of a job record: timestamps as ISO text, the result as a link, the error as problem fields. */
-export function statusDocument(job: JobRecord & { webhook?: JobStatus["webhook"] | null }): JobStatus {
-  const doc: JobStatus = {
+export function statusDocument(job: JobRecord & { webhook?: JobStatusDocument["webhook"] | null }): JobStatusDocument {
+  const doc: JobStatusDocument = {
     job_id: job.job_id,
     status: job.status,
     created_at: new Date(job.created_at).toISOString(),

@@ -14,7 +14,7 @@ import { bearerAuth } from "./auth/middleware.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_JOB_BODY_BYTES, MAX_OTHER_BODY_BYTES } from "../shared/contract/limits.ts";
 import { bodyLimit } from "./http/body.ts";
 import { gateway } from "./http/gateway.ts";
-import { notFound, onError } from "../shared/problem.ts";
+import { notFound, onError } from "./http/problem.ts";
 import { submissionRateLimit } from "./http/rate_limit.ts";
 import { trace } from "./http/trace.ts";
 import { datasetUploadRoutes, type DatasetUploadService } from "./routes/dataset_uploads_app.ts";
@@ -39,7 +39,7 @@ export interface AppServices {
 }
 
 /** Byte limit per route, enforced on Content-Length before auth and again while streaming. */
-export function bodyLimitFor(method: string, path: string): number {
+function bodyLimitFor(method: string, path: string): number {
   if (method === "POST" && path === "/v1/jobs") return MAX_JOB_BODY_BYTES;
   if (method === "PUT" && path.startsWith("/v1/datasets/")) return MAX_DATASET_BODY_BYTES;
   return MAX_OTHER_BODY_BYTES;

@@ -13,6 +13,7 @@ import { collectInputs } from "./cron/collect_inputs.ts";
 import { setLogLevel } from "../shared/telemetry/log.ts";
 import { loadGeometryCore } from "../wasm/mod.ts";
 import { workerdWasmModules } from "../wasm/workerd_modules.js";
+import { config } from "../shared/config.ts";
 
 export { PartitionLedger } from "../durable-objects/partition_ledger/mod.ts";
 export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
@@ -32,11 +33,11 @@ const app = createApp({
 
 export default {
   fetch(request, env, ctx) {
-    setLogLevel(env.LOG_LEVEL);
+    setLogLevel(config(env).LOG_LEVEL);
     return app.fetch(request, env, ctx);
   },
   scheduled(_controller, env, ctx) {
-    setLogLevel(env.LOG_LEVEL);
+    setLogLevel(config(env).LOG_LEVEL);
     ctx.waitUntil(Promise.all([sweepStalledJobs(env), collectStaging(env), collectInputs(env)]));
   },
 } satisfies ExportedHandler<Env>;

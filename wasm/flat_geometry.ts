@@ -12,6 +12,9 @@ export type GeometryKind =
   | "Polygon"
   | "MultiPolygon";
 
+/** `[minX, minY, maxX, maxY]` (lon/lat in EPSG:4326): every bounding box in the service, one tuple type. */
+export type Bbox = [minX: number, minY: number, maxX: number, maxY: number];
+
 export interface FlatGeometry {
   kind: GeometryKind;
   /** Interleaved x, y (lon, lat in EPSG:4326). Empty for a MultiPolygon with `parts`. */

@@ -13,7 +13,7 @@
  *   threshold, far better for short edges).
  */
 import * as geographiclib from "geographiclib-geodesic";
-import type { FlatGeometry } from "./flat_geometry.ts";
+import type { Bbox, FlatGeometry } from "./flat_geometry.ts";
 import { spansOf } from "./flat_in.ts";
 
 type GeographicLib = typeof import("geographiclib-geodesic");
@@ -23,10 +23,10 @@ const DISTANCE = lib.Geodesic.DISTANCE;
 const LINE_CAPS = lib.Geodesic.LATITUDE | lib.Geodesic.LONGITUDE | lib.Geodesic.DISTANCE_IN;
 
 /** Metres per degree of latitude, lower bound (at the equator: 110,574 m). */
-export const MIN_METRES_PER_DEGREE_LAT = 110_574;
+const MIN_METRES_PER_DEGREE_LAT = 110_574;
 
 /** Area in m² of one ring (interleaved lon/lat from point `start` to `end`, closing point optional). */
-export function ringGeodesicArea(xy: Float64Array, start: number, end: number): number {
+function ringGeodesicArea(xy: Float64Array, start: number, end: number): number {
   let last = end;
   if (end - start > 1 && xy[2 * start] === xy[2 * end - 2] && xy[2 * start + 1] === xy[2 * end - 1]) last--;
   if (last - start < 3) return 0;
@@ -53,7 +53,7 @@ export function pointDistance(x1: number, y1: number, x2: number, y2: number): n
 }
 
 /** Distance in metres from point (px, py) to the geodesic segment (x1, y1)–(x2, y2). */
-export function pointSegmentDistance(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
+function pointSegmentDistance(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
   const line = WGS84.InverseLine(y1, x1, y2, x2, LINE_CAPS);
   const length = line.s13 as number;
   const at = (s: number) => {
@@ -198,7 +198,7 @@ function bulgeMetres(x1: number, y1: number, x2: number, y2: number): number {
  * bounds): the planar prefilter of `dwithin`. Geodesic edges bulge poleward of their vertices' bbox (by
  * ~200 m for a 1.7° edge at 39°N), so the latitude margin also covers the bulge of an edge as wide as the bbox.
  */
-export function expandBounds(b: readonly number[], metres: number): [number, number, number, number] {
+export function expandBounds(b: readonly number[], metres: number): Bbox {
   const bulge = bulgeMetres(b[0]!, b[1]!, b[2]!, b[3]!) / MIN_METRES_PER_DEGREE_LAT;
   const dLat = metres / MIN_METRES_PER_DEGREE_LAT + (Number.isFinite(bulge) ? Math.min(bulge, 90) : 90);
   const maxAbsLat = Math.min(90, Math.max(Math.abs(b[1]!), Math.abs(b[3]!)) + dLat);
@@ -213,11 +213,11 @@ export function expandBounds(b: readonly number[], metres: number): [number, num
  * ±180° split into the piece on this side and the piece it wraps onto (PostGIS geography measures the short way
  * round the antimeridian). One box when the reach stays inside the domain.
  */
-export function reachBoxes(b: readonly number[], metres: number): [number, number, number, number][] {
+export function reachBoxes(b: readonly number[], metres: number): Bbox[] {
   const [x0, y0, x1, y1] = expandBounds(b, metres);
   const minY = Math.max(-90, y0), maxY = Math.min(90, y1);
   if (x1 - x0 >= 360) return [[-180, minY, 180, maxY]];
-  const boxes: [number, number, number, number][] = [[Math.max(-180, x0), minY, Math.min(180, x1), maxY]];
+  const boxes: Bbox[] = [[Math.max(-180, x0), minY, Math.min(180, x1), maxY]];
   if (x0 < -180) boxes.push([x0 + 360, minY, 180, maxY]);
   if (x1 > 180) boxes.push([-180, minY, x1 - 360, maxY]);
   return boxes;

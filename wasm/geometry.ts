@@ -2,12 +2,12 @@
  * Typed handles over GEOS objects. Each owns one GEOS pointer, frees it once
  * (`free()` or `using`), and refuses use after free with a ReferenceError.
  */
-import type { FeatureId, FlatGeometry } from "./flat_geometry.ts";
 import type { GeosRuntime } from "./core.ts";
 import { readGeometry } from "./flat_out.ts";
 import { geodesicArea } from "./geodesic.ts";
 import { clipByRect, intersection } from "./ops/intersection.ts";
-import { type Bounds, bounds, planarArea } from "./ops/measure.ts";
+import { bounds, planarArea } from "./ops/measure.ts";
+import type { Bbox, FeatureId, FlatGeometry } from "./flat_geometry.ts";
 import { gridIntersectingPoints, type PointGridOptions } from "./ops/point_grid.ts";
 import {
   predicate,
@@ -77,7 +77,7 @@ export class Geometry implements Disposable {
    * Intersection with the rectangle `[minX, minY, maxX, maxY]` (GEOS ClipByRect, ST_ClipByBox2D): the fast path
    * for grid cells and tiles. Same polygonal result as `intersection` for valid polygonal input.
    */
-  clipToRect(rect: readonly [number, number, number, number]): Geometry {
+  clipToRect(rect: Readonly<Bbox>): Geometry {
     return new Geometry(this.#rt, clipByRect(this.#rt, this.ptr, rect, this.id), this.id);
   }
 
@@ -98,7 +98,7 @@ export class Geometry implements Disposable {
   }
 
   /** `[minX, minY, maxX, maxY]` (NaN when empty). */
-  bounds(): Bounds {
+  bounds(): Bbox {
     return bounds(this.#rt, this.ptr);
   }
 
@@ -157,7 +157,7 @@ export class PreparedGeometry implements Disposable {
   readonly #rt: GeosRuntime;
   #ptr: number;
   readonly base: Geometry;
-  #envelope: Bounds | undefined;
+  #envelope: Bbox | undefined;
   #flat: FlatGeometry | null | undefined;
 
   constructor(rt: GeosRuntime, ptr: number, base: Geometry) {

@@ -27,7 +27,7 @@ export { Geometry, PreparedGeometry } from "./geometry.ts";
 export { flatFromGeoJSON, type GeoJSONGeometry } from "./geojson.ts";
 export { geodesicArea, pointDistance } from "./geodesic.ts";
 export { flatBounds, flatBoundsInto, SpatialIndex } from "./spatial_index.ts";
-export type { Bounds } from "./ops/measure.ts";
+export type { Bbox } from "./flat_geometry.ts";
 export { VALID_REASON } from "./ops/validity.ts";
 
 export interface GeometryOptions {

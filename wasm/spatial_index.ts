@@ -1,10 +1,10 @@
 /** A static packed Hilbert R-tree (flatbush) over feature bounds, for candidate search. */
 import Flatbush from "flatbush";
-import type { FlatGeometry } from "./flat_geometry.ts";
+import type { Bbox, FlatGeometry } from "./flat_geometry.ts";
 
 /** `[minX, minY, maxX, maxY]` of a flat geometry, computed in JS (no GEOS). All NaN when empty. */
-export function flatBounds(flat: FlatGeometry): [number, number, number, number] {
-  const box: [number, number, number, number] = [0, 0, 0, 0];
+export function flatBounds(flat: FlatGeometry): Bbox {
+  const box: Bbox = [0, 0, 0, 0];
   flatBoundsInto(flat, box, 0);
   return box;
 }
@@ -50,7 +50,7 @@ export class SpatialIndex {
   static fromBounds(bounds: ArrayLike<readonly number[]>, nodeSize = 16): SpatialIndex {
     const tree = new Flatbush(Math.max(1, bounds.length), nodeSize);
     for (let i = 0; i < bounds.length; i++) {
-      const [minX, minY, maxX, maxY] = bounds[i]! as [number, number, number, number];
+      const [minX, minY, maxX, maxY] = bounds[i]! as Bbox;
       tree.add(minX, minY, maxX, maxY);
     }
     if (!bounds.length) tree.add(NaN, NaN, NaN, NaN);

@@ -1,8 +1,9 @@
 /** The catalog's merge of an upload's part tiles into the dataset's tiles, one cell at a time. */
 import type { TileEntry } from "../../shared/dataset_manifest.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import { type StoredFeature, writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
-import { type BBox, expandByBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { expandByBbox } from "../../shared/tiles/geometry_bbox.ts";
+import type { Bbox } from "../../wasm/flat_geometry.ts";
 import { tileKey } from "../../shared/r2_keys.ts";
 
 /** Part tiles read at once while merging one cell. */
@@ -47,8 +48,8 @@ export async function mergeUploadTiles(
       chunks[i] = new Uint8Array(0);
     }
     const bytes = writeFlatGeobuf(features, { name: cell });
-    const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const s of sources) expandByBBox(bbox, s.bbox);
+    const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const s of sources) expandByBbox(bbox, s.bbox);
     const key = tileKey(prefix, cell);
     await bucket.put(key, bytes, { httpMetadata: { contentType: "application/flatgeobuf" } });
     out.push({ cell, key, feature_count: features.length, bbox, bytes: bytes.length });

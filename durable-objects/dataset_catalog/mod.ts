@@ -5,7 +5,12 @@
  * so jobs pinned to them keep their answers.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { DatasetManifest, DatasetVersionEntry, PublishOutcome } from "../../shared/dataset_manifest.ts";
+import type {
+  DatasetManifest,
+  DatasetVersionEntry,
+  ManifestDraft,
+  PublishOutcome,
+} from "../../shared/dataset_manifest.ts";
 import {
   type AbortOutcome,
   type CompleteOutcome,
@@ -56,12 +61,12 @@ export class DatasetCatalog extends DurableObject<Env> {
   }
 
   /** Makes `draft` the next version, unless the dataset belongs to another domain. */
-  publish(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
+  publish(draft: ManifestDraft): PublishOutcome {
     return this.ctx.storage.transactionSync(() => this.#publishInTransaction(draft));
   }
 
   /** The body of {@link publish}; the caller holds a `transactionSync`. */
-  #publishInTransaction(draft: Omit<DatasetManifest, "version" | "etag" | "created_at">): PublishOutcome {
+  #publishInTransaction(draft: ManifestDraft): PublishOutcome {
     {
       this.ctx.storage.sql.exec(
         `CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, manifest TEXT NOT NULL)`,
@@ -96,7 +101,8 @@ export class DatasetCatalog extends DurableObject<Env> {
     if (!this.#hasSchema()) return false;
     const sql = this.ctx.storage.sql;
     const versioned = sql.exec(
-      `SELECT 1 FROM versions WHERE substr(json_extract(manifest, '$.tiles[0].key'), 1, ?) = ?`,
+      `SELECT 1 FROM versions
+       WHERE substr(coalesce(json_extract(manifest, '$.tiles[0].key'), json_extract(manifest, '$.key')), 1, ?) = ?`,
       prefix.length,
       prefix,
     ).toArray().length > 0;

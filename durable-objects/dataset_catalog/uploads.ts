@@ -12,19 +12,19 @@
  *
  * @module
  */
-import type { GeometryKind } from "../../wasm/flat_geometry.ts";
+import type { Bbox, GeometryKind } from "../../wasm/flat_geometry.ts";
 import { mergeUploadTiles } from "./merge_tiles.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { createLogger } from "../../shared/telemetry/log.ts";
 import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
-import type { DatasetManifest, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
+import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
 /** How long an open upload accepts parts. */
-export const UPLOAD_TTL_MS = 24 * 3600 * 1000;
+const UPLOAD_TTL_MS = 24 * 3600 * 1000;
 /** Ids sent to SQLite in one statement (as one JSON array value, well under the 2 MB value limit). */
 const IDS_PER_STATEMENT = 20_000;
 /** Duplicate ids listed in a refused complete. */
@@ -47,7 +47,7 @@ export interface UploadPartSummary {
   n: number;
   tiles: TileEntry[];
   feature_count: number;
-  bbox: [number, number, number, number] | null;
+  bbox: Bbox | null;
   geometry_types: GeometryKind[];
   repaired_count: number;
 }
@@ -95,12 +95,12 @@ type UploadRow = {
 
 export class Uploads {
   readonly #ctx: DurableObjectState;
-  readonly #publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome;
+  readonly #publish: (draft: ManifestDraft) => PublishOutcome;
   readonly #env: Env;
 
   constructor(
     ctx: DurableObjectState,
-    publish: (draft: Omit<DatasetManifest, "version" | "etag" | "created_at">) => PublishOutcome,
+    publish: (draft: ManifestDraft) => PublishOutcome,
     env: Env,
   ) {
     this.#ctx = ctx;
@@ -291,7 +291,7 @@ export class Uploads {
     const tiles = await mergeUploadTiles(this.#env.TILES, upload.prefix, upload.parts);
     const contentHash = await requestHash(tiles);
     const types = new Set<GeometryKind>();
-    let bbox: [number, number, number, number] | null = null;
+    let bbox: Bbox | null = null;
     let featureCount = 0;
     let repaired = 0;
     for (const part of upload.parts) {

@@ -17,17 +17,10 @@ import type { TaskRecord } from "./ledger.ts";
 import { PermanentJobError } from "./job_failure.ts";
 
 /**
- * Work units a slice may spend before it checkpoints: workerd freezes clocks
- * during computation, so CPU time cannot be read mid-slice; a unit is about
- * 0.1 µs of compute (for the overlays: one vertex visited by an exact test),
- * so the default ≈ 200 ms.
- */
-export const DEFAULT_SLICE_WORK = 2_000_000;
-/**
  * Rows a slice stops at (the one left feature that passes it finishes): the
  * merge holds one part per partition at a time, so parts stay a few MB.
  */
-export const MAX_SLICE_ROWS = 32_768;
+const MAX_SLICE_ROWS = 32_768;
 
 export interface SliceResult {
   next_offset: number;
@@ -44,7 +37,12 @@ export interface SliceResult {
  */
 const sliceSlots = pLimit(2);
 
-export function runTaskSlice(env: Env, task: TaskRecord, workBudget = DEFAULT_SLICE_WORK): Promise<SliceResult> {
+/**
+ * Runs one slice of `task` spending at most `workBudget` work units (`SLICE_WORK_UNITS`): workerd freezes clocks
+ * during computation, so CPU time cannot be read mid-slice; a unit is about 0.1 µs of compute (for the overlays:
+ * one vertex visited by an exact test).
+ */
+export function runTaskSlice(env: Env, task: TaskRecord, workBudget: number): Promise<SliceResult> {
   return sliceSlots(() => runSlice(env, task, workBudget));
 }
 

@@ -7,7 +7,11 @@
 import type { JobError, JobRecord, JobResult } from "../../shared/job_record.ts";
 import type { JobSpec } from "../../shared/job_spec.ts";
 import { SCHEMA } from "./schema.ts";
-import { assertTransition, type JobStatus } from "../../shared/state_machine.ts";
+import { assertTransition } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
+
+/** The ledger note of a failed commit: what the P1 alert counts. */
+export const COMMIT_FAILED = "commit failed";
 
 export interface LedgerEvent {
   seq: number;
@@ -15,8 +19,8 @@ export interface LedgerEvent {
   at: number;
   actor: string;
   kind: "transition" | "partition_done" | "slice" | "commit" | "note";
-  from_status: JobStatus | null;
-  to_status: JobStatus | null;
+  from_status: JobStatusValue | null;
+  to_status: JobStatusValue | null;
   attempt: number;
   trace_id: string | null;
   detail: Record<string, unknown> | null;
@@ -72,7 +76,7 @@ type Row = Record<string, SqlStorageValue>;
 
 /** Called inside a transition's own transaction (e.g. to write an outbox row atomically with it). */
 export interface LedgerHooks {
-  afterTransition?(job: JobRecord, from: JobStatus): void;
+  afterTransition?(job: JobRecord, from: JobStatusValue): void;
 }
 
 const json = <T>(value: SqlStorageValue | undefined): T | null =>
@@ -118,7 +122,13 @@ export class Ledger {
   }
 
   /** Moves a job to `to`, refusing illegal transitions, and appends the event in the same transaction. */
-  transition(jobId: string, to: JobStatus, actor: string, patch: TransitionPatch = {}, detail?: object): JobRecord {
+  transition(
+    jobId: string,
+    to: JobStatusValue,
+    actor: string,
+    patch: TransitionPatch = {},
+    detail?: object,
+  ): JobRecord {
     return this.storage.transactionSync(() => {
       const job = this.getJob(jobId);
       if (!job) throw new Error(`No job "${jobId}" in this partition`);
@@ -219,8 +229,8 @@ export class Ledger {
     jobId: string,
     actor: string,
     kind: LedgerEvent["kind"],
-    from: JobStatus | null,
-    to: JobStatus | null,
+    from: JobStatusValue | null,
+    to: JobStatusValue | null,
     attempt: number,
     traceId: string | null,
     detail: object | null,
@@ -249,7 +259,7 @@ export class Ledger {
       .toArray().map(toJobRecord);
   }
 
-  jobsByStatus(statuses: JobStatus[], limit = 1000): JobRecord[] {
+  jobsByStatus(statuses: JobStatusValue[], limit = 1000): JobRecord[] {
     const marks = statuses.map(() => "?").join(",");
     return this.sql.exec<Row>(
       `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at, job_id LIMIT ?`,
@@ -280,7 +290,7 @@ export class Ledger {
   }
 
   /** How many jobs here are in any of `statuses`. */
-  countByStatus(statuses: readonly JobStatus[]): number {
+  countByStatus(statuses: readonly JobStatusValue[]): number {
     return this.sql.exec<{ n: number }>(
       `SELECT COUNT(*) AS n FROM jobs WHERE status IN (${statuses.map(() => "?").join(",")})`,
       ...statuses,
@@ -299,8 +309,9 @@ export class Ledger {
       `SELECT SUM(MAX(attempts - 1, 0)) AS n FROM jobs`,
     ).one().n ?? 0;
     const commitFailures = this.sql.exec<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM job_events WHERE kind = 'note' AND at >= ? AND json_extract(detail, '$.reason') = 'commit failed'`,
+      `SELECT COUNT(*) AS n FROM job_events WHERE kind = 'note' AND at >= ? AND json_extract(detail, '$.reason') = ?`,
       now - 3_600_000,
+      COMMIT_FAILED,
     ).one().n;
     return {
       by_status: byStatus,
@@ -445,7 +456,7 @@ function toJobRecord(row: Row): JobRecord {
   return {
     job_id: String(row.job_id),
     spec: specOf(`job/${row.job_id}`, row.spec),
-    status: row.status as JobStatus,
+    status: row.status as JobStatusValue,
     attempts: Number(row.attempts),
     retry_base: Number(row.retry_base),
     created_at: Number(row.created_at),
@@ -467,8 +478,8 @@ function toLedgerEvent(row: Row): LedgerEvent {
     at: Number(row.at),
     actor: String(row.actor),
     kind: row.kind as LedgerEvent["kind"],
-    from_status: row.from_status as JobStatus | null,
-    to_status: row.to_status as JobStatus | null,
+    from_status: row.from_status as JobStatusValue | null,
+    to_status: row.to_status as JobStatusValue | null,
     attempt: Number(row.attempt),
     trace_id: row.trace_id === null ? null : String(row.trace_id),
     detail: json<Record<string, unknown>>(row.detail),

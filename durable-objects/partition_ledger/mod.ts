@@ -2,11 +2,12 @@
  * A partition: one H3 cell at the partition resolution. It is the home of the
  * jobs whose id names its cell (their ledger lives here) and it runs its own
  * share of every job that touches its cell, a bounded slice per alarm.
+ *
+ * This class is the RPC surface and the alarm; what it does as a job's home is in home.ts, what it does
+ * for its share of a job in task_runner.ts, and the state both change is the ledger (ledger.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
-import { mergeAndCommit } from "./commit.ts";
-import { backoffMs } from "./backoff.ts";
 import {
   enqueueWebhook,
   handOverWebhooks,
@@ -15,20 +16,18 @@ import {
   type WebhookSummary,
   webhookSummary,
 } from "./webhooks.ts";
-import { sloDegradation } from "./slo.ts";
-import { DEFAULT_SLICE_WORK, jobOperation, releaseJob, runTaskSlice } from "./executor.ts";
-import { toJobError } from "./job_failure.ts";
+import { releaseJob } from "./executor.ts";
 import { authorizeJobSpec } from "../../shared/auth/job_policy.ts";
 import { createLogger, setLogLevel } from "../../shared/telemetry/log.ts";
-import { type Span, startSpan } from "../../shared/telemetry/span.ts";
 import type { JobSpec } from "../../shared/job_spec.ts";
-import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport, type TaskRecord } from "./ledger.ts";
+import { Ledger, type LedgerEvent, type PartitionMetrics, type PartReport } from "./ledger.ts";
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
-import { canTransition, type JobStatus, TERMINAL_STATUSES } from "../../shared/state_machine.ts";
-
-const RETRY_REPORT_MS = 2_000;
-/** The ledger note of a failed commit: what the P1 alert counts. */
-export const COMMIT_FAILED = "commit failed";
+import { canTransition } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
+import { config } from "../../shared/config.ts";
+import { jobSpan, type Partition, type PartitionApi, RETRY_REPORT_MS } from "./context.ts";
+import { advanceJob, failJob, retryStalled } from "./home.ts";
+import { advanceTask } from "./task_runner.ts";
 
 export type SubmitOutcome =
   | { ok: true; created: boolean; job: JobRecord }
@@ -37,7 +36,7 @@ export type CancelOutcome = { ok: true; job: JobRecord } | { ok: false; code: "N
 export type RedriveOutcome =
   | { ok: true; job: JobRecord }
   | { ok: false; code: "NOT_FOUND" }
-  | { ok: false; code: "ILLEGAL_TRANSITION"; status: JobStatus };
+  | { ok: false; code: "ILLEGAL_TRANSITION"; status: JobStatusValue };
 
 export interface SweepReport {
   retried: string[];
@@ -50,15 +49,10 @@ export interface SweepReport {
   failures: number;
 }
 
-const LIVE_STATUSES: JobStatus[] = ["QUEUED", "IN_PROGRESS"];
-const FAILURE_STATUSES: JobStatus[] = ["FAILED", "DEAD_LETTER"];
+const LIVE_STATUSES: JobStatusValue[] = ["QUEUED", "IN_PROGRESS"];
+const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
 
-/** The job moved on (cancelled, retried by the sweep) while its commit ran: the commit's result is not wanted. */
-class CommitSuperseded extends Error {
-  override name = "CommitSuperseded";
-}
-
-export class PartitionLedger extends DurableObject<Env> {
+export class PartitionLedger extends DurableObject<Env> implements PartitionApi {
   #ledger: Ledger | undefined;
 
   /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
@@ -66,7 +60,7 @@ export class PartitionLedger extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    setLogLevel(env.LOG_LEVEL);
+    setLogLevel(config(env).LOG_LEVEL);
   }
 
   /**
@@ -193,7 +187,7 @@ export class PartitionLedger extends DurableObject<Env> {
   /** What the staging garbage collector needs to know of a job: null when this partition has no such job. */
   stagingFacts(
     jobId: string,
-  ): { status: JobStatus; attempts: number; updated_at: number; committed: string | null } | null {
+  ): { status: JobStatusValue; attempts: number; updated_at: number; committed: string | null } | null {
     const job = this.ledger.getJob(jobId);
     return job
       ? { status: job.status, attempts: job.attempts, updated_at: job.updated_at, committed: job.result?.key ?? null }
@@ -215,7 +209,7 @@ export class PartitionLedger extends DurableObject<Env> {
     return { ok: true, job: queued };
   }
 
-  listJobs(statuses: JobStatus[], limit: number, stalledBefore?: number): JobRecord[] {
+  listJobs(statuses: JobStatusValue[], limit: number, stalledBefore?: number): JobRecord[] {
     return stalledBefore === undefined
       ? this.ledger.jobsByStatus(statuses, limit)
       : this.ledger.stalledJobs(stalledBefore).slice(0, limit);
@@ -238,21 +232,7 @@ export class PartitionLedger extends DurableObject<Env> {
       report.woken.push(job.job_id);
     }
     if (report.woken.length) await this.ctx.storage.setAlarm(now);
-    for (const job of this.ledger.stalledJobs(now - stallAfterMs)) {
-      const error: JobError = {
-        type: "urn:spatial-jobs:problem:stalled",
-        title: "Job stalled",
-        status: 503,
-        detail: `No progress for ${stallAfterMs} ms (attempt ${job.attempts}).`,
-        retryable: true,
-      };
-      const outcome = this.failJob(job, "cron:sweep", error);
-      if (outcome === "DEAD_LETTER") report.dead_lettered.push(job.job_id);
-      if (outcome === "QUEUED") {
-        report.retried.push(job.job_id);
-        await Promise.allSettled(job.spec.partitions.map((cell) => this.forPartition(cell).cancelTask(job.job_id)));
-      }
-    }
+    Object.assign(report, await retryStalled(this.#partition(), now - stallAfterMs, stallAfterMs));
     report.live = this.ledger.countByStatus(LIVE_STATUSES);
     report.failures = this.ledger.countByStatus(FAILURE_STATUSES);
     // Idle: the sweep takes this partition off the index, so the next job must list it again.
@@ -286,6 +266,14 @@ export class PartitionLedger extends DurableObject<Env> {
     await this.rearm();
   }
 
+  /** A partition's share failed: the job fails (or retries, if the failure may pass). */
+  async taskFailed(jobId: string, attempt: number, error: JobError): Promise<void> {
+    const job = this.ledger.getJob(jobId);
+    if (!job || job.attempts !== attempt) return;
+    failJob(this.ledger, job, `partition:${job.spec.home_cell}`, error);
+    await this.rearm(); // a retry's backoff, or the job.failed/job.dead_lettered webhook
+  }
+
   // --- the one alarm ---
 
   /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
@@ -293,16 +281,12 @@ export class PartitionLedger extends DurableObject<Env> {
     if (!this.hasLedger()) return;
     await this.listLive();
     for (const job of this.ledger.dueJobs(Date.now())) {
-      await this.advanceJob(job);
+      await advanceJob(this.#partition(), job);
     }
     const task = this.ledger.dueTasks(Date.now())[0];
-    if (task) await this.advanceTask(task, Number(this.env.SLICE_WORK_UNITS ?? DEFAULT_SLICE_WORK));
+    if (task) await advanceTask(this.#partition(), task, config(this.env).SLICE_WORK_UNITS);
     await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
     await this.rearm();
-  }
-
-  private get resultChunkBytes(): number | undefined {
-    return this.env.RESULT_CHUNK_BYTES ? Number(this.env.RESULT_CHUNK_BYTES) : undefined;
   }
 
   private async rearm(): Promise<void> {
@@ -323,230 +307,12 @@ export class PartitionLedger extends DurableObject<Env> {
     return cell === this.ledger.ownCell() ? this : partitionStub(this.env, cell);
   }
 
-  private async advanceJob(job: JobRecord): Promise<void> {
-    const span = jobSpan("partition.advance_job", job.spec);
-    try {
-      await this.advanceJobIn(job, span);
-    } finally {
-      span.end();
-    }
-  }
-
-  private async advanceJobIn(job: JobRecord, span: Span): Promise<void> {
-    const actor = `partition:${job.spec.home_cell}`;
-    if (job.status === "QUEUED") {
-      const degradation = jobOperation(job.spec.operation).approximates ? sloDegradation(job.spec) : null;
-      job = this.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
-        attempts: job.attempts + 1,
-        next_run_at: Date.now(),
-        ...(degradation ? { degraded: degradation } : {}),
-      }, degradation ?? undefined);
-      span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
-      if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
-    }
-    if (job.status !== "IN_PROGRESS") {
-      if (job.result) await this.rematerialize(job, span);
-      this.ledger.touch(job.job_id, null);
-      return;
-    }
-    if (job.partitions_done >= job.partitions_total) {
-      await this.commit(job, span);
-      return;
-    }
-    // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
-    const dispatched = await Promise.allSettled(
-      job.spec.partitions.map((cell) =>
-        this.forPartition(cell).enqueueTask(
-          { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
-          job.attempts,
-          cell,
-        )
-      ),
-    );
-    const failed = dispatched.filter((r) => r.status === "rejected").length;
-    this.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);
-    span.logger.info("tasks dispatched", { partitions: job.partitions_total, failed });
-  }
-
-  private async commit(job: JobRecord, span: Span): Promise<void> {
-    const actor = `partition:${job.spec.home_cell}`;
-    // Between its awaits the commit checks the job is still this attempt in progress (a cancel or a sweep may
-    // have moved it on) and leaves a heartbeat, so the sweep does not take a long commit for a stalled job.
-    const heartbeat = () => {
-      if (!this.isRunning(job)) throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
-      this.ledger.heartbeat(job.job_id);
-    };
-    try {
-      heartbeat();
-      const { result, stats } = await mergeAndCommit(
-        this.env.TILES,
-        job,
-        this.ledger.parts(job.job_id),
-        this.resultChunkBytes,
-        true,
-        heartbeat,
-      );
-      if (!this.isRunning(job)) {
-        await this.env.TILES.delete(result.key);
-        throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
-      }
-      this.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
-      span.logger.info("job committed", {
-        result_key: result.key,
-        features: result.feature_count,
-        bytes: result.bytes,
-      });
-    } catch (error) {
-      if (error instanceof CommitSuperseded || !this.isRunning(job)) {
-        span.logger.info("commit abandoned: the job moved on", { status: this.ledger.getJob(job.job_id)?.status });
-        return;
-      }
-      const jobError = toJobError(error);
-      span.logger.error("commit failed", { detail: jobError.detail, error_message: errorMessage(error) });
-      this.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
-        reason: COMMIT_FAILED,
-        detail: jobError.detail,
-      });
-      span.setStatus("ERROR", jobError.detail);
-      this.failJob(job, actor, jobError);
-    }
-  }
-
-  /** Rewrites a lost committed result from the staged parts: the same bytes under the same key. */
-  private async rematerialize(job: JobRecord, span: Span): Promise<void> {
-    const committed = job.result!;
-    if (await this.env.TILES.head(committed.key)) return;
-    try {
-      const { result } = await mergeAndCommit(
-        this.env.TILES,
-        job,
-        this.ledger.parts(job.job_id),
-        this.resultChunkBytes,
-        committed.encoding === "gzip",
-      );
-      if (result.key !== committed.key || result.etag !== committed.etag) {
-        throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
-      }
-      this.ledger.appendEvent(
-        job.job_id,
-        `partition:${job.spec.home_cell}`,
-        "note",
-        null,
-        null,
-        job.attempts,
-        job.spec.trace_id,
-        {
-          reason: "committed result object was missing; re-materialized from staged parts",
-          key: result.key,
-        },
-      );
-      span.logger.warn("result re-materialized", { result_key: result.key });
-    } catch (error) {
-      span.logger.error("result could not be re-materialized", { detail: String(error) });
-    }
-  }
-
-  /** Whether `job` is still IN_PROGRESS at the same attempt in the ledger. */
-  private isRunning(job: JobRecord): boolean {
-    const fresh = this.ledger.getJob(job.job_id);
-    return fresh?.status === "IN_PROGRESS" && fresh.attempts === job.attempts;
-  }
-
-  /** A failed attempt: FAILED if retrying cannot help, else QUEUED with backoff, or DEAD_LETTER out of retries. */
-  private failJob(job: JobRecord, actor: string, error: JobError): JobStatus | null {
-    const fresh = this.ledger.getJob(job.job_id);
-    if (!fresh || fresh.status !== "IN_PROGRESS" || fresh.attempts !== job.attempts) return null;
-    const retriesUsed = fresh.attempts - fresh.retry_base;
-    const to: JobStatus = !error.retryable ? "FAILED" : retriesUsed > fresh.spec.max_retries ? "DEAD_LETTER" : "QUEUED";
-    this.ledger.transition(job.job_id, to, actor, {
-      error,
-      next_run_at: to === "QUEUED" ? Date.now() + backoffMs(retriesUsed) : null,
-    });
-    return to;
-  }
-
-  private async advanceTask(task: TaskRecord, workBudget: number): Promise<void> {
-    const actor = `partition:${task.cell}`;
-    if (task.status === "DONE") {
-      await this.reportTask(task);
-      return;
-    }
-    const span = jobSpan("partition.slice", task.spec, { cell: task.cell, attempt: task.attempt });
-    try {
-      const slice = await runTaskSlice(this.env, task, workBudget);
-      const updated = this.ledger.checkpointTask(task, slice, actor);
-      span.logger.debug("slice checkpointed", {
-        cell: task.cell,
-        next_offset: slice.next_offset,
-        rows: slice.added,
-        done: slice.done,
-      });
-      if (updated.status === "DONE") await this.reportTask(updated);
-      else await Promise.resolve(this.forPartition(task.home_cell).progress(task.job_id, task.attempt)).catch(() => {});
-    } catch (error) {
-      const jobError = toJobError(error);
-      span.logger.error("slice failed", {
-        cell: task.cell,
-        detail: jobError.detail,
-        retryable: jobError.retryable,
-        error_message: errorMessage(error),
-      });
-      span.setStatus("ERROR", jobError.detail);
-      this.ledger.setTaskStatus(task.job_id, task.attempt, "FAILED", null, jobError);
-      await Promise.resolve(this.forPartition(task.home_cell).taskFailed(task.job_id, task.attempt, jobError))
-        .catch(() => {});
-    } finally {
-      span.end();
-    }
-  }
-
-  private async reportTask(task: TaskRecord): Promise<void> {
-    try {
-      const { job_id, cell, attempt, part_keys, feature_count, stats } = task;
-      await this.forPartition(task.home_cell).partDone({ job_id, cell, attempt, part_keys, feature_count, stats });
-      this.ledger.setTaskStatus(task.job_id, task.attempt, "REPORTED", null);
-    } catch {
-      this.ledger.setTaskStatus(task.job_id, task.attempt, "DONE", Date.now() + RETRY_REPORT_MS);
-    }
-  }
-
-  /** A partition's share failed: the job fails (or retries, if the failure may pass). */
-  async taskFailed(jobId: string, attempt: number, error: JobError): Promise<void> {
-    const job = this.ledger.getJob(jobId);
-    if (!job || job.attempts !== attempt) return;
-    this.failJob(job, `partition:${job.spec.home_cell}`, error);
-    await this.rearm(); // a retry's backoff, or the job.failed/job.dead_lettered webhook
+  /** This partition as the home coordinator and the task runner see it. */
+  #partition(): Partition {
+    return { env: this.env, ledger: this.ledger, forPartition: (cell) => this.forPartition(cell) };
   }
 }
-
-interface PartitionApi {
-  enqueueTask(spec: JobSpec, attempt: number, cell: string): Promise<void>;
-  cancelTask(jobId: string): void | Promise<void>;
-  partDone(report: PartReport): Promise<void>;
-  taskFailed(jobId: string, attempt: number, error: JobError): void | Promise<void>;
-  progress(jobId: string, attempt: number): void | Promise<void>;
-}
-
-/** A span of the job's life in this partition, child of the submitting request's span; its lines carry job_id. */
-function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string | number> = {}): Span {
-  return startSpan(name, {
-    traceId: spec.trace_id,
-    parentSpanId: spec.parent_span_id,
-    attributes: { job_id: spec.job_id, ...attributes },
-    logger: createLogger({ job_id: spec.job_id }),
-  });
-}
-
-export { backoffMs };
 
 function minDue(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
 }
-
-/** The error's own message, for the logs only. */
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-export type { JobStatus };
-export { TERMINAL_STATUSES };

@@ -42,7 +42,7 @@ interface PartMeta {
   points?: true;
 }
 
-export class PartFormatError extends Error {
+export class PartFormatError extends SyntaxError {
   override name = "PartFormatError";
 }
 

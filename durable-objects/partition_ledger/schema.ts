@@ -4,8 +4,6 @@
  * the same transaction as each event. `tasks` holds this partition's share of
  * jobs (homed here or elsewhere) with its slice checkpoint.
  */
-export const SCHEMA_VERSION = 1;
-
 export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,

@@ -15,7 +15,7 @@ import {
 } from "../webhook_outbox/delivery.ts";
 import { backoffMs } from "./backoff.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
-import type { JobStatus } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 
 export type { WebhookSummary };
 
@@ -48,7 +48,7 @@ type Row = Record<string, SqlStorageValue>;
  */
 export function enqueueWebhook(sql: SqlStorage, job: JobRecord, now = Date.now()): string | null {
   const url = job.spec.callback_url;
-  const event = (WEBHOOK_EVENTS as Partial<Record<JobStatus, WebhookEvent>>)[job.status];
+  const event = (WEBHOOK_EVENTS as Partial<Record<JobStatusValue, WebhookEvent>>)[job.status];
   if (!url || !event) return null;
   const deliveryId = `dlv_${crypto.randomUUID().replaceAll("-", "")}`;
   const payload = {
@@ -80,7 +80,7 @@ export function nextWebhookDueAt(sql: SqlStorage): number | null {
 }
 
 /** The destination's outbox (one per host, port included: the circuit breaker's key too). */
-export function webhookOutboxStub(env: Pick<Env, "WEBHOOK_OUTBOX">, url: string) {
+function webhookOutboxStub(env: Pick<Env, "WEBHOOK_OUTBOX">, url: string) {
   const host = new URL(url).host;
   return env.WEBHOOK_OUTBOX.get(env.WEBHOOK_OUTBOX.idFromName(host));
 }

@@ -11,6 +11,7 @@
  * N is `WEBHOOK_BREAKER_THRESHOLD` (5), the cool-down `WEBHOOK_BREAKER_COOLDOWN_MS` (30 s).
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../../shared/config.ts";
 
 export type BreakerStateName = "closed" | "open" | "half_open";
 
@@ -24,9 +25,6 @@ export interface BreakerState {
 
 /** Admitted (`probe`: this is the half-open trial), or refused until `retry_at`. */
 export type BreakerAdmission = { allowed: true; probe: boolean } | { allowed: false; retry_at: number };
-
-const DEFAULT_THRESHOLD = 5;
-const DEFAULT_COOLDOWN_MS = 30_000;
 
 export class WebhookBreaker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -75,11 +73,11 @@ export class WebhookBreaker extends DurableObject<Env> {
   }
 
   private threshold(): number {
-    return Math.max(1, Number(this.env.WEBHOOK_BREAKER_THRESHOLD ?? DEFAULT_THRESHOLD));
+    return config(this.env).WEBHOOK_BREAKER_THRESHOLD;
   }
 
   private cooldownMs(): number {
-    return Math.max(0, Number(this.env.WEBHOOK_BREAKER_COOLDOWN_MS ?? DEFAULT_COOLDOWN_MS));
+    return config(this.env).WEBHOOK_BREAKER_COOLDOWN_MS;
   }
 
   private read(): BreakerState {

@@ -23,15 +23,16 @@
  */
 import { policyFromEnv, resolveAndCheck } from "../../shared/destination_policy.ts";
 import { backoffMs } from "../partition_ledger/backoff.ts";
-import type { JobStatus } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import { SIGNATURE_HEADER, signPayload, tenantSecret } from "../../shared/webhook_signing.ts";
+import { config } from "../../shared/config.ts";
 
 export const WEBHOOK_EVENTS = {
   COMPLETED: "job.completed",
   FAILED: "job.failed",
   DEAD_LETTER: "job.dead_lettered",
   CANCELLED: "job.cancelled",
-} as const satisfies Partial<Record<JobStatus, string>>;
+} as const satisfies Partial<Record<JobStatusValue, string>>;
 export type WebhookEvent = typeof WEBHOOK_EVENTS[keyof typeof WEBHOOK_EVENTS];
 export type DeliveryState = "PENDING" | "DELIVERED" | "GAVE_UP";
 
@@ -71,7 +72,8 @@ export interface WebhookSummary {
   delivered_at: string | null;
 }
 
-const DEFAULTS = { maxAttempts: 8, backoffBaseMs: 1_000, backoffCapMs: 3_600_000, timeoutMs: 10_000, batch: 16 };
+const BACKOFF_CAP_MS = 3_600_000;
+const BATCH = 16;
 const MAX_ERROR_LENGTH = 300;
 
 type Row = Record<string, SqlStorageValue>;
@@ -139,15 +141,7 @@ export function deliverySummary(sql: SqlStorage, jobId: string): WebhookSummary 
 }
 
 /** What delivery needs from the Worker's bindings. */
-export type WebhookEnv = Pick<
-  Env,
-  | "WEBHOOK_SIGNING_KEY"
-  | "WEBHOOK_BREAKER"
-  | "WEBHOOK_MAX_ATTEMPTS"
-  | "WEBHOOK_BACKOFF_BASE_MS"
-  | "WEBHOOK_TIMEOUT_MS"
-  | "WEBHOOK_DNS_RESOLVER"
->;
+export type WebhookEnv = Pick<Env, "WEBHOOK_BREAKER">;
 
 /**
  * Attempts every due delivery (at most a batch per call, concurrently) and
@@ -159,7 +153,7 @@ export async function deliverDueWebhooks(env: WebhookEnv, sql: SqlStorage, now =
     `SELECT * FROM webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at <= ?
      ORDER BY next_attempt_at LIMIT ?`,
     now,
-    DEFAULTS.batch,
+    BATCH,
   ).toArray();
   const attempted = await Promise.all(due.map((row) => deliverOne(env, sql, row).catch(() => false)));
   return attempted.filter(Boolean).length;
@@ -169,7 +163,7 @@ async function deliverOne(env: WebhookEnv, sql: SqlStorage, row: Row): Promise<b
   const deliveryId = String(row.delivery_id);
   const attempts = Number(row.attempts);
   const url = String(row.url);
-  const verdict = await resolveAndCheck(url, policyFromEnv(env), env.WEBHOOK_DNS_RESOLVER || undefined);
+  const verdict = await resolveAndCheck(url, policyFromEnv(env), config(env).WEBHOOK_DNS_RESOLVER);
   if (!verdict.ok && !verdict.retry) {
     settle(sql, deliveryId, attempts, { state: "GAVE_UP", attempts, error: `destination refused: ${verdict.reason}` });
     return false;
@@ -219,7 +213,7 @@ function recordFailure(
   outcome: { status: number | null; error: string | null; retryAfterMs?: number },
 ): void {
   const attempt = attempts + 1;
-  const maxAttempts = Math.max(1, Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULTS.maxAttempts));
+  const maxAttempts = config(env).WEBHOOK_MAX_ATTEMPTS;
   if (attempt >= maxAttempts) {
     settle(sql, deliveryId, attempts, {
       state: "GAVE_UP",
@@ -229,8 +223,8 @@ function recordFailure(
     });
     return;
   }
-  const base = Number(env.WEBHOOK_BACKOFF_BASE_MS ?? DEFAULTS.backoffBaseMs);
-  const wait = Math.max(backoffMs(attempt, base, DEFAULTS.backoffCapMs), outcome.retryAfterMs ?? 0);
+  const base = config(env).WEBHOOK_BACKOFF_BASE_MS;
+  const wait = Math.max(backoffMs(attempt, base, BACKOFF_CAP_MS), outcome.retryAfterMs ?? 0);
   settle(sql, deliveryId, attempts, {
     state: "PENDING",
     attempts: attempt,
@@ -254,7 +248,7 @@ async function post(env: WebhookEnv, row: Row, url: URL): Promise<PostOutcome> {
   const traceId = row.trace_id === null ? null : String(row.trace_id);
   let signature: string;
   try {
-    const secret = await tenantSecret(env.WEBHOOK_SIGNING_KEY ?? "", String(row.owner_sub));
+    const secret = await tenantSecret(config(env).WEBHOOK_SIGNING_KEY ?? "", String(row.owner_sub));
     signature = await signPayload(secret, body, Math.floor(Date.now() / 1000));
   } catch (error) {
     return { delivered: false, healthy: true, status: null, error: describe(error) };
@@ -274,7 +268,7 @@ async function post(env: WebhookEnv, row: Row, url: URL): Promise<PostOutcome> {
       redirect: "manual",
       body,
       headers,
-      signal: AbortSignal.timeout(Number(env.WEBHOOK_TIMEOUT_MS ?? DEFAULTS.timeoutMs)),
+      signal: AbortSignal.timeout(config(env).WEBHOOK_TIMEOUT_MS),
     });
     await response.body?.cancel().catch(() => {});
     const status = response.status;

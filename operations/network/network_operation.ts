@@ -6,7 +6,7 @@
  */
 import { cellToChildren, getResolution } from "h3-js";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
-import { datasetKind } from "../../shared/dataset_manifest.ts";
+import { datasetKind, isRasterManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, StagedRow, TileRef } from "../../shared/job_spec.ts";
 import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 import type {
@@ -50,7 +50,7 @@ export function networkOperation(parts: NetworkOperationParts): Operation {
       }],
     plan(input: PlanInput): OperationPlan {
       const { left, dataset, filter } = input;
-      if (datasetKind(dataset) !== "network" || dataset.block_shift === undefined) {
+      if (isRasterManifest(dataset) || datasetKind(dataset) !== "network" || dataset.block_shift === undefined) {
         throw new TypeError(`Dataset "${dataset.name}" is not a network.`);
       }
       const partitions: string[] = [];

@@ -4,10 +4,10 @@
  * fallback, and rows keyed by (left_id, right_id). Each overlay supplies its
  * request fields, its geometry-kind check, its pair rule and its columns.
  */
-import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, type TileRef } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
-import { groupPartitions } from "../partition_groups.ts";
+import { groupPartitions, shardPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
 import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
 
@@ -28,18 +28,21 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     datasetKind: "vector",
     request: parts.request,
     checkInputs: (left: ResolvedLeft, dataset: DatasetManifest, leftField: string) =>
-      parts.checkKinds(left.types, dataset.geometry_types, leftField),
+      parts.checkKinds(left.types, vectorManifest(dataset).geometry_types, leftField),
     plan(input: PlanInput): OperationPlan {
-      const { request, left, dataset, filter } = input;
+      const { request, left, filter } = input;
+      const dataset = vectorManifest(input.dataset);
       const params = parts.params?.(request) ?? {};
       const rightTiles: Record<string, TileRef> = Object.fromEntries(dataset.tiles.map((t) => [t.cell, t]));
       const reach = reachMetres({ operation: parts.name, ...params });
       const cells = reach > 0
         ? planPartitionsWithin(left.side.tiles, rightTiles, filter, reach)
         : planPartitions(left.side.tiles, rightTiles, filter);
-      const { partitions, members } = groupPartitions(
-        cells,
-        (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
+      const bytesOf = (cell: string) => cellTileBytes(left.side.tiles, rightTiles, cell);
+      const grouped = groupPartitions(cells, bytesOf, input.groupBytes);
+      const { partitions, members, shards } = shardPartitions(
+        grouped,
+        (partition) => grouped.members[partition]!.reduce((n, cell) => n + bytesOf(cell), 0),
         input.groupBytes,
       );
       return {
@@ -52,7 +55,7 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         },
         partitions,
         members,
-        params,
+        params: Object.keys(shards).length ? { ...params, shards } : params,
       };
     },
     specForPartition,
@@ -61,6 +64,12 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     approximates: true,
     schema: () => ({ keys: ["left_id", "right_id"], columns: parts.columns }),
   };
+}
+
+/** The manifest of a vector dataset (the edge checks `datasetKind` before planning). */
+function vectorManifest(dataset: DatasetManifest): VectorDatasetManifest {
+  if (isRasterManifest(dataset)) throw new TypeError(`Dataset "${dataset.name}" is not a vector dataset`);
+  return dataset;
 }
 
 /** `a, b` or "none": the geometry kinds of a side, for messages. */

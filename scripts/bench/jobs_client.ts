@@ -1,4 +1,5 @@
 /** Submitting a job, polling it to a terminal status, and downloading its result, timed, through the public contract. */
+import { isTerminal } from "../../shared/state_machine.ts";
 
 export interface StatusDocument {
   job_id: string;
@@ -35,8 +36,6 @@ const POLL_TIMEOUT_MS = 5_000;
 export function ledgerMs(doc: StatusDocument): number {
   return Date.parse(doc.updated_at) - Date.parse(doc.created_at);
 }
-
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"]);
 
 export async function runJob(
   url: string,
@@ -89,7 +88,7 @@ export async function runJob(
           at_ms: performance.now() - t0,
         });
       }
-      if (TERMINAL.has(doc.status)) {
+      if (isTerminal(doc.status)) {
         return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc, stalledPolls };
       }
     } else {

@@ -6,7 +6,7 @@
  */
 import { isDevProxyRestart } from "../lib/wrangler_dev.ts";
 import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../shared/contract/limits.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import { writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 
 export type DatasetMediaType = "application/geo+json" | "application/flatgeobuf";

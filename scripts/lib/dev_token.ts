@@ -1,12 +1,14 @@
 /** Dev JWTs for local scripts: HS256 with the `JWT_SECRET` the dev server reads (`.dev.vars`, else `.dev.vars.example`). */
 import { SignJWT } from "jose";
 import { localEnvFile } from "./wrangler_dev.ts";
+import type { Classification } from "../../shared/contract/common.ts";
+import type { Bbox } from "../../wasm/flat_geometry.ts";
 
 export interface DevClaims {
   sub: string;
   domain: string;
-  spatial_scope: [number, number, number, number];
-  data_classification: "public" | "internal" | "confidential" | "restricted";
+  spatial_scope: Bbox;
+  data_classification: Classification;
   roles?: string[];
 }
 

@@ -5,14 +5,14 @@
  * level (header, index, feature tables), and job bodies over both. The same
  * seed gives the same cases (idempotency keys and names included).
  *
- * Used by test/workerd/fuzz_test.ts (the test command), test/unit/http/fuzz_test.ts
+ * Used by test/workerd/fuzz_test.ts (the test command), test/unit/src/fuzz_test.ts
  * (the app in process) and scripts/fuzz.ts (`deno task fuzz --cases N --seed S`).
  *
  * @module
  */
 import { feature } from "topojson-client";
 import counties10m from "us-atlas/counties-10m.json" with { type: "json" };
-import { readLayout } from "../../shared/tiles/fgb_reader.ts";
+import { readLayout } from "../../shared/tiles/fgb_header.ts";
 import { seededRandom } from "./seeded_random.ts";
 
 /** One request to send. `target` says what it would create if accepted (checked afterwards). */

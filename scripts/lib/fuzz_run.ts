@@ -15,6 +15,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { devToken } from "./dev_token.ts";
 import { FUZZ_DATASETS, type FuzzCase, fuzzGenerator, seedCounties } from "./fuzz_cases.ts";
+import { isTerminal } from "../../shared/state_machine.ts";
 
 export interface FuzzTarget {
   fetch(path: string, init?: RequestInit): Promise<Response>;
@@ -47,7 +48,6 @@ export interface FuzzReport {
   findings: string[];
 }
 
-const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"];
 /** wrangler dev's proxy answers this (not the service) when its connection to workerd drops; sent again. */
 const DEV_PROXY_503 = "Your worker restarted mid-request";
 
@@ -187,10 +187,10 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
       while (Date.now() < deadline) {
         const r = await target.fetch(`/v1/jobs/${jobId}`, { headers: auth });
         doc = r.status === 200 ? await r.json() : (await r.body?.cancel(), undefined);
-        if (doc && TERMINAL.includes(doc.status)) break;
+        if (doc && isTerminal(doc.status)) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      if (!doc || !TERMINAL.includes(doc.status)) found(`${what} ${jobId} did not end: ${JSON.stringify(doc)}`);
+      if (!doc || !isTerminal(doc.status)) found(`${what} ${jobId} did not end: ${JSON.stringify(doc)}`);
       else if (doc.status === "DEAD_LETTER" || (doc.error && doc.error.status >= 500)) {
         found(`${what} ${jobId} ended ${doc.status}: ${JSON.stringify(doc.error)}`);
       }

@@ -67,7 +67,7 @@ export type JobSpecDecision =
   | { ok: false; code: "FORBIDDEN"; rule: PolicyRule; reason: string };
 
 /** The union of the tiles' extents (whole features), or null when there are no tiles. */
-export function tilesExtent(tiles: Record<string, TileExtent>): Bbox | null {
+function tilesExtent(tiles: Record<string, TileExtent>): Bbox | null {
   let box: Bbox | null = null;
   for (const { bbox: b } of Object.values(tiles)) {
     box = box
@@ -110,7 +110,7 @@ export function jobWindow(
 }
 
 /** Whether every box of the window lies inside `scope` (edges inclusive). */
-export function windowWithin(window: JobWindow, scope: Bbox): boolean {
+function windowWithin(window: JobWindow, scope: Bbox): boolean {
   return window.every((box) => bboxWithin(box, scope));
 }
 

@@ -1,5 +1,6 @@
 /** Small schemas shared by requests, documents and claims. */
 import { z } from "@hono/zod-openapi";
+import type { Bbox as BboxTuple } from "../../wasm/flat_geometry.ts";
 import { MAX_DATASET_NAME_LENGTH, MAX_JOB_ID_LENGTH } from "./limits.ts";
 
 /** `public` < `internal` < `confidential` < `restricted`. */
@@ -17,7 +18,7 @@ export function classificationRank(tier: Classification): number {
 /** A bbox `[minLon, minLat, maxLon, maxLat]` is valid when finite, in range, and min < max on both axes. */
 export function bboxProblem(b: readonly number[]): string | null {
   if (b.length !== 4 || !b.every(Number.isFinite)) return "bbox must be 4 finite numbers";
-  const [x0, y0, x1, y1] = b as [number, number, number, number];
+  const [x0, y0, x1, y1] = b as Bbox;
   if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) {
     return "bbox must lie within longitude −180..180 and latitude −90..90";
   }
@@ -36,9 +37,9 @@ export const Bbox = z
     description: "[minLon, minLat, maxLon, maxLat] in EPSG:4326 degrees; min < max; within ±180/±90.",
     example: [-74.5, 40.1, -73.9, 40.9],
   });
-export type Bbox = [number, number, number, number];
+export type Bbox = BboxTuple;
 
-export const DATASET_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_DATASET_NAME_LENGTH - 1}}$`);
+const DATASET_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_DATASET_NAME_LENGTH - 1}}$`);
 export const DatasetName = z
   .string()
   .regex(
@@ -47,7 +48,7 @@ export const DatasetName = z
   )
   .openapi("DatasetName", { example: "us-counties" });
 
-export const JOB_ID_PATTERN = new RegExp(`^[A-Za-z0-9._~:-]{1,${MAX_JOB_ID_LENGTH}}$`);
+const JOB_ID_PATTERN = new RegExp(`^[A-Za-z0-9._~:-]{1,${MAX_JOB_ID_LENGTH}}$`);
 export const JobId = z
   .string()
   .regex(JOB_ID_PATTERN, `job ids are 1–${MAX_JOB_ID_LENGTH} characters of [A-Za-z0-9._~:-]`)

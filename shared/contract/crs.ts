@@ -3,7 +3,7 @@
  * EPSG:4326 (lon/lat degrees), the only CRS the engine stores and computes in.
  */
 import proj4 from "proj4";
-import type { FlatGeometry } from "../../wasm/flat_geometry.ts";
+import type { Bbox, FlatGeometry } from "../../wasm/flat_geometry.ts";
 
 /** Every CRS code the service accepts (`input_crs`, `?crs=`). */
 export const SUPPORTED_CRS = ["EPSG:4326", "EPSG:3857"] as const;
@@ -18,7 +18,7 @@ export function isSupportedCrs(code: unknown): code is SupportedCrs {
 }
 
 /** The valid coordinate ranges of a supported CRS: `[minX, minY, maxX, maxY]`. */
-export function crsBounds(crs: SupportedCrs): readonly [number, number, number, number] {
+export function crsBounds(crs: SupportedCrs): Readonly<Bbox> {
   return crs === "EPSG:4326"
     ? [-180, -90, 180, 90]
     : [-WEB_MERCATOR_EXTENT, -WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT];

@@ -3,10 +3,11 @@ import { z } from "@hono/zod-openapi";
 import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
 import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
+import { RASTER_CRS, RASTER_DATA_TYPES } from "../raster/raster_info.ts";
 import { MAX_SNAP_M } from "./limits.ts";
 
-/** What a published dataset holds: features (tiled FlatGeobuf) or a network's topology. */
-export const DATASET_KINDS = ["vector", "network"] as const;
+/** What a published dataset holds: features (tiled FlatGeobuf), a GeoTIFF raster, or a network's topology. */
+export const DATASET_KINDS = ["vector", "raster", "network"] as const;
 
 export const DatasetParams = z.object({
   name: DatasetName.openapi({ param: { name: "name", in: "path" } }),
@@ -37,7 +38,9 @@ export const DatasetPutQuery = z.object({
     .default("vector")
     .openapi({
       param: { name: "kind", in: "query" },
-      description: "`network`: LineString edges whose topology is built at publish (pgRouting's conventions).",
+      description: "`raster`: the body is a GeoTIFF (`image/tiff`); `crs` and `repair` do not apply (the file's " +
+        "GeoKeys give the CRS). `network`: LineString edges whose topology is built at publish (pgRouting's " +
+        "conventions).",
     }),
   snap_m: z.coerce
     .number({ error: "snap_m must be a number of metres" })
@@ -53,7 +56,12 @@ export const DatasetPutQuery = z.object({
 });
 export type DatasetPutQuery = z.output<typeof DatasetPutQuery>;
 
-export const DATASET_MEDIA_TYPES = ["application/geo+json", "application/json", "application/flatgeobuf"] as const;
+export const DATASET_MEDIA_TYPES = [
+  "application/geo+json",
+  "application/json",
+  "application/flatgeobuf",
+  "image/tiff",
+] as const;
 
 export const TileEntry = z
   .looseObject({
@@ -67,13 +75,13 @@ export const DatasetVersionEntry = z
   .looseObject({
     version: z.int().positive(),
     created_at: Timestamp,
-    feature_count: z.int().nonnegative(),
+    feature_count: z.int().nonnegative().nullable().openapi({ description: "Null for a raster version." }),
     etag: z.string(),
   })
   .openapi("DatasetVersion");
 
-/** The 201 body of a publish: the new version's manifest. */
-export const DatasetManifest = z
+/** A vector (or network) version's manifest. */
+export const VectorDatasetManifest = z
   .looseObject({
     name: DatasetName,
     version: z.int().positive(),
@@ -86,7 +94,9 @@ export const DatasetManifest = z
     etag: z.string(),
     repaired_count: z.int().nonnegative().optional().openapi({ description: "Features made valid (repair=true)." }),
     created_at: Timestamp.optional(),
-    kind: z.enum(DATASET_KINDS).optional().openapi({ description: "Absent: `vector`." }),
+    kind: z.enum(["vector", "network"]).optional().openapi({
+      description: "Absent in manifests published before kinds: `vector`.",
+    }),
     vertex_count: z.int().nonnegative().optional().openapi({
       description: "kind=network: distinct (snapped) vertices.",
     }),
@@ -96,13 +106,48 @@ export const DatasetManifest = z
     }),
     snap_m: z.number().nonnegative().optional().openapi({ description: "kind=network: the snapping distance used." }),
   })
-  .openapi("DatasetManifest");
+  .openapi("VectorDatasetManifest");
+
+/** A raster version's manifest (`?kind=raster`): the GeoTIFF's grid, bands and block layout. */
+export const RasterDatasetManifest = z
+  .looseObject({
+    kind: z.literal("raster"),
+    name: DatasetName,
+    version: z.int().positive(),
+    owner_domain: z.string(),
+    classification: Classification,
+    width: z.int().positive(),
+    height: z.int().positive(),
+    bands: z.array(z.object({
+      data_type: z.enum(RASTER_DATA_TYPES),
+      nodata: z.union([z.number(), z.literal("nan")]).nullable().openapi({
+        description: 'The file\'s GDAL_NODATA value (`"nan"` for NaN); null: every pixel is data.',
+      }),
+    })),
+    bbox: Bbox.nullable().openapi({ description: "Extent in EPSG:4326 (within the caller's scope on GET)." }),
+    extent: Bbox.openapi({ description: "Extent in the raster's CRS." }),
+    crs: z.enum(RASTER_CRS),
+    pixel_size: z.tuple([z.number(), z.number()]).openapi({ description: "[dx, dy] in CRS units (dy < 0)." }),
+    geotransform: z.array(z.number()).length(6).openapi({ description: "GDAL's geotransform of the grid." }),
+    block_size: z.tuple([z.int(), z.int()]).openapi({
+      description: "Tile size, or [width, rows per strip] of a striped file: the unit a job reads by range.",
+    }),
+    layout: z.enum(["tiled", "striped"]),
+    bytes: z.int().nonnegative(),
+    etag: z.string(),
+    created_at: Timestamp.optional(),
+  })
+  .openapi("RasterDatasetManifest");
+
+/** The 201 body of a publish: the new version's manifest. */
+export const DatasetManifest = z.union([RasterDatasetManifest, VectorDatasetManifest]).openapi("DatasetManifest");
 export type DatasetManifest = z.infer<typeof DatasetManifest>;
 
 /** `GET /v1/datasets/{name}`: the current version's manifest plus the version history. */
-export const DatasetDocument = DatasetManifest.extend({
-  versions: z.array(DatasetVersionEntry),
-}).openapi("DatasetDocument");
+export const DatasetDocument = z.union([
+  RasterDatasetManifest.extend({ versions: z.array(DatasetVersionEntry) }),
+  VectorDatasetManifest.extend({ versions: z.array(DatasetVersionEntry) }),
+]).openapi("DatasetDocument");
 export type DatasetDocument = z.infer<typeof DatasetDocument>;
 
 // ------------------------------------------------------------ multipart uploads

@@ -5,7 +5,7 @@
  * so ids, properties, coordinate ranges and the per-geometry and total limits
  * are one code path.
  */
-import type { FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
+import type { Bbox, FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import { crsBounds, type SupportedCrs } from "./crs.ts";
 import {
   type GeoJsonLimits,
@@ -25,14 +25,14 @@ export interface FeatureCollectionSummary {
   vertexCount: number;
   geometryTypes: Set<GeometryKind>;
   /** [minX, minY, maxX, maxY] in the input CRS, or null when there are no features. */
-  bbox: [number, number, number, number] | null;
+  bbox: Bbox | null;
   ids: FeatureId[];
 }
 
 /** Feature-by-feature state of one check: call {@link id}, {@link properties}, then per geometry {@link position}s. */
 export class FeatureChecker {
   readonly summary: FeatureCollectionSummary;
-  readonly #bounds: readonly [number, number, number, number];
+  readonly #bounds: Readonly<Bbox>;
   readonly #seen = new Map<string, number>();
   #go = true;
   #vertices = 0;

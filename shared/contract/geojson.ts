@@ -5,7 +5,8 @@
  * vertex limits). Both report exact field paths.
  */
 import { z } from "@hono/zod-openapi";
-import type { FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
+import type { FeatureId, FlatFeature, GeometryKind } from "../../wasm/flat_geometry.ts";
+import { flatFromGeoJSON } from "../../wasm/geojson.ts";
 import { flatGeometryToWgs84, type SupportedCrs } from "./crs.ts";
 import { FeatureChecker, type FeatureCollectionSummary, type IssueSink, type PathSegment } from "./feature_checks.ts";
 import { type GeoJsonLimits, MAX_FEATURE_ID_LENGTH } from "./limits.ts";
@@ -219,47 +220,7 @@ export function toFlatFeatures(fc: FeatureCollection, crs: SupportedCrs): FlatFe
   return fc.features.map((f) => {
     const id = featureIdOf(f);
     if (id === null) throw new TypeError("Cannot convert a feature without an id; check the collection first.");
-    const geometry = flatGeometryToWgs84(toFlatGeometry(f.geometry), crs);
+    const geometry = flatGeometryToWgs84(flatFromGeoJSON(f.geometry), crs);
     return f.properties ? { id, geometry, properties: f.properties } : { id, geometry };
   });
-}
-
-function packPositions(positions: number[][]): Float64Array {
-  const xy = new Float64Array(positions.length * 2);
-  positions.forEach((p, i) => {
-    xy[2 * i] = p[0]!;
-    xy[2 * i + 1] = p[1]!;
-  });
-  return xy;
-}
-
-function packLines(lines: number[][][]): { xy: Float64Array; ends?: Uint32Array } {
-  const xy = packPositions(lines.flat());
-  if (lines.length <= 1) return { xy };
-  const ends = new Uint32Array(lines.length);
-  let n = 0;
-  lines.forEach((l, i) => ends[i] = n += l.length);
-  return { xy, ends };
-}
-
-/** GeoJSON geometry → {@link FlatGeometry} (same CRS; z dropped). */
-export function toFlatGeometry(g: Geometry): FlatGeometry {
-  switch (g.type) {
-    case "Point":
-      return { kind: "Point", xy: packPositions([g.coordinates]) };
-    case "MultiPoint":
-      return { kind: "MultiPoint", xy: packPositions(g.coordinates) };
-    case "LineString":
-      return { kind: "LineString", xy: packPositions(g.coordinates) };
-    case "MultiLineString":
-      return { kind: "MultiLineString", ...packLines(g.coordinates) };
-    case "Polygon":
-      return { kind: "Polygon", ...packLines(g.coordinates) };
-    case "MultiPolygon":
-      return {
-        kind: "MultiPolygon",
-        xy: new Float64Array(0),
-        parts: g.coordinates.map((p) => ({ kind: "Polygon" as const, ...packLines(p) })),
-      };
-  }
 }

@@ -25,10 +25,7 @@ import {
   polygonToCellsExperimental,
   UNITS,
 } from "h3-js";
-import type { FlatGeometry } from "../../wasm/flat_geometry.ts";
-
-/** `[minLon, minLat, maxLon, maxLat]`. */
-export type CoverBBox = readonly [number, number, number, number];
+import type { Bbox, FlatGeometry } from "../../wasm/flat_geometry.ts";
 
 /** The geometry cannot be covered: bad resolution, coordinates out of range. */
 export class CoverError extends RangeError {
@@ -51,7 +48,7 @@ export function cellsForGeometry(geometry: FlatGeometry, resolution: number): st
 }
 
 /** Adds the cells `geometry` touches to `cover` (for callers covering many geometries at once). */
-export function addGeometryCells(cover: Set<string>, geometry: FlatGeometry, resolution: number): void {
+function addGeometryCells(cover: Set<string>, geometry: FlatGeometry, resolution: number): void {
   checkResolution(resolution);
   checkCoordinates(geometry);
   switch (geometry.kind) {
@@ -84,16 +81,14 @@ export function addGeometryCells(cover: Set<string>, geometry: FlatGeometry, res
  * The sorted H3 cells at `resolution` that the closed box touches. `minLon > maxLon` means the
  * box crosses the antimeridian (`[170, -10, -170, 10]` is 20° wide).
  */
-export function cellsForBbox(bbox: CoverBBox, resolution: number): string[] {
+export function cellsForBbox(bbox: Readonly<Bbox>, resolution: number): string[] {
   checkResolution(resolution);
   const [minX, minY, maxX, maxY] = bbox;
   if (![minX, minY, maxX, maxY].every(Number.isFinite) || minY > maxY) {
     throw new CoverError(`Bbox ${JSON.stringify(bbox)} is invalid; give [minLon, minLat, maxLon, maxLat]`);
   }
   const cover = new Set<string>();
-  const boxes: [number, number, number, number][] = minX <= maxX
-    ? [[minX, minY, maxX, maxY]]
-    : [[minX, minY, 180, maxY], [-180, minY, maxX, maxY]];
+  const boxes: Bbox[] = minX <= maxX ? [[minX, minY, maxX, maxY]] : [[minX, minY, 180, maxY], [-180, minY, maxX, maxY]];
   for (const [x0, y0, x1, y1] of boxes) {
     const ring = new Float64Array([x0, y0, x1, y0, x1, y1, x0, y1, x0, y0]);
     checkCoordinates({ kind: "Polygon", xy: ring });

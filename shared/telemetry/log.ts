@@ -17,7 +17,7 @@ export interface Logger {
 }
 
 /** Field names whose values are never written (matched case-insensitively). */
-export const REDACTED_FIELD = /authorization|token|secret|password|passwd|jwt|cookie|api[_-]?key|jwks|credential/i;
+const REDACTED_FIELD = /authorization|token|secret|password|passwd|jwt|cookie|api[_-]?key|jwks|credential/i;
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 let minimumLevel: LogLevel = "info";
@@ -41,7 +41,7 @@ export const logSink: { write(line: string, level: LogLevel): void } = {
 };
 
 /** A compact JWS/JWT (`eyJ…` header) anywhere in a string value; replaced before writing. */
-export const JWT_IN_TEXT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const JWT_IN_TEXT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
 function scrub(value: unknown, depth: number): unknown {
   if (typeof value === "string") return value.includes("eyJ") ? value.replace(JWT_IN_TEXT, "[redacted]") : value;

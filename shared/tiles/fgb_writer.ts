@@ -22,7 +22,8 @@ import { buildGeometry } from "flatgeobuf/lib/mjs/generic/geometry.js";
 import type { IParsedGeometry } from "flatgeobuf/lib/mjs/generic/geometry.js";
 import { calcTreeSize, generateLevelBounds, NODE_ITEM_BYTE_LEN } from "flatgeobuf/lib/mjs/packedrtree.js";
 import type { FlatFeature, FlatGeometry } from "../../wasm/flat_geometry.ts";
-import { type BBox, expandByBBox, geometryBBox, hilbert } from "./geometry_bbox.ts";
+import { expandByBbox, geometryBbox, hilbert } from "./geometry_bbox.ts";
+import type { Bbox } from "../../wasm/flat_geometry.ts";
 import { CELLS_COLUMN, columnOfProperty, ID_COLUMN } from "./stored_columns.ts";
 
 export { ID_COLUMN };
@@ -32,7 +33,7 @@ export interface StoredFeature extends FlatFeature {
   cells?: string;
 }
 /** Node size of the packed Hilbert R-tree (FlatGeobuf's default). */
-export const DEFAULT_NODE_SIZE = 16;
+const DEFAULT_NODE_SIZE = 16;
 
 export interface WriteOptions {
   /**
@@ -77,13 +78,13 @@ export function writeFlatGeobuf(features: readonly StoredFeature[], options: Wri
   }
   const count = features.length;
   const boxes = new Float64Array(count * 4);
-  const extent: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  const extent: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
   for (let i = 0; i < count; i++) {
     const feature = features[i]!;
-    const box = geometryBBox(feature.geometry);
+    const box = geometryBbox(feature.geometry);
     if (!box) throw new RangeError(`Feature ${JSON.stringify(feature.id)} has an empty geometry; drop it first`);
     boxes.set(box, i * 4);
-    expandByBBox(extent, box);
+    expandByBbox(extent, box);
   }
   const indexed = nodeSize > 0 && count > 0;
   const order = indexed ? hilbertOrder(boxes, extent) : identityOrder(count);
@@ -186,7 +187,7 @@ function identityOrder(count: number): Uint32Array {
 }
 
 /** Feature indices sorted by the Hilbert key of their bbox centres over `extent`. */
-function hilbertOrder(boxes: Float64Array, extent: BBox): Uint32Array {
+function hilbertOrder(boxes: Float64Array, extent: Bbox): Uint32Array {
   const count = boxes.length / 4;
   const width = extent[2] - extent[0] || 1;
   const height = extent[3] - extent[1] || 1;
@@ -310,7 +311,7 @@ function columnTypeOf(classes: Set<ValueClass>): ColumnType {
  * The schema: `id` first, `_cells` when a feature has cells, then every property key in first-seen
  * order (under its stored name), typed over all features.
  */
-export function inferColumns(features: readonly StoredFeature[]): WrittenColumn[] {
+function inferColumns(features: readonly StoredFeature[]): WrittenColumn[] {
   const ids = new Set<ValueClass>();
   const classes = new Map<string, Set<ValueClass>>();
   let cells = false;
@@ -504,7 +505,7 @@ interface HeaderInput {
   columns: WrittenColumn[];
   count: number;
   geometryType: GeometryType;
-  envelope: BBox | null;
+  envelope: Bbox | null;
   nodeSize: number;
   name: string;
   epsg: number;

@@ -1,18 +1,15 @@
 /** Bounding boxes of flat geometries and the Hilbert key used to order an index. */
-import type { FlatGeometry } from "../../wasm/flat_geometry.ts";
-
-/** `[minX, minY, maxX, maxY]` (lon/lat in EPSG:4326). */
-export type BBox = [number, number, number, number];
+import type { Bbox, FlatGeometry } from "../../wasm/flat_geometry.ts";
 
 /** The bbox of a geometry, or `null` when it has no coordinates. */
-export function geometryBBox(geometry: FlatGeometry): BBox | null {
-  const box: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+export function geometryBbox(geometry: FlatGeometry): Bbox | null {
+  const box: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
   expandByGeometry(box, geometry);
   return box[0] <= box[2] ? box : null;
 }
 
 /** Grows `box` in place to cover `geometry` (parts included). */
-export function expandByGeometry(box: BBox, geometry: FlatGeometry): void {
+function expandByGeometry(box: Bbox, geometry: FlatGeometry): void {
   const xy = geometry.xy;
   let [minX, minY, maxX, maxY] = box;
   for (let i = 0; i < xy.length; i += 2) {
@@ -31,7 +28,7 @@ export function expandByGeometry(box: BBox, geometry: FlatGeometry): void {
 }
 
 /** Grows `box` in place to cover `other`. */
-export function expandByBBox(box: BBox, other: Readonly<BBox>): void {
+export function expandByBbox(box: Bbox, other: Readonly<Bbox>): void {
   if (other[0] < box[0]) box[0] = other[0];
   if (other[1] < box[1]) box[1] = other[1];
   if (other[2] > box[2]) box[2] = other[2];
@@ -39,7 +36,7 @@ export function expandByBBox(box: BBox, other: Readonly<BBox>): void {
 }
 
 /** Closed-box intersection, the test FlatGeobuf's index applies (touching boxes intersect). */
-export function bboxesIntersect(a: Readonly<BBox>, b: Readonly<BBox>): boolean {
+export function bboxesIntersect(a: Readonly<Bbox>, b: Readonly<Bbox>): boolean {
   return a[0] <= b[2] && a[1] <= b[3] && a[2] >= b[0] && a[3] >= b[1];
 }
 

@@ -6,9 +6,6 @@
  */
 import type { TileBucket } from "./fgb_reader.ts";
 
-/** Default total size under which a payload's tiles go inline (the spec is stored in SQLite rows). */
-export const DEFAULT_INLINE_PAYLOAD_BYTES = 16 * 1024;
-
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {

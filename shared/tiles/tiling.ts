@@ -19,7 +19,8 @@
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 import { cellsForGeometry } from "../routing/h3_cover.ts";
 import { type StoredFeature, writeFlatGeobuf, type WriteOptions } from "./fgb_writer.ts";
-import { type BBox, expandByBBox, geometryBBox } from "./geometry_bbox.ts";
+import { expandByBbox, geometryBbox } from "./geometry_bbox.ts";
+import type { Bbox } from "../../wasm/flat_geometry.ts";
 import { tileKey } from "../r2_keys.ts";
 
 /** One tile as the manifest lists it. */
@@ -30,7 +31,7 @@ export interface TileManifestEntry {
   key: string;
   feature_count: number;
   /** The bbox of the tile's features (whole features, not clipped to the cell). */
-  bbox: BBox;
+  bbox: Bbox;
   /** The tile's size in bytes. */
   bytes: number;
 }
@@ -83,8 +84,8 @@ export function buildTiles(
   const tiles: BuiltTile[] = [];
   for (const [cell, members] of splitByCell(features, resolution)) {
     const bytes = writeFlatGeobuf(members, { ...options, name: cell });
-    const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const feature of members) expandByBBox(bbox, geometryBBox(feature.geometry)!);
+    const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const feature of members) expandByBbox(bbox, geometryBbox(feature.geometry)!);
     tiles.push({
       entry: { cell, key: tileKey(keyPrefix, cell), feature_count: members.length, bbox, bytes: bytes.length },
       bytes,

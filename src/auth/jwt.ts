@@ -22,12 +22,13 @@ import {
 } from "jose";
 import { UnauthorizedError } from "../../shared/problem.ts";
 import { Claims } from "../../shared/auth/claims.ts";
+import { config, CONFIG_DEFAULTS } from "../../shared/config.ts";
 
 /** Accepted clock difference between the token issuer and this service. */
 export const CLOCK_SKEW_SECONDS = 60;
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
+const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"] as const;
 /** The longest `exp - iat` accepted when `JWT_MAX_LIFETIME_SECONDS` is not set (24 h). */
-export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
+const DEFAULT_MAX_LIFETIME_SECONDS = CONFIG_DEFAULTS.JWT_MAX_LIFETIME_SECONDS;
 
 /** The string bindings auth reads (all optional; read from any env object). */
 export interface AuthConfig {
@@ -40,28 +41,16 @@ export interface AuthConfig {
   maxLifetimeSeconds?: number;
 }
 
-/**
- * Reads the auth bindings (`JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, `JWT_ISSUER`,
- * `JWT_MAX_LIFETIME_SECONDS`) from `env`. A lifetime that is not a positive number is a configuration error.
- */
+/** The auth bindings of `env` (`shared/config.ts`: `JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, …). */
 export function authConfigFromEnv(env: unknown): AuthConfig {
-  const e = (env ?? {}) as Record<string, unknown>;
-  const str = (k: string) => (typeof e[k] === "string" && e[k] !== "" ? e[k] as string : undefined);
-  const config: AuthConfig = {};
-  const secret = str("JWT_SECRET"), jwks = str("JWT_JWKS"), jwksUrl = str("JWT_JWKS_URL");
-  const audience = str("JWT_AUDIENCE"), issuer = str("JWT_ISSUER");
-  if (secret) config.secret = secret;
-  if (jwks) config.jwks = jwks;
-  if (jwksUrl) config.jwksUrl = jwksUrl;
-  if (audience) config.audience = audience;
-  if (issuer) config.issuer = issuer;
-  const lifetime = str("JWT_MAX_LIFETIME_SECONDS");
-  if (lifetime !== undefined) {
-    const seconds = Number(lifetime);
-    if (!(seconds > 0)) throw new Error("JWT_MAX_LIFETIME_SECONDS must be a positive number of seconds");
-    config.maxLifetimeSeconds = seconds;
-  }
-  return config;
+  const c = config(env);
+  const out: AuthConfig = { maxLifetimeSeconds: c.JWT_MAX_LIFETIME_SECONDS };
+  if (c.JWT_SECRET) out.secret = c.JWT_SECRET;
+  if (c.JWT_JWKS) out.jwks = c.JWT_JWKS;
+  if (c.JWT_JWKS_URL) out.jwksUrl = c.JWT_JWKS_URL;
+  if (c.JWT_AUDIENCE) out.audience = c.JWT_AUDIENCE;
+  if (c.JWT_ISSUER) out.issuer = c.JWT_ISSUER;
+  return out;
 }
 
 // Key material is cached per isolate, keyed by the binding's value (a rotated JWKS is a new value).

@@ -12,7 +12,7 @@ export interface AuthVariables {
 }
 
 /** Paths served without a token. */
-export const PUBLIC_PATHS: readonly string[] = ["/health", "/openapi.json"];
+const PUBLIC_PATHS: readonly string[] = ["/health", "/openapi.json"];
 
 /**
  * Requires a valid bearer token (401 otherwise) except on {@link PUBLIC_PATHS};

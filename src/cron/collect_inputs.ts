@@ -19,13 +19,13 @@ import { homeCellOf } from "../routing/job_id.ts";
 import { catalogStub, liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import type { CollectSummary } from "./collect_staging.ts";
 import { DATASETS_PREFIX, parseDatasetObjectKey, PAYLOADS_PREFIX } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
 const PAGE = 500;
 
 /** Collects what a page of each input prefix holds that nothing can read any more. */
 export async function collectInputs(env: Env, now = Date.now()): Promise<CollectSummary> {
-  const graceMs = Number(env.STAGING_GRACE_MS ?? 3_600_000);
-  const retentionMs = Number(env.STAGING_RETENTION_MS ?? 7 * 86_400_000);
+  const { STAGING_GRACE_MS: graceMs, STAGING_RETENTION_MS: retentionMs } = config(env);
   const [payloads, datasets] = await Promise.all([
     collectPage(env, PAYLOADS_PREFIX, now - graceMs, async (objects) => {
       const byJob = groupBy(objects, (o) => o.customMetadata?.job_id);

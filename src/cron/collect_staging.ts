@@ -12,6 +12,7 @@
 import { homeCellOf } from "../routing/job_id.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { JOBS_PREFIX, parseJobObjectKey } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
 const PAGE = 500;
 
@@ -21,8 +22,7 @@ export interface CollectSummary {
 }
 
 export async function collectStaging(env: Env, now = Date.now()): Promise<CollectSummary> {
-  const graceMs = Number(env.STAGING_GRACE_MS ?? 3_600_000);
-  const retentionMs = Number(env.STAGING_RETENTION_MS ?? 7 * 86_400_000);
+  const { STAGING_GRACE_MS: graceMs, STAGING_RETENTION_MS: retentionMs } = config(env);
   const index = liveWorkIndexStub(env);
   const cursor = await index.cursor("staging");
   const page = await env.TILES.list({ prefix: JOBS_PREFIX, limit: PAGE, ...(cursor ? { cursor } : {}) });

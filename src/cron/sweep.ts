@@ -6,6 +6,7 @@
  */
 import { createLogger } from "../../shared/telemetry/log.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { config } from "../../shared/config.ts";
 
 export interface SweepSummary {
   partitions: number;
@@ -21,7 +22,7 @@ export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
   const logger = createLogger({ trace_id: crypto.randomUUID().replaceAll("-", ""), span_id: "cron-sweep" });
   const index = liveWorkIndexStub(env);
   const cells = await index.liveCells();
-  const stallAfterMs = Number(env.STALL_AFTER_MS ?? 120_000);
+  const stallAfterMs = config(env).STALL_AFTER_MS;
   const summary: SweepSummary = {
     partitions: cells.length,
     retried: [],

@@ -13,10 +13,12 @@ import type { Logger } from "../../shared/telemetry/log.ts";
 import { ForbiddenError, ValidationError } from "../../shared/problem.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
-import { type BBox, expandByBBox, geometryBBox } from "../../shared/tiles/geometry_bbox.ts";
+import { expandByBbox, geometryBbox } from "../../shared/tiles/geometry_bbox.ts";
+import type { Bbox } from "../../wasm/flat_geometry.ts";
 import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
 export interface PublishInput {
   name: string;
@@ -29,13 +31,13 @@ export interface PublishInput {
 const UPLOAD_CONCURRENCY = 8;
 
 /** The sorted geometry kinds and the bbox (null when empty) of a set of features. */
-export function describeFeatures(features: FlatFeature[]): { geometry_types: GeometryKind[]; bbox: BBox | null } {
+export function describeFeatures(features: FlatFeature[]): { geometry_types: GeometryKind[]; bbox: Bbox | null } {
   const types = new Set<GeometryKind>();
-  const bbox: BBox = [Infinity, Infinity, -Infinity, -Infinity];
+  const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
   for (const feature of features) {
     types.add(feature.geometry.kind);
-    const box = geometryBBox(feature.geometry);
-    if (box) expandByBBox(bbox, box);
+    const box = geometryBbox(feature.geometry);
+    if (box) expandByBbox(bbox, box);
   }
   return { geometry_types: [...types].sort(), bbox: bbox[0] <= bbox[2] ? bbox : null };
 }
@@ -60,7 +62,7 @@ export async function uploadTiles(
 }
 
 export async function publishDataset(env: Env, input: PublishInput, logger: Logger): Promise<DatasetManifest> {
-  const resolution = Number(env.PARTITION_RESOLUTION);
+  const resolution = config(env).PARTITION_RESOLUTION;
   const { features, repairedCount } = await validateGeometries(input.features, input.repair);
   if (features.length === 0) throw new ValidationError("The dataset has no features left to publish.");
 

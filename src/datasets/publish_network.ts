@@ -10,6 +10,7 @@ import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { ForbiddenError } from "../../shared/problem.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
+import { config } from "../../shared/config.ts";
 import { networkEdges } from "../../shared/network/edges.ts";
 import { buildTopology } from "../../shared/network/topology.ts";
 import { encodeBlockGraph, encodeBlockLines } from "../../shared/network/block_codec.ts";
@@ -26,7 +27,6 @@ export interface PublishNetworkInput {
 }
 
 const UPLOAD_CONCURRENCY = 8;
-const DEFAULT_BLOCK_VERTICES = 65_536;
 
 export async function publishNetwork(env: Env, input: PublishNetworkInput, logger: Logger): Promise<DatasetManifest> {
   const edges = networkEdges(input.features);
@@ -39,7 +39,7 @@ export async function publishNetwork(env: Env, input: PublishNetworkInput, logge
   const topology = buildTopology(edges, {
     snapM: input.snapM,
     baseResolution: Number(env.PARTITION_RESOLUTION),
-    maxBlockVertices: Number(env.NETWORK_BLOCK_VERTICES ?? DEFAULT_BLOCK_VERTICES),
+    maxBlockVertices: config(env).NETWORK_BLOCK_VERTICES,
   });
   const prefix = datasetVersionPrefix(input.name, crypto.randomUUID());
   const tiles: TileEntry[] = [];

@@ -22,9 +22,7 @@ import { catalogStub } from "../../shared/routing/partitions.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
 import { uploadPartPrefix } from "../../shared/r2_keys.ts";
-
-/** Highest part number (parts are 1..MAX_UPLOAD_PARTS, in any order; the dataset is their union). */
-export const MAX_UPLOAD_PARTS = 10_000;
+import { config } from "../../shared/config.ts";
 
 export interface Caller {
   sub: string;
@@ -46,7 +44,6 @@ export function uploadStatus(upload: UploadRecord) {
     ...(upload.error ? { error: upload.error } : {}),
   };
 }
-export type UploadStatus = ReturnType<typeof uploadStatus>;
 
 export async function openUpload(
   env: Env,
@@ -71,7 +68,7 @@ export async function openUpload(
     classification: input.classification ?? null,
     repair: input.repair,
     crs: input.crs,
-    resolution: Number(env.PARTITION_RESOLUTION),
+    resolution: config(env).PARTITION_RESOLUTION,
   });
   if (!outcome.ok) {
     throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);

@@ -8,7 +8,7 @@ import { MAX_JSON_DEPTH } from "../../shared/contract/limits.ts";
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "../../shared/problem.ts";
 
 /** Lowercased media type without parameters; `""` when absent. */
-export function mediaTypeOf(contentType: string | null | undefined): string {
+function mediaTypeOf(contentType: string | null | undefined): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
@@ -114,7 +114,7 @@ export function parseJsonBytes(bytes: Uint8Array): unknown {
   }
 }
 
-export function isJsonMediaType(mediaType: string): boolean {
+function isJsonMediaType(mediaType: string): boolean {
   return /^application\/([\w.-]+\+)?json$/.test(mediaType);
 }
 

@@ -13,7 +13,7 @@ import type { MiddlewareHandler } from "hono";
  * client's address: Cloudflare's, the de-facto proxy headers and RFC 7239
  * `forwarded`.
  */
-export const SENSITIVE_HEADERS: readonly string[] = [
+const SENSITIVE_HEADERS: readonly string[] = [
   "authorization",
   "proxy-authorization",
   "cookie",

@@ -4,39 +4,15 @@
  * Runs after bearer auth and before the body is read, so a throttled caller
  * costs one small RPC and no parsing.
  *
- * Configuration (string vars): `SUBMIT_RATE_PER_SECOND` (default
- * {@link DEFAULT_SUBMIT_RATE_PER_SECOND}) and `SUBMIT_RATE_BURST` (default
- * {@link DEFAULT_SUBMIT_RATE_BURST}); a rate of `0` turns the limiter off.
+ * Configuration: `SUBMIT_RATE_PER_SECOND` and `SUBMIT_RATE_BURST` (`shared/config.ts`); a rate of `0` turns the
+ * limiter off.
  */
 import type { MiddlewareHandler } from "hono";
 import { wrapTime } from "hono/timing";
 import type { TakeOutcome } from "../../durable-objects/rate_limiter/token_bucket.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { TooManyRequestsError } from "../../shared/problem.ts";
-
-export const DEFAULT_SUBMIT_RATE_PER_SECOND = 20;
-export const DEFAULT_SUBMIT_RATE_BURST = 40;
-
-/** The limiter settings read from the Worker's vars. */
-export interface RateLimitConfig {
-  /** Tokens a second; `0` disables limiting. */
-  rate: number;
-  /** Bucket size: the most requests admitted back to back. */
-  burst: number;
-}
-
-/** Reads `SUBMIT_RATE_PER_SECOND` / `SUBMIT_RATE_BURST`; missing or malformed values fall back to the defaults. */
-export function rateLimitConfigFromEnv(env: unknown): RateLimitConfig {
-  const e = (env ?? {}) as Record<string, unknown>;
-  const num = (key: string, fallback: number) => {
-    const raw = e[key];
-    const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : typeof raw === "number" ? raw : NaN;
-    return Number.isFinite(n) && n >= 0 ? n : fallback;
-  };
-  const rate = num("SUBMIT_RATE_PER_SECOND", DEFAULT_SUBMIT_RATE_PER_SECOND);
-  const burst = Math.max(1, Math.floor(num("SUBMIT_RATE_BURST", Math.max(DEFAULT_SUBMIT_RATE_BURST, rate))));
-  return { rate, burst };
-}
+import { config } from "../../shared/config.ts";
 
 /** The RPC surface of the limiter object (structural, so unit tests can pass their own). */
 export interface RateLimiterStub {
@@ -47,7 +23,7 @@ export interface RateLimiterStub {
 export type LimiterLookup = (env: unknown, sub: string) => RateLimiterStub | undefined;
 
 /** The `RATE_LIMITER` Durable Object namespace's instance for `sub`. */
-export const durableObjectLimiter: LimiterLookup = (env, sub) => {
+const durableObjectLimiter: LimiterLookup = (env, sub) => {
   // Typed structurally: unit tests type-check this module without the Workers types.
   const ns = (env as { RATE_LIMITER?: { idFromName(name: string): unknown; get(id: unknown): unknown } } | undefined)
     ?.RATE_LIMITER;
@@ -71,7 +47,7 @@ export function submissionRateLimit(lookup: LimiterLookup = durableObjectLimiter
   return async function submissionRateLimitMiddleware(c, next) {
     const sub = c.var.claims?.sub;
     if (c.req.method !== "POST" || !sub) return await next();
-    const { rate, burst } = rateLimitConfigFromEnv(c.env);
+    const { SUBMIT_RATE_PER_SECOND: rate, SUBMIT_RATE_BURST: burst } = config(c.env);
     const limiter = rate > 0 ? lookup(c.env, sub) : undefined;
     if (limiter) {
       const outcome = await wrapTime(c, "rate_limit", Promise.resolve(limiter.take(rate, burst)));

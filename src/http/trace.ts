@@ -11,11 +11,11 @@ import { startSpan } from "../../shared/telemetry/span.ts";
 
 export { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
 
-export const TRACE_ID_HEADER = "X-Request-Trace-ID";
-export const TRACEPARENT_HEADER = "traceparent";
+const TRACE_ID_HEADER = "X-Request-Trace-ID";
+const TRACEPARENT_HEADER = "traceparent";
 
 /** A client trace id is echoed only when it is 16–128 characters of `[A-Za-z0-9._-]`. */
-export const TRACE_ID_PATTERN = /^[A-Za-z0-9._-]{16,128}$/;
+const TRACE_ID_PATTERN = /^[A-Za-z0-9._-]{16,128}$/;
 
 export function isValidTraceId(value: string | null | undefined): value is string {
   return typeof value === "string" && TRACE_ID_PATTERN.test(value);

@@ -27,7 +27,7 @@ interface IssueLike {
 }
 
 /** Flattens zod issues into field errors (unknown keys get one error each), capped at {@link MAX_REPORTED_ERRORS}. */
-export function issuesToFieldErrors(issues: readonly IssueLike[], prefix = ""): FieldError[] {
+function issuesToFieldErrors(issues: readonly IssueLike[], prefix = ""): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys" && issue.keys) {

@@ -25,8 +25,9 @@ const callerOf = (claims: Claims): Caller => ({
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
     if (query.kind !== "vector" || query.snap_m !== undefined) {
-      throw new ValidationError("Multipart uploads publish vector datasets; publish a network with PUT.", [
-        { path: query.kind !== "vector" ? "kind" : "snap_m", message: "kind=network needs PUT /v1/datasets/{name}" },
+      const kind = query.kind === "vector" ? "network" : query.kind;
+      throw new ValidationError(`Multipart uploads publish vector datasets; publish a ${kind} with one PUT.`, [
+        { path: query.kind !== "vector" ? "kind" : "snap_m", message: `kind=${kind} needs PUT /v1/datasets/{name}` },
       ]);
     }
     const upload = await openUpload(
@@ -47,7 +48,7 @@ export const datasetUploadService: DatasetUploadService = {
     const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
     const crs = upload.crs as SupportedCrs;
     // The same checks as PUT /v1/datasets/{name}, with the CRS the upload was opened with.
-    const body = datasetBody(raw.mediaType, raw.bytes, raw.json, crs);
+    const body = datasetBody(raw.mediaType, raw.bytes, raw.json, { crs, kind: "vector" });
     const part = await putUploadPart(c.env, upload, n, featuresOf(body, crs), getLogger(c));
     return {
       n: part.n,

@@ -5,6 +5,7 @@ import type { Bbox } from "../../shared/contract/common.ts";
 import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../../shared/contract/mod.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
+import { publishRaster } from "../datasets/publish_raster.ts";
 import { publishNetwork } from "../datasets/publish_network.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { NotFoundError, ValidationError } from "../../shared/problem.ts";
@@ -13,13 +14,20 @@ import { checkFlatFeatures } from "../../shared/contract/feature_checks.ts";
 import { DATASET_LIMITS } from "../../shared/contract/limits.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
 import { FlatGeobufFormatError, MissingFeatureIdError } from "../../shared/tiles/errors.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
 
 export const datasetService: DatasetService = {
   async putDataset(c, name, query, body, claims) {
-    const features = featuresOf(body, query.crs);
     const caller = { sub: claims.sub, domain: claims.domain, tier: claims.data_classification };
+    if (body.format === "geotiff") {
+      return await publishRaster(
+        c.env,
+        { name, classification: query.classification, bytes: body.bytes, caller },
+        getLogger(c),
+      );
+    }
+    const features = featuresOf(body, query.crs);
     if (query.kind === "network") {
       const snapM = query.snap_m ?? 0;
       return publishNetwork(
@@ -57,21 +65,25 @@ export const datasetService: DatasetService = {
  * point's bbox is its coordinates), so only tiles inside the scope are listed, and the dataset's bbox is clipped
  * to the scope (null when they do not meet).
  */
-export function scopedExtent<M extends Pick<DatasetDocument, "bbox" | "tiles">>(manifest: M, scope: Bbox): M {
-  const tiles = manifest.tiles.filter((tile) => Array.isArray(tile.bbox) && bboxWithin(tile.bbox, scope));
+export function scopedExtent<M extends { bbox: Bbox | null; tiles?: { bbox?: unknown }[] }>(
+  manifest: M,
+  scope: Bbox,
+): M {
+  const tiles = manifest.tiles?.filter((tile) => Array.isArray(tile.bbox) && bboxWithin(tile.bbox as Bbox, scope));
   const b = manifest.bbox;
-  if (!b || bboxWithin(b, scope)) return { ...manifest, tiles };
+  if (!b || bboxWithin(b, scope)) return tiles ? { ...manifest, tiles } : manifest;
   const clipped: Bbox = [
     Math.max(b[0], scope[0]),
     Math.max(b[1], scope[1]),
     Math.min(b[2], scope[2]),
     Math.min(b[3], scope[3]),
   ];
-  return { ...manifest, bbox: clipped[0] <= clipped[2] && clipped[1] <= clipped[3] ? clipped : null, tiles };
+  const bbox = clipped[0] <= clipped[2] && clipped[1] <= clipped[3] ? clipped : null;
+  return tiles ? { ...manifest, bbox, tiles } : { ...manifest, bbox };
 }
 
 /** The upload's features in EPSG:4326: GeoJSON as checked by the contract, or a FlatGeobuf file (GDAL's too). */
-export function featuresOf(body: DatasetBody, crs: SupportedCrs): FlatFeature[] {
+export function featuresOf(body: Exclude<DatasetBody, { format: "geotiff" }>, crs: SupportedCrs): FlatFeature[] {
   if (body.format === "geojson") return toFlatFeatures(body.featureCollection, crs);
   let parsed;
   try {

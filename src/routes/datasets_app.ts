@@ -15,7 +15,7 @@ import {
 } from "../../shared/contract/geojson.ts";
 import { DATASET_LIMITS, MAX_DATASET_BODY_BYTES } from "../../shared/contract/limits.ts";
 import { readBody } from "../http/body.ts";
-import { ValidationError } from "../../shared/problem.ts";
+import { UnsupportedMediaTypeError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors, validationErrorFrom } from "../http/validation.ts";
 import { type AppContext, type AppEnv, problems, quoteEtag, router, security, traceHeaders } from "./openapi.ts";
 
@@ -31,6 +31,11 @@ export type DatasetBody =
   | {
     /** Size and magic bytes checked; contents not parsed. */
     format: "flatgeobuf";
+    bytes: Uint8Array;
+  }
+  | {
+    /** `?kind=raster`: an `image/tiff` body, read and checked by the raster publisher. */
+    format: "geotiff";
     bytes: Uint8Array;
   };
 
@@ -49,13 +54,13 @@ export interface DatasetService {
 }
 
 /** FlatGeobuf files start with `fgb`, the major version 3, `fgb`, then a patch byte. */
-export function isFlatGeobuf(bytes: Uint8Array): boolean {
+function isFlatGeobuf(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62 && bytes[3] === 0x03 &&
     bytes[4] === 0x66 && bytes[5] === 0x67 && bytes[6] === 0x62;
 }
 
 /** Validates a GeoJSON dataset body: structure (zod), then ranges in `crs`, rings, ids and limits. */
-export function validateDatasetGeoJson(
+function validateDatasetGeoJson(
   json: unknown,
   crs: DatasetPutQuery["crs"],
 ): { featureCollection: FeatureCollection; summary: FeatureCollectionSummary } {
@@ -67,13 +72,38 @@ export function validateDatasetGeoJson(
   return { featureCollection: parsed.data, summary };
 }
 
-/** A body read by `readBody`, checked as a dataset in `crs`: a FlatGeobuf file by its magic bytes, else GeoJSON. */
+const VECTOR_MEDIA_TYPES = DATASET_MEDIA_TYPES.filter((t) => t !== "image/tiff");
+
+/**
+ * A body read by `readBody`, checked as a dataset of `query.kind`: a raster must be `image/tiff` and a vector
+ * anything else accepted (415 otherwise); a FlatGeobuf file by its magic bytes, else GeoJSON in `query.crs`.
+ */
 export function datasetBody(
   mediaType: string | undefined,
   bytes: Uint8Array,
   json: unknown,
-  crs: DatasetPutQuery["crs"],
+  query: { crs: DatasetPutQuery["crs"]; kind: "vector" },
+): Exclude<DatasetBody, { format: "geotiff" }>;
+export function datasetBody(
+  mediaType: string | undefined,
+  bytes: Uint8Array,
+  json: unknown,
+  query: Pick<DatasetPutQuery, "crs" | "kind">,
+): DatasetBody;
+export function datasetBody(
+  mediaType: string | undefined,
+  bytes: Uint8Array,
+  json: unknown,
+  query: Pick<DatasetPutQuery, "crs" | "kind">,
 ): DatasetBody {
+  const crs = query.crs;
+  if (query.kind === "raster") {
+    if (mediaType !== "image/tiff") throw new UnsupportedMediaTypeError(mediaType ?? null, ["image/tiff"]);
+    return { format: "geotiff", bytes };
+  }
+  if (mediaType === "image/tiff") {
+    throw new UnsupportedMediaTypeError(`${mediaType} (without ?kind=raster)`, VECTOR_MEDIA_TYPES);
+  }
   if (mediaType !== "application/flatgeobuf") {
     return { format: "geojson", ...validateDatasetGeoJson(json, crs), bytes };
   }
@@ -92,6 +122,7 @@ export const datasetContent = {
     "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
     "application/json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
     "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+    "image/tiff": { schema: { type: "string", format: "binary" } },
   },
 } as const;
 
@@ -102,9 +133,11 @@ const putDataset = createRoute({
   summary: "Publish a new version of a dataset (owning domain only)",
   description: "GeoJSON FeatureCollection (application/geo+json or application/json) or FlatGeobuf " +
     `(application/flatgeobuf), at most ${MAX_DATASET_BODY_BYTES} bytes. Feature ids: \`id\`, else \`properties.id\`; ` +
-    "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326). `kind=network`: LineString edges " +
-    "with pgRouting's `cost`/`reverse_cost`; the topology is built at publish (vertex, edge and component counts in " +
-    "the manifest).",
+    "missing or duplicate → 422. Coordinates in `crs` (normalized to EPSG:4326). With `?kind=raster`: a GeoTIFF " +
+    "(image/tiff; tiled/COG or striped; int8…uint32, float32, float64 bands; EPSG:4326 or EPSG:3857; nodata from " +
+    "GDAL_NODATA), stored as is and read by range; another media type → 415, a file that is not a georeferenced " +
+    "TIFF the service can read → 422, and nothing is stored. `kind=network`: LineString edges with pgRouting's " +
+    "`cost`/`reverse_cost`; the topology is built at publish (vertex, edge and component counts in the manifest).",
   security,
   middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
   request: { params: DatasetParams, query: DatasetPutQuery, body: datasetContent },
@@ -137,7 +170,7 @@ export function datasetRoutes(service: DatasetService): OpenAPIHono<AppEnv> {
     .openapi(putDataset, async (c) => {
       const { name } = c.req.valid("param");
       const query = c.req.valid("query");
-      const body = datasetBody(c.var.bodyMediaType, c.var.rawBody ?? new Uint8Array(0), c.var.jsonBody, query.crs);
+      const body = datasetBody(c.var.bodyMediaType, c.var.rawBody ?? new Uint8Array(0), c.var.jsonBody, query);
       const manifest = await service.putDataset(c, name, query, body, c.var.claims);
       c.header("Location", `/v1/datasets/${encodeURIComponent(name)}`);
       c.header("ETag", quoteEtag(manifest.etag));

@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import { datasetKind, type DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, type DatasetManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -25,7 +25,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
-import { DEFAULT_INLINE_PAYLOAD_BYTES, toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { payloadPrefix } from "../../shared/r2_keys.ts";
 
@@ -43,12 +44,21 @@ export const jobService: JobService = {
     const env = c.env;
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
+    const operation = operationOf(request.spatial_operation)!;
     const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
-    const resolution = right.resolution;
+    if (datasetKind(right) !== operation.datasetKind) {
+      throw new ValidationError(`Dataset "${right.name}" is a ${datasetKind(right)} dataset.`, [
+        { path: "dataset", message: `${operation.name} needs a ${operation.datasetKind} dataset` },
+      ]);
+    }
+    const resolution = "resolution" in right ? right.resolution : config(env).PARTITION_RESOLUTION;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
       ? datasetSide(
-        await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
+        vectorSide(
+          await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
+          "left_dataset",
+        ),
         resolution,
       )
       : await wrapTime(
@@ -58,17 +68,10 @@ export const jobService: JobService = {
           request,
           resolution,
           payloadPrefix(await requestHash([claims.sub, requestFingerprint])),
-          inlinePayloadBytes(env),
+          config(env).INLINE_PAYLOAD_BYTES,
         ),
       );
 
-    const operation = operationOf(request.spatial_operation)!;
-    assertKind(right, operation.datasetKind, "dataset");
-    if (left.side.kind === "dataset" && left.kind !== "vector") {
-      throw new ValidationError(`Dataset "${request.left_dataset}" is a ${left.kind} dataset.`, [
-        { path: "left_dataset", message: `${request.spatial_operation} reads features on the left side` },
-      ]);
-    }
     const pinned: Record<string, DatasetManifest> = {};
     for (const field of operation.pins ?? []) {
       const name = (request as Record<string, unknown>)[field];
@@ -83,7 +86,7 @@ export const jobService: JobService = {
       left,
       dataset: right,
       filter,
-      groupBytes: Number(env.PARTITION_GROUP_BYTES ?? 0),
+      groupBytes: config(env).PARTITION_GROUP_BYTES,
       pinned,
     });
     const { partitions, members } = plan;
@@ -124,7 +127,7 @@ export const jobService: JobService = {
       members,
       slo_deadline_ms: request.slo_deadline_ms,
       callback_url: request.callback_url ?? null,
-      max_retries: Number(env.MAX_RETRIES ?? 3),
+      max_retries: config(env).MAX_RETRIES,
       trace_id: c.var.traceId,
       parent_span_id: c.var.spanId,
       claims: claimsSummary(claims),
@@ -213,15 +216,17 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
   return manifest;
 }
 
-/** A 422 when `dataset` is not of the kind the operation reads. */
-function assertKind(m: DatasetManifest, kind: string, field: string): void {
-  if (datasetKind(m) === kind) return;
-  throw new ValidationError(`Dataset "${m.name}" is a ${datasetKind(m)} dataset.`, [
-    { path: field, message: `the operation needs a ${kind} dataset` },
-  ]);
+/** A left dataset must hold features. */
+function vectorSide(manifest: DatasetManifest, field: string): VectorDatasetManifest {
+  if (datasetKind(manifest) !== "vector") {
+    throw new ValidationError(`Dataset "${manifest.name}" is a ${datasetKind(manifest)} dataset.`, [
+      { path: field, message: "the left side reads features" },
+    ]);
+  }
+  return manifest as VectorDatasetManifest;
 }
 
-function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
+function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide {
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
       { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },
@@ -260,12 +265,7 @@ async function payloadSide(
   };
 }
 
-function inlinePayloadBytes(env: Env): number {
-  const configured = Number(env.INLINE_PAYLOAD_BYTES ?? NaN);
-  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_INLINE_PAYLOAD_BYTES;
-}
-
-function tileRefs(manifest: DatasetManifest): Record<string, TileRef> {
+function tileRefs(manifest: VectorDatasetManifest): Record<string, TileRef> {
   return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
 }
 

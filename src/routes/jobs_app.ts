@@ -5,7 +5,7 @@ import type { Claims } from "../../shared/auth/claims.ts";
 import { JobAccepted, type JobStatusValue, type OutputFormat } from "../../shared/contract/job.ts";
 import { JobRequest, normalizeJobRequest } from "../../operations/request.ts";
 import { MAX_JOB_BODY_BYTES } from "../../shared/contract/limits.ts";
-import { JobStatus } from "../../shared/contract/status.ts";
+import { JobStatusDocument } from "../../shared/contract/status.ts";
 import { readBody } from "../http/body.ts";
 import {
   type AppContext,
@@ -49,11 +49,11 @@ export interface JobService {
   /** ABAC (area, dataset tiers), unknown dataset (422) and idempotency (409) are checked here. */
   submitJob(c: Ctx, request: JobRequest, claims: Claims): Promise<SubmittedJob>;
   /** 404 when unknown or not the caller's. */
-  getJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatus>;
+  getJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatusDocument>;
   /** `ConflictError.resultNotReady` while not COMPLETED. */
   getResult(c: Ctx, jobId: string, claims: Claims): Promise<JobResultBody>;
   /** Idempotent; the (CANCELLED) status document. */
-  cancelJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatus>;
+  cancelJob(c: Ctx, jobId: string, claims: Claims): Promise<JobStatusDocument>;
 }
 
 const submitJob = createRoute({
@@ -88,7 +88,7 @@ const getJob = createRoute({
   security,
   request: { params: JobParams },
   responses: {
-    200: { description: "Status", content: { "application/json": { schema: JobStatus } } },
+    200: { description: "Status", content: { "application/json": { schema: JobStatusDocument } } },
     ...problems(400, 403, 404),
   },
 });
@@ -128,7 +128,10 @@ const cancelJob = createRoute({
   security,
   request: { params: JobParams },
   responses: {
-    200: { description: "The status document, CANCELLED", content: { "application/json": { schema: JobStatus } } },
+    200: {
+      description: "The status document, CANCELLED",
+      content: { "application/json": { schema: JobStatusDocument } },
+    },
     ...problems(400, 403, 404),
   },
 });

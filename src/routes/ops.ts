@@ -3,16 +3,17 @@
  * across the partitions with live work, re-drive a job, a job's objects, export a partition's ledger as NDJSON,
  * and service metrics.
  */
-import type { JobStatus as JobStatusValue } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { OpsService } from "./ops_app.ts";
 import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
-/** Alert thresholds, documented in the README: P3 latency, P2 backlog, P1 commit failure. */
-export const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
+/** Alert thresholds, documented in the README (Operating the service): P3 latency, P2 backlog, P1 commit failure. */
+const ALERT_THRESHOLDS = { p3_oldest_queued_ms: 45_000, p2_backlog: 10_000, p1_commit_failures: 1 } as const;
 
 export const opsService: OpsService = {
   async jobObjects(c, jobId) {
@@ -40,7 +41,7 @@ export const opsService: OpsService = {
 
   async listJobs(c, query) {
     const cells = (await liveWorkIndexStub(c.env).entries()).map((e) => e.cell);
-    const stalledBefore = query.stalled ? Date.now() - Number(c.env.STALL_AFTER_MS ?? 120_000) : undefined;
+    const stalledBefore = query.stalled ? Date.now() - config(c.env).STALL_AFTER_MS : undefined;
     const pages = await Promise.all(
       cells.map((cell) =>
         partitionStub(c.env, cell).listJobs([query.status as JobStatusValue], query.limit, stalledBefore)

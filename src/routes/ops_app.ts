@@ -7,7 +7,7 @@ import type { Claims } from "../../shared/auth/claims.ts";
 import { requireOperator } from "../auth/middleware.ts";
 import { JobId } from "../../shared/contract/common.ts";
 import { JobStatusValue } from "../../shared/contract/job.ts";
-import { JobStatus } from "../../shared/contract/status.ts";
+import { JobStatusDocument } from "../../shared/contract/status.ts";
 import { type AppContext, type AppEnv, JobParams, problems, router, security } from "./openapi.ts";
 
 export const OpsListQuery = z.object({
@@ -24,7 +24,7 @@ export type OpsListQuery = z.output<typeof OpsListQuery>;
 
 /** One page of jobs for operators. */
 export interface JobList {
-  jobs: JobStatus[];
+  jobs: JobStatusDocument[];
   next_cursor?: string;
 }
 
@@ -32,7 +32,7 @@ export interface JobList {
 export interface OpsService {
   listJobs(c: AppContext, query: OpsListQuery): Promise<JobList>;
   /** Re-queues a DEAD_LETTER or FAILED job. */
-  redriveJob(c: AppContext, jobId: string, claims: Claims): Promise<JobStatus>;
+  redriveJob(c: AppContext, jobId: string, claims: Claims): Promise<JobStatusDocument>;
   /** The job's objects in R2 and which one the ledger committed. */
   jobObjects(c: AppContext, jobId: string): Promise<Record<string, unknown>>;
   /** The partition's ledger events (optionally one job's) as NDJSON. */
@@ -59,7 +59,7 @@ const listJobsRoute = createRoute({
       description: "A page of jobs",
       content: {
         "application/json": {
-          schema: z.object({ jobs: z.array(JobStatus), next_cursor: z.string().optional() }).openapi("JobList"),
+          schema: z.object({ jobs: z.array(JobStatusDocument), next_cursor: z.string().optional() }).openapi("JobList"),
         },
       },
     },
@@ -75,7 +75,7 @@ const redriveRoute = createRoute({
   security,
   request: { params: JobParams },
   responses: {
-    200: { description: "The re-queued job", content: { "application/json": { schema: JobStatus } } },
+    200: { description: "The re-queued job", content: { "application/json": { schema: JobStatusDocument } } },
     ...problems(400, 403, 404, 409),
   },
 });

@@ -4,6 +4,7 @@ import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_S, tenantSecret } from "../../sha
 import type { Claims } from "../auth/mod.ts";
 import { ProblemError } from "../../shared/problem.ts";
 import { type AppEnv, problems, router, security } from "./openapi.ts";
+import { config } from "../../shared/config.ts";
 
 export const WebhookSecret = z
   .object({
@@ -15,14 +16,15 @@ export const WebhookSecret = z
   .openapi("WebhookSecret");
 export type WebhookSecret = z.infer<typeof WebhookSecret>;
 
-export async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
-  if (!env.WEBHOOK_SIGNING_KEY) {
+async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
+  const signingKey = config(env).WEBHOOK_SIGNING_KEY;
+  if (!signingKey) {
     throw new ProblemError(503, "Webhook signing is not configured (WEBHOOK_SIGNING_KEY).", {
       type: "webhooks-unavailable",
     });
   }
   return {
-    secret: await tenantSecret(env.WEBHOOK_SIGNING_KEY, claims.sub),
+    secret: await tenantSecret(signingKey, claims.sub),
     signature_header: SIGNATURE_HEADER,
     scheme: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, `${t}.${raw body}`)>",
     tolerance_seconds: SIGNATURE_TOLERANCE_S,

@@ -2,6 +2,8 @@
 import { SignJWT } from "jose";
 import { seededPoints } from "../../scripts/lib/seeded_random.ts";
 import { type Service, snapshotState, stateChanges } from "./harness.ts";
+import { isTerminal } from "../../shared/state_machine.ts";
+import type { Classification } from "../../shared/contract/common.ts";
 
 export { stateChanges };
 
@@ -11,7 +13,7 @@ export interface Claims {
   sub: string;
   domain: string;
   spatial_scope: [number, number, number, number];
-  data_classification: "public" | "internal" | "confidential" | "restricted";
+  data_classification: Classification;
   roles?: string[];
 }
 
@@ -231,7 +233,7 @@ export async function waitForJobAs(
     const response = await service.fetch(`/v1/jobs/${jobId}`, { headers });
     if (response.ok) {
       last = await response.json();
-      if (["COMPLETED", "FAILED", "CANCELLED", "DEAD_LETTER"].includes(last!.status)) return last!;
+      if (isTerminal(last!.status)) return last!;
     } else {
       await response.body?.cancel();
     }

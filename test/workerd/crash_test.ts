@@ -1,18 +1,20 @@
 /**
- * Durability under real faults: 20 jobs of mixed operations and sizes run
+ * Durability under real faults: 22 jobs of mixed operations (zonal statistics among them) and sizes run
  * while the whole dev server process group is SIGKILLed at random moments
  * and restarted on the same on-disk state. Every job must end COMPLETED
  * exactly once, with one committed result byte-identical to a fault-free
  * run, and a ledger of legal transitions with counted attempts.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { canTransition, type JobStatus } from "../../shared/state_machine.ts";
+import { canTransition } from "../../shared/state_machine.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
 import { seededRandom } from "../../scripts/lib/seeded_random.ts";
 import { type Service, startService } from "./harness.ts";
 import {
   authHeaders,
   fetchResult,
   type JobStatusDocument,
+  publish,
   publishFixtures,
   readFixture,
   submit,
@@ -24,6 +26,8 @@ const KILLS = 3;
 
 async function jobs(): Promise<Record<string, unknown>[]> {
   const counties = JSON.parse(new TextDecoder().decode(await readFixture("inputs/counties_sample.geojson")));
+  const cantons = JSON.parse(new TextDecoder().decode(await readFixture("raster/lux_cantons.geojson")));
+  const zonal = { spatial_operation: "zonal_statistics", dataset: "elev", geometry_payload: cantons };
   const payload = { type: "FeatureCollection", features: counties.features.slice(20, 26) };
   const pi = { spatial_operation: "polygon_intersection" };
   const pip = { spatial_operation: "point_in_polygon" };
@@ -50,10 +54,20 @@ async function jobs(): Promise<Record<string, unknown>[]> {
     { ...pi, left_dataset: "counties", dataset: "grid", bbox: [-109, 36, -102, 41], ...fgb },
     { ...join("within"), left_dataset: "points", dataset: "counties" },
     { ...pip, left_dataset: "points", dataset: "grid" },
+    { ...zonal, pixel_rule: "coverage" },
+    { ...zonal, pixel_rule: "all_touched", ...fgb },
   ];
 }
 
-const publishAll = (service: Service) => publishFixtures(service, ["counties", "grid", "points"]);
+async function publishAll(service: Service): Promise<void> {
+  await publishFixtures(service, ["counties", "grid", "points"]);
+  const raster = await publish(service, "elev", await readFixture("raster/elev.tif"), {
+    contentType: "image/tiff",
+    query: "kind=raster&classification=public",
+  });
+  equal(raster.status, 201);
+  await raster.body?.cancel();
+}
 
 async function submitAll(service: Service, specs: Record<string, unknown>[]): Promise<string[]> {
   const ids: string[] = [];
@@ -72,7 +86,7 @@ async function resultBytes(service: Service, jobId: string): Promise<Uint8Array>
   return new Uint8Array(await response.arrayBuffer());
 }
 
-Deno.test("20 jobs survive repeated SIGKILLs of the dev server: each COMPLETED once, results byte-identical to a fault-free run", async () => {
+Deno.test("22 jobs (vector overlays and zonal statistics) survive repeated SIGKILLs of the dev server: each COMPLETED once, results byte-identical to a fault-free run", async () => {
   const specs = await jobs();
 
   const reference = await startService();
@@ -107,7 +121,7 @@ Deno.test("20 jobs survive repeated SIGKILLs of the dev server: each COMPLETED o
     console.log(
       `crash test: seed ${SEED}; SIGKILLs of the whole process group with ${
         unfinishedAtKill.join(", ")
-      } of 20 jobs unfinished`,
+      } of ${ids.length} jobs unfinished`,
     );
     ok(unfinishedAtKill[0]! > 0, "the faults hit jobs in flight");
 
@@ -137,7 +151,7 @@ Deno.test("20 jobs survive repeated SIGKILLs of the dev server: each COMPLETED o
       const transitions = events.filter((e) => e.kind === "transition");
       for (const e of transitions.slice(1)) {
         ok(
-          canTransition(e.from_status as JobStatus, e.to_status as JobStatus),
+          canTransition(e.from_status as JobStatusValue, e.to_status as JobStatusValue),
           `illegal ${e.from_status}→${e.to_status}`,
         );
       }

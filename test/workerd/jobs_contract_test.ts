@@ -26,7 +26,7 @@ import {
   waitForJob,
   waitForJobAs,
 } from "./client.ts";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import { flatFromGeoJSON, type GeoJSONGeometry } from "../../wasm/geojson.ts";
 
 interface Pair {

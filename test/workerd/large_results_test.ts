@@ -9,7 +9,7 @@ import { startService } from "./harness.ts";
 import { authHeaders, fetchResult, publishSeededPoints, runJob } from "./client.ts";
 import { gunzipSync } from "node:zlib";
 import { request } from "node:http";
-import { parseFlatGeobuf } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 
 const POINTS = 90_000;
 const BOX = [-100, 38, -94, 41] as const;

@@ -18,7 +18,8 @@ import {
   stateSnapshot,
   submit,
 } from "./client.ts";
-import { parseFlatGeobuf, readLayout } from "../../shared/tiles/fgb_reader.ts";
+import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
+import { readLayout } from "../../shared/tiles/fgb_header.ts";
 import { ResultFlatGeobufWriter, writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";

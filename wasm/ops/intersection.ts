@@ -1,5 +1,5 @@
 /** Overlay: intersection. A GEOS TopologyException becomes a `TopologyError` naming both features. */
-import type { FeatureId } from "../flat_geometry.ts";
+import type { Bbox, FeatureId } from "../flat_geometry.ts";
 import type { GeosRuntime } from "../core.ts";
 
 /** Returns a new GEOS geometry the caller owns. */
@@ -16,7 +16,7 @@ export function intersection(rt: GeosRuntime, a: number, b: number, ids: (Featur
 export function clipByRect(
   rt: GeosRuntime,
   g: number,
-  rect: readonly [number, number, number, number],
+  rect: Readonly<Bbox>,
   id?: FeatureId,
 ): number {
   return rt.raw.GEOSClipByRect_r(rt.ctx, g, rect[0], rect[1], rect[2], rect[3]) || rt.fail("clipByRect", [id]);

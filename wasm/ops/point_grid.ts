@@ -10,7 +10,7 @@
  */
 import type { FeatureId, FlatGeometry } from "../flat_geometry.ts";
 import type { GeosRuntime } from "../core.ts";
-import type { Bounds } from "./measure.ts";
+import type { Bbox } from "../flat_geometry.ts";
 
 export interface PointGridOptions {
   /** Below this many candidates every point is tested (default 64). */
@@ -34,7 +34,7 @@ export function gridIntersectingPoints(
   rt: GeosRuntime,
   prepared: number,
   polygon: () => FlatGeometry | null,
-  envelope: Bounds,
+  envelope: Bbox,
   xy: Float64Array,
   candidates: ArrayLike<number>,
   id?: FeatureId,

@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { JobRequest, normalizeJobRequest } from "../../../operations/request.ts";
 import { MAX_PAYLOAD_FEATURES, MAX_SLO_DEADLINE_MS } from "../../../shared/contract/limits.ts";
 import { validationErrorFrom } from "../../../src/http/validation.ts";
-import { square, validJob } from "../contract/fixtures.ts";
+import { square, validJob } from "../shared/contract/fixtures.ts";
 
 /** Parses `body`; returns the field errors (path → message) as the API would list them, and the status. */
 function errorsOf(body: unknown): { status: number; paths: string[]; messages: string[] } {

@@ -1,0 +1,193 @@
+/**
+ * The home coordinator: what a partition does for the jobs it homes (their id names its cell). It starts
+ * a queued job, dispatches its tasks to the partitions, merges and commits their parts once all reported,
+ * re-materializes a lost result, and decides a failed attempt's fate (retry, fail, dead-letter).
+ */
+import type { JobError, JobRecord } from "../../shared/job_record.ts";
+import type { JobStatusValue } from "../../shared/contract/job.ts";
+import type { Span } from "../../shared/telemetry/span.ts";
+import { config } from "../../shared/config.ts";
+import { backoffMs } from "./backoff.ts";
+import { mergeAndCommit } from "./commit.ts";
+import { jobOperation } from "./executor.ts";
+import { toJobError } from "./job_failure.ts";
+import { COMMIT_FAILED, type Ledger } from "./ledger.ts";
+import { sloDegradation } from "./slo.ts";
+import { errorMessage, jobSpan, type Partition, RETRY_REPORT_MS } from "./context.ts";
+
+/** The job moved on (cancelled, retried by the sweep) while its commit ran: the commit's result is not wanted. */
+class CommitSuperseded extends Error {
+  override name = "CommitSuperseded";
+}
+
+/** Moves a due job on by one step: start it, (re)dispatch its tasks, or commit its result. */
+export async function advanceJob(p: Partition, job: JobRecord): Promise<void> {
+  const span = jobSpan("partition.advance_job", job.spec);
+  try {
+    await advanceJobIn(p, job, span);
+  } finally {
+    span.end();
+  }
+}
+
+async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<void> {
+  const actor = `partition:${job.spec.home_cell}`;
+  if (job.status === "QUEUED") {
+    const degradation = jobOperation(job.spec.operation).approximates ? sloDegradation(job.spec) : null;
+    job = p.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
+      attempts: job.attempts + 1,
+      next_run_at: Date.now(),
+      ...(degradation ? { degraded: degradation } : {}),
+    }, degradation ?? undefined);
+    span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
+    if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
+  }
+  if (job.status !== "IN_PROGRESS") {
+    if (job.result) await rematerialize(p, job, span);
+    p.ledger.touch(job.job_id, null);
+    return;
+  }
+  if (job.partitions_done >= job.partitions_total) {
+    await commit(p, job, span);
+    return;
+  }
+  // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
+  const dispatched = await Promise.allSettled(
+    job.spec.partitions.map((cell) =>
+      p.forPartition(cell).enqueueTask(
+        { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
+        job.attempts,
+        cell,
+      )
+    ),
+  );
+  const failed = dispatched.filter((r) => r.status === "rejected").length;
+  p.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);
+  span.logger.info("tasks dispatched", { partitions: job.partitions_total, failed });
+}
+
+async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
+  const actor = `partition:${job.spec.home_cell}`;
+  // Between its awaits the commit checks the job is still this attempt in progress (a cancel or a sweep may
+  // have moved it on) and leaves a heartbeat, so the sweep does not take a long commit for a stalled job.
+  const heartbeat = () => {
+    if (!isRunning(p.ledger, job)) throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
+    p.ledger.heartbeat(job.job_id);
+  };
+  try {
+    heartbeat();
+    const { result, stats } = await mergeAndCommit(
+      p.env.TILES,
+      job,
+      p.ledger.parts(job.job_id),
+      config(p.env).RESULT_CHUNK_BYTES,
+      true,
+      heartbeat,
+    );
+    if (!isRunning(p.ledger, job)) {
+      await p.env.TILES.delete(result.key);
+      throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
+    }
+    p.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats, next_run_at: null });
+    span.logger.info("job committed", {
+      result_key: result.key,
+      features: result.feature_count,
+      bytes: result.bytes,
+    });
+  } catch (error) {
+    if (error instanceof CommitSuperseded || !isRunning(p.ledger, job)) {
+      span.logger.info("commit abandoned: the job moved on", { status: p.ledger.getJob(job.job_id)?.status });
+      return;
+    }
+    const jobError = toJobError(error);
+    span.logger.error("commit failed", { detail: jobError.detail, error_message: errorMessage(error) });
+    p.ledger.appendEvent(job.job_id, actor, "note", null, null, job.attempts, job.spec.trace_id, {
+      reason: COMMIT_FAILED,
+      detail: jobError.detail,
+    });
+    span.setStatus("ERROR", jobError.detail);
+    failJob(p.ledger, job, actor, jobError);
+  }
+}
+
+/** Rewrites a lost committed result from the staged parts: the same bytes under the same key. */
+async function rematerialize(p: Partition, job: JobRecord, span: Span): Promise<void> {
+  const committed = job.result!;
+  if (await p.env.TILES.head(committed.key)) return;
+  try {
+    const { result } = await mergeAndCommit(
+      p.env.TILES,
+      job,
+      p.ledger.parts(job.job_id),
+      config(p.env).RESULT_CHUNK_BYTES,
+      committed.encoding === "gzip",
+    );
+    if (result.key !== committed.key || result.etag !== committed.etag) {
+      throw new Error(`re-materialized ${result.key} ${result.etag} differs from committed ${committed.etag}`);
+    }
+    p.ledger.appendEvent(
+      job.job_id,
+      `partition:${job.spec.home_cell}`,
+      "note",
+      null,
+      null,
+      job.attempts,
+      job.spec.trace_id,
+      {
+        reason: "committed result object was missing; re-materialized from staged parts",
+        key: result.key,
+      },
+    );
+    span.logger.warn("result re-materialized", { result_key: result.key });
+  } catch (error) {
+    span.logger.error("result could not be re-materialized", { detail: String(error) });
+  }
+}
+
+/** Whether `job` is still IN_PROGRESS at the same attempt in the ledger. */
+function isRunning(ledger: Ledger, job: JobRecord): boolean {
+  const fresh = ledger.getJob(job.job_id);
+  return fresh?.status === "IN_PROGRESS" && fresh.attempts === job.attempts;
+}
+
+/** A failed attempt: FAILED if retrying cannot help, else QUEUED with backoff, or DEAD_LETTER out of retries. */
+export function failJob(ledger: Ledger, job: JobRecord, actor: string, error: JobError): JobStatusValue | null {
+  const fresh = ledger.getJob(job.job_id);
+  if (!fresh || fresh.status !== "IN_PROGRESS" || fresh.attempts !== job.attempts) return null;
+  const retriesUsed = fresh.attempts - fresh.retry_base;
+  const to: JobStatusValue = !error.retryable
+    ? "FAILED"
+    : retriesUsed > fresh.spec.max_retries
+    ? "DEAD_LETTER"
+    : "QUEUED";
+  ledger.transition(job.job_id, to, actor, {
+    error,
+    next_run_at: to === "QUEUED" ? Date.now() + backoffMs(retriesUsed) : null,
+  });
+  return to;
+}
+
+/** Fails the attempt of every job with no progress since `stalledBefore`: retried with backoff or dead-lettered. */
+export async function retryStalled(
+  p: Partition,
+  stalledBefore: number,
+  stallAfterMs: number,
+): Promise<{ retried: string[]; dead_lettered: string[] }> {
+  const out = { retried: [] as string[], dead_lettered: [] as string[] };
+  for (const job of p.ledger.stalledJobs(stalledBefore)) {
+    const error: JobError = {
+      type: "urn:spatial-jobs:problem:stalled",
+      title: "Job stalled",
+      status: 503,
+      detail: `No progress for ${stallAfterMs} ms (attempt ${job.attempts}).`,
+      retryable: true,
+    };
+    const outcome = failJob(p.ledger, job, "cron:sweep", error);
+    if (outcome === "DEAD_LETTER") out.dead_lettered.push(job.job_id);
+    if (outcome === "QUEUED") {
+      out.retried.push(job.job_id);
+      await Promise.allSettled(job.spec.partitions.map((cell) => p.forPartition(cell).cancelTask(job.job_id)));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * One slice of a zonal_statistics partition: the partition's polygons in id
+ * order from the checkpoint, each rasterized on the raster's grid band of rows
+ * by band of rows (a bounded weight buffer), reading only the blocks that hold
+ * a selected pixel this partition owns, through an isolate-wide block cache
+ * bounded in bytes.
+ */
+import { latLngToCell } from "h3-js";
+import proj4 from "proj4";
+import type { FlatGeometry } from "../../wasm/flat_geometry.ts";
+import type { StagedRow, ZonalSpec } from "../../shared/job_spec.ts";
+import { memberCells } from "../../shared/job_spec.ts";
+import { nodataValue } from "../../shared/raster/raster_info.ts";
+import { RasterBlockCache } from "../../shared/raster/raster_reader.ts";
+import type { TileBucket } from "../../shared/tiles/fgb_reader.ts";
+import type { SliceContext, SliceOutput } from "../operation.ts";
+import { loadPartitionData, PartitionDataCache, taskDataKey } from "../vector/partition_data.ts";
+import { WindowFilter } from "../vector/window_filter.ts";
+import { addValue, emptyMoments, type Moments } from "./moments.ts";
+import { type PixelRule, pixelWeights, polygonWindow, toPixelPolygon } from "./pixel_grid.ts";
+
+export const PIXEL_RULES = ["center", "all_touched", "coverage"] as const satisfies readonly PixelRule[];
+
+/** Decoded raster blocks this isolate keeps (the 128 MB isolate rule: the rest is polygons and one band buffer). */
+export const blocks = new RasterBlockCache(24 * 2 ** 20);
+const inputs = new PartitionDataCache(16 * 2 ** 20);
+/** Weight cells per band of rows (8 MiB of float64). */
+const BAND_CELLS = 2 ** 20;
+
+const toMercator = proj4("EPSG:4326", "EPSG:3857");
+
+export async function runZonalSlice(context: SliceContext): Promise<SliceOutput> {
+  const { task } = context;
+  const zonal = task.spec.zonal!;
+  const key = taskDataKey(task.job_id, task.attempt, task.cell);
+  let data = inputs.acquire(key);
+  if (!data) {
+    using filter = new WindowFilter(await context.geometryCore(), context.window ?? []);
+    data = inputs.insert(await loadPartitionData(context.bucket, task.spec, task.attempt, task.cell, filter));
+  }
+  try {
+    const own = new Set(memberCells(task.spec, task.cell));
+    const stats: Record<string, number> = {};
+    if (task.next_offset === 0) stats.read_ms = data.readMs;
+    const rows: StagedRow[] = [];
+    const left = data.left;
+    let i = task.next_offset, work = 0;
+    const started = Date.now();
+    while (i < left.size && work < context.workBudget && rows.length < context.maxRows) {
+      const feature = left.feature(i);
+      const { moments, pixels } = await zonalMoments(context.bucket, zonal, feature.geometry, {
+        cells: left.cells[i]!,
+        own,
+        resolution: task.spec.resolution,
+      });
+      work += 10 * pixels + 100;
+      stats.pixels = (stats.pixels ?? 0) + pixels;
+      rows.push({ l: feature.id, r: 0, g: feature.geometry, p: moments.count ? { ...moments } : { count: 0 } });
+      i++;
+    }
+    stats.zonal_ms = Date.now() - started;
+    stats.block_cache_peak_bytes = blocks.peakBytes;
+    const done = i >= left.size;
+    if (done) inputs.release(key);
+    return { next_offset: i, rows, stats, done };
+  } finally {
+    inputs.unpin(key);
+  }
+}
+
+export function releaseZonalJob(jobId: string): void {
+  inputs.releaseJob(jobId);
+}
+
+interface Ownership {
+  /** The polygon's cells (sorted): each of its pixels is counted by exactly one of them. */
+  cells: readonly string[];
+  /** The cells this partition runs. */
+  own: ReadonlySet<string>;
+  resolution: number;
+}
+
+/** Rings of a polygon or multipolygon in the raster's CRS, holes marked. */
+function ringsOf(geometry: FlatGeometry, crs: string): { xy: Float64Array; hole: boolean }[] {
+  const polygons = geometry.kind === "MultiPolygon" ? geometry.parts ?? [] : [geometry];
+  const rings: { xy: Float64Array; hole: boolean }[] = [];
+  for (const polygon of polygons) {
+    const ends = polygon.ends ?? [polygon.xy.length / 2];
+    let start = 0;
+    ends.forEach((end, k) => {
+      const xy = polygon.xy.slice(2 * start, 2 * end);
+      if (crs === "EPSG:3857") {
+        for (let p = 0; p < xy.length; p += 2) {
+          const [x, y] = toMercator.forward([xy[p]!, xy[p + 1]!]);
+          xy[p] = x!;
+          xy[p + 1] = y!;
+        }
+      }
+      rings.push({ xy, hole: k > 0 });
+      start = end;
+    });
+  }
+  return rings;
+}
+
+/** This partition's share of one polygon's moments, and the pixels it weighed. */
+export async function zonalMoments(
+  bucket: TileBucket,
+  zonal: ZonalSpec,
+  geometry: FlatGeometry,
+  ownership: Ownership,
+): Promise<{ moments: Moments; pixels: number }> {
+  const moments = emptyMoments();
+  const { raster } = zonal;
+  const poly = toPixelPolygon(ringsOf(geometry, raster.crs), raster.geotransform);
+  const win = polygonWindow(poly, raster.width, raster.height);
+  if (!win) return { moments, pixels: 0 };
+  const owner = ownerOf(zonal, ownership);
+  if (owner === "none") return { moments, pixels: 0 };
+  const band = zonal.band - 1;
+  const nodata = nodataValue(raster.bands[band]!);
+  const nanNodata = nodata !== null && Number.isNaN(nodata);
+  const [bw, bh] = raster.block_size;
+  const cols = win.c1 - win.c0;
+  const bandRows = Math.max(1, Math.floor(BAND_CELLS / cols));
+  let pixels = 0;
+  for (let r0 = win.r0; r0 < win.r1; r0 += bandRows) {
+    const sub = { c0: win.c0, c1: win.c1, r0, r1: Math.min(win.r1, r0 + bandRows) };
+    const weights = pixelWeights(poly, zonal.pixel_rule, sub, raster.width, raster.height);
+    pixels += weights.length;
+    for (let by = Math.floor(sub.r0 / bh); by * bh < sub.r1; by++) {
+      const ra = Math.max(sub.r0, by * bh), rb = Math.min(sub.r1, (by + 1) * bh);
+      for (let bx = Math.floor(sub.c0 / bw); bx * bw < sub.c1; bx++) {
+        const ca = Math.max(sub.c0, bx * bw), cb = Math.min(sub.c1, (bx + 1) * bw);
+        let block: Awaited<ReturnType<typeof blocks.block>> | null = null;
+        for (let r = ra; r < rb; r++) {
+          if (owner !== "all" && !owner(r, (ca + cb - 1) >> 1)) continue;
+          const wRow = (r - sub.r0) * cols - sub.c0;
+          for (let c = ca; c < cb; c++) {
+            const w = weights[wRow + c]!;
+            if (w <= 0) continue;
+            block ??= await blocks.block(bucket, raster, band, bx, by);
+            const v = block.values[(r - by * bh) * block.width + (c - bx * bw)]!;
+            if (nodata !== null && (v === nodata || (nanNodata && Number.isNaN(v)))) continue;
+            addValue(moments, v, w);
+          }
+        }
+      }
+    }
+  }
+  return { moments, pixels };
+}
+
+/**
+ * Which of a polygon's pixels this partition counts: all, none, or, per run of a row within one block, by the H3
+ * cell of the run's middle pixel centre (among the polygon's cells, else its first cell). Runs depend on the grid
+ * and the polygon only, so every partition computes the same owner for each pixel: each is counted exactly once.
+ */
+function ownerOf(
+  zonal: ZonalSpec,
+  { cells, own, resolution }: Ownership,
+): "all" | "none" | ((r: number, c: number) => boolean) {
+  const mine = cells.filter((cell) => own.has(cell));
+  if (mine.length === 0) return "none";
+  if (mine.length === cells.length) return "all";
+  const polygonCells = new Set(cells);
+  const fallback = cells[0]!;
+  const [x0, dx, , y0, , dy] = zonal.raster.geotransform;
+  const mercator = zonal.raster.crs === "EPSG:3857";
+  return (r, c) => {
+    let x = x0 + (c + 0.5) * dx, y = y0 + (r + 0.5) * dy;
+    if (mercator) [x, y] = toMercator.inverse([x, y]) as [number, number];
+    const cell = latLngToCell(y, x, resolution);
+    return own.has(polygonCells.has(cell) ? cell : fallback);
+  };
+}

@@ -1,0 +1,76 @@
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { cellToChildren, cellToParent, getResolution } from "h3-js";
+import { planPartitions } from "../../../../operations/vector/plan.ts";
+import { groupPartitions, shardPartitions } from "../../../../operations/partition_groups.ts";
+import { canonicalJson, requestHash } from "../../../../shared/request_hash.ts";
+import type { TileRef } from "../../../../shared/job_spec.ts";
+import type { Bbox } from "../../../../shared/contract/common.ts";
+
+const tile = (bbox: Bbox): TileRef => ({ key: "k", bbox, feature_count: 1, bytes: 1 });
+
+Deno.test("partitions are the cells where both sides have a tile, sorted", () => {
+  const left = { c3: tile([0, 0, 1, 1]), c1: tile([0, 0, 1, 1]), c2: tile([0, 0, 1, 1]) };
+  const right = { c2: tile([0, 0, 1, 1]), c1: tile([0, 0, 1, 1]), c9: tile([0, 0, 1, 1]) };
+  deepEqual(planPartitions(left, right, null), ["c1", "c2"]);
+});
+
+Deno.test("a bbox filter drops cells where either side's tile cannot reach it", () => {
+  const left = { a: tile([0, 0, 1, 1]), b: tile([5, 5, 6, 6]) };
+  const right = { a: tile([0, 0, 1, 1]), b: tile([0, 0, 10, 10]) };
+  deepEqual(planPartitions(left, right, [0.5, 0.5, 2, 2]), ["a"]);
+  deepEqual(planPartitions(left, right, [1, 1, 5, 5]), ["a", "b"], "touching boxes count, as PostGIS &&");
+});
+
+Deno.test("request fingerprints ignore key order and change with any value", async () => {
+  equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
+  equal(await requestHash({ a: 1, b: 2 }), await requestHash({ b: 2, a: 1 }));
+  notEqual(await requestHash({ a: 1, b: 2 }), await requestHash({ a: 1, b: 3 }));
+});
+
+Deno.test("sparse sibling cells merge into their H3 parent while the group's bytes fit; dense cells stay", () => {
+  // Two resolution-0 cells: all children of the first are light, one child of the second is heavy.
+  const light = cellToChildren("8029fffffffffff", 1);
+  const [heavy, ...rest] = cellToChildren("802bfffffffffff", 1);
+  const bytes = new Map<string, number>([...light, ...rest].map((c) => [c, 100]));
+  bytes.set(heavy!, 10_000);
+  const cells = [...bytes.keys()].sort();
+  const plan = groupPartitions(cells, (c) => bytes.get(c)!, 5_000);
+  deepEqual(plan.partitions, ["8029fffffffffff", heavy!, ...rest].sort());
+  deepEqual(plan.members["8029fffffffffff"], [...light].sort());
+  deepEqual(plan.members[heavy!], [heavy]);
+  deepEqual(Object.values(plan.members).flat().sort(), cells, "every tile cell runs in exactly one partition");
+  const none = groupPartitions(cells, (c) => bytes.get(c)!, 0);
+  deepEqual(none.partitions, cells, "0 bytes: one partition per tile cell");
+  equal(groupPartitions(["8029fffffffffff"], () => 1, 10).partitions[0], "8029fffffffffff");
+});
+
+Deno.test("grouping climbs several levels and never nests a partition inside another", () => {
+  const cells = cellToChildren("8029fffffffffff", 3).slice(0, 40).sort();
+  const plan = groupPartitions(cells, () => 1, 1_000);
+  equal(plan.partitions.length, 1, "40 light resolution-3 cells become one partition");
+  const [only] = plan.partitions;
+  ok(getResolution(only!) < 3 && cells.every((c) => cellToParent(c, getResolution(only!)) === only));
+  const tight = groupPartitions(cells, () => 1, 7);
+  for (const p of tight.partitions) {
+    for (const q of tight.partitions) {
+      if (p !== q) notEqual(cellToParent(q, Math.min(getResolution(q), getResolution(p))), p);
+    }
+  }
+  deepEqual(Object.values(tight.members).flat().sort(), cells);
+  ok(tight.partitions.length < cells.length, `${tight.partitions.length} partitions for ${cells.length} cells`);
+});
+
+Deno.test("shardPartitions splits a partition over the byte budget into named shards of the same cells", () => {
+  const plan = { partitions: ["a", "b"], members: { a: ["a1", "a2"], b: ["b"] } };
+  const bytes: Record<string, number> = { a: 25, b: 5 };
+  const sharded = shardPartitions(plan, (p) => bytes[p]!, 10);
+  deepEqual(sharded.partitions, ["a", "a.1", "a.2", "b"]);
+  deepEqual(sharded.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], "a.2": ["a1", "a2"], b: ["b"] });
+  deepEqual(sharded.shards, { a: [0, 3], "a.1": [1, 3], "a.2": [2, 3] });
+});
+
+Deno.test("shardPartitions caps the shards of one partition and does nothing without a budget", () => {
+  const plan = { partitions: ["a"], members: { a: ["a"] } };
+  equal(shardPartitions(plan, () => 1_000, 1, 4).partitions.length, 4);
+  deepEqual(shardPartitions(plan, () => 1_000, 0), { partitions: ["a"], members: { a: ["a"] }, shards: {} });
+});
