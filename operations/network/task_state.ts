@@ -43,6 +43,7 @@ const MAX_TASKS = 32;
 
 const networks = new Map<string, BlockCache>();
 const tasks = new Map<string, Promise<NetworkTask>>();
+const destinationSnaps = new Map<string, Promise<SnappedPoints>>();
 
 export function taskOf(context: SliceContext): Promise<NetworkTask> {
   const { task } = context;
@@ -59,7 +60,9 @@ export function taskOf(context: SliceContext): Promise<NetworkTask> {
 }
 
 export function releaseNetworkJob(jobId: string): void {
-  for (const key of tasks.keys()) if (key.startsWith(`${jobId}/`)) tasks.delete(key);
+  for (const map of [tasks, destinationSnaps]) {
+    for (const key of map.keys()) if (key.startsWith(`${jobId}/`)) map.delete(key);
+  }
 }
 
 function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
@@ -102,14 +105,21 @@ async function loadTask(context: SliceContext): Promise<NetworkTask> {
   }
   const snappedOrigins = await snapAll(cache, origins);
   let destinations: SnappedPoints | undefined;
-  if (spec.operation === "shortest_path") {
-    const side = spec.destinations;
-    const points = !side
-      ? await readPoints(bucket, spec.left.tiles, spec.bbox, window)
-      : side.kind === "points"
+  const side = spec.destinations;
+  if (side) {
+    const points = side.kind === "points"
       ? filterPoints({ ids: side.ids, xy: side.xy }, spec.bbox, window)
       : await readPoints(bucket, side.tiles, spec.bbox, window);
-    destinations = await snapAll(cache, points);
+    // Every partition of a job snaps the same destinations: once per isolate and attempt.
+    const key = `${task.job_id}/${task.attempt}`;
+    let snapped = destinationSnaps.get(key);
+    if (!snapped) {
+      snapped = snapAll(cache, points);
+      snapped.catch(() => destinationSnaps.delete(key));
+      destinationSnaps.set(key, snapped);
+      for (const old of destinationSnaps.keys()) if (destinationSnaps.size > MAX_TASKS) destinationSnaps.delete(old);
+    }
+    destinations = await snapped;
   }
   return {
     spec,

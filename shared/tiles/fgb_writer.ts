@@ -379,7 +379,13 @@ class FeatureEncoder {
     const propsOffset = propsLength > 0
       ? Feature.createPropertiesVector(builder, this.#props.subarray(0, propsLength))
       : 0;
-    const geometryOffset = buildGeometry(builder, toParsed(feature.geometry, feature.id));
+    // A result row without geometry (shortest_path with path_geometry: false) is an empty geometry of its kind:
+    // GDAL reads it as EMPTY, and the flatgeobuf library (which fails on a feature with no geometry) as [].
+    const empty = feature.geometry.xy.length === 0 && !feature.geometry.parts;
+    const parsed = empty
+      ? { type: KIND_TYPES[feature.geometry.kind], xy: [] } as unknown as IParsedGeometry
+      : toParsed(feature.geometry, feature.id);
+    const geometryOffset = buildGeometry(builder, parsed);
     Feature.startFeature(builder);
     Feature.addGeometry(builder, geometryOffset);
     if (propsOffset) Feature.addProperties(builder, propsOffset);
