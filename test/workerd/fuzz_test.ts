@@ -293,7 +293,7 @@ function generator(rand: () => number, token: string, owner: string) {
       if (rand() < 0.2) path += "?" + pick(["status=%ff", "limit=-1", "cursor=" + "c".repeat(600), "a=1&a=2"]);
       const bodyless = method === "GET" || method === "HEAD";
       // Exact existing routes with valid input could succeed: keep each request off the happy path.
-      if (/^\/v1\/(jobs|datasets\/[^/]+)$/.test(path) && method !== "OPTIONS" && method !== "PATCH") path += "/x/y";
+      if (/^\/v1\/(jobs|datasets(\/[^/]+)?)$/.test(path) && method !== "OPTIONS" && method !== "PATCH") path += "/x/y";
       return {
         kind: "random_path_method",
         method,
