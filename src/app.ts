@@ -94,11 +94,19 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.notFound(notFound);
 
   app.use("*", trace());
-  // Browser clients on other origins: bearer tokens, no cookies, so any origin may call (preflights end here).
-  app.use(
-    "*",
-    cors({ origin: "*", allowHeaders: CORS_ALLOW_HEADERS, exposeHeaders: CORS_EXPOSE_HEADERS, maxAge: 600 }),
-  );
+  // Browser clients on other origins: bearer tokens, no cookies, so any origin may call. A preflight ends here;
+  // any other OPTIONS request goes on to the routes (and their 404).
+  const corsHeaders = cors({
+    origin: "*",
+    allowHeaders: CORS_ALLOW_HEADERS,
+    exposeHeaders: CORS_EXPOSE_HEADERS,
+    maxAge: 600,
+  });
+  app.use("*", async function corsMiddleware(c, next) {
+    const preflight = c.req.header("origin") !== undefined &&
+      c.req.header("access-control-request-method") !== undefined;
+    return c.req.method !== "OPTIONS" || preflight ? await corsHeaders(c, next) : await next();
+  });
   app.use("*", bodyLimit(bodyLimitFor));
   // Server-Timing on every API answer: where a request's time went (a submit's stages: rate_limit, catalog,
   // payload, claim, upload, home).

@@ -35,11 +35,20 @@ export class Versions {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    for (const statement of VERSION_SCHEMA) sql.exec(statement);
+  }
+
+  /** Creates the tables (with a publish, a pin or a delete: reads never write). */
+  #createSchema(): void {
+    for (const statement of VERSION_SCHEMA) this.#sql.exec(statement);
+  }
+
+  #hasSchema(): boolean {
+    return this.#sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pins'`).toArray().length > 0;
   }
 
   /** The number the next published version takes: past every version ever published, deleted ones included. */
   nextVersion(): number {
+    this.#createSchema();
     const row = this.#sql.exec<{ last: number | null }>(
       `SELECT max(v) AS last FROM (SELECT max(version) AS v FROM versions UNION ALL
                                     SELECT max(version) FROM deleted_versions)`,
@@ -50,6 +59,7 @@ export class Versions {
   /** Records that `jobId` reads `version`; false when there is no such version (any more). */
   pin(version: number, jobId: string, now: number): boolean {
     if (!this.#manifest(version)) return false;
+    this.#createSchema();
     this.#sql.exec(`INSERT OR IGNORE INTO pins (version, job_id, pinned_at) VALUES (?, ?, ?)`, version, jobId, now);
     return true;
   }
@@ -57,6 +67,7 @@ export class Versions {
   /** The jobs that pinned `version`, or null when there is no such version. */
   pins(version: number): Pin[] | null {
     if (!this.#manifest(version)) return null;
+    if (!this.#hasSchema()) return [];
     return this.#sql.exec<{ job_id: string; pinned_at: number }>(
       `SELECT job_id, pinned_at FROM pins WHERE version = ? ORDER BY job_id`,
       version,
@@ -78,6 +89,7 @@ export class Versions {
     if (remaining <= 1) return { ok: false, code: "LAST_VERSION" } as const;
     const known = new Set(checked);
     if (this.pins(version)!.some((pin) => !known.has(pin.job_id))) return { ok: false, code: "PINS_CHANGED" } as const;
+    this.#createSchema();
     this.#sql.exec(`DELETE FROM versions WHERE version = ?`, version);
     this.#sql.exec(`DELETE FROM pins WHERE version = ?`, version);
     this.#sql.exec(

@@ -7,19 +7,20 @@
 import { DurableObject } from "cloudflare:workers";
 
 export class DatasetDirectory extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, registered_at INTEGER NOT NULL)`);
-  }
-
-  /** Idempotent. */
+  /** Idempotent. The table comes with the first name: listing an empty directory writes nothing. */
   register(name: string): void {
-    this.ctx.storage.sql.exec(`INSERT OR IGNORE INTO names (name, registered_at) VALUES (?, ?)`, name, Date.now());
+    const sql = this.ctx.storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, registered_at INTEGER NOT NULL)`);
+    sql.exec(`INSERT OR IGNORE INTO names (name, registered_at) VALUES (?, ?)`, name, Date.now());
   }
 
   /** Up to `limit` names after `after` (from the first when null), in byte order. */
   names(after: string | null, limit: number): string[] {
-    return this.ctx.storage.sql.exec<{ name: string }>(
+    const sql = this.ctx.storage.sql;
+    if (sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'`).toArray().length === 0) {
+      return [];
+    }
+    return sql.exec<{ name: string }>(
       `SELECT name FROM names WHERE name > ? ORDER BY name LIMIT ?`,
       after ?? "",
       limit,

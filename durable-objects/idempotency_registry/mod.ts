@@ -16,11 +16,9 @@ export type ClaimOutcome =
   | { outcome: "conflict"; job_id: string };
 
 export class IdempotencyRegistry extends DurableObject<Env> {
-  readonly #jobs: JobIndex;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(
+  /** The claims table and the job index, created by the first claim: a read on a caller with none writes nothing. */
+  #schema(): JobIndex {
+    this.ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS claims_by_key (
          idempotency_key TEXT PRIMARY KEY,
          request_hash TEXT NOT NULL,
@@ -28,11 +26,13 @@ export class IdempotencyRegistry extends DurableObject<Env> {
          claimed_at INTEGER NOT NULL
        )`,
     );
-    this.#jobs = new JobIndex(ctx.storage.sql);
+    return this.#index ??= new JobIndex(this.ctx.storage.sql);
   }
+  #index: JobIndex | undefined;
 
   /** Claims `key` for `spec`, or returns the job it already belongs to. */
   claim(key: string, spec: JobSpec): ClaimOutcome {
+    const index = this.#schema();
     const row = this.ctx.storage.sql.exec<{ request_hash: string; spec: string }>(
       `SELECT request_hash, spec FROM claims_by_key WHERE idempotency_key = ?`,
       key,
@@ -50,12 +50,15 @@ export class IdempotencyRegistry extends DurableObject<Env> {
       JSON.stringify(spec),
       Date.now(),
     );
-    this.#jobs.add(spec.job_id);
+    index.add(spec.job_id);
     return { outcome: "claimed", spec };
   }
 
   /** The caller's jobs older than `beforeSeq` (null: from the newest), newest first. */
   jobs(beforeSeq: number | null, limit: number): IndexedJob[] {
-    return this.#jobs.page(beforeSeq, limit);
+    const exists = this.ctx.storage.sql.exec(
+      `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims_by_key'`,
+    ).toArray().length > 0;
+    return exists ? this.#schema().page(beforeSeq, limit) : [];
   }
 }

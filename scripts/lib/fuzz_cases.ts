@@ -452,7 +452,7 @@ export function fuzzGenerator(seed: number, inputs: FuzzInputs): (index: number)
             "job_" + "f".repeat(int(300)),
           ]);
         let path = "/" + Array.from({ length: 1 + int(5) }, segment).join("/");
-        if (/^\/v1\/(jobs|datasets\/[^/]+)$/.test(path)) path += "/x/y";
+        if (/^\/v1\/(jobs|datasets(\/[^/]+)?)$/.test(path)) path += "/x/y";
         return { kind: "path_method", method, path, headers: auth, ...(method === "GET" ? {} : { body: "{" }) };
       }
       if (variant === 1) {

@@ -295,7 +295,7 @@ function generator(rand: () => number, token: string, owner: string) {
       // client resolves dot segments): keep each request off the happy path.
       const resolved = new URL(path, "http://fuzz").pathname;
       if (
-        /^\/v1\/(jobs|datasets\/[^/]+)$|^\/(jobs)?$/.test(resolved) && method !== "OPTIONS" && method !== "PATCH"
+        /^\/v1\/(jobs|datasets(\/[^/]+)?)$|^\/(jobs)?$/.test(resolved) && method !== "OPTIONS" && method !== "PATCH"
       ) path += "/x/y";
       if (rand() < 0.2) path += "?" + pick(["status=%ff", "limit=-1", "cursor=" + "c".repeat(600), "a=1&a=2"]);
       return {
