@@ -44,3 +44,34 @@ export function groupPartitions(
     members: Object.fromEntries(groups.map((g) => [g.cell, g.members.sort()])),
   };
 }
+
+/** Partition → which share of its right side's features it runs: `[index, count]` (absent: all of them). */
+export type Shards = Record<string, [index: number, count: number]>;
+
+/**
+ * Splits partitions heavier than `maxBytes` into up to `maxShards` shards, each running the same tile cells but
+ * an equal share of the right side's features (by position), so a hot cell (a city's points) is worked by several
+ * Durable Objects. A pair still has one owner: its tile cell picks the partition, the right feature's position the
+ * shard. Shard 0 keeps the partition's name, shard k is `<name>.<k>`.
+ */
+export function shardPartitions(
+  plan: PartitionPlan,
+  bytesOf: (partition: string) => number,
+  maxBytes: number,
+  maxShards = 16,
+): PartitionPlan & { shards: Shards } {
+  const partitions: string[] = [];
+  const members: Record<string, string[]> = {};
+  const shards: Shards = {};
+  for (const partition of plan.partitions) {
+    const count = maxBytes > 0 ? Math.min(maxShards, Math.ceil(bytesOf(partition) / maxBytes)) : 1;
+    for (let index = 0; index < Math.max(1, count); index++) {
+      const name = index === 0 ? partition : `${partition}.${index}`;
+      partitions.push(name);
+      members[name] = plan.members[partition]!;
+      if (count > 1) shards[name] = [index, count];
+    }
+  }
+  partitions.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { partitions, members, shards };
+}

@@ -60,6 +60,7 @@ import { writeFlatGeobuf } from "../shared/tiles/fgb_writer.ts";
 const HELP = `Usage: deno task bench:e2e [options]
   --only <parts>        comma list of J1,J2,J3,load,startup (default all)
   --points <list>       J1 point counts (default 100000,1000000)
+  --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --no-service          skip the service (PostGIS/turf only)
   --no-postgis          skip PostGIS
   --no-turf             skip turf
@@ -92,6 +93,7 @@ const { values: flags } = parseArgs({
   options: {
     only: { type: "string", default: "J1,J2,J3,load,startup" },
     points: { type: "string", default: "100000,1000000" },
+    skewed: { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     "no-postgis": { type: "boolean", default: false },
     "no-turf": { type: "boolean", default: false },
@@ -184,6 +186,14 @@ if (parts.has("j1")) {
       op: "point_in_polygon",
       left: "counties",
       right: `points_${n}`,
+    });
+    if (!flags.skewed) continue;
+    def({ name: `skewed_${n}`, features: () => data.skewedPoints(n), repair: false, idType: "bigint" });
+    jobs.push({
+      label: `J1 PIP ${n.toLocaleString("en-US")} pts skewed`,
+      op: "point_in_polygon",
+      left: "counties",
+      right: `skewed_${n}`,
     });
   }
 }
@@ -432,7 +442,10 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         candidates_after_bbox?: number;
         exact_tests?: number;
         geos_heap_peak_bytes?: number;
+        partition_work?: { max: number; median: number; p95: number };
+        critical_path_ms?: number;
       };
+      const work = stats?.partition_work;
       if (run.stalledPolls) {
         notes.push(`${job.row}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
       }
@@ -450,6 +463,12 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         stats?.geos_heap_peak_bytes ? mib(stats.geos_heap_peak_bytes) : "?",
         `${stats?.candidates_after_bbox ?? "?"} cand, ${stats?.exact_tests ?? "?"} tests; Σms ${
           Object.entries(stats?.ms ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")
+        }${
+          work
+            ? `; work max/median ${
+              (work.max / Math.max(1, work.median)).toFixed(2)
+            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms`
+            : ""
         }`,
       ]);
       report[`job ${job.row}`] = {

@@ -10,8 +10,13 @@ export type TileEntry = {
   bytes: number;
 };
 
+/** What a dataset holds: features (tiled FlatGeobuf), a raster, or a network's topology. */
+export type DatasetKind = "vector" | "raster" | "network";
+
 export type DatasetManifest = {
   name: string;
+  /** Absent on manifests published before rasters and networks: those are vector. */
+  kind?: DatasetKind;
   version: number;
   owner_domain: string;
   classification: Classification;
@@ -38,3 +43,8 @@ export type DatasetVersionEntry = {
 export type PublishOutcome =
   | { ok: true; manifest: DatasetManifest }
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
+
+/** A manifest's kind (manifests published before rasters and networks are vector). */
+export function datasetKind(manifest: Pick<DatasetManifest, "kind">): DatasetKind {
+  return manifest.kind ?? "vector";
+}

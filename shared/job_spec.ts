@@ -44,6 +44,11 @@ export interface JobSpec {
   partitions: string[];
   /** Partition cell → the tile cells it runs (absent: each partition runs its own cell's tiles). */
   members?: Record<string, string[]>;
+  /**
+   * Partitions that share their tile cells with others, each running `[index, count]`: the index-th of `count`
+   * equal shares of the right side's features by position (operations/partition_groups.ts).
+   */
+  shards?: Record<string, [index: number, count: number]>;
   slo_deadline_ms: number;
   callback_url: string | null;
   max_retries: number;

@@ -131,6 +131,8 @@ class FoldedRows {
 
 function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<string, number>): Record<string, unknown> {
   const sum = (name: string) => parts.reduce((n, p) => n + (p.stats[name] ?? 0), 0);
+  const partitionMs = (p: PartSummary) =>
+    (p.stats.read_ms ?? 0) + (p.stats.index_ms ?? 0) + (p.stats.compute_ms ?? 0) + (p.stats.write_ms ?? 0);
   return {
     partitions: parts.length,
     candidates_after_bbox: sum("candidates"),
@@ -138,6 +140,9 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     pairs,
     /** The largest WASM heap a partition's isolate had after a slice of this job (it never shrinks). */
     geos_heap_peak_bytes: Math.max(0, ...parts.map((p) => p.stats.geos_heap_bytes ?? 0)),
+    partition_work: distribution(parts.map((p) => p.stats.work ?? 0)),
+    /** Partitions run concurrently: the job's compute takes at least its slowest partition's time. */
+    critical_path_ms: Math.max(0, ...parts.map(partitionMs)),
     ms: {
       read: sum("read_ms"),
       index: sum("index_ms"),
@@ -146,4 +151,12 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
       ...phaseMs,
     },
   };
+}
+
+/** Max, median and 95th percentile (nearest rank) of the values, 0 for none. */
+function distribution(values: number[]): { max: number; median: number; p95: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (q: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : 0;
+  return { max: sorted.at(-1) ?? 0, median: rank(0.5), p95: rank(0.95) };
 }

@@ -7,7 +7,7 @@
  * an intersection piece is the bbox overlap). The status document then says
  * `degraded: true` with the reason, never silently.
  */
-import { cellTileBytes, type JobSpec, memberCells } from "../../shared/job_spec.ts";
+import { type JobSpec, memberCells } from "../../shared/job_spec.ts";
 
 /**
  * Tile bytes the exact path processes per millisecond on one partition,
@@ -21,9 +21,11 @@ const PARTITION_OVERHEAD_MS = 20;
 function projectedMs(spec: JobSpec): number {
   let slowest = 0;
   for (const cell of spec.partitions) {
+    // A shard reads its cells' left tiles whole and a share of the right ones.
+    const shares = spec.shards?.[cell]?.[1] ?? 1;
     let bytes = 0;
     for (const member of memberCells(spec, cell)) {
-      bytes += cellTileBytes(spec.left.tiles, spec.right.tiles, member);
+      bytes += (spec.left.tiles[member]?.bytes ?? 0) + (spec.right.tiles[member]?.bytes ?? 0) / shares;
     }
     slowest = Math.max(slowest, bytes / EXACT_BYTES_PER_MS);
   }

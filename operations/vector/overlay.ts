@@ -87,6 +87,7 @@ function computeSlice(rule: PairRule, core: GeometryCore, context: SliceContext,
     const mine = ownedCandidates(pairs, reach, i);
     work += mine.length ? (task.spec.approximate ? rule.approximate : rule.exact)(pairs, i, mine, rows) : 1;
   }
+  stats.work = work;
   stats.geos_heap_bytes = core.heapBytes;
   return { next_offset: i, rows, stats, done: i >= data.left.size };
 }

@@ -54,14 +54,19 @@ export async function loadPartitionData(
 ): Promise<PartitionData> {
   const readStarted = Date.now();
   const own = specForPartition(spec, cell);
-  const [rightRead, leftRead] = await Promise.all([
-    readTiles(bucket, own.right.tiles, spec.bbox, window),
-    readTiles(bucket, own.left.tiles, spec.bbox, window),
-  ]);
+  const shard = spec.shards?.[cell];
+  const read = () =>
+    Promise.all([
+      readTiles(bucket, own.right.tiles, spec.bbox, window),
+      readTiles(bucket, own.left.tiles, spec.bbox, window),
+    ]);
+  const [rightRead, leftRead] = shard
+    ? await shardReads.get(`${spec.job_id}/${attempt}/${memberCells(spec, cell).join(",")}`, read)
+    : await read();
   const readMs = Date.now() - readStarted;
 
   const indexStarted = Date.now();
-  const right = new Side(rightRead);
+  const right = new Side(shard ? shareOf(rightRead, ...shard) : rightRead);
   const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes!);
   const left = new Side(sortedById(leftRead));
   return {
@@ -75,6 +80,32 @@ export async function loadPartitionData(
     bytes: left.estimatedBytes + right.estimatedBytes,
   };
 }
+
+/**
+ * The tiles a partition's shards read, shared by the shards this isolate runs (locally: all of them), so a hot
+ * cell's tiles are read once per isolate, not once per shard. The last few only: a shard reads them once, at its
+ * first slice.
+ */
+class SharedReads<T> {
+  readonly #entries = new Map<string, Promise<T>>();
+  constructor(readonly capacity: number) {}
+
+  get(key: string, read: () => Promise<T>): Promise<T> {
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = read();
+      entry.catch(() => this.#entries.delete(key));
+      this.#entries.set(key, entry);
+      for (const old of this.#entries.keys()) {
+        if (this.#entries.size <= this.capacity) break;
+        this.#entries.delete(old);
+      }
+    }
+    return entry;
+  }
+}
+
+const shardReads = new SharedReads<[TileFeatures, TileFeatures]>(2);
 
 /**
  * Partition inputs by task key, least recently used first out once the
@@ -261,6 +292,16 @@ function inWindow(read: FlatFeature[] | PointColumns, window: WindowFilter): Fla
     xy.push(x, y);
   }
   return { ids, xy: new Float64Array(xy) };
+}
+
+/** The index-th of `count` equal shares of the features, by position (a shard's right side). */
+function shareOf(read: TileFeatures, index: number, count: number): TileFeatures {
+  const n = read.cells.length;
+  const [from, to] = [Math.floor((index * n) / count), Math.floor(((index + 1) * n) / count)];
+  const cells = read.cells.slice(from, to);
+  if (read.features) return { features: read.features.slice(from, to), cells };
+  const { ids, xy } = read.points!;
+  return { points: { ids: ids.slice(from, to), xy: xy.slice(2 * from, 2 * to) }, cells };
 }
 
 function pointFeatures({ ids, xy }: PointColumns): FlatFeature[] {

@@ -72,6 +72,7 @@ export function specForPartition(spec: JobSpec, cell: string): JobSpec {
     right: { ...spec.right, tiles: rightTiles },
     partitions: [cell],
     ...(spec.members ? { members: { [cell]: members } } : {}),
+    ...(spec.shards?.[cell] ? { shards: { [cell]: spec.shards[cell] } } : { shards: undefined }),
   };
 }
 

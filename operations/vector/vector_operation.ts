@@ -7,7 +7,7 @@
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, type TileRef } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
-import { groupPartitions } from "../partition_groups.ts";
+import { groupPartitions, shardPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
 import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
 
@@ -37,9 +37,11 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
       const cells = reach > 0
         ? planPartitionsWithin(left.side.tiles, rightTiles, filter, reach)
         : planPartitions(left.side.tiles, rightTiles, filter);
-      const { partitions, members } = groupPartitions(
-        cells,
-        (cell) => cellTileBytes(left.side.tiles, rightTiles, cell),
+      const bytesOf = (cell: string) => cellTileBytes(left.side.tiles, rightTiles, cell);
+      const grouped = groupPartitions(cells, bytesOf, input.groupBytes);
+      const { partitions, members, shards } = shardPartitions(
+        grouped,
+        (partition) => grouped.members[partition]!.reduce((n, cell) => n + bytesOf(cell), 0),
         input.groupBytes,
       );
       return {
@@ -52,7 +54,7 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         },
         partitions,
         members,
-        params,
+        params: Object.keys(shards).length ? { ...params, shards } : params,
       };
     },
     specForPartition,

@@ -4,6 +4,8 @@
  *
  * - `counties`: every us-atlas counties-10m county (3,231), id = FIPS string;
  * - `points(n)`: `n` seeded points (seed 42) in the contiguous-US bbox, ids 0..n-1;
+ * - `skewedPoints(n)`: `n` seeded points clustered as people are: 80% around county seats drawn by a Zipf law
+ *   (rank = a seeded shuffle of the counties), within ~0.1° of the seat, the rest uniform in the bbox;
  * - `conusGrid`: 1°×1° cells over lon −125…−66, lat 24…50 (1,534), ids `<lon>_<lat>`;
  * - `countries`: world-atlas countries-50m (241), id = the country's name
  *   (five countries have no ISO code and Australia's is shared with Ashmore and Cartier);
@@ -13,7 +15,7 @@ import countries50m from "world-atlas/countries-50m.json" with { type: "json" };
 // @ts-types="../fixtures/topojson_client.d.ts"
 import { feature } from "topojson-client";
 import { allCounties } from "../fixtures/make_inputs.ts";
-import { CONUS_BBOX, seededPoints } from "../lib/seeded_random.ts";
+import { CONUS_BBOX, seededPoints, seededRandom } from "../lib/seeded_random.ts";
 
 export type Position = [number, number];
 export type Geometry =
@@ -45,6 +47,61 @@ export function points(count: number): Feature[] {
     };
   }
   return out;
+}
+
+/** Share of skewed points drawn around a county seat; the rest are uniform. */
+const CLUSTERED_SHARE = 0.8;
+/** Zipf exponent over the seats' ranks. */
+const ZIPF_S = 1.1;
+/** Standard deviation of a clustered point's offset from its seat, degrees. */
+const SEAT_SPREAD_DEG = 0.05;
+
+export function skewedPoints(count: number): Feature[] {
+  const random = seededRandom(POINT_SEED + 1);
+  // A county's seat stands in as its bbox centre; the shuffle makes ranks independent of FIPS order.
+  const seats = counties()
+    .map((c) => bboxCentre(c.geometry))
+    .filter(([x, y]) => x > CONUS_BBOX[0] && x < CONUS_BBOX[2] && y > CONUS_BBOX[1] && y < CONUS_BBOX[3]);
+  for (let i = seats.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [seats[i], seats[j]] = [seats[j]!, seats[i]!];
+  }
+  const cumulative = new Float64Array(seats.length);
+  let total = 0;
+  for (let k = 0; k < seats.length; k++) cumulative[k] = total += 1 / (k + 1) ** ZIPF_S;
+  const uniform = seededPoints(count, POINT_SEED + 2, CONUS_BBOX);
+  const out: Feature[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    let position: Position = [uniform[2 * i]!, uniform[2 * i + 1]!];
+    if (random() < CLUSTERED_SHARE) {
+      const u = random() * total;
+      let lo = 0, hi = seats.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cumulative[mid]! < u) lo = mid + 1;
+        else hi = mid;
+      }
+      // Box–Muller: a normal offset around the seat.
+      const r = SEAT_SPREAD_DEG * Math.sqrt(-2 * Math.log(1 - random()));
+      const angle = 2 * Math.PI * random();
+      const [x, y] = seats[lo]!;
+      position = [x + r * Math.cos(angle), y + r * Math.sin(angle)];
+    }
+    out[i] = { type: "Feature", id: i, properties: {}, geometry: { type: "Point", coordinates: position } };
+  }
+  return out;
+}
+
+function bboxCentre(geometry: Geometry): Position {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  const visit = (c: unknown): void => {
+    if (typeof (c as number[])[0] === "number") {
+      const [x, y] = c as Position;
+      minX = Math.min(minX, x), maxX = Math.max(maxX, x), minY = Math.min(minY, y), maxY = Math.max(maxY, y);
+    } else for (const inner of c as unknown[]) visit(inner);
+  };
+  visit(geometry.coordinates);
+  return [(minX + maxX) / 2, (minY + maxY) / 2];
 }
 
 /** 1°×1° cells with whole-degree corners covering `bbox`, ids `<lon>_<lat>` of the lower-left corner. */

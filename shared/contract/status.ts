@@ -23,10 +23,20 @@ export const JobResultRef = z
 export const JobStats = z
   .looseObject({
     partitions: z.int().nonnegative().optional(),
-    candidates: z.int().nonnegative().optional().openapi({ description: "Candidate pairs after the bbox filter." }),
+    candidates_after_bbox: z.int().nonnegative().optional().openapi({
+      description: "Candidate pairs after the bbox filter.",
+    }),
     exact_tests: z.int().nonnegative().optional().openapi({ description: "Exact predicate evaluations." }),
     pairs: z.int().nonnegative().optional(),
-    phase_ms: z.record(z.string(), z.number()).optional().openapi({ description: "Milliseconds per phase." }),
+    partition_work: z.object({ max: z.number(), median: z.number(), p95: z.number() }).optional().openapi({
+      description: "Work units per partition (≈ 0.1 µs of compute each): how evenly the plan spread the job.",
+    }),
+    critical_path_ms: z.number().optional().openapi({
+      description: "The slowest partition's read + index + compute + write time: partitions run concurrently.",
+    }),
+    ms: z.record(z.string(), z.number()).optional().openapi({
+      description: "Milliseconds per phase, summed over partitions (commit: the home's merge and upload).",
+    }),
   })
   .openapi("JobStats");
 

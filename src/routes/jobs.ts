@@ -5,7 +5,7 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
+import { datasetKind, type DatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -62,6 +62,14 @@ export const jobService: JobService = {
       );
 
     const operation = operationOf(request.spatial_operation)!;
+    if (datasetKind(right) !== operation.datasetKind) {
+      throw new ValidationError(`Dataset "${right.name}" does not fit ${operation.name}.`, [
+        {
+          path: "dataset",
+          message: `${operation.name} needs a ${operation.datasetKind} dataset; this one is ${datasetKind(right)}`,
+        },
+      ]);
+    }
     const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
 
@@ -201,6 +209,11 @@ async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): 
 }
 
 function datasetSide(m: DatasetManifest, resolution: number): ResolvedSide {
+  if (datasetKind(m) !== "vector") {
+    throw new ValidationError(`Dataset "${m.name}" is not a vector dataset.`, [
+      { path: "left_dataset", message: `the left side must be features; this dataset is ${datasetKind(m)}` },
+    ]);
+  }
   if (m.resolution !== resolution) {
     throw new ValidationError(`Datasets "${m.name}" and the right dataset are tiled at different resolutions.`, [
       { path: "left_dataset", message: `resolution ${m.resolution}, right side ${resolution}; republish one of them` },

@@ -41,6 +41,11 @@ Deno.test("jobs: the same answers with sparse tile cells grouped into parent par
   ok(partitionsOf.grouped! < partitionsOf["per cell"]!, JSON.stringify(partitionsOf));
 });
 
+Deno.test("jobs: the same answers with heavy partitions split into shards of their right side", async (t) => {
+  await operationsMatchPostGIS(t, "sharded", { PARTITION_GROUP_BYTES: "4096" });
+  ok(partitionsOf.sharded! > partitionsOf["per cell"]!, JSON.stringify(partitionsOf));
+});
+
 async function operationsMatchPostGIS(t: Deno.TestContext, config: string, vars: Record<string, string>) {
   const service = await startService({ vars });
   try {

@@ -1,7 +1,7 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { cellToChildren, cellToParent, getResolution } from "h3-js";
 import { planPartitions } from "../../../../operations/vector/plan.ts";
-import { groupPartitions } from "../../../../operations/partition_groups.ts";
+import { groupPartitions, shardPartitions } from "../../../../operations/partition_groups.ts";
 import { canonicalJson, requestHash } from "../../../../shared/request_hash.ts";
 import type { TileRef } from "../../../../shared/job_spec.ts";
 import type { Bbox } from "../../../../shared/contract/common.ts";
@@ -58,4 +58,19 @@ Deno.test("grouping climbs several levels and never nests a partition inside ano
   }
   deepEqual(Object.values(tight.members).flat().sort(), cells);
   ok(tight.partitions.length < cells.length, `${tight.partitions.length} partitions for ${cells.length} cells`);
+});
+
+Deno.test("shardPartitions splits a partition over the byte budget into named shards of the same cells", () => {
+  const plan = { partitions: ["a", "b"], members: { a: ["a1", "a2"], b: ["b"] } };
+  const bytes: Record<string, number> = { a: 25, b: 5 };
+  const sharded = shardPartitions(plan, (p) => bytes[p]!, 10);
+  deepEqual(sharded.partitions, ["a", "a.1", "a.2", "b"]);
+  deepEqual(sharded.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], "a.2": ["a1", "a2"], b: ["b"] });
+  deepEqual(sharded.shards, { a: [0, 3], "a.1": [1, 3], "a.2": [2, 3] });
+});
+
+Deno.test("shardPartitions caps the shards of one partition and does nothing without a budget", () => {
+  const plan = { partitions: ["a"], members: { a: ["a"] } };
+  equal(shardPartitions(plan, () => 1_000, 1, 4).partitions.length, 4);
+  deepEqual(shardPartitions(plan, () => 1_000, 0), { partitions: ["a"], members: { a: ["a"] }, shards: {} });
 });
