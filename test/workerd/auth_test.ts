@@ -275,25 +275,24 @@ Deno.test("auth with a JWKS (RS256 and ES256, rotation by kid) and the default r
     });
 
     await t.step(
-      "default limit: of 60 concurrent submissions by one subject the burst (40) is admitted, and no more than " +
-        "the bucket refills meanwhile (20/s)",
+      "default limit: of 120 concurrent submissions by one subject the burst of 40 and what refilled at 20/s meanwhile are admitted, the rest are 429",
       async () => {
         const token = await sign("ES256", "2025-ec", newKey.privateKey, claims({ aud: undefined, sub: "load" }));
+        // 120, not 60: on a loaded machine the burst takes a second or more to pass, and 20 tokens refill meanwhile.
         const started = performance.now();
         const statuses = await Promise.all(
-          Array.from({ length: 60 }, async () => (await call(service, "POST", "/v1/jobs", token, "{")).status),
+          Array.from({ length: 120 }, async () => (await call(service, "POST", "/v1/jobs", token, "{")).status),
         );
         const seconds = (performance.now() - started) / 1000;
         const admitted = statuses.filter((s) => s === 400).length;
         const limited = statuses.filter((s) => s === 429).length;
-        equal(admitted + limited, 60, statuses.join());
-        // On a loaded machine the 60 requests take long enough for the bucket to refill: bound by the clock.
-        const refillBound = 40 + Math.ceil(20 * seconds) + 1;
+        equal(admitted + limited, 120, statuses.join());
+        ok(admitted >= 40, `admitted ${admitted}: the burst is 40`);
+        // While the 120 arrive within 4 s, this bound leaves some of them 429.
         ok(
-          admitted >= 40 && admitted <= refillBound,
+          admitted <= 40 + Math.ceil(20 * seconds) + 1,
           `admitted ${admitted}, limited ${limited} in ${seconds.toFixed(2)} s`,
         );
-        if (seconds < 0.9) ok(limited > 0, `all 60 admitted within ${seconds.toFixed(2)} s`);
       },
     );
   } finally {
