@@ -5,9 +5,8 @@
  */
 import type { FlatFeature } from "../wasm/mod.ts";
 import { allPolygonal, allPunctal } from "../shared/contract/geojson.ts";
-import type { PartitionData } from "./vector/partition_data.ts";
-import { vertexCount } from "./vector/partition_data.ts";
-import { geometryOf, type PairContext, preparedOf } from "./vector/overlay.ts";
+import { type PartitionData, vertexCount } from "./vector/partition_data.ts";
+import { forEachPair, geometryOf, type PairContext, preparedOf } from "./vector/overlay.ts";
 import { kindList, vectorOperation } from "./vector/vector_operation.ts";
 import type { GeometryCore } from "../wasm/mod.ts";
 
@@ -62,14 +61,10 @@ export const pointInPolygon = vectorOperation({
         }
         return aVertices + BULK_POINT_WORK * mine.length;
       }
-      right.sortById(mine);
-      let work = 0;
-      for (const j of mine) {
-        work += aVertices + vertexCount(right.feature(j));
+      return forEachPair(pairs, i, mine, (j) => {
         const hit = pointIn(pairs, i, j);
         if (hit) rows.push({ l: a.id, r: right.id(j), g: hit.geometry });
-      }
-      return work;
+      });
     },
     /** Every candidate pair is a pair; the geometry is the point. */
     approximate({ data }, i, mine, rows) {

@@ -6,8 +6,8 @@
 import { geodesicArea } from "../wasm/geodesic.ts";
 import { allPolygonal } from "../shared/contract/geojson.ts";
 import type { Bbox } from "../shared/contract/common.ts";
-import { geometryOf, preparedOf } from "./vector/overlay.ts";
-import { type Side, vertexCount } from "./vector/partition_data.ts";
+import { forEachPair, geometryOf, preparedOf } from "./vector/overlay.ts";
+import type { Side } from "./vector/partition_data.ts";
 import { kindList, vectorOperation } from "./vector/vector_operation.ts";
 
 export const polygonIntersection = vectorOperation({
@@ -41,19 +41,15 @@ export const polygonIntersection = vectorOperation({
     return errors;
   },
   rule: {
-    exact({ core, data }, i, mine, rows) {
-      const { left, right } = data;
-      const a = left.feature(i);
-      const aVertices = vertexCount(a);
-      right.sortById(mine);
+    exact(pairs, i, mine, rows) {
+      const { core, data: { left, right } } = pairs;
+      const aId = left.id(i);
       const aGeometry = geometryOf(core, left, i);
-      let work = 0;
-      for (const j of mine) {
-        work += aVertices + vertexCount(right.feature(j));
+      return forEachPair(pairs, i, mine, (j) => {
         // Grid cells and tiles are axis-aligned rectangles: GEOSClipByRect gives the same piece, much faster.
         const bRect = rectangleOf(right, j);
         const aRect = bRect ? null : rectangleOf(left, i);
-        if (!bRect && !aRect && !preparedOf(core, left, i).intersects(geometryOf(core, right, j))) continue;
+        if (!bRect && !aRect && !preparedOf(core, left, i).intersects(geometryOf(core, right, j))) return;
         using overlap = bRect
           ? aGeometry.clipToRect(bRect)
           : aRect
@@ -63,10 +59,10 @@ export const polygonIntersection = vectorOperation({
         // that of its polygons (as PostGIS's ST_Area of the collection), and the polygons are the piece.
         using piece = overlap.polygonalPart();
         const area = piece.area();
-        if (!(area > 0)) continue;
-        rows.push({ l: a.id, r: right.id(j), g: piece.toFlat(), p: { area, area_m2: piece.geodesicArea() } });
-      }
-      return work;
+        if (area > 0) {
+          rows.push({ l: aId, r: right.id(j), g: piece.toFlat(), p: { area, area_m2: piece.geodesicArea() } });
+        }
+      });
     },
     /** Bounding-box pieces: the overlap of the two bboxes, with its areas. */
     approximate({ data }, i, mine, rows) {

@@ -7,8 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { Predicate } from "../shared/contract/job.ts";
 import { MAX_DISTANCE_M } from "../shared/contract/limits.ts";
-import { vertexCount } from "./vector/partition_data.ts";
-import { geometryOf, preparedOf } from "./vector/overlay.ts";
+import { forEachPair, geometryOf, preparedOf } from "./vector/overlay.ts";
 import { vectorOperation } from "./vector/vector_operation.ts";
 
 export const spatialJoin = vectorOperation({
@@ -34,15 +33,11 @@ export const spatialJoin = vectorOperation({
     ...(request.predicate === "dwithin" ? { distance_m: request.distance_m as number } : {}),
   }),
   rule: {
-    exact({ core, spec, data }, i, mine, rows) {
-      const { left, right } = data;
+    exact(pairs, i, mine, rows) {
+      const { core, spec, data: { left, right } } = pairs;
       const a = left.feature(i);
-      const aVertices = vertexCount(a);
-      right.sortById(mine);
       const aGeometry = geometryOf(core, left, i);
-      let work = 0;
-      for (const j of mine) {
-        work += aVertices + vertexCount(right.feature(j));
+      return forEachPair(pairs, i, mine, (j) => {
         const bGeometry = geometryOf(core, right, j);
         let hit: boolean;
         if (spec.predicate === "dwithin") hit = core.dwithin(aGeometry, bGeometry, spec.distance_m ?? 0);
@@ -55,8 +50,7 @@ export const spatialJoin = vectorOperation({
             : prepared.intersects(bGeometry);
         }
         if (hit) rows.push({ l: a.id, r: right.id(j), g: a.geometry });
-      }
-      return work;
+      });
     },
     /** Every candidate pair is a pair. */
     approximate({ data }, i, mine, rows) {

@@ -17,7 +17,14 @@ import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobSpec, StagedRow } from "../../shared/job_spec.ts";
 import type { SliceContext, SliceOutput } from "../operation.ts";
 import { WindowFilter } from "./window_filter.ts";
-import { loadPartitionData, type PartitionData, PartitionDataCache, type Side, taskDataKey } from "./partition_data.ts";
+import {
+  loadPartitionData,
+  type PartitionData,
+  PartitionDataCache,
+  type Side,
+  taskDataKey,
+  vertexCount,
+} from "./partition_data.ts";
 import { reachMetres } from "./plan.ts";
 
 /** What one vector operation does with a left feature and the right candidates its partition owns. */
@@ -136,6 +143,22 @@ function smallestCommon(a: string[], b: string[]): string | null {
     else j++;
   }
   return null;
+}
+
+/**
+ * Calls `pair(j)` for each owned candidate `j` of left feature `i`, in right-id order (so rows come sorted);
+ * returns the work: the vertices of both features of every pair tested.
+ */
+export function forEachPair(pairs: PairContext, i: number, mine: number[], pair: (j: number) => void): number {
+  const { left, right } = pairs.data;
+  const aVertices = vertexCount(left.feature(i));
+  right.sortById(mine);
+  let work = 0;
+  for (const j of mine) {
+    work += aVertices + vertexCount(right.feature(j));
+    pair(j);
+  }
+  return work;
 }
 
 /** The GEOS geometry of feature `i` of a side, built once per task. */
