@@ -2,6 +2,7 @@
  * OGC API – Processes over the same engine, in real workerd: OWSLib (a client no one here wrote) drives it, every
  * document validates against the standard's schemas (ogc/schemas.ts), and a job is one job through both APIs.
  */
+import { OPERATIONS } from "../../operations/mod.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
 import {
@@ -18,7 +19,8 @@ import {
 import { assertOgc } from "./ogc/schemas.ts";
 
 const OVERLAY = { left_dataset: "counties", dataset: "grid" };
-const PROCESSES = ["point_in_polygon", "polygon_intersection", "spatial_join"];
+/** One process per operation the registry lists. */
+const PROCESSES = Object.keys(OPERATIONS).sort();
 
 Deno.test("OGC API – Processes over the /v1 engine", async (t) => {
   // One left feature a slice: a job runs for ~2 s, long enough to dismiss it while it runs.
