@@ -21,7 +21,7 @@ export interface BenchService {
 
 /**
  * A copy of the tree at git `ref` (default HEAD) in a temp dir, with the local
- * node_modules and the extracted WASM linked in: the benchmark's dev server runs
+ * node_modules, the extracted WASM and the built static assets linked in: the benchmark's dev server runs
  * from it, so edits in the work tree cannot hot-reload workerd mid-run.
  */
 export async function snapshotTree(
@@ -47,6 +47,11 @@ export async function snapshotTree(
   await Deno.symlink(`${PROJECT_ROOT}node_modules`, `${dir}/node_modules`);
   await Deno.mkdir(`${dir}/wasm`, { recursive: true });
   await Deno.symlink(`${PROJECT_ROOT}wasm/generated`, `${dir}/wasm/generated`);
+  // The map page's assets (`deno task build` writes them; wrangler.toml's [assets] needs the directory).
+  await Deno.stat(`${PROJECT_ROOT}public`).then(
+    () => Deno.symlink(`${PROJECT_ROOT}public`, `${dir}/public`),
+    () => {},
+  );
   if (options.liftLimits) {
     // Experiment only, in the copy: dataset bodies up to 1 GiB, 4M features, 40M positions.
     // The limits moved to shared/ in the layering renovation; older refs keep them under src/.
