@@ -10,7 +10,7 @@ import { checkFeatureCollection, FeatureCollection, toFlatFeatures } from "../sh
 import { PAYLOAD_LIMITS } from "../shared/contract/limits.ts";
 import type { SupportedCrs } from "../shared/contract/crs.ts";
 import { datasetKind, isRasterManifest } from "../shared/dataset_manifest.ts";
-import type { DestinationsSide, JobSpec } from "../shared/job_spec.ts";
+import { type DestinationsSide, type JobSpec, pinnedDatasetSide } from "../shared/job_spec.ts";
 import { ValidationError } from "../shared/problem.ts";
 import type { FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { PlanInput } from "./operation.ts";
@@ -97,13 +97,7 @@ function destinationsOf({ request, left, pinned }: PlanInput): DestinationsSide 
         }, not points`,
       }]);
     }
-    return {
-      kind: "dataset",
-      name: dataset.name,
-      version: dataset.version,
-      classification: dataset.classification,
-      tiles: Object.fromEntries(dataset.tiles.map((t) => [t.cell, t])),
-    };
+    return pinnedDatasetSide(dataset);
   }
   if (request.destinations_payload !== undefined) {
     const features = toFlatFeatures(

@@ -6,6 +6,7 @@
 import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
 import type { Bbox } from "./contract/common.ts";
+import type { VectorDatasetManifest } from "./dataset_manifest.ts";
 import type { RasterGrid } from "./raster/raster_info.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
@@ -133,4 +134,15 @@ export function cellTileBytes(left: Record<string, TileRef>, right: Record<strin
 /** The tile cells partition `cell` runs. */
 export function memberCells(spec: JobSpec, cell: string): string[] {
   return spec.members?.[cell] ?? [cell];
+}
+
+/** A pinned dataset version as a side of a job: its tiles by cell. */
+export function pinnedDatasetSide(m: VectorDatasetManifest): Extract<JobSide, { kind: "dataset" }> {
+  return {
+    kind: "dataset",
+    name: m.name,
+    version: m.version,
+    classification: m.classification,
+    tiles: Object.fromEntries(m.tiles.map((t) => [t.cell, t])),
+  };
 }

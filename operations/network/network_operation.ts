@@ -7,7 +7,7 @@
 import { cellToChildren, getResolution } from "h3-js";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
 import { datasetKind, isRasterManifest } from "../../shared/dataset_manifest.ts";
-import type { JobSpec, StagedRow, TileRef } from "../../shared/job_spec.ts";
+import { type JobSpec, pinnedDatasetSide, type StagedRow, type TileRef } from "../../shared/job_spec.ts";
 import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 import type {
   Operation,
@@ -67,14 +67,7 @@ export function networkOperation(parts: NetworkOperationParts): Operation {
         });
       }
       return {
-        right: {
-          kind: "dataset",
-          name: dataset.name,
-          version: dataset.version,
-          classification: dataset.classification,
-          tiles: Object.fromEntries(dataset.tiles.map((t) => [t.cell, t])),
-          network: { shift: dataset.block_shift },
-        },
+        right: { ...pinnedDatasetSide(dataset), network: { shift: dataset.block_shift } },
         partitions: partitions.sort(),
         members,
         params: { ...parts.params(input), origin_shares: shares },

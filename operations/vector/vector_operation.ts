@@ -5,7 +5,7 @@
  * request fields, its geometry-kind check, its pair rule and its columns.
  */
 import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
-import { cellTileBytes, type TileRef } from "../../shared/job_spec.ts";
+import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
 import { groupPartitions, shardPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
@@ -35,7 +35,8 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
       const { request, left, filter } = input;
       const dataset = vectorManifest(input.dataset);
       const params = parts.params?.(request) ?? {};
-      const rightTiles: Record<string, TileRef> = Object.fromEntries(dataset.tiles.map((t) => [t.cell, t]));
+      const right = pinnedDatasetSide(dataset);
+      const rightTiles = right.tiles;
       const reach = reachMetres({ operation: parts.name, ...params });
       const cells = reach > 0
         ? planPartitionsWithin(left.side.tiles, rightTiles, filter, reach)
@@ -48,13 +49,7 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         input.groupBytes,
       );
       return {
-        right: {
-          kind: "dataset",
-          name: dataset.name,
-          version: dataset.version,
-          classification: dataset.classification,
-          tiles: rightTiles,
-        },
+        right,
         partitions,
         members,
         params: Object.keys(shards).length ? { ...params, shards } : params,

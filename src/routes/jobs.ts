@@ -6,7 +6,7 @@
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
 import { datasetKind, type DatasetManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
-import type { JobSpec, TileRef } from "../../shared/job_spec.ts";
+import { type JobSpec, pinnedDatasetSide, type TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
@@ -306,7 +306,7 @@ function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide
     ]);
   }
   return {
-    side: { kind: "dataset", name: m.name, version: m.version, classification: m.classification, tiles: tileRefs(m) },
+    side: pinnedDatasetSide(m),
     types: m.geometry_types,
     bbox: m.bbox,
     kind: datasetKind(m),
@@ -336,10 +336,6 @@ async function payloadSide(
     bbox,
     uploads: inline ? undefined : built,
   };
-}
-
-function tileRefs(manifest: VectorDatasetManifest): Record<string, TileRef> {
-  return Object.fromEntries(manifest.tiles.map((t) => [t.cell, t]));
 }
 
 function sentence(text: string): string {
