@@ -7,9 +7,9 @@
 import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
-import { groupPartitions, shardPartitions } from "../partition_groups.ts";
+import { balancePartitions, groupPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
-import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
+import { cellWork, planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
 
 export interface VectorOperationParts {
   name: string;
@@ -43,9 +43,16 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         : planPartitions(left.side.tiles, rightTiles, filter);
       const bytesOf = (cell: string) => cellTileBytes(left.side.tiles, rightTiles, cell);
       const grouped = groupPartitions(cells, bytesOf, input.groupBytes);
-      const { partitions, members, shards } = shardPartitions(
+      const { partitions, members, shards } = balancePartitions(
         grouped,
-        (partition) => grouped.members[partition]!.reduce((n, cell) => n + bytesOf(cell), 0),
+        (partition) =>
+          grouped.members[partition]!.reduce(
+            (cost, cell) => ({
+              work: cost.work + cellWork(left.side.tiles, rightTiles, cell),
+              bytes: cost.bytes + bytesOf(cell),
+            }),
+            { work: 0, bytes: 0 },
+          ),
         input.groupBytes,
       );
       return {
