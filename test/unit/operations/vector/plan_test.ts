@@ -104,3 +104,45 @@ Deno.test("cellWork weighs a cell by its features and both sides' vertices per f
   ok(Math.abs(work - 1_010 * (200 + 18.7 / 16)) < 1e-6, String(work));
   equal(cellWork({ c: polygons }, {}, "c"), 10 * 200);
 });
+
+Deno.test("a job over thousands of cells is planned in at most 1,500 partitions, every cell in one", async () => {
+  const { OPERATIONS } = await import("../../../../operations/mod.ts");
+  const cells = cellToChildren("8029fffffffffff", 4).concat(cellToChildren("802bfffffffffff", 4)).sort();
+  const tiles = cells.map((cell) => ({ cell, key: cell, bbox: [0, 0, 1, 1] as Bbox, feature_count: 10, bytes: 5_000 }));
+  const manifest = {
+    name: "grid",
+    version: 1,
+    owner_domain: "geo",
+    classification: "public" as const,
+    feature_count: 10 * cells.length,
+    bbox: [0, 0, 1, 1] as Bbox,
+    geometry_types: ["Polygon" as const],
+    resolution: 3,
+    repaired_count: 0,
+    tiles,
+    content_hash: "",
+    etag: "",
+    created_at: "",
+    published_by: "",
+  };
+  const side = {
+    kind: "dataset" as const,
+    name: "l",
+    version: 1,
+    classification: "public",
+    tiles: {} as Record<string, TileRef>,
+  };
+  for (const t of tiles) side.tiles[t.cell] = t;
+  const plan = OPERATIONS.polygon_intersection!.plan({
+    request: { spatial_operation: "polygon_intersection" } as never,
+    left: { side, types: ["Polygon"], bbox: null },
+    dataset: manifest,
+    filter: null,
+    groupBytes: 0,
+  });
+  ok(cells.length > 1_500 && plan.partitions.length <= 1_500, `${plan.partitions.length} for ${cells.length} cells`);
+  deepEqual([...new Set(Object.values(plan.members).flat())].sort(), cells);
+  // Shard k > 0 of a partition is named `<partition>.<k>` and runs its cells again, for another share.
+  const owners = Object.entries(plan.members).filter(([p]) => !p.includes(".")).flatMap(([, m]) => m);
+  equal(owners.length, cells.length, "no cell in two partitions but a partition's shards");
+});
