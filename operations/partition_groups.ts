@@ -48,29 +48,73 @@ export function groupPartitions(
 /** Partition → which share of its right side's features it runs: `[index, count]` (absent: all of them). */
 export type Shards = Record<string, [index: number, count: number]>;
 
+/** What a partition is expected to cost: its work (any unit, compared between partitions) and its tile bytes. */
+export interface PartitionCost {
+  work: number;
+  bytes: number;
+}
+
 /**
- * Splits partitions heavier than `maxBytes` into up to `maxShards` shards, each running the same tile cells but
- * an equal share of the right side's features (by position), so a hot cell (a city's points) is worked by several
- * Durable Objects. A pair still has one owner: its tile cell picks the partition, the right feature's position the
- * shard. Shard 0 keeps the partition's name, shard k is `<name>.<k>`.
+ * Evens out the partitions' expected work around their mean, so that no
+ * partition is the job's critical path by itself and few are near-empty
+ * Durable Objects (max/median work ≤ 2 is the aim):
+ *
+ * - A partition heavier than the mean (or than `maxBytes`) splits into up to `maxShards` shards, each running the
+ *   same tile cells but an equal share of the right side's features (by position), so a hot cell (a city's points)
+ *   is worked by several Durable Objects. A pair still has one owner: its tile cell picks the partition, the right
+ *   feature's position the shard. Shard 0 keeps the partition's name, shard k is `<name>.<k>`.
+ * - Partitions lighter than half the mean are packed together, heaviest first, while a pack stays within the
+ *   mean's work and `maxBytes`; a pack is named after its heaviest partition and runs all their tile cells (any
+ *   set of cells can share a partition: a pair's owner cell decides which partition emits it).
+ *
+ * `maxBytes` 0 leaves the plan as it is (one partition per tile cell when grouping is off too).
  */
-export function shardPartitions(
+export function balancePartitions(
   plan: PartitionPlan,
-  bytesOf: (partition: string) => number,
+  costOf: (partition: string) => PartitionCost,
   maxBytes: number,
   maxShards = 16,
 ): PartitionPlan & { shards: Shards } {
+  if (maxBytes <= 0 || !plan.partitions.length) return { ...plan, shards: {} };
+  const costs = new Map(plan.partitions.map((p) => [p, costOf(p)]));
+  const mean = [...costs.values()].reduce((n, c) => n + c.work, 0) / costs.size;
   const partitions: string[] = [];
   const members: Record<string, string[]> = {};
   const shards: Shards = {};
+  const light: string[] = [];
   for (const partition of plan.partitions) {
-    const count = maxBytes > 0 ? Math.min(maxShards, Math.ceil(bytesOf(partition) / maxBytes)) : 1;
-    for (let index = 0; index < Math.max(1, count); index++) {
+    const { work, bytes } = costs.get(partition)!;
+    if (mean > 0 && work < mean / 2 && bytes <= maxBytes) {
+      light.push(partition);
+      continue;
+    }
+    const count = Math.min(
+      maxShards,
+      Math.max(1, Math.ceil(bytes / maxBytes), mean > 0 ? Math.round(work / mean) : 1),
+    );
+    for (let index = 0; index < count; index++) {
       const name = index === 0 ? partition : `${partition}.${index}`;
       partitions.push(name);
       members[name] = plan.members[partition]!;
       if (count > 1) shards[name] = [index, count];
     }
+  }
+  light.sort((a, b) => costs.get(b)!.work - costs.get(a)!.work || (a < b ? -1 : 1));
+  const packs: { name: string; cost: PartitionCost; members: string[] }[] = [];
+  for (const partition of light) {
+    const cost = costs.get(partition)!;
+    const pack = packs.find((p) => p.cost.work + cost.work <= mean && p.cost.bytes + cost.bytes <= maxBytes);
+    if (!pack) {
+      packs.push({ name: partition, cost: { ...cost }, members: [...plan.members[partition]!] });
+      continue;
+    }
+    pack.cost.work += cost.work;
+    pack.cost.bytes += cost.bytes;
+    pack.members.push(...plan.members[partition]!);
+  }
+  for (const pack of packs) {
+    partitions.push(pack.name);
+    members[pack.name] = pack.members.sort();
   }
   partitions.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { partitions, members, shards };

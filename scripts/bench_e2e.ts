@@ -84,6 +84,8 @@ const HELP = `Usage: deno task bench:e2e [options]
   --ref <git ref>       tree the dev server runs: a commit, or "worktree" for the files as they are (default HEAD)
   --job-timeout <s>     give up polling a job after this many seconds (default 600)
   --lift-limits         experiment: raise dataset body/feature limits in the snapshot (not src/)
+  --vars <list>         service settings for the run (shared/config.ts), e.g. PARTITION_RESOLUTION=2,PARTITION_GROUP_BYTES=0
+                        (J3 over more than 1,000 partitions)
   --json <file>         also write every measurement as JSON
   --profile <dir>       CPU-profile each service job (submit → COMPLETED) and each load step into
                         <dir>/<label>.cpuprofile and print its top-15 self-time functions (times then include the
@@ -113,6 +115,7 @@ const { values: flags } = parseArgs({
     "load-via": { type: "string", default: "direct,proxy" },
     ref: { type: "string", default: "HEAD" },
     "lift-limits": { type: "boolean", default: false },
+    vars: { type: "string", default: "" },
     "job-timeout": { type: "string", default: "600" },
     json: { type: "string" },
     profile: { type: "string" },
@@ -138,6 +141,9 @@ if (parts.has("z1") || parts.has("z2")) {
 const repeat = Math.max(1, Math.floor(Number(flags.repeat)) || 1);
 /** A job's label for run `i` (0-based) of a repeated run; the label itself when jobs run once. */
 const runLabel = (label: string, i: number) => (repeat > 1 ? `${label} (run ${i + 1}/${repeat})` : label);
+const serviceVars = Object.fromEntries(
+  flags.vars.split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
 const pointCounts = flags.points.split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
@@ -270,6 +276,50 @@ const record = (label: string, engine: string, e: Engine | undefined) => {
 const report: Record<string, unknown> = { started_at: new Date().toISOString(), flags };
 const notes: string[] = [];
 
+// ---------------------------------------------------------------- PostGIS
+/**
+ * PostGIS is started and loaded before the service's jobs, so each service run is followed at once by the same job
+ * in PostGIS (A, B, A, B …): the machine's drift hits both sides of a pair, and the pairs' ratios are compared.
+ */
+const pg: PostGis | undefined = !flags["no-postgis"] && jobs.length ? await loadPostGis() : undefined;
+/** Per job label: [service s, PostGIS single-threaded s] of each paired run. */
+const pairs = new Map<string, [number | undefined, number | undefined][]>();
+const pairOf = (label: string, r: number) => {
+  const runs = pairs.get(label) ?? [];
+  pairs.set(label, runs);
+  return runs[r] ??= [undefined, undefined];
+};
+
+async function loadPostGis(): Promise<PostGis> {
+  log("starting PostGIS");
+  const pg = await startPostGis();
+  report.postgis = pg.version;
+  for (const name of new Set(jobs.flatMap((job) => [job.left, job.right]))) {
+    const d = datasets.get(name)!;
+    const t0 = performance.now();
+    const n = await pg.load(name, featuresOf(name), { repair: d.repair, idType: d.idType });
+    log(`PostGIS loaded ${name}: ${n} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  return pg;
+}
+
+/** Run `r` of `job` in PostGIS: single-threaded, then (unless --no-parallel) with default parallelism. */
+async function runPostGis(job: JobDef, r: number): Promise<void> {
+  for (const parallel of flags["no-parallel"] ? [false] : [false, true]) {
+    log(`PostGIS ${runLabel(job.label, r)} ${parallel ? "parallel" : "single"}`);
+    const out = `r_${job.right}_${parallel ? "p" : "s"}`;
+    const run: PgRun = job.op === "point_in_polygon"
+      ? await pg!.pointInPolygon(out, job.left, job.right, parallel)
+      : await pg!.polygonIntersection(out, job.left, job.right, parallel);
+    if (!parallel) pairOf(job.label, r)[1] = run.seconds;
+    record(job.label, parallel ? "pg_parallel" : "pg_single", {
+      ...run,
+      // The agreement check reads the first run's pairs: later runs' would be read for nothing.
+      ...(parallel || r > 0 ? {} : { keys: await pg!.keys(out) }),
+    });
+  }
+}
+
 // ---------------------------------------------------------------- the service
 const serviceRows: string[][] = [];
 const loadRows: string[][] = [];
@@ -281,7 +331,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
   // wrangler dev always runs its inspector (default port 9229); a free port keeps another dev server's apart.
   const inspectorPort = freePort();
-  let service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort);
+  let service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort, serviceVars);
   const heapPeaks: { label: string; peak: HeapPeak }[] = [];
   const watch = (label: string, profile: boolean): Promise<IsolateWatch | undefined> =>
     !profile && flags["no-isolate-heap"] ? Promise.resolve(undefined) : watchIsolate(`127.0.0.1:${inspectorPort}`, {
@@ -396,15 +446,16 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       serviceRows.push([job.label, "not run: a dataset was not published", "", "", "", "", "", ""]);
     }
     const jobRuns = jobs.filter(runnable).flatMap((job) =>
-      Array.from({ length: repeat }, (_, i) => ({ ...job, row: runLabel(job.label, i) }))
+      Array.from({ length: repeat }, (_, i) => ({ ...job, run: i, row: runLabel(job.label, i) }))
     );
     for (const job of jobRuns) {
+      if (pg) await runPostGis(job, job.run);
       if (flags["fresh-isolate"]) {
         // The same state on disk, a new process: the isolate holds nothing but this job (publishing's garbage gone).
         const port = Number(new URL(service.url).port);
         await service.stop();
         const restartLog = `${stateDir}.${job.row.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.log`;
-        service = await startBenchService(port, stateDir, restartLog, tree.dir, inspectorPort);
+        service = await startBenchService(port, stateDir, restartLog, tree.dir, inspectorPort, serviceVars);
       }
       resetPeaks(pids());
       log(`running ${job.row}`);
@@ -443,6 +494,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
       const dl = await downloadResult(service.url, token, run.jobId);
       const summary = summarizeGeoJsonResult(dl.bytes);
       // The ledger's submit → COMMITTED span: what the service took, without the client's polling granularity.
+      pairOf(job.label, job.run)[0] = ledgerMs(doc) / 1000;
       record(job.label, "service", {
         seconds: ledgerMs(doc) / 1000,
         pairs: summary.pairs,
@@ -586,42 +638,11 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   }
 }
 
-// ---------------------------------------------------------------- PostGIS
-if (!flags["no-postgis"] && jobs.length) {
-  log("starting PostGIS");
-  let pg: PostGis | undefined;
-  try {
-    pg = await startPostGis();
-    report.postgis = pg.version;
-    const loaded = new Set<string>();
-    for (const job of jobs) {
-      for (const name of [job.left, job.right]) {
-        if (loaded.has(name)) continue;
-        const d = datasets.get(name)!;
-        const t0 = performance.now();
-        const n = await pg.load(name, featuresOf(name), { repair: d.repair, idType: d.idType });
-        log(`PostGIS loaded ${name}: ${n} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-        loaded.add(name);
-      }
-      for (let r = 0; r < repeat; r++) {
-        for (const parallel of flags["no-parallel"] ? [false] : [false, true]) {
-          log(`PostGIS ${runLabel(job.label, r)} ${parallel ? "parallel" : "single"}`);
-          const out = `r_${job.right}_${parallel ? "p" : "s"}`;
-          const run: PgRun = job.op === "point_in_polygon"
-            ? await pg.pointInPolygon(out, job.left, job.right, parallel)
-            : await pg.polygonIntersection(out, job.left, job.right, parallel);
-          record(job.label, parallel ? "pg_parallel" : "pg_single", {
-            ...run,
-            // The agreement check reads the first run's pairs: later runs' would be read for nothing.
-            ...(parallel || r > 0 ? {} : { keys: await pg.keys(out) }),
-          });
-        }
-      }
-    }
-  } finally {
-    await pg?.stop();
-  }
+// ---------------------------------------------------------------- PostGIS runs (after the service's, or alone)
+if (pg && flags["no-service"]) {
+  for (const job of jobs) for (let r = 0; r < repeat; r++) await runPostGis(job, r);
 }
+await pg?.stop();
 
 // ---------------------------------------------------------------- turf
 if (!flags["no-turf"] && jobs.length) {
@@ -755,6 +776,23 @@ table(
   ["job", "engine", "s", "× pg_single", "pairs", "Σ area (deg²)", "Σ area_m2", "agreement"],
   compareRows,
 );
+const pairRows = [...pairs].flatMap(([label, runs]) => {
+  const both = runs.filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined);
+  if (!both.length) return [];
+  const ratios = both.map(([a, b]) => a / b);
+  return [[
+    label,
+    both.map(([a, b]) => `${a.toFixed(2)}/${b.toFixed(2)}`).join(", "),
+    median(ratios).toFixed(2),
+    `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+  ]];
+});
+table(
+  "paired runs, PostGIS single-threaded then the service, alternating (ratio = service / PostGIS of each pair)",
+  ["job", "pairs (service s / PostGIS s)", "median ratio", "spread"],
+  pairRows,
+);
+report.pairs = Object.fromEntries(pairs);
 table(
   `submit latency under load (from a second process: loadtest at a constant arrival rate, open loop; submits are ${
     flags["load-subjects"]

@@ -3,6 +3,7 @@
  * a queued job, dispatches its tasks to the partitions, merges and commits their parts once all reported,
  * re-materializes a lost result, and decides a failed attempt's fate (retry, fail, dead-letter).
  */
+import pLimit from "p-limit";
 import type { JobError, JobRecord } from "../../shared/job_record.ts";
 import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { Span } from "../../shared/telemetry/span.ts";
@@ -14,6 +15,9 @@ import { toJobError } from "./job_failure.ts";
 import { COMMIT_FAILED, type Ledger } from "./ledger.ts";
 import { sloDegradation, sloProjection } from "./slo.ts";
 import { errorMessage, jobSpan, type Partition, RETRY_REPORT_MS } from "./context.ts";
+
+/** Tasks a home dispatches at once. */
+const DISPATCH_CONCURRENCY = 32;
 
 /** The job moved on (cancelled, retried by the sweep) while its commit ran: the commit's result is not wanted. */
 class CommitSuperseded extends Error {
@@ -52,13 +56,18 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
     await commit(p, job, span);
     return;
   }
-  // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless.
+  // (Re)dispatch: enqueueTask is idempotent, so a crash mid-way is harmless. A bounded number in flight: a job of
+  // thousands of partitions would otherwise wake thousands of Durable Objects in one instant (locally, in one
+  // process, whose SQLite memory then runs out: SQLITE_NOMEM at 2,552 partitions).
+  const slot = pLimit(DISPATCH_CONCURRENCY);
   const dispatched = await Promise.allSettled(
     job.spec.partitions.map((cell) =>
-      p.forPartition(cell).enqueueTask(
-        { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
-        job.attempts,
-        cell,
+      slot(() =>
+        p.forPartition(cell).enqueueTask(
+          { ...jobOperation(job.spec.operation).specForPartition(job.spec, cell), approximate: job.degraded !== null },
+          job.attempts,
+          cell,
+        )
       )
     ),
   );

@@ -7,9 +7,9 @@
 import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
 import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
-import { groupPartitions, shardPartitions } from "../partition_groups.ts";
+import { balancePartitions, groupPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
-import { planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
+import { cellWork, planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
 
 export interface VectorOperationParts {
   name: string;
@@ -22,6 +22,15 @@ export interface VectorOperationParts {
   rule: PairRule;
   columns: readonly ResultColumn[];
 }
+
+/**
+ * Partitions of one job at most: sparse cells group more coarsely past it. Locally every partition's ledger lives in
+ * one workerd process, whose SQLite heap (512 MiB, process-wide) ran out at ~2,000 live partitions (SQLITE_NOMEM
+ * with a job of 2,552).
+ */
+const MAX_PARTITIONS = 1_500;
+/** Where coarser grouping starts when grouping was off (`PARTITION_GROUP_BYTES` 0). */
+const MIN_GROUP_BYTES = 64 * 1024;
 
 export function vectorOperation(parts: VectorOperationParts): Operation {
   return {
@@ -42,12 +51,25 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         ? planPartitionsWithin(left.side.tiles, rightTiles, filter, reach)
         : planPartitions(left.side.tiles, rightTiles, filter);
       const bytesOf = (cell: string) => cellTileBytes(left.side.tiles, rightTiles, cell);
-      const grouped = groupPartitions(cells, bytesOf, input.groupBytes);
-      const { partitions, members, shards } = shardPartitions(
-        grouped,
-        (partition) => grouped.members[partition]!.reduce((n, cell) => n + bytesOf(cell), 0),
-        input.groupBytes,
-      );
+      const costOf = (members: readonly string[]) =>
+        members.reduce(
+          (cost, cell) => ({
+            work: cost.work + cellWork(left.side.tiles, rightTiles, cell),
+            bytes: cost.bytes + bytesOf(cell),
+          }),
+          { work: 0, bytes: 0 },
+        );
+      const balanced = (groupBytes: number) => {
+        const grouped = groupPartitions(cells, bytesOf, groupBytes);
+        return balancePartitions(grouped, (partition) => costOf(grouped.members[partition]!), groupBytes);
+      };
+      let groupBytes = input.groupBytes;
+      let plan = balanced(groupBytes);
+      while (plan.partitions.length > MAX_PARTITIONS) {
+        groupBytes = Math.max(2 * groupBytes, MIN_GROUP_BYTES);
+        plan = balanced(groupBytes);
+      }
+      const { partitions, members, shards } = plan;
       return {
         right,
         partitions,

@@ -74,11 +74,16 @@ export async function startBenchService(
   logFile: string,
   tree: string = PROJECT_ROOT,
   inspectorPort?: number,
+  /** Service settings (shared/config.ts) for this run, as wrangler `--var`s. */
+  vars?: Record<string, string>,
 ): Promise<BenchService> {
   const log = await Deno.open(logFile, { write: true, create: true, truncate: true });
   const spawned = performance.now();
   const child = new Deno.Command("setsid", {
-    args: [Deno.execPath(), ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort })],
+    args: [
+      Deno.execPath(),
+      ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort, vars }),
+    ],
     cwd: tree,
     stdin: "null",
     stdout: "piped",

@@ -1,7 +1,7 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { cellToChildren, cellToParent, getResolution } from "h3-js";
-import { planPartitions } from "../../../../operations/vector/plan.ts";
-import { groupPartitions, shardPartitions } from "../../../../operations/partition_groups.ts";
+import { cellWork, planPartitions } from "../../../../operations/vector/plan.ts";
+import { balancePartitions, groupPartitions } from "../../../../operations/partition_groups.ts";
 import { canonicalJson, requestHash } from "../../../../shared/request_hash.ts";
 import type { TileRef } from "../../../../shared/job_spec.ts";
 import type { Bbox } from "../../../../shared/contract/common.ts";
@@ -60,17 +60,89 @@ Deno.test("grouping climbs several levels and never nests a partition inside ano
   ok(tight.partitions.length < cells.length, `${tight.partitions.length} partitions for ${cells.length} cells`);
 });
 
-Deno.test("shardPartitions splits a partition over the byte budget into named shards of the same cells", () => {
-  const plan = { partitions: ["a", "b"], members: { a: ["a1", "a2"], b: ["b"] } };
-  const bytes: Record<string, number> = { a: 25, b: 5 };
-  const sharded = shardPartitions(plan, (p) => bytes[p]!, 10);
-  deepEqual(sharded.partitions, ["a", "a.1", "a.2", "b"]);
-  deepEqual(sharded.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], "a.2": ["a1", "a2"], b: ["b"] });
-  deepEqual(sharded.shards, { a: [0, 3], "a.1": [1, 3], "a.2": [2, 3] });
+Deno.test("balancePartitions splits partitions heavier than the mean into named shards of the same cells", () => {
+  const plan = { partitions: ["a", "b", "c"], members: { a: ["a1", "a2"], b: ["b"], c: ["c"] } };
+  const work: Record<string, number> = { a: 30, b: 10, c: 10 };
+  const balanced = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: 1 }), 100);
+  // Mean 16.7: a is worth 2 shards of 15; b and c stay whole.
+  deepEqual(balanced.partitions, ["a", "a.1", "b", "c"]);
+  deepEqual(balanced.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], b: ["b"], c: ["c"] });
+  deepEqual(balanced.shards, { a: [0, 2], "a.1": [1, 2] });
 });
 
-Deno.test("shardPartitions caps the shards of one partition and does nothing without a budget", () => {
+Deno.test("balancePartitions packs light partitions together within the mean's work and the byte budget", () => {
+  const plan = {
+    partitions: ["a", "b", "c", "d", "e"],
+    members: { a: ["a"], b: ["b"], c: ["c1", "c2"], d: ["d"], e: ["e"] },
+  };
+  const work: Record<string, number> = { a: 100, b: 100, c: 30, d: 20, e: 10 };
+  // Mean 52: a and b are worth two shards each, c stays whole, d and e (under half the mean) share one pack.
+  const balanced = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: 1 }), 100);
+  deepEqual(balanced.partitions, ["a", "a.1", "b", "b.1", "c", "d"]);
+  deepEqual(balanced.members.c, ["c1", "c2"]);
+  deepEqual(balanced.members.d, ["d", "e"]);
+  const values = Object.values(balanced.members).flat().sort();
+  deepEqual(values, ["a", "a", "b", "b", "c1", "c2", "d", "e"], "every tile cell in one pack or in one shard set");
+  const tight = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: p === "d" ? 100 : 1 }), 100);
+  deepEqual([tight.members.d, tight.members.e], [["d"], ["e"]], "a pack stays within the byte budget");
+});
+
+Deno.test("balancePartitions shards a partition over the byte budget, caps its shards, and is off without a budget", () => {
   const plan = { partitions: ["a"], members: { a: ["a"] } };
-  equal(shardPartitions(plan, () => 1_000, 1, 4).partitions.length, 4);
-  deepEqual(shardPartitions(plan, () => 1_000, 0), { partitions: ["a"], members: { a: ["a"] }, shards: {} });
+  equal(balancePartitions(plan, () => ({ work: 1, bytes: 1_000 }), 1, 4).partitions.length, 4);
+  deepEqual(balancePartitions(plan, () => ({ work: 1, bytes: 1_000 }), 0), {
+    partitions: ["a"],
+    members: { a: ["a"] },
+    shards: {},
+  });
+});
+
+Deno.test("cellWork weighs a cell by its features and both sides' vertices per feature", () => {
+  const points: TileRef = { key: "p", bbox: [0, 0, 1, 1], feature_count: 1_000, bytes: 138_700 };
+  const polygons: TileRef = { key: "q", bbox: [0, 0, 1, 1], feature_count: 10, bytes: 10 * (120 + 16 * 200) };
+  const work = cellWork({ c: polygons }, { c: points }, "c");
+  ok(Math.abs(work - 1_010 * (200 + 18.7 / 16)) < 1e-6, String(work));
+  equal(cellWork({ c: polygons }, {}, "c"), 10 * 200);
+});
+
+Deno.test("a job over thousands of cells is planned in at most 1,500 partitions, every cell in one", async () => {
+  const { OPERATIONS } = await import("../../../../operations/mod.ts");
+  const cells = cellToChildren("8029fffffffffff", 4).concat(cellToChildren("802bfffffffffff", 4)).sort();
+  const tiles = cells.map((cell) => ({ cell, key: cell, bbox: [0, 0, 1, 1] as Bbox, feature_count: 10, bytes: 5_000 }));
+  const manifest = {
+    name: "grid",
+    version: 1,
+    owner_domain: "geo",
+    classification: "public" as const,
+    feature_count: 10 * cells.length,
+    bbox: [0, 0, 1, 1] as Bbox,
+    geometry_types: ["Polygon" as const],
+    resolution: 3,
+    repaired_count: 0,
+    tiles,
+    content_hash: "",
+    etag: "",
+    created_at: "",
+    published_by: "",
+  };
+  const side = {
+    kind: "dataset" as const,
+    name: "l",
+    version: 1,
+    classification: "public",
+    tiles: {} as Record<string, TileRef>,
+  };
+  for (const t of tiles) side.tiles[t.cell] = t;
+  const plan = OPERATIONS.polygon_intersection!.plan({
+    request: { spatial_operation: "polygon_intersection" } as never,
+    left: { side, types: ["Polygon"], bbox: null },
+    dataset: manifest,
+    filter: null,
+    groupBytes: 0,
+  });
+  ok(cells.length > 1_500 && plan.partitions.length <= 1_500, `${plan.partitions.length} for ${cells.length} cells`);
+  deepEqual([...new Set(Object.values(plan.members).flat())].sort(), cells);
+  // Shard k > 0 of a partition is named `<partition>.<k>` and runs its cells again, for another share.
+  const owners = Object.entries(plan.members).filter(([p]) => !p.includes(".")).flatMap(([, m]) => m);
+  equal(owners.length, cells.length, "no cell in two partitions but a partition's shards");
 });
