@@ -24,8 +24,6 @@ export interface IndexEntry {
   live: boolean;
   /** On the live set (live, or holding failures): what the sweep reports on. */
   listed: boolean;
-  /** Holds unfinished jobs or tasks, as it last told the work registry. */
-  busy: boolean;
 }
 
 export class LiveWorkIndex extends DurableObject<Env> {
@@ -61,13 +59,13 @@ export class LiveWorkIndex extends DurableObject<Env> {
    * dead-lettered jobs) and those with work now or within {@link RECENT_WORK_MS}.
    */
   entries(): IndexEntry[] {
-    return this.ctx.storage.sql.exec<{ cell: string; live: number; listed: number; busy: number }>(
-      `SELECT cell, MAX(live) AS live, MAX(listed) AS listed, MAX(busy) AS busy FROM (
-         SELECT cell, live, 1 AS listed, 0 AS busy FROM partitions
-         UNION ALL SELECT cell, 0, 0, busy FROM work WHERE busy = 1 OR changed_at >= ?
+    return this.ctx.storage.sql.exec<{ cell: string; live: number; listed: number }>(
+      `SELECT cell, MAX(live) AS live, MAX(listed) AS listed FROM (
+         SELECT cell, live, 1 AS listed FROM partitions
+         UNION ALL SELECT cell, 0, 0 FROM work WHERE busy = 1 OR changed_at >= ?
        ) GROUP BY cell ORDER BY cell`,
       Date.now() - RECENT_WORK_MS,
-    ).toArray().map((r) => ({ cell: r.cell, live: r.live === 1, listed: r.listed === 1, busy: r.busy === 1 }));
+    ).toArray().map((r) => ({ cell: r.cell, live: r.live === 1, listed: r.listed === 1 }));
   }
 
   /** A partition's alarm: `cell` now holds unfinished work (`busy`) or no longer does. Forgets long-idle ones. */
