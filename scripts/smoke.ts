@@ -7,8 +7,9 @@
  * scripts/fixtures/network/pgrouting_reference.ts). An operation the service lists (`GET /processes`) without a
  * case here fails the run, so a new operation cannot go untested.
  *
- * The API has no dataset delete: the datasets keep fixed names (`--prefix`, default `smoke-`), so running it again
- * adds versions to the same datasets instead of new ones. Jobs end COMPLETED; nothing else is left behind.
+ * The API deletes a dataset's versions but not its last one, nor the dataset: the datasets keep fixed names
+ * (`--prefix`, default `smoke-`) and each run deletes the versions earlier runs published, so one version of each
+ * stays. Jobs end COMPLETED; nothing else is left behind.
  *
  *   deno task smoke --url https://spatial-jobs-production.<account>.workers.dev --token "$TOKEN"
  *   SPATIAL_JOBS_TOKEN=… deno task smoke --url http://127.0.0.1:8787
@@ -252,6 +253,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeOutcome[]> {
     const untested = offered.map((p) => p.id).filter((id) => !CASES.some((c) => c.operation === id));
     if (untested.length) throw new Error(`the service offers operations with no smoke case: ${untested.join(", ")}`);
 
+    const published = new Map<string, number>();
     for (const dataset of DATASETS) {
       const query = ["classification=public", dataset.query].filter(Boolean).join("&");
       const manifest = await client.json(`/v1/datasets/${names(dataset.name)}?${query}`, {
@@ -260,6 +262,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeOutcome[]> {
         body: await Deno.readFile(new URL(dataset.file, FIXTURES)),
       }, [200, 201]);
       log(`published ${manifest.name} v${manifest.version} (${dataset.file})`);
+      published.set(names(dataset.name), Number(manifest.version));
     }
 
     const cases = CASES.filter((c) => offered.some((p) => p.id === c.operation));
@@ -269,6 +272,14 @@ export async function smoke(options: SmokeOptions): Promise<SmokeOutcome[]> {
     for (const o of outcomes) {
       log(`${o.problems.length ? "FAIL" : "ok  "} ${o.operation.padEnd(22)} ${o.job_id} ${o.rows} rows, ${o.ms} ms`);
       for (const problem of o.problems) log(`       ${problem}`);
+    }
+    for (const [name, current] of published) {
+      const document = await client.json(`/v1/datasets/${name}`) as { versions: { version: number }[] };
+      for (const { version } of document.versions.filter((v) => v.version !== current)) {
+        const response = await client.fetch(`/v1/datasets/${name}/versions/${version}`, { method: "DELETE" });
+        await response.body?.cancel();
+        log(`deleted ${name} v${version} of an earlier run: HTTP ${response.status}`);
+      }
     }
     return outcomes;
   } finally {

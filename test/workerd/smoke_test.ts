@@ -16,9 +16,14 @@ Deno.test("the smoke test publishes, runs one job of every operation and matches
       deepEqual(o.problems, [], o.operation);
       equal(o.rows > 0, true, `${o.operation} has rows`);
     }
-    // A second run reuses the same dataset names (new versions, no new datasets) and answers the same.
+    // A second run reuses the same dataset names, answers the same and deletes the first run's versions.
     const again = await smoke({ url: service.url, token: await token() });
     deepEqual(again.flatMap((o) => o.problems), []);
+    const headers = { authorization: `Bearer ${await token()}` };
+    for (const name of ["counties", "grid", "points", "elev", "network"]) {
+      const document = await (await service.fetch(`/v1/datasets/smoke-${name}`, { headers })).json();
+      equal(document.versions.length, 1, `smoke-${name}: ${JSON.stringify(document.versions)}`);
+    }
   } finally {
     await service.stop();
   }
