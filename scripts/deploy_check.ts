@@ -1,7 +1,10 @@
 /**
- * `deno task deploy:check`: builds the production bundle the way `wrangler deploy` would (`--dry-run --outdir`, no
- * network, no account), prints each module's gzip-compressed size, the GEOS module's share and the total against
- * the Workers size limits, and exits 1 when the total is over the chosen plan's limit.
+ * `deno task deploy:check`: builds the production bundle the way `wrangler deploy --env production` would
+ * (`--dry-run --outdir`, no network, no account), prints each module's gzip-compressed size, the GEOS module's
+ * share and the total against the Workers size limits, and exits 1 when the total is over the chosen plan's limit
+ * or when the `production` environment of `wrangler.toml` is unsafe (scripts/lib/production_config.ts: a secret in
+ * the file, a permissive callback policy, a missing binding, migration, cron or observability setting). The
+ * top-level (development) configuration is dry-run too, so neither can break unnoticed.
  *
  *   deno task deploy:check                 # against the Workers Free limit (3 MiB compressed)
  *   deno task deploy:check --plan paid     # against the Workers Paid limit (10 MiB compressed)
@@ -10,6 +13,7 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { PROJECT_ROOT, WRANGLER } from "./lib/wrangler_dev.ts";
+import { exportedDurableObjectClasses, productionProblems } from "./lib/production_config.ts";
 
 /** Workers' limit on a Worker's compressed size, by plan (developers.cloudflare.com/workers/platform/limits). */
 export const WORKER_SIZE_LIMITS = { free: 3 * 2 ** 20, paid: 10 * 2 ** 20 } as const;
@@ -59,9 +63,10 @@ export function formatReport(report: BundleReport, plan: Plan): string {
   return lines.join("\n");
 }
 
-async function buildBundle(outdir: string): Promise<void> {
+/** `wrangler deploy --dry-run` of the top-level configuration, or of `--env <envName>`. */
+async function buildBundle(outdir: string, envName?: string): Promise<void> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", WRANGLER, "deploy", "--dry-run", "--outdir", outdir],
+    args: ["run", "-A", WRANGLER, "deploy", "--dry-run", "--outdir", outdir, ...(envName ? ["--env", envName] : [])],
     cwd: PROJECT_ROOT,
     env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
     stdout: "piped",
@@ -69,7 +74,10 @@ async function buildBundle(outdir: string): Promise<void> {
   }).output();
   if (code !== 0) {
     const decoder = new TextDecoder();
-    throw new Error(`wrangler deploy --dry-run failed:\n${decoder.decode(stdout)}${decoder.decode(stderr)}`);
+    throw new Error(
+      `wrangler deploy --dry-run${envName ? ` --env ${envName}` : ""} failed:\n` +
+        `${decoder.decode(stdout)}${decoder.decode(stderr)}`,
+    );
   }
 }
 
@@ -80,13 +88,21 @@ if (import.meta.main) {
     console.error(`--plan must be one of ${Object.keys(WORKER_SIZE_LIMITS).join(", ")} (got "${values.plan}")`);
     Deno.exit(2);
   }
-  const outdir = await Deno.makeTempDir({ prefix: "spatial-jobs-bundle-" });
+  const problems = productionProblems(
+    await Deno.readTextFile(join(PROJECT_ROOT, "wrangler.toml")),
+    exportedDurableObjectClasses(await Deno.readTextFile(join(PROJECT_ROOT, "src/worker.ts"))),
+  );
+  for (const problem of problems) console.error(`unsafe production configuration: ${problem}`);
+  const devOutdir = await Deno.makeTempDir({ prefix: "spatial-jobs-bundle-" });
+  const outdir = await Deno.makeTempDir({ prefix: "spatial-jobs-bundle-production-" });
   try {
-    await buildBundle(outdir);
+    await Promise.all([buildBundle(devOutdir), buildBundle(outdir, "production")]);
     const report = await measureBundle(outdir, WORKER_SIZE_LIMITS[plan]);
-    console.log(`Production bundle (wrangler deploy --dry-run):\n${formatReport(report, plan)}`);
-    if (!report.ok) Deno.exit(1);
+    console.log(`Production bundle (wrangler deploy --dry-run --env production):\n${formatReport(report, plan)}`);
+    if (problems.length === 0) console.log("ok: the production environment passes the static checks");
+    if (!report.ok || problems.length) Deno.exit(1);
   } finally {
+    await Deno.remove(devOutdir, { recursive: true });
     await Deno.remove(outdir, { recursive: true });
   }
 }

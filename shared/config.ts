@@ -127,6 +127,13 @@ export const SETTINGS = {
     unit: "ms",
     description: "The committed attempt's staged parts (and a failed job's payload) are kept this long (7 days).",
   }),
+  UPLOAD_TTL_MS: setting({
+    schema: positive("number of milliseconds"),
+    default: "86400000",
+    unit: "ms",
+    description: "A multipart upload accepts parts this long (24 h); not completed by then, it and its parts are " +
+      "deleted.",
+  }),
   WEBHOOK_ALLOW_LOOPBACK: setting({
     schema: text.transform((v) => v === "true"),
     default: "false",

@@ -159,7 +159,9 @@ export class DatasetCatalog extends DurableObject<Env> {
   /** Opens a multipart upload (403-equivalent result when the dataset belongs to another domain). */
   async openUpload(input: OpenUploadInput): Promise<OpenUploadOutcome> {
     await this.#listName(input.name);
-    return this.#uploads().open(input, this.describe()?.manifest.owner_domain);
+    const outcome = this.#uploads().open(input, this.describe()?.manifest.owner_domain);
+    if (outcome.ok) await this.#armForExpiry();
+    return outcome;
   }
 
   /** The upload's record, or null (unknown id, or nothing ever written: no schema is created). */
@@ -184,8 +186,21 @@ export class DatasetCatalog extends DurableObject<Env> {
     return this.#uploads().abort(uploadId);
   }
 
-  /** Merges the part tiles of COMPLETING uploads, then publishes their versions. */
+  /**
+   * Collects uploads abandoned past their expiry, merges the part tiles of COMPLETING uploads and publishes their
+   * versions, then wakes again at the next expiry.
+   */
   override async alarm(info?: { retryCount: number }): Promise<void> {
+    await this.#uploads().collectExpired(Date.now());
     await this.#uploads().runMerges(info?.retryCount ?? 0);
+    await this.#armForExpiry();
+  }
+
+  /** Sets the alarm for the earliest upload expiry, unless it is due sooner already. */
+  async #armForExpiry(): Promise<void> {
+    const due = this.#uploads().nextExpiry();
+    if (due === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 }

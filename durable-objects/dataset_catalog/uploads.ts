@@ -8,7 +8,7 @@
  * an unknown upload writes nothing.
  *
  * States: OPEN → (complete) COMPLETING → (alarm: merge + publish) COMPLETED | FAILED;
- * OPEN | FAILED → (abort) ABORTED.
+ * OPEN | FAILED → (abort, or the alarm once past `expires_at`: `UPLOAD_TTL_MS` after opening) ABORTED.
  *
  * @module
  */
@@ -20,11 +20,10 @@ import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import { config } from "../../shared/config.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
-/** How long an open upload accepts parts. */
-const UPLOAD_TTL_MS = 24 * 3600 * 1000;
 /** Ids sent to SQLite in one statement (as one JSON array value, well under the 2 MB value limit). */
 const IDS_PER_STATEMENT = 20_000;
 /** Duplicate ids listed in a refused complete. */
@@ -154,7 +153,7 @@ export class Uploads {
       prefix: datasetVersionPrefix(input.name, uuid),
       state: "OPEN",
       created_at: new Date(now).toISOString(),
-      expires_at: new Date(now + UPLOAD_TTL_MS).toISOString(),
+      expires_at: new Date(now + config(this.#env).UPLOAD_TTL_MS).toISOString(),
       parts: [],
     };
     this.#ctx.storage.transactionSync(() => {
@@ -257,6 +256,41 @@ export class Uploads {
     });
   }
 
+  /** The earliest `expires_at` of an upload that would be abandoned then (OPEN or FAILED), in ms; null: none. */
+  nextExpiry(): number | null {
+    const times = this.#abandonable().map((u) => Date.parse(u.expires_at));
+    return times.length ? Math.min(...times) : null;
+  }
+
+  #abandonable(): Omit<UploadRecord, "state" | "parts">[] {
+    if (!this.#hasSchema()) return [];
+    return this.#sql.exec<{ record: string }>(`SELECT record FROM uploads WHERE state IN ('OPEN', 'FAILED')`)
+      .toArray().map((r) => JSON.parse(r.record));
+  }
+
+  /**
+   * The alarm: uploads still OPEN or FAILED at `now` past their `expires_at` are abandoned. Each one's objects
+   * (everything under its prefix: no version was published from it) are deleted, then it is recorded ABORTED.
+   * A part stored meanwhile is refused as expired and deletes its own tiles (src/datasets/upload.ts).
+   */
+  async collectExpired(now: number): Promise<string[]> {
+    const expired = this.#abandonable().filter((u) => Date.parse(u.expires_at) <= now);
+    for (const upload of expired) {
+      await deletePrefix(this.#env.TILES, upload.prefix);
+      this.#ctx.storage.transactionSync(() => {
+        this.#sql.exec(
+          `UPDATE uploads SET state = 'ABORTED', error = ? WHERE upload_id = ? AND state IN ('OPEN', 'FAILED')`,
+          `Not completed before it expired at ${upload.expires_at}; its parts were deleted.`,
+          upload.upload_id,
+        );
+        this.#sql.exec(`DELETE FROM upload_parts WHERE upload_id = ?`, upload.upload_id);
+        this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, upload.upload_id);
+      });
+      createLogger({ upload_id: upload.upload_id }).info("abandoned upload collected", { dataset: upload.name });
+    }
+    return expired.map((u) => u.upload_id);
+  }
+
   /**
    * The alarm: every COMPLETING upload's part tiles are merged cell by cell into the version's
    * tiles (one cell in memory at a time), then the version is published and the upload marked
@@ -347,5 +381,14 @@ export class Uploads {
       // The ids only served the duplicate check.
       this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, upload.upload_id);
     });
+  }
+}
+
+/** Deletes every object under `prefix`, a listed page (at most 1,000 keys) at a time. */
+async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
+  for (;;) {
+    const page = await bucket.list({ prefix });
+    if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
+    if (!page.truncated) return;
   }
 }

@@ -6,13 +6,24 @@
  * home partition marks itself live from its alarm when it has live work; the
  * sweep reports what it found, and a partition with neither is forgotten,
  * unless it was marked again after the sweep began.
+ *
+ * Beside it, the work registry: every partition, home or not, says from its
+ * alarm when it starts holding work (jobs or tasks not finished) and when it
+ * stops. The operator endpoints visit those busy and those idle for less than
+ * {@link RECENT_WORK_MS}, so a partition running another home's tasks, or one
+ * the live set has forgotten, is still seen.
  */
 import { DurableObject } from "cloudflare:workers";
+
+/** How long the operator endpoints keep visiting a partition after its last work ended (24 h). */
+export const RECENT_WORK_MS = 24 * 3600 * 1000;
 
 export interface IndexEntry {
   cell: string;
   /** Has (or had at its last sweep) queued or running jobs. */
   live: boolean;
+  /** On the live set (live, or holding failures): what the sweep reports on. */
+  listed: boolean;
 }
 
 export class LiveWorkIndex extends DurableObject<Env> {
@@ -29,6 +40,9 @@ export class LiveWorkIndex extends DurableObject<Env> {
       ctx.storage.sql.exec(`ALTER TABLE partitions ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`);
     }
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS work (cell TEXT PRIMARY KEY, busy INTEGER NOT NULL, changed_at INTEGER NOT NULL)`,
+    );
   }
 
   mark(cell: string): void {
@@ -40,10 +54,31 @@ export class LiveWorkIndex extends DurableObject<Env> {
     );
   }
 
-  /** Every listed partition: live ones and those holding failed or dead-lettered jobs. */
+  /**
+   * Every partition the operator endpoints visit: those on the live set (live ones and those holding failed or
+   * dead-lettered jobs) and those with work now or within {@link RECENT_WORK_MS}.
+   */
   entries(): IndexEntry[] {
-    return this.ctx.storage.sql.exec<{ cell: string; live: number }>(`SELECT cell, live FROM partitions ORDER BY cell`)
-      .toArray().map((r) => ({ cell: r.cell, live: r.live === 1 }));
+    return this.ctx.storage.sql.exec<{ cell: string; live: number; listed: number }>(
+      `SELECT cell, MAX(live) AS live, MAX(listed) AS listed FROM (
+         SELECT cell, live, 1 AS listed FROM partitions
+         UNION ALL SELECT cell, 0, 0 FROM work WHERE busy = 1 OR changed_at >= ?
+       ) GROUP BY cell ORDER BY cell`,
+      Date.now() - RECENT_WORK_MS,
+    ).toArray().map((r) => ({ cell: r.cell, live: r.live === 1, listed: r.listed === 1 }));
+  }
+
+  /** A partition's alarm: `cell` now holds unfinished work (`busy`) or no longer does. Forgets long-idle ones. */
+  registerWork(cell: string, busy: boolean): void {
+    const now = Date.now();
+    this.ctx.storage.sql.exec(
+      `INSERT INTO work (cell, busy, changed_at) VALUES (?, ?, ?)
+       ON CONFLICT (cell) DO UPDATE SET busy = excluded.busy, changed_at = excluded.changed_at`,
+      cell,
+      busy ? 1 : 0,
+      now,
+    );
+    this.ctx.storage.sql.exec(`DELETE FROM work WHERE busy = 0 AND changed_at < ?`, now - RECENT_WORK_MS);
   }
 
   /** The partitions with live work: what the sweep visits. */

@@ -297,6 +297,14 @@ export class Ledger {
     ).one().n;
   }
 
+  /** Whether this partition holds a queued or running job, or a task not yet finished. */
+  hasUnfinishedWork(): boolean {
+    return this.sql.exec<{ n: number }>(
+      `SELECT (SELECT COUNT(*) FROM jobs WHERE status IN ('QUEUED','IN_PROGRESS'))
+            + (SELECT COUNT(*) FROM tasks WHERE status IN ('PENDING','RUNNING')) AS n`,
+    ).one().n > 0;
+  }
+
   /** Counts for the metrics endpoint. */
   metrics(now: number): PartitionMetrics {
     const byStatus = Object.fromEntries(

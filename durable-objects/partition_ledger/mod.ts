@@ -58,6 +58,9 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
   #listedLive = false;
 
+  /** What the work registry last heard from this isolate: busy or not (undefined: nothing yet). */
+  #registeredBusy: boolean | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     setLogLevel(config(env).LOG_LEVEL);
@@ -77,6 +80,23 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
       this.#listedLive = true;
     } catch (error) {
       createLogger({ cell }).warn("live-work index not reached; retrying", { detail: String(error) });
+    }
+  }
+
+  /**
+   * Tells the work registry (beside the live-work index) when this partition starts or stops holding unfinished
+   * jobs or tasks, so the operator endpoints see it whether or not it is a live home. Called from the alarm; a
+   * failed call is tried again at the next one, and the first alarm of an isolate always reports.
+   */
+  private async registerWork(): Promise<void> {
+    const cell = this.ledger.ownCell();
+    const busy = this.ledger.hasUnfinishedWork();
+    if (!cell || busy === this.#registeredBusy) return;
+    try {
+      await liveWorkIndexStub(this.env).registerWork(cell, busy);
+      this.#registeredBusy = busy;
+    } catch (error) {
+      createLogger({ cell }).warn("work registry not reached; retrying", { detail: String(error) });
     }
   }
 
@@ -285,19 +305,22 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
     if (!this.hasLedger()) return;
-    await this.listLive();
+    await Promise.all([this.listLive(), this.registerWork()]);
     for (const job of this.ledger.dueJobs(Date.now())) {
       await advanceJob(this.#partition(), job);
     }
     const task = this.ledger.dueTasks(Date.now())[0];
     if (task) await advanceTask(this.#partition(), task, config(this.env).SLICE_WORK_UNITS);
     await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
+    await this.registerWork();
     await this.rearm();
   }
 
   private async rearm(): Promise<void> {
     const unlisted = !this.#listedLive && this.ledger.countByStatus(LIVE_STATUSES) > 0;
-    const jobsDue = minDue(this.ledger.nextDueAt(), unlisted ? Date.now() + RETRY_REPORT_MS : null);
+    const busy = this.ledger.hasUnfinishedWork();
+    const unregistered = this.#registeredBusy === undefined ? busy : this.#registeredBusy !== busy;
+    const jobsDue = minDue(this.ledger.nextDueAt(), unlisted || unregistered ? Date.now() + RETRY_REPORT_MS : null);
     const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
     const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
     if (due === null) {

@@ -127,6 +127,10 @@ export async function putUploadPart(
   const ids = features.map((f) => `${typeof f.id}:${f.id}`);
   const outcome = await catalogStub(env, upload.name).putUploadPart(upload.upload_id, summary, ids);
   if (!outcome.ok) {
+    // Expired, or aborted (by its owner or as abandoned) while this part was tiled: nothing will reference these.
+    if (outcome.code === "EXPIRED" || (outcome.code === "NOT_OPEN" && outcome.state === "ABORTED")) {
+      for (let i = 0; i < tiles.length; i += 1000) await env.TILES.delete(tiles.slice(i, i + 1000).map((t) => t.key));
+    }
     if (outcome.code === "NOT_FOUND") throw new NotFoundError(`No upload "${upload.upload_id}".`);
     throw notOpen(upload, outcome.state, outcome.code);
   }

@@ -1,7 +1,8 @@
 /**
  * The ops service behind src/routes/ops_app.ts (operators only, checked there): list jobs by status or stall
- * across the partitions with live work, re-drive a job, a job's objects, export a partition's ledger as NDJSON,
- * and service metrics.
+ * across every partition with work (the live-work index's entries: live, holding failures, or busy or recently
+ * busy in its work registry), re-drive a job, a job's objects, export a partition's ledger as NDJSON, and service
+ * metrics.
  */
 import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { OpsService } from "./ops_app.ts";
@@ -76,9 +77,21 @@ async function serviceMetrics(env: Env) {
   const all = await Promise.all(entries.map(({ cell }) => partitionStub(env, cell).metrics()));
   const count = (status: string) => all.reduce((n, m) => n + (m.by_status[status] ?? 0), 0);
   const oldest = Math.max(-1, ...all.map((m) => m.oldest_queued_age_ms ?? -1));
+  const withWork = entries.flatMap((entry, i) => {
+    const m = all[i]!;
+    const work = {
+      cell: entry.cell,
+      on_live_index: entry.listed,
+      queued: m.by_status.QUEUED ?? 0,
+      in_progress: m.by_status.IN_PROGRESS ?? 0,
+      running_tasks: m.running_tasks,
+    };
+    return work.queued + work.in_progress + work.running_tasks > 0 ? [work] : [];
+  });
   const metrics = {
     live_partitions: entries.filter((e) => e.live).length,
-    indexed_partitions: entries.length,
+    indexed_partitions: entries.filter((e) => e.listed).length,
+    visited_partitions: entries.length,
     queue_depth: count("QUEUED"),
     oldest_queued_age_ms: oldest < 0 ? null : oldest,
     in_flight: count("IN_PROGRESS"),
@@ -87,6 +100,7 @@ async function serviceMetrics(env: Env) {
     failed: count("FAILED"),
     dead_letters: count("DEAD_LETTER"),
     commit_failures_last_hour: all.reduce((n, m) => n + m.commit_failures_last_hour, 0),
+    partitions_with_work: withWork,
   };
   const alerts = [
     ...(metrics.oldest_queued_age_ms !== null && metrics.oldest_queued_age_ms > ALERT_THRESHOLDS.p3_oldest_queued_ms
