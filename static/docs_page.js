@@ -3,6 +3,7 @@ globalThis.SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#docs",
   deepLinking: true,
+  displayOperationId: true,
   validatorUrl: null,
   presets: [globalThis.SwaggerUIBundle.presets.apis],
   layout: "BaseLayout",
