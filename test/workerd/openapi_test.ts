@@ -1,6 +1,6 @@
 /**
- * `/openapi.json` as served by real workerd: every operation has a unique camelCase operationId, the document lints
- * clean with Redocly's linter (pinned in deno.json, rules in redocly.yaml), and real answers of the v1 API (status
+ * `/openapi.json` as served by real workerd: every operation has a unique camelCase operationId, the typed client's
+ * types (scripts/client/openapi.gen.ts) are generated from it, the document lints clean with Redocly's linter (pinned in deno.json, rules in redocly.yaml), and real answers of the v1 API (status
  * documents, job lists, dataset manifests and lists, upload statuses, results, problems) and of the OGC API
  * validate against the document's own response schemas (openapi_responses.ts: objects read as closed).
  */
@@ -8,6 +8,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { startService } from "./harness.ts";
 import { authHeaders, type Claims, readFixture } from "./client.ts";
 import { ResponseChecker } from "./openapi_responses.ts";
+import { clientSchemaSource, GENERATED_FILE } from "../../scripts/client/generate.ts";
 
 const REPO = new URL("../../", import.meta.url);
 const CAMEL_CASE = /^[a-z][a-zA-Z0-9]*$/;
@@ -58,6 +59,14 @@ Deno.test("/openapi.json names every operation, lints clean, and describes the a
       }
       deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], "duplicate operationIds");
       ok(ids.length >= 30, `${ids.length} operations`);
+    });
+
+    await t.step("the committed client types are generated from this document", async () => {
+      equal(
+        await Deno.readTextFile(GENERATED_FILE),
+        await clientSchemaSource(doc),
+        "scripts/client/openapi.gen.ts is stale: run `deno task client:generate`",
+      );
     });
 
     await t.step("Redocly's linter finds no error and no warning", async () => {
