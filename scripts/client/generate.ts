@@ -4,7 +4,8 @@
  * built in process from the route definitions, as /openapi.json serves it, so no server is needed.
  * test/workerd/openapi_test.ts fails when the committed file differs from what the served document gives.
  */
-import openapiTS, { astToString, type OpenAPI3 } from "openapi-typescript";
+// @ts-types="./openapi_typescript.d.ts"
+import openapiTS, { astToString } from "openapi-typescript";
 import { type AppServices, createApp } from "../../src/app.ts";
 import { openApiConfig } from "../../src/routes/service.ts";
 
@@ -30,7 +31,7 @@ export function openApiDocument(): object {
 
 /** The source of scripts/client/openapi.gen.ts for `doc` (default: the current routes' document). */
 export async function clientSchemaSource(doc: object = openApiDocument()): Promise<string> {
-  return HEADER + astToString(await openapiTS(doc as OpenAPI3));
+  return HEADER + astToString(await openapiTS(doc));
 }
 
 if (import.meta.main) {
