@@ -53,6 +53,7 @@ const uploadLocation = { Location: { description: "The upload's status URL", sch
 
 const openUploadRoute = createRoute({
   method: "post",
+  operationId: "openDatasetUpload",
   path: "/v1/datasets/{name}/uploads",
   tags: ["datasets"],
   summary: "Open a multipart upload of a new dataset version (owning domain only)",
@@ -72,6 +73,7 @@ const openUploadRoute = createRoute({
 
 const putPartRoute = createRoute({
   method: "put",
+  operationId: "putDatasetUploadPart",
   path: "/v1/datasets/{name}/uploads/{upload_id}/parts/{n}",
   tags: ["datasets"],
   summary: "Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT",
@@ -89,6 +91,7 @@ const putPartRoute = createRoute({
 
 const completeRoute = createRoute({
   method: "post",
+  operationId: "completeDatasetUpload",
   path: "/v1/datasets/{name}/uploads/{upload_id}/complete",
   tags: ["datasets"],
   summary: "Complete an upload: merge the parts' tiles per cell and publish the version",
@@ -111,6 +114,7 @@ const completeRoute = createRoute({
 
 const statusRoute = createRoute({
   method: "get",
+  operationId: "getDatasetUpload",
   path: "/v1/datasets/{name}/uploads/{upload_id}",
   tags: ["datasets"],
   summary: "An upload's state: OPEN, COMPLETING, COMPLETED (with the manifest), FAILED, ABORTED",
@@ -124,6 +128,7 @@ const statusRoute = createRoute({
 
 const abortRoute = createRoute({
   method: "delete",
+  operationId: "abortDatasetUpload",
   path: "/v1/datasets/{name}/uploads/{upload_id}",
   tags: ["datasets"],
   summary: "Abort an upload (its part tiles are deleted; 409 once completing or completed)",

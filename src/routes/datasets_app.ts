@@ -136,6 +136,7 @@ export const datasetContent = {
 
 const putDataset = createRoute({
   method: "put",
+  operationId: "publishDataset",
   path: "/v1/datasets/{name}",
   tags: ["datasets"],
   summary: "Publish a new version of a dataset (owning domain only)",
@@ -161,6 +162,7 @@ const putDataset = createRoute({
 
 const getDataset = createRoute({
   method: "get",
+  operationId: "getDataset",
   path: "/v1/datasets/{name}",
   tags: ["datasets"],
   summary: "The current manifest of a dataset, with its versions",
@@ -174,6 +176,7 @@ const getDataset = createRoute({
 
 const listDatasets = createRoute({
   method: "get",
+  operationId: "listDatasets",
   path: "/v1/datasets",
   tags: ["datasets"],
   summary: "The datasets the caller may read (its tier or below), by name",
@@ -189,6 +192,7 @@ const listDatasets = createRoute({
 
 const deleteVersion = createRoute({
   method: "delete",
+  operationId: "deleteDatasetVersion",
   path: "/v1/datasets/{name}/versions/{version}",
   tags: ["datasets"],
   summary: "Delete a version no unfinished job reads (owning domain only)",

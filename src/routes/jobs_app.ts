@@ -42,6 +42,7 @@ export interface JobService {
 
 const submitJob = createRoute({
   method: "post",
+  operationId: "submitJob",
   path: "/v1/jobs",
   tags: ["jobs"],
   summary: "Submit a spatial job",
@@ -66,6 +67,7 @@ const submitJob = createRoute({
 
 const listJobs = createRoute({
   method: "get",
+  operationId: "listJobs",
   path: "/v1/jobs",
   tags: ["jobs"],
   summary: "The caller's own jobs, newest first",
@@ -83,6 +85,7 @@ const listJobs = createRoute({
 
 const getJob = createRoute({
   method: "get",
+  operationId: "getJob",
   path: "/v1/jobs/{job_id}",
   tags: ["jobs"],
   summary: "The job's status document",
@@ -122,6 +125,7 @@ const resultHeaders = {
 
 const getResult = createRoute({
   method: "get",
+  operationId: "getJobResult",
   path: "/v1/jobs/{job_id}/result",
   tags: ["jobs"],
   summary: "The committed result (409 until COMPLETED)",
@@ -156,11 +160,13 @@ const getResult = createRoute({
 const headResult = createRoute({
   ...getResult,
   method: "head",
+  operationId: "headJobResult",
   summary: "The result's headers (Content-Length of the representation a GET would send)",
 });
 
 const cancelJob = createRoute({
   method: "delete",
+  operationId: "cancelJob",
   path: "/v1/jobs/{job_id}",
   tags: ["jobs"],
   summary: "Cancel a job (idempotent; a committed result stays)",

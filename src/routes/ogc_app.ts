@@ -29,7 +29,7 @@ import { isProcessId, processDescription, processIds, processListLinks, processS
 import { statusInfo } from "../ogc/status_info.ts";
 import type { JobService } from "./jobs_app.ts";
 import { resultResponse } from "../results/response.ts";
-import { type AppContext, type AppEnv, problems, router, security } from "./openapi.ts";
+import { type AppContext, type AppEnv, problems, publicProblems, router, security } from "./openapi.ts";
 
 type Ctx = AppContext;
 
@@ -65,55 +65,66 @@ const htmlContent = { "text/html": { schema: { type: "string" as const } } };
 
 const landing = createRoute({
   method: "get",
+  operationId: "getLandingPage",
   path: "/",
   tags: ["ogc"],
   summary: "OGC API landing page",
+  security: [],
   request: { query: z.object({ f: Format }) },
   responses: {
     200: {
       description: "Landing page",
       content: { "application/json": { schema: OgcLandingPage }, ...htmlContent },
     },
+    ...publicProblems(413, 422),
   },
 });
 
 const conformance = createRoute({
   method: "get",
+  operationId: "getConformance",
   path: "/conformance",
   tags: ["ogc"],
   summary: "Conformance classes",
+  security: [],
   request: { query: z.object({ f: Format }) },
   responses: {
     200: { description: "Conformance", content: { "application/json": { schema: OgcConformance }, ...htmlContent } },
+    ...publicProblems(413, 422),
   },
 });
 
 const processList = createRoute({
   method: "get",
+  operationId: "listProcesses",
   path: "/processes",
   tags: ["ogc"],
   summary: "One process per spatial operation",
+  security: [],
   request: { query: z.object({ f: Format }) },
   responses: {
     200: {
       description: "Process list",
       content: { "application/json": { schema: OgcProcessList }, ...htmlContent },
     },
+    ...publicProblems(413, 422),
   },
 });
 
 const processRoute = createRoute({
   method: "get",
+  operationId: "getProcess",
   path: "/processes/{processId}",
   tags: ["ogc"],
   summary: "A process: its inputs (the /v1 job request's fields) and output as JSON Schema",
+  security: [],
   request: { params: ProcessParams, query: z.object({ f: Format }) },
   responses: {
     200: {
       description: "Process description",
       content: { "application/json": { schema: OgcProcess }, ...htmlContent },
     },
-    ...problems(404),
+    ...publicProblems(404, 413, 422),
   },
 });
 
@@ -126,6 +137,7 @@ const knownProcess: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 const execute = createRoute({
   method: "post",
+  operationId: "executeProcess",
   path: "/processes/{processId}/execution",
   tags: ["ogc"],
   summary: "Execute a process: a job, asynchronously",
@@ -159,6 +171,7 @@ const execute = createRoute({
 
 const jobList = createRoute({
   method: "get",
+  operationId: "listOgcJobs",
   path: "/jobs",
   tags: ["ogc"],
   summary: "The caller's jobs (either API), newest first",
@@ -179,6 +192,7 @@ const jobList = createRoute({
 
 const jobStatus = createRoute({
   method: "get",
+  operationId: "getOgcJobStatus",
   path: "/jobs/{jobId}",
   tags: ["ogc"],
   summary: "A job's statusInfo; as HTML, a live page with the result on a map",
@@ -192,6 +206,7 @@ const jobStatus = createRoute({
 
 const jobResults = createRoute({
   method: "get",
+  operationId: "getOgcJobResults",
   path: "/jobs/{jobId}/results",
   tags: ["ogc"],
   summary: "The job's one output, raw (the same bytes as GET /v1/jobs/{job_id}/result)",
@@ -211,6 +226,7 @@ const jobResults = createRoute({
 
 const dismiss = createRoute({
   method: "delete",
+  operationId: "dismissOgcJob",
   path: "/jobs/{jobId}",
   tags: ["ogc"],
   summary: "Dismiss (cancel) a job",

@@ -39,12 +39,15 @@ const descriptions: Record<number, string> = {
   500: "Unexpected error (quote the trace id)",
 };
 
-/** The problem+json responses of a route: `codes`, plus 401, 429 and 500 that any route may answer. */
+/** The problem+json responses of an authenticated route: `codes`, plus 401, 429 and 500 that any of them may answer. */
 export function problems(...codes: number[]) {
+  return publicProblems(...codes, 401, 429);
+}
+
+/** The problem+json responses of a route open to anyone: `codes`, plus 500. */
+export function publicProblems(...codes: number[]) {
   return Object.fromEntries(
-    [...codes, 401, 429, 500].map((
-      code,
-    ) => [code, { description: descriptions[code] ?? "Error", content: problemContent }]),
+    [...codes, 500].map((code) => [code, { description: descriptions[code] ?? "Error", content: problemContent }]),
   );
 }
 

@@ -49,6 +49,7 @@ const EventsQuery = z.object({
 
 const listJobsRoute = createRoute({
   method: "get",
+  operationId: "listOpsJobs",
   path: "/jobs",
   tags: ["operations"],
   summary: "List jobs by status (operators; default DEAD_LETTER)",
@@ -59,7 +60,9 @@ const listJobsRoute = createRoute({
       description: "A page of jobs",
       content: {
         "application/json": {
-          schema: z.object({ jobs: z.array(JobStatusDocument), next_cursor: z.string().optional() }).openapi("JobList"),
+          schema: z.object({ jobs: z.array(JobStatusDocument), next_cursor: z.string().optional() }).openapi(
+            "OpsJobList",
+          ),
         },
       },
     },
@@ -69,6 +72,7 @@ const listJobsRoute = createRoute({
 
 const redriveRoute = createRoute({
   method: "post",
+  operationId: "redriveJob",
   path: "/jobs/{job_id}/redrive",
   tags: ["operations"],
   summary: "Re-queue a DEAD_LETTER or FAILED job (operators)",
@@ -82,6 +86,7 @@ const redriveRoute = createRoute({
 
 const eventsRoute = createRoute({
   method: "get",
+  operationId: "getPartitionEvents",
   path: "/partitions/{cell}/events",
   tags: ["operations"],
   summary: "Export a partition's ledger events as NDJSON, for audit and replay (operators)",
@@ -95,6 +100,7 @@ const eventsRoute = createRoute({
 
 const jobObjectsRoute = createRoute({
   method: "get",
+  operationId: "listJobObjects",
   path: "/jobs/{job_id}/objects",
   tags: ["operations"],
   summary: "A job's objects in R2 (results, staged parts) and the committed one (operators, for reconciliation)",
@@ -108,6 +114,7 @@ const jobObjectsRoute = createRoute({
 
 const metricsRoute = createRoute({
   method: "get",
+  operationId: "getMetrics",
   path: "/metrics",
   tags: ["operations"],
   summary: "Queue depth, oldest queued age, in-flight, retries, dead letters, alert thresholds (operators)",

@@ -33,6 +33,7 @@ async function webhookSecret(env: Env, claims: Claims): Promise<WebhookSecret> {
 
 const secretRoute = createRoute({
   method: "get",
+  operationId: "getWebhookSecret",
   path: "/v1/webhooks/secret",
   tags: ["webhooks"],
   summary: "Your webhook signing secret",

@@ -1,14 +1,17 @@
 /**
- * The part of puppeteer-core the map test uses. Its own typings pull @types/node into the one program `deno check
+ * The part of puppeteer-core the browser tests use (the job map, /docs). Its own typings pull @types/node into the one program `deno check
  * test/` builds, whose globals then clash with Deno's (CryptoKey, KeyUsage) in unrelated test files.
  */
 export interface HTTPRequest {
   url(): string;
 }
+export interface HTTPResponse {
+  status(): number;
+}
 export interface Page {
   setViewport(viewport: { width: number; height: number }): Promise<void>;
   on(event: "request", handler: (request: HTTPRequest) => void): void;
-  goto(url: string): Promise<unknown>;
+  goto(url: string): Promise<HTTPResponse | null>;
   content(): Promise<string>;
   click(selector: string): Promise<void>;
   waitForNavigation(): Promise<unknown>;
