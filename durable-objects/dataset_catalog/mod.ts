@@ -17,7 +17,7 @@ import {
   type OpenUploadInput,
   type OpenUploadOutcome,
   type PutPartOutcome,
-  type UploadPartSummary,
+  type UploadPart,
   type UploadRecord,
   Uploads,
 } from "./uploads.ts";
@@ -159,7 +159,7 @@ export class DatasetCatalog extends DurableObject<Env> {
   /** Opens a multipart upload (403-equivalent result when the dataset belongs to another domain). */
   async openUpload(input: OpenUploadInput): Promise<OpenUploadOutcome> {
     await this.#listName(input.name);
-    return this.#uploads().open(input, this.describe()?.manifest.owner_domain);
+    return await this.#uploads().open(input, () => this.describe()?.manifest.owner_domain);
   }
 
   /** The upload's record, or null (unknown id, or nothing ever written: no schema is created). */
@@ -168,7 +168,7 @@ export class DatasetCatalog extends DurableObject<Env> {
   }
 
   /** Records (or replaces) part `n`'s summary and ids; the part's tiles are already in R2. */
-  putUploadPart(uploadId: string, part: UploadPartSummary, ids: string[]): PutPartOutcome {
+  putUploadPart(uploadId: string, part: UploadPart, ids: string[]): PutPartOutcome {
     return this.#uploads().putPart(uploadId, part, ids);
   }
 

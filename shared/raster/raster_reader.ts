@@ -20,7 +20,7 @@ const MAX_CHUNKS = 64;
 type Slice = { offset: number; length: number };
 
 /** geotiff.js's source contract over an R2 object. */
-class R2RangeSource {
+export class R2RangeSource {
   readonly #chunks = new Map<number, Uint8Array>();
   /** Bytes fetched from R2 so far. */
   fetched = 0;
@@ -74,6 +74,11 @@ class R2RangeSource {
   }
 }
 
+/** A GeoTIFF read through `source`: its header first, the rest by range as images and blocks are asked for. */
+export function geoTiffOf(source: R2RangeSource): Promise<GeoTIFF> {
+  return GeoTIFF.fromSource(source as unknown as Parameters<typeof GeoTIFF.fromSource>[0]);
+}
+
 /** One block's pixels of one band, row-major, `width` × `height` (edge blocks are cut to the raster). */
 export interface Block {
   values: ArrayLike<number>;
@@ -105,7 +110,7 @@ export class RasterBlockCache {
     let opened = this.#open.get(raster.key);
     if (!opened) {
       const source = new R2RangeSource(bucket, raster.key, raster.bytes);
-      opened = GeoTIFF.fromSource(source as unknown as Parameters<typeof GeoTIFF.fromSource>[0])
+      opened = geoTiffOf(source)
         .then((tiff) => tiff.getImage(0))
         .then((image) => ({ image, source }));
       opened.catch(() => this.#open.delete(raster.key));
