@@ -8,6 +8,7 @@
  * the same pixels, so every band's answers are rasterio's committed answers for the source file.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { startService } from "./harness.ts";
 import { authHeaders, expectProblem, resultFeatures, runJob, stateChanges, stateSnapshot } from "./client.ts";
 import { compareRow, readAnswers, readFixtureFeatures } from "../unit/operations/zonal_fixtures.ts";
@@ -124,6 +125,41 @@ Deno.test("a raster published in byte-range parts through R2 multipart answers z
         )
       );
       deepEqual(problems, [], `band ${band} ${rule}`);
+    }
+
+    // The same answers as GeoParquet, read by DuckDB (an independent reader).
+    const done = await runJob(service, {
+      spatial_operation: "zonal_statistics",
+      geometry_payload: { type: "FeatureCollection", features: features.map((f) => ({ ...f, type: "Feature" })) },
+      dataset: "elev160",
+      band: BANDS,
+      output_format: "geoparquet",
+    });
+    equal(done.status, "COMPLETED", JSON.stringify(done));
+    const response = await service.fetch(`/v1/jobs/${done.job_id}/result`, { headers: await authHeaders() });
+    const file = await Deno.makeTempFile({ suffix: ".parquet" });
+    try {
+      await Deno.writeFile(file, new Uint8Array(await response.arrayBuffer()));
+      const db = await DuckDBInstance.create(":memory:");
+      const sql = await db.connect();
+      const rows = (await sql.runAndReadAll(
+        `SELECT left_id, count, sum, mean, min, max, stddev FROM '${file}'`,
+      )).getRowObjectsJson();
+      sql.closeSync();
+      const want = await readAnswers("elev_float64_nan.lux_cantons.center.json");
+      equal(rows.length, want.length);
+      const problems = want.flatMap((w, k) =>
+        compareRow(
+          Object.fromEntries(
+            Object.entries(rows[k]!).map(([c, v]) => [c, c === "left_id" || v === null ? v : Number(v)]),
+          ) as unknown as Parameters<typeof compareRow>[0],
+          w,
+          true,
+        ).map((p) => `${w.left_id}: ${p}`)
+      );
+      deepEqual(problems, [], "geoparquet");
+    } finally {
+      await Deno.remove(file);
     }
   } finally {
     await service.stop("SIGTERM");
