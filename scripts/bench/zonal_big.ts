@@ -55,13 +55,19 @@ async function publishRasterMultipart(
       const length = Math.min(partBytes, size - offset);
       let filled = 0;
       while (filled < length) filled += (await file.read(buffer.subarray(filled, length)))!;
-      const put = await fetch(`${self}/parts/${++n}`, {
-        method: "PUT",
-        headers: { ...auth, "content-type": "image/tiff" },
-        body: buffer.subarray(0, length),
-      });
-      if (put.status !== 200) throw new Error(`part ${n}: ${put.status} ${await put.text()}`);
-      await put.body?.cancel();
+      n++;
+      // Re-sending part n replaces it: a part lost to wrangler dev's proxy (a dropped connection) is sent again.
+      for (let attempt = 1;; attempt++) {
+        const put = await fetch(`${self}/parts/${n}`, {
+          method: "PUT",
+          headers: { ...auth, "content-type": "image/tiff" },
+          body: buffer.subarray(0, length),
+        }).catch((error) => new Response(String(error), { status: 599 }));
+        const text = await put.text().catch((error) => String(error));
+        if (put.status === 200) break;
+        if (attempt === 3) throw new Error(`part ${n}: ${put.status} ${text}`);
+        log(`part ${n}: ${put.status} ${text.slice(0, 200)}; sending it again`);
+      }
     }
   } finally {
     file.close();
@@ -110,6 +116,18 @@ export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS)
     const rows = JSON.parse(new TextDecoder().decode(bytes)).features.length;
     const serviceS = (job.completeMs + ms) / 1000;
 
+    console.log(`\nZ2 counties (3,231) × CONUS 0.002° raster (29,500 × 13,000 float32, 1.53 GB of pixels), coverage`);
+    console.log(
+      `  publish: ${mib(upload.bytes)} file in ${upload.parts} parts of ${flags.partMiB} MiB, ` +
+        `${(uploadMs / 1000).toFixed(1)} s (open → COMPLETED)`,
+    );
+    console.log(
+      `  service   ${serviceS.toFixed(2)} s, ${job.final.progress.partitions_total} partitions, ${rows} rows; ` +
+        (heap
+          ? `isolate peak ${mib(heap.bytes)} (${Math.round(100 * heap.bytes / ISOLATE_LIMIT_BYTES)}% of 128 MiB; ` +
+            `${mib(heap.startBytes)} held before the job; ${heap.samples} samples, longest gap ${heap.maxGapMs} ms)`
+          : "isolate not sampled"),
+    );
     log("rasterio (center, bbox window per county)");
     t0 = performance.now();
     const out = await new Deno.Command("/usr/bin/time", {
@@ -135,18 +153,6 @@ export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS)
     const report = JSON.parse(stderr.at(-2)!);
     const rssKb = Number(stderr.at(-1)!.split("=")[1]);
 
-    console.log(`\nZ2 counties (3,231) × CONUS 0.002° raster (29,500 × 13,000 float32, 1.53 GB of pixels), coverage`);
-    console.log(
-      `  publish: ${mib(upload.bytes)} file in ${upload.parts} parts of ${flags.partMiB} MiB, ` +
-        `${(uploadMs / 1000).toFixed(1)} s (open → COMPLETED)`,
-    );
-    console.log(
-      `  service   ${serviceS.toFixed(2)} s, ${job.final.progress.partitions_total} partitions, ${rows} rows; ` +
-        (heap
-          ? `isolate peak ${mib(heap.bytes)} (${Math.round(100 * heap.bytes / ISOLATE_LIMIT_BYTES)}% of 128 MiB; ` +
-            `${mib(heap.startBytes)} held before the job; ${heap.samples} samples, longest gap ${heap.maxGapMs} ms)`
-          : "isolate not sampled"),
-    );
     console.log(
       `  rasterio  ${report.windowed_seconds} s center, bbox window per county (process ${
         rasterioWallS.toFixed(1)
