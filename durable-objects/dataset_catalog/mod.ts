@@ -17,7 +17,7 @@ import {
   type OpenUploadInput,
   type OpenUploadOutcome,
   type PutPartOutcome,
-  type UploadPartSummary,
+  type UploadPart,
   type UploadRecord,
   Uploads,
 } from "./uploads.ts";
@@ -159,7 +159,7 @@ export class DatasetCatalog extends DurableObject<Env> {
   /** Opens a multipart upload (403-equivalent result when the dataset belongs to another domain). */
   async openUpload(input: OpenUploadInput): Promise<OpenUploadOutcome> {
     await this.#listName(input.name);
-    const outcome = this.#uploads().open(input, this.describe()?.manifest.owner_domain);
+    const outcome = await this.#uploads().open(input, () => this.describe()?.manifest.owner_domain);
     if (outcome.ok) await this.#armForExpiry();
     return outcome;
   }
@@ -170,7 +170,7 @@ export class DatasetCatalog extends DurableObject<Env> {
   }
 
   /** Records (or replaces) part `n`'s summary and ids; the part's tiles are already in R2. */
-  putUploadPart(uploadId: string, part: UploadPartSummary, ids: string[]): PutPartOutcome {
+  putUploadPart(uploadId: string, part: UploadPart, ids: string[]): PutPartOutcome {
     return this.#uploads().putPart(uploadId, part, ids);
   }
 

@@ -10,17 +10,29 @@
  * States: OPEN → (complete) COMPLETING → (alarm: merge + publish) COMPLETED | FAILED;
  * OPEN | FAILED → (abort, or the alarm once past `expires_at`: `UPLOAD_TTL_MS` after opening) ABORTED.
  *
+ * A raster upload (`kind: "raster"`) has no tiles or ids: its parts go to one R2 multipart upload
+ * (raster_upload.ts), and the alarm's merge is R2's complete plus the header check.
+ *
  * @module
  */
 import type { Bbox, GeometryKind } from "../../wasm/flat_geometry.ts";
 import { mergeUploadTiles } from "./merge_tiles.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { createLogger } from "../../shared/telemetry/log.ts";
-import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
+import { INTERNAL_ERROR_DETAIL, ValidationError } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
+import {
+  completeRasterObject,
+  discardRaster,
+  isRasterPart,
+  openRasterTarget,
+  partSizesProblem,
+  type RasterPartSummary,
+  type RasterUploadTarget,
+} from "../../shared/raster/multipart.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
@@ -39,6 +51,8 @@ export interface OpenUploadInput {
   repair: boolean;
   crs: string;
   resolution: number;
+  /** Absent: a vector upload. */
+  kind?: "raster";
 }
 
 /** A part as recorded: its tiles (under the part's staging prefix) and what the manifest needs. */
@@ -51,6 +65,8 @@ export interface UploadPartSummary {
   repaired_count: number;
 }
 
+export type UploadPart = UploadPartSummary | RasterPartSummary;
+
 export interface UploadRecord extends OpenUploadInput {
   upload_id: string;
   /** `datasets/<name>/<upload uuid>/`: parts under `parts/<n>/tiles/`, the merged version under `tiles/`. */
@@ -58,7 +74,9 @@ export interface UploadRecord extends OpenUploadInput {
   state: UploadState;
   created_at: string;
   expires_at: string;
-  parts: UploadPartSummary[];
+  parts: UploadPart[];
+  /** kind=raster: the object its parts assemble into. */
+  raster?: RasterUploadTarget;
   manifest?: DatasetManifest;
   error?: string;
 }
@@ -68,7 +86,7 @@ export type OpenUploadOutcome =
   | { ok: false; code: "FOREIGN_DOMAIN"; owner_domain: string };
 
 export type PutPartOutcome =
-  | { ok: true; replaced: UploadPartSummary | null }
+  | { ok: true; replaced: UploadPart | null }
   | { ok: false; code: "NOT_FOUND" }
   | { ok: false; code: "NOT_OPEN" | "EXPIRED"; state: UploadState };
 
@@ -77,6 +95,7 @@ export type CompleteOutcome =
   | { ok: false; code: "NOT_FOUND" }
   | { ok: false; code: "NOT_OPEN" | "EXPIRED"; state: UploadState }
   | { ok: false; code: "NO_PARTS" }
+  | { ok: false; code: "PART_SIZES"; problem: string }
   | { ok: false; code: "DUPLICATE_IDS"; duplicates: { id: string; parts: number[] }[] };
 
 export type AbortOutcome =
@@ -141,20 +160,34 @@ export class Uploads {
     `);
   }
 
-  open(input: OpenUploadInput, currentOwner: string | undefined): OpenUploadOutcome {
-    if (currentOwner !== undefined && currentOwner !== input.owner_domain) {
-      return { ok: false, code: "FOREIGN_DOMAIN", owner_domain: currentOwner };
-    }
+  /** `currentOwner` is asked again after a raster's R2 upload is created (another publish may have run). */
+  async open(input: OpenUploadInput, currentOwner: () => string | undefined): Promise<OpenUploadOutcome> {
+    const foreign = (): OpenUploadOutcome | null => {
+      const owner = currentOwner();
+      return owner !== undefined && owner !== input.owner_domain
+        ? { ok: false, code: "FOREIGN_DOMAIN", owner_domain: owner }
+        : null;
+    };
+    const refused = foreign();
+    if (refused) return refused;
     const uuid = crypto.randomUUID();
     const now = Date.now();
+    const prefix = datasetVersionPrefix(input.name, uuid);
+    const raster = input.kind === "raster" ? await openRasterTarget(this.#env.TILES, prefix) : undefined;
+    const late = foreign();
+    if (late) {
+      if (raster) await discardRaster(this.#env.TILES, raster);
+      return late;
+    }
     const upload: UploadRecord = {
       ...input,
       upload_id: `upl_${uuid.replaceAll("-", "")}`,
-      prefix: datasetVersionPrefix(input.name, uuid),
+      prefix,
       state: "OPEN",
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + config(this.#env).UPLOAD_TTL_MS).toISOString(),
       parts: [],
+      ...(raster ? { raster } : {}),
     };
     this.#ctx.storage.transactionSync(() => {
       this.#createSchema();
@@ -178,7 +211,7 @@ export class Uploads {
     const parts = this.#sql.exec<{ summary: string }>(
       `SELECT summary FROM upload_parts WHERE upload_id = ? ORDER BY n`,
       uploadId,
-    ).toArray().map((r) => JSON.parse(r.summary) as UploadPartSummary);
+    ).toArray().map((r) => JSON.parse(r.summary) as UploadPart);
     const record = JSON.parse(row.record) as Omit<UploadRecord, "state" | "parts">;
     return {
       ...record,
@@ -193,7 +226,7 @@ export class Uploads {
     return upload.state === "OPEN" && Date.parse(upload.expires_at) <= Date.now();
   }
 
-  putPart(uploadId: string, part: UploadPartSummary, ids: string[]): PutPartOutcome {
+  putPart(uploadId: string, part: UploadPart, ids: string[]): PutPartOutcome {
     return this.#ctx.storage.transactionSync((): PutPartOutcome => {
       const upload = this.get(uploadId);
       if (!upload) return { ok: false, code: "NOT_FOUND" };
@@ -229,6 +262,8 @@ export class Uploads {
       if (upload.state !== "OPEN") return { ok: false, code: "NOT_OPEN", state: upload.state };
       if (this.#expired(upload)) return { ok: false, code: "EXPIRED", state: upload.state };
       if (upload.parts.length === 0) return { ok: false, code: "NO_PARTS" };
+      const sizes = upload.raster ? partSizesProblem(upload.parts.filter(isRasterPart)) : null;
+      if (sizes) return { ok: false, code: "PART_SIZES", problem: sizes };
       const duplicates = this.#sql.exec<{ id: string; parts: string }>(
         `SELECT id, group_concat(n) AS parts FROM upload_ids WHERE upload_id = ?
          GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT ?`,
@@ -248,7 +283,7 @@ export class Uploads {
       if (upload.state === "COMPLETED" || upload.state === "COMPLETING") {
         return { ok: false, code: upload.state, state: upload.state };
       }
-      const keys = upload.parts.flatMap((p) => p.tiles.map((t) => t.key));
+      const keys = upload.parts.flatMap((p) => isRasterPart(p) ? [] : p.tiles.map((t) => t.key));
       this.#sql.exec(`UPDATE uploads SET state = 'ABORTED' WHERE upload_id = ?`, uploadId);
       this.#sql.exec(`DELETE FROM upload_parts WHERE upload_id = ?`, uploadId);
       this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, uploadId);
@@ -276,6 +311,8 @@ export class Uploads {
   async collectExpired(now: number): Promise<string[]> {
     const expired = this.#abandonable().filter((u) => Date.parse(u.expires_at) <= now);
     for (const upload of expired) {
+      // A raster's parts wait in an R2 multipart upload, outside the prefix until completed.
+      if (upload.raster) await discardRaster(this.#env.TILES, upload.raster);
       await deletePrefix(this.#env.TILES, upload.prefix);
       this.#ctx.storage.transactionSync(() => {
         this.#sql.exec(
@@ -305,30 +342,55 @@ export class Uploads {
       const upload = this.get(uploadId);
       if (!upload || upload.state !== "COMPLETING") continue;
       try {
-        await this.#merge(upload);
+        await (upload.raster ? this.#completeRaster(upload, upload.raster) : this.#merge(upload));
       } catch (error) {
+        if (error instanceof ValidationError && upload.raster) {
+          // Not a GeoTIFF the service can publish: the upload fails with the reason PUT would give, and
+          // nothing of it is kept.
+          await discardRaster(this.#env.TILES, upload.raster);
+          this.#fail(uploadId, error.message);
+          continue;
+        }
         if (retryCount < MAX_MERGE_RETRIES) throw error;
+        if (upload.raster) await discardRaster(this.#env.TILES, upload.raster);
         // The upload's status tells its owner it failed, never why inside (the log keeps that).
         createLogger({ upload_id: uploadId }).error("upload merge failed", {
           error_message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         });
-        this.#sql.exec(
-          `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ? AND state = 'COMPLETING'`,
-          `Merging the parts failed: ${INTERNAL_ERROR_DETAIL}`,
-          uploadId,
-        );
+        this.#fail(uploadId, `Merging the parts failed: ${INTERNAL_ERROR_DETAIL}`);
       }
     }
   }
 
+  #fail(uploadId: string, reason: string): void {
+    this.#sql.exec(
+      `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ? AND state = 'COMPLETING'`,
+      reason,
+      uploadId,
+    );
+  }
+
+  async #completeRaster(upload: UploadRecord, target: RasterUploadTarget): Promise<void> {
+    const stored = await completeRasterObject(this.#env.TILES, target, upload.parts.filter(isRasterPart));
+    const published = this.#publishUpload(upload, (previous) => ({
+      ...stored,
+      name: upload.name,
+      owner_domain: upload.owner_domain,
+      classification: upload.classification ?? previous?.classification ?? "internal",
+      published_by: upload.created_by,
+    }));
+    if (published === "FOREIGN_DOMAIN") await discardRaster(this.#env.TILES, target);
+  }
+
   async #merge(upload: UploadRecord): Promise<void> {
-    const tiles = await mergeUploadTiles(this.#env.TILES, upload.prefix, upload.parts);
+    const parts = upload.parts.filter((p) => !isRasterPart(p)) as UploadPartSummary[];
+    const tiles = await mergeUploadTiles(this.#env.TILES, upload.prefix, parts);
     const contentHash = await requestHash(tiles);
     const types = new Set<GeometryKind>();
     let bbox: Bbox | null = null;
     let featureCount = 0;
     let repaired = 0;
-    for (const part of upload.parts) {
+    for (const part of parts) {
       for (const t of part.geometry_types) types.add(t);
       featureCount += part.feature_count;
       repaired += part.repaired_count;
@@ -343,35 +405,47 @@ export class Uploads {
           : [...part.bbox];
       }
     }
-    this.#ctx.storage.transactionSync(() => {
+    this.#publishUpload(upload, (previous) => ({
+      name: upload.name,
+      owner_domain: upload.owner_domain,
+      classification: upload.classification ?? previous?.classification ?? "internal",
+      feature_count: featureCount,
+      bbox,
+      geometry_types: [...types].sort(),
+      resolution: upload.resolution,
+      repaired_count: repaired,
+      tiles,
+      content_hash: contentHash,
+      published_by: upload.created_by,
+    }));
+  }
+
+  /**
+   * Publishes the version `draft` describes and marks the upload COMPLETED, in one transaction. Not when the
+   * upload is no longer COMPLETING (an earlier run did it), nor when the dataset now belongs to another
+   * domain (the upload is FAILED).
+   */
+  #publishUpload(
+    upload: UploadRecord,
+    draft: (previous: DatasetManifest | undefined) => ManifestDraft,
+  ): "PUBLISHED" | "NOT_COMPLETING" | "FOREIGN_DOMAIN" {
+    return this.#ctx.storage.transactionSync(() => {
       const row = this.#sql.exec<{ state: string }>(`SELECT state FROM uploads WHERE upload_id = ?`, upload.upload_id)
         .toArray()[0];
-      if (row?.state !== "COMPLETING") return;
+      if (row?.state !== "COMPLETING") return "NOT_COMPLETING";
       const current = this.#sql.exec<{ manifest: string }>(
         `SELECT manifest FROM versions ORDER BY version DESC LIMIT 1`,
       );
       const currentManifest = [...current][0];
       const previous = currentManifest ? JSON.parse(currentManifest.manifest) as DatasetManifest : undefined;
-      const outcome = this.#publish({
-        name: upload.name,
-        owner_domain: upload.owner_domain,
-        classification: upload.classification ?? previous?.classification ?? "internal",
-        feature_count: featureCount,
-        bbox,
-        geometry_types: [...types].sort(),
-        resolution: upload.resolution,
-        repaired_count: repaired,
-        tiles,
-        content_hash: contentHash,
-        published_by: upload.created_by,
-      });
+      const outcome = this.#publish(draft(previous));
       if (!outcome.ok) {
         this.#sql.exec(
           `UPDATE uploads SET state = 'FAILED', error = ? WHERE upload_id = ?`,
           `Dataset "${upload.name}" now belongs to domain "${outcome.owner_domain}".`,
           upload.upload_id,
         );
-        return;
+        return "FOREIGN_DOMAIN";
       }
       this.#sql.exec(
         `UPDATE uploads SET state = 'COMPLETED', manifest = ? WHERE upload_id = ?`,
@@ -380,6 +454,7 @@ export class Uploads {
       );
       // The ids only served the duplicate check.
       this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, upload.upload_id);
+      return "PUBLISHED";
     });
   }
 }

@@ -11,7 +11,7 @@ import type { FlatGeometry } from "../../wasm/flat_geometry.ts";
 import type { StagedRow, ZonalSpec } from "../../shared/job_spec.ts";
 import { memberCells } from "../../shared/job_spec.ts";
 import { nodataValue } from "../../shared/raster/raster_info.ts";
-import { RasterBlockCache } from "../../shared/raster/raster_reader.ts";
+import { type Block, RasterBlockCache } from "../../shared/raster/raster_reader.ts";
 import type { TileBucket } from "../../shared/tiles/fgb_reader.ts";
 import type { SliceContext, SliceOutput } from "../operation.ts";
 import { loadPartitionData, PartitionDataCache, taskDataKey } from "../vector/partition_data.ts";
@@ -24,6 +24,10 @@ export const PIXEL_RULES = ["center", "all_touched", "coverage"] as const satisf
 /** Decoded raster blocks this isolate keeps (the 128 MB isolate rule: the rest is polygons and one band buffer). */
 export const blocks = new RasterBlockCache(24 * 2 ** 20);
 const inputs = new PartitionDataCache(16 * 2 ** 20);
+/** Block reads in flight per polygon (local R2 answers a range read in ms, not µs: latency, not bandwidth). */
+const READ_CONCURRENCY = 8;
+/** Decoded blocks a polygon holds at once beside the cache (float64 at worst). */
+const GROUP_BYTES = 8 * 2 ** 20;
 /** Weight cells per band of rows (8 MiB of float64). */
 const BAND_CELLS = 2 ** 20;
 
@@ -128,27 +132,73 @@ export async function zonalMoments(
     const sub = { c0: win.c0, c1: win.c1, r0, r1: Math.min(win.r1, r0 + bandRows) };
     const weights = pixelWeights(poly, zonal.pixel_rule, sub, raster.width, raster.height);
     pixels += weights.length;
-    for (let by = Math.floor(sub.r0 / bh); by * bh < sub.r1; by++) {
+    // Pass 1: the row runs this partition owns that weigh a pixel, per block; their blocks are then read
+    // concurrently (one R2 range read each, where the awaits in pass 2 would have waited for them one by one).
+    const bx0 = Math.floor(sub.c0 / bw), bx1 = Math.floor((sub.c1 - 1) / bw) + 1;
+    const by0 = Math.floor(sub.r0 / bh), by1 = Math.floor((sub.r1 - 1) / bh) + 1;
+    const runs = new Uint8Array((sub.r1 - sub.r0) * (bx1 - bx0));
+    const wanted: [number, number][] = [];
+    for (let by = by0; by < by1; by++) {
       const ra = Math.max(sub.r0, by * bh), rb = Math.min(sub.r1, (by + 1) * bh);
-      for (let bx = Math.floor(sub.c0 / bw); bx * bw < sub.c1; bx++) {
+      for (let bx = bx0; bx < bx1; bx++) {
         const ca = Math.max(sub.c0, bx * bw), cb = Math.min(sub.c1, (bx + 1) * bw);
-        let block: Awaited<ReturnType<typeof blocks.block>> | null = null;
+        let any = false;
         for (let r = ra; r < rb; r++) {
           if (owner !== "all" && !owner(r, (ca + cb - 1) >> 1)) continue;
           const wRow = (r - sub.r0) * cols - sub.c0;
           for (let c = ca; c < cb; c++) {
-            const w = weights[wRow + c]!;
-            if (w <= 0) continue;
-            block ??= await blocks.block(bucket, raster, band, bx, by);
-            const v = block.values[(r - by * bh) * block.width + (c - bx * bw)]!;
-            if (nodata !== null && (v === nodata || (nanNodata && Number.isNaN(v)))) continue;
-            addValue(moments, v, w);
+            if (weights[wRow + c]! > 0) {
+              runs[(r - sub.r0) * (bx1 - bx0) + bx - bx0] = 1;
+              any = true;
+              break;
+            }
           }
+        }
+        if (any) wanted.push([bx, by]);
+      }
+    }
+    // Pass 2: the statistics, block by block, a group of blocks (≤ GROUP_BYTES decoded) read at a time.
+    const group = Math.max(1, Math.floor(GROUP_BYTES / (bw * bh * 8)));
+    let read: Block[] = [];
+    for (let k = 0; k < wanted.length; k++) {
+      if (k % group === 0) read = await readBlocks(bucket, raster, band, wanted.slice(k, k + group));
+      const [bx, by] = wanted[k]!;
+      const block = read[k % group]!;
+      const ra = Math.max(sub.r0, by * bh), rb = Math.min(sub.r1, (by + 1) * bh);
+      const ca = Math.max(sub.c0, bx * bw), cb = Math.min(sub.c1, (bx + 1) * bw);
+      for (let r = ra; r < rb; r++) {
+        if (!runs[(r - sub.r0) * (bx1 - bx0) + bx - bx0]) continue;
+        const wRow = (r - sub.r0) * cols - sub.c0;
+        const vRow = (r - by * bh) * block.width - bx * bw;
+        for (let c = ca; c < cb; c++) {
+          const w = weights[wRow + c]!;
+          if (w <= 0) continue;
+          const v = block.values[vRow + c]!;
+          if (nodata !== null && (v === nodata || (nanNodata && Number.isNaN(v)))) continue;
+          addValue(moments, v, w);
         }
       }
     }
   }
   return { moments, pixels };
+}
+
+/** Blocks (bx, by) of `band`, at most {@link READ_CONCURRENCY} read at once. */
+async function readBlocks(
+  bucket: TileBucket,
+  raster: ZonalSpec["raster"],
+  band: number,
+  wanted: [number, number][],
+): Promise<Block[]> {
+  const out: Block[] = new Array(wanted.length);
+  let next = 0;
+  const worker = async () => {
+    for (let k = next++; k < wanted.length; k = next++) {
+      out[k] = await blocks.block(bucket, raster, band, wanted[k]![0], wanted[k]![1]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted.length) }, worker));
+  return out;
 }
 
 /**

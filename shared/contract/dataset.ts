@@ -244,6 +244,12 @@ export const DatasetUploadPart = z
   .openapi("DatasetUploadPart");
 export type DatasetUploadPart = z.infer<typeof DatasetUploadPart>;
 
+/** `PUT …/parts/{n}` of a `kind=raster` upload → 200: the part's bytes, stored as they are. */
+export const RasterUploadPart = z
+  .object({ n: z.int().positive(), bytes: z.int().positive() })
+  .openapi("RasterUploadPart");
+export type RasterUploadPart = z.infer<typeof RasterUploadPart>;
+
 /** `GET …/uploads/{upload_id}` (and the answer of complete/abort). */
 export const DatasetUploadStatus = z
   .object({
@@ -252,7 +258,12 @@ export const DatasetUploadStatus = z
     state: UploadState,
     created_at: Timestamp,
     expires_at: Timestamp,
-    parts: z.array(z.object({ n: z.int(), feature_count: z.int(), tiles: z.int() })),
+    parts: z.array(
+      z.union([
+        z.object({ n: z.int(), feature_count: z.int(), tiles: z.int() }),
+        z.object({ n: z.int(), bytes: z.int() }),
+      ]),
+    ),
     manifest: DatasetManifest.optional().openapi({ description: "Once COMPLETED: the published version." }),
     error: z.string().optional().openapi({ description: "Once FAILED: why." }),
   })

@@ -138,6 +138,22 @@ export async function describeGeoTiff(tiff: GeoTIFF): Promise<RasterInfo> {
   };
 }
 
+/**
+ * The raster a TIFF holds, checked: a file geotiff.js cannot parse is a 422 saying it is not a readable TIFF,
+ * one it can parse is checked by {@link describeGeoTiff}. `open` reads the file (in memory or by range).
+ */
+export async function readGeoTiff(open: () => Promise<GeoTIFF>): Promise<RasterInfo> {
+  let tiff: GeoTIFF;
+  try {
+    tiff = await open();
+    await tiff.getImage(0);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : "unreadable";
+    throw new ValidationError(`The body is not a readable TIFF file: ${reason}.`, [{ path: "", message: reason }]);
+  }
+  return await describeGeoTiff(tiff);
+}
+
 /** An extent in `crs` as a lon/lat bbox (EPSG:3857 is axis-aligned with lon/lat, so the corners suffice). */
 export function lonLatBbox(extent: Bbox, crs: RasterCrs): Bbox {
   const xy = toWgs84InPlace(new Float64Array([extent[0], extent[1], extent[2], extent[3]]), crs);

@@ -4,14 +4,14 @@
  * range; the catalog then makes the version current. Nothing is written
  * before the file is known good.
  */
-import { fromArrayBuffer, type GeoTIFF } from "geotiff";
+import { fromArrayBuffer } from "geotiff";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
 import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
-import { ForbiddenError, ValidationError } from "../../shared/problem.ts";
+import { ForbiddenError } from "../../shared/problem.ts";
 import { catalogStub } from "../../shared/routing/partitions.ts";
-import { describeGeoTiff } from "../../shared/raster/raster_info.ts";
+import { readGeoTiff } from "../../shared/raster/raster_info.ts";
 import { datasetVersionPrefix, rasterKey } from "../../shared/r2_keys.ts";
 
 export interface PublishRasterInput {
@@ -21,23 +21,15 @@ export interface PublishRasterInput {
   caller: { sub: string; domain: string; tier: Classification };
 }
 
-/** A TIFF header geotiff.js can parse, or a 422 saying the body is not one. */
-async function openTiff(bytes: Uint8Array): Promise<GeoTIFF> {
-  try {
-    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes.buffer as ArrayBuffer
-      : bytes.slice().buffer;
-    const tiff = await fromArrayBuffer(buffer);
-    await tiff.getImage(0);
-    return tiff;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : "unreadable";
-    throw new ValidationError(`The body is not a readable TIFF file: ${reason}.`, [{ path: "", message: reason }]);
-  }
-}
-
 export async function publishRaster(env: Env, input: PublishRasterInput, logger: Logger): Promise<DatasetManifest> {
-  const info = await describeGeoTiff(await openTiff(input.bytes));
+  const bytes = input.bytes;
+  const info = await readGeoTiff(() =>
+    fromArrayBuffer(
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer as ArrayBuffer
+        : bytes.slice().buffer,
+    )
+  );
 
   const catalog = catalogStub(env, input.name);
   const current = await catalog.current();

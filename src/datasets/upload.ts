@@ -10,6 +10,9 @@
  *    cell's part tiles into `<prefix>tiles/<cell>.fgb` (`mergeUploadTiles` in the catalog; memory bounded by
  *    the largest cell) and publishes the version like `PUT` does (same manifest shape).
  *
+ * A raster (`kind=raster`) takes the same steps with byte ranges of one GeoTIFF for parts
+ * (src/datasets/raster_upload.ts).
+ *
  * @module
  */
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
@@ -24,6 +27,7 @@ import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
 import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
+import { discardRaster, isRasterPart } from "../../shared/raster/multipart.ts";
 
 export interface Caller {
   sub: string;
@@ -40,7 +44,9 @@ export function uploadStatus(upload: UploadRecord) {
     state: upload.state,
     created_at: upload.created_at,
     expires_at: upload.expires_at,
-    parts: upload.parts.map((p) => ({ n: p.n, feature_count: p.feature_count, tiles: p.tiles.length })),
+    parts: upload.parts.map((p) =>
+      isRasterPart(p) ? { n: p.n, bytes: p.bytes } : { n: p.n, feature_count: p.feature_count, tiles: p.tiles.length }
+    ),
     ...(upload.manifest ? { manifest: publicManifest(upload.manifest) } : {}),
     ...(upload.error ? { error: upload.error } : {}),
   };
@@ -48,7 +54,13 @@ export function uploadStatus(upload: UploadRecord) {
 
 export async function openUpload(
   env: Env,
-  input: { name: string; classification: Classification | undefined; repair: boolean; crs: string },
+  input: {
+    name: string;
+    classification: Classification | undefined;
+    repair: boolean;
+    crs: string;
+    kind?: "raster";
+  },
   caller: Caller,
   logger: Logger,
 ): Promise<UploadRecord> {
@@ -70,6 +82,7 @@ export async function openUpload(
     repair: input.repair,
     crs: input.crs,
     resolution: config(env).PARTITION_RESOLUTION,
+    ...(input.kind ? { kind: input.kind } : {}),
   });
   if (!outcome.ok) {
     throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
@@ -88,7 +101,7 @@ export async function uploadOf(env: Env, name: string, uploadId: string, caller:
   return upload;
 }
 
-function notOpen(upload: { upload_id: string }, state: string, code: string): ProblemError {
+export function notOpen(upload: { upload_id: string }, state: string, code: string): ProblemError {
   return code === "EXPIRED"
     ? new ConflictError(`Upload "${upload.upload_id}" has expired; open a new one.`, "upload-expired")
     : new ConflictError(`Upload "${upload.upload_id}" is ${state}, not OPEN.`, "upload-not-open");
@@ -106,6 +119,7 @@ export async function putUploadPart(
   logger: Logger,
 ): Promise<UploadPartSummary> {
   if (upload.state !== "OPEN") throw notOpen(upload, upload.state, "NOT_OPEN");
+  if (upload.raster) throw new ValidationError("The upload is of a raster: its parts are bytes of a GeoTIFF.");
   const { features, repairedCount } = await validateGeometries(input, upload.repair);
   if (features.length === 0) throw new ValidationError("The part has no features left to publish.");
 
@@ -136,7 +150,8 @@ export async function putUploadPart(
   }
   // A replaced part's cells that the new one does not have are no longer referenced.
   const kept = new Set(tiles.map((t) => t.key));
-  const stale = (outcome.replaced?.tiles ?? []).map((t) => t.key).filter((k) => !kept.has(k));
+  const replaced = outcome.replaced && !isRasterPart(outcome.replaced) ? outcome.replaced.tiles : [];
+  const stale = replaced.map((t) => t.key).filter((k) => !kept.has(k));
   if (stale.length) await env.TILES.delete(stale);
   logger.info("dataset upload part stored", {
     dataset: upload.name,
@@ -175,6 +190,10 @@ export async function completeUpload(
       throw new NotFoundError(`No upload "${upload.upload_id}".`);
     case "NO_PARTS":
       throw new ValidationError("The upload has no parts; PUT at least one before completing.");
+    case "PART_SIZES":
+      throw new ValidationError(`The parts cannot be assembled: ${outcome.problem}.`, [
+        { path: "parts", message: outcome.problem },
+      ]);
     case "DUPLICATE_IDS":
       throw new ValidationError(
         `${outcome.duplicates.length} feature id(s) appear in more than one part` +
@@ -189,13 +208,14 @@ export async function completeUpload(
   }
 }
 
-/** Aborts an upload and deletes its part tiles. */
+/** Aborts an upload and deletes its part tiles (a raster's: R2's pending parts). */
 export async function abortUpload(env: Env, upload: UploadRecord): Promise<UploadRecord> {
   const outcome = await catalogStub(env, upload.name).abortUpload(upload.upload_id);
   if (!outcome.ok) {
     if (outcome.code === "NOT_FOUND") throw new NotFoundError(`No upload "${upload.upload_id}".`);
     throw new ConflictError(`Upload "${upload.upload_id}" is ${outcome.state}; it can no longer be aborted.`);
   }
+  if (upload.raster) await discardRaster(env.TILES, upload.raster);
   for (let i = 0; i < outcome.keys.length; i += 1000) await env.TILES.delete(outcome.keys.slice(i, i + 1000));
   return outcome.upload;
 }

@@ -15,6 +15,7 @@ import {
 } from "../datasets/upload.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { featuresOf } from "./datasets.ts";
+import { putRasterPart } from "../datasets/raster_upload.ts";
 
 const callerOf = (claims: Claims): Caller => ({
   sub: claims.sub,
@@ -24,11 +25,13 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
-    if (query.kind !== "vector" || query.snap_m !== undefined) {
-      const kind = query.kind === "vector" ? "network" : query.kind;
-      throw new ValidationError(`Multipart uploads publish vector datasets; publish a ${kind} with one PUT.`, [
-        { path: query.kind !== "vector" ? "kind" : "snap_m", message: `kind=${kind} needs PUT /v1/datasets/{name}` },
-      ]);
+    if (query.kind === "network" || query.snap_m !== undefined) {
+      throw new ValidationError(
+        "Multipart uploads publish vector and raster datasets; publish a network with one PUT.",
+        [
+          { path: query.kind === "network" ? "kind" : "snap_m", message: "kind=network needs PUT /v1/datasets/{name}" },
+        ],
+      );
     }
     const upload = await openUpload(
       c.env,
@@ -37,6 +40,7 @@ export const datasetUploadService: DatasetUploadService = {
         classification: query.classification,
         repair: query.repair,
         crs: query.crs,
+        ...(query.kind === "raster" ? { kind: "raster" as const } : {}),
       },
       callerOf(claims),
       getLogger(c),
@@ -46,6 +50,11 @@ export const datasetUploadService: DatasetUploadService = {
 
   async putPart(c, name, uploadId, n, raw, claims) {
     const upload = await uploadOf(c.env, name, uploadId, callerOf(claims));
+    if (upload.kind === "raster") {
+      const { bytes } = datasetBody(raw.mediaType, raw.bytes, raw.json, { crs: "EPSG:4326", kind: "raster" });
+      const part = await putRasterPart(c.env, upload, n, bytes, getLogger(c));
+      return { n: part.n, bytes: part.bytes };
+    }
     const crs = upload.crs as SupportedCrs;
     // The same checks as PUT /v1/datasets/{name}, with the CRS the upload was opened with.
     const body = datasetBody(raw.mediaType, raw.bytes, raw.json, { crs, kind: "vector" });

@@ -1,5 +1,5 @@
 /** Multipart dataset uploads: `/v1/datasets/{name}/uploads/...` (the work: src/routes/dataset_uploads.ts). */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Claims } from "../../shared/auth/claims.ts";
 import {
   DATASET_MEDIA_TYPES,
@@ -11,6 +11,7 @@ import {
   DatasetUploadPartParams,
   DatasetUploadQuery,
   DatasetUploadStatus,
+  RasterUploadPart,
 } from "../../shared/contract/dataset.ts";
 import { MAX_DATASET_BODY_BYTES } from "../../shared/contract/limits.ts";
 import { readBody } from "../http/body.ts";
@@ -41,7 +42,7 @@ export interface DatasetUploadService {
     n: number,
     body: RawDatasetBody,
     claims: Claims,
-  ): Promise<DatasetUploadPart>;
+  ): Promise<DatasetUploadPart | RasterUploadPart>;
   /** The status: COMPLETING, or COMPLETED when already merged. */
   complete(c: AppContext, name: string, uploadId: string, claims: Claims): Promise<DatasetUploadStatus>;
   status(c: AppContext, name: string, uploadId: string, claims: Claims): Promise<DatasetUploadStatus>;
@@ -76,15 +77,22 @@ const putPartRoute = createRoute({
   operationId: "putDatasetUploadPart",
   path: "/v1/datasets/{name}/uploads/{upload_id}/parts/{n}",
   tags: ["datasets"],
-  summary: "Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT",
+  summary: "Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT; or, " +
+    "for kind=raster, bytes of the GeoTIFF",
   description: `At most ${MAX_DATASET_BODY_BYTES} bytes and PUT's feature limits per part. Invalid → 422 and ` +
     "nothing of the part is kept. Ids must be unique within the part; ids repeated across parts are refused " +
-    "at complete (422).",
+    "at complete (422). kind=raster: part n is the n-th byte range of one GeoTIFF (`image/tiff`), in R2's " +
+    "multipart rule: every part but the last of one size, at least 5 MiB, the last no larger (else 422 at " +
+    "complete); the file is checked at complete like PUT checks it, and a bad one ends the upload FAILED " +
+    "with the reason.",
   security,
   middleware: [readBody({ maxBytes: MAX_DATASET_BODY_BYTES, accept: DATASET_MEDIA_TYPES })] as const,
   request: { params: DatasetUploadPartParams, body: datasetContent },
   responses: {
-    200: { description: "Part stored", content: { "application/json": { schema: DatasetUploadPart } } },
+    200: {
+      description: "Part stored",
+      content: { "application/json": { schema: z.union([DatasetUploadPart, RasterUploadPart]) } },
+    },
     ...problems(400, 403, 404, 409, 413, 415, 422),
   },
 });

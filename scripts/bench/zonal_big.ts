@@ -1,0 +1,177 @@
+/**
+ * Benchmark Z2 (`deno task bench:e2e --only Z2`): the 3,231 us-atlas counties × the 0.002° CONUS raster (29,500 ×
+ * 13,000 Float32, 1.53 GB of pixels; a DEFLATE COG of ~0.77 GB made by `make_raster_fixtures.py conus --big`), rule
+ * `coverage`. The raster is published through the multipart upload (`?kind=raster`, parts of `--part-mib`), then the
+ * job runs while the isolate's memory is sampled over the inspector (Runtime.getHeapUsage every 100 ms, as
+ * bench_e2e.ts does). rasterio runs beside it in the same run: the county's bbox window per county, `center`
+ * (its `coverage` reference is a GEOS intersection per boundary pixel, hours at this size), with its peak RSS.
+ *
+ * Inputs (not committed): --big (default ~/.cache/spatial-jobs/raster/conus_0p002_seed16.tif) and --counties.
+ */
+import { parseArgs } from "node:util";
+import { freePort, startDevServer } from "../lib/wrangler_dev.ts";
+import { devToken } from "../lib/dev_token.ts";
+import { downloadResult, runJob } from "./jobs_client.ts";
+import { watchIsolate } from "./isolate_watch.ts";
+import { ISOLATE_LIMIT_BYTES } from "../lib/heap_usage.ts";
+import { ZONAL_DEFAULTS } from "./zonal.ts";
+
+const home = Deno.env.get("HOME") ?? "/root";
+export interface ZonalBigOptions {
+  big: string;
+  counties: string;
+  partMiB: number;
+}
+
+export const ZONAL_BIG_DEFAULTS: ZonalBigOptions = {
+  big: `${home}/.cache/spatial-jobs/raster/conus_0p002_seed16.tif`,
+  counties: ZONAL_DEFAULTS.counties,
+  partMiB: 16,
+};
+const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/** Publishes `path` as a raster through the multipart upload, reading one part at a time. */
+async function publishRasterMultipart(
+  url: string,
+  auth: Record<string, string>,
+  name: string,
+  path: string,
+  partBytes: number,
+): Promise<{ parts: number; bytes: number }> {
+  const opened = await fetch(`${url}/v1/datasets/${name}/uploads?kind=raster&classification=public`, {
+    method: "POST",
+    headers: auth,
+  });
+  const { upload_id } = await opened.json();
+  if (opened.status !== 201) throw new Error(`open: ${opened.status}`);
+  const self = `${url}/v1/datasets/${name}/uploads/${upload_id}`;
+  const file = await Deno.open(path);
+  const size = (await file.stat()).size;
+  const buffer = new Uint8Array(partBytes);
+  let n = 0;
+  try {
+    for (let offset = 0; offset < size; offset += partBytes) {
+      const length = Math.min(partBytes, size - offset);
+      let filled = 0;
+      while (filled < length) filled += (await file.read(buffer.subarray(filled, length)))!;
+      n++;
+      // Re-sending part n replaces it: a part lost to wrangler dev's proxy (a dropped connection) is sent again.
+      for (let attempt = 1;; attempt++) {
+        const put = await fetch(`${self}/parts/${n}`, {
+          method: "PUT",
+          headers: { ...auth, "content-type": "image/tiff" },
+          body: buffer.subarray(0, length),
+        }).catch((error) => new Response(String(error), { status: 599 }));
+        const text = await put.text().catch((error) => String(error));
+        if (put.status === 200) break;
+        if (attempt === 3) throw new Error(`part ${n}: ${put.status} ${text}`);
+        log(`part ${n}: ${put.status} ${text.slice(0, 200)}; sending it again`);
+      }
+    }
+  } finally {
+    file.close();
+  }
+  const completing = await fetch(`${self}/complete`, { method: "POST", headers: auth });
+  await completing.body?.cancel();
+  for (;;) {
+    const status = await (await fetch(self, { headers: auth })).json();
+    if (status.state === "COMPLETED") return { parts: n, bytes: size };
+    if (status.state !== "COMPLETING") throw new Error(`upload: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS): Promise<void> {
+  const stateDir = await Deno.makeTempDir({ prefix: "bench-zonal-big-" });
+  const inspectorPort = freePort();
+  const server = await startDevServer({ port: freePort(), inspectorPort, stateDir, logFile: `${stateDir}.log` });
+  const token = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 6 * 3600 });
+  const auth = { authorization: `Bearer ${token}` };
+  try {
+    log(`publishing ${flags.big} through the multipart upload (${flags.partMiB} MiB parts)`);
+    let t0 = performance.now();
+    const upload = await publishRasterMultipart(server.url, auth, "conus-big", flags.big, flags.partMiB * 2 ** 20);
+    const uploadMs = performance.now() - t0;
+    const counties = await fetch(`${server.url}/v1/datasets/counties?repair=true&classification=public`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/geo+json" },
+      body: await Deno.readFile(flags.counties),
+    });
+    if (counties.status !== 201) throw new Error(`counties publish: ${counties.status} ${await counties.text()}`);
+    await counties.body?.cancel();
+
+    log("running the job (coverage), sampling the isolate's memory");
+    const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false });
+    const job = await runJob(server.url, token, {
+      spatial_operation: "zonal_statistics",
+      left_dataset: "counties",
+      dataset: "conus-big",
+      pixel_rule: "coverage",
+      output_format: "geojson",
+    }, { timeoutMs: 3_600_000 });
+    const { heap } = await watch.stop();
+    if (job.final.status !== "COMPLETED") throw new Error(`job ${job.jobId}: ${JSON.stringify(job.final)}`);
+    const { bytes, ms } = await downloadResult(server.url, token, job.jobId);
+    const rows = JSON.parse(new TextDecoder().decode(bytes)).features.length;
+    const serviceS = (job.completeMs + ms) / 1000;
+
+    console.log(`\nZ2 counties (3,231) × CONUS 0.002° raster (29,500 × 13,000 float32, 1.53 GB of pixels), coverage`);
+    console.log(
+      `  publish: ${mib(upload.bytes)} file in ${upload.parts} parts of ${flags.partMiB} MiB, ` +
+        `${(uploadMs / 1000).toFixed(1)} s (open → COMPLETED)`,
+    );
+    console.log(
+      `  service   ${serviceS.toFixed(2)} s, ${job.final.progress.partitions_total} partitions, ${rows} rows; ` +
+        (heap
+          ? `isolate peak ${mib(heap.bytes)} (${Math.round(100 * heap.bytes / ISOLATE_LIMIT_BYTES)}% of 128 MiB; ` +
+            `${mib(heap.startBytes)} held before the job; ${heap.samples} samples, longest gap ${heap.maxGapMs} ms)`
+          : "isolate not sampled"),
+    );
+    log("rasterio (center, bbox window per county)");
+    t0 = performance.now();
+    const out = await new Deno.Command("/usr/bin/time", {
+      args: [
+        "-f",
+        "maxrss_kb=%M",
+        "/usr/bin/python3",
+        new URL("../fixtures/raster/make_raster_fixtures.py", import.meta.url).pathname,
+        "counties",
+        "--windowed-only",
+        "--conus",
+        flags.big,
+        "--counties",
+        flags.counties,
+        "--output",
+        `${stateDir}.rasterio.json`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
+    const rasterioWallS = (performance.now() - t0) / 1000;
+    const report = JSON.parse(stderr.at(-2)!);
+    const rssKb = Number(stderr.at(-1)!.split("=")[1]);
+
+    console.log(
+      `  rasterio  ${report.windowed_seconds} s center, bbox window per county (process ${
+        rasterioWallS.toFixed(1)
+      } s with reading the raster whole; peak RSS ${mib(rssKb * 1024)})`,
+    );
+  } finally {
+    await server.stop("SIGTERM");
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { big: { type: "string" }, counties: { type: "string" }, "part-mib": { type: "string" } },
+  });
+  await benchZonalBig({
+    big: values.big ?? ZONAL_BIG_DEFAULTS.big,
+    counties: values.counties ?? ZONAL_BIG_DEFAULTS.counties,
+    partMiB: Number(values["part-mib"] ?? ZONAL_BIG_DEFAULTS.partMiB),
+  });
+}
