@@ -24,11 +24,19 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
-    if (query.kind !== "vector" || query.snap_m !== undefined) {
-      const kind = query.kind === "vector" ? "network" : query.kind;
-      throw new ValidationError(`Multipart uploads publish vector datasets; publish a ${kind} with one PUT.`, [
-        { path: query.kind !== "vector" ? "kind" : "snap_m", message: `kind=${kind} needs PUT /v1/datasets/{name}` },
-      ]);
+    if (query.kind === "raster") {
+      throw new ValidationError(
+        "Multipart uploads publish vector and network datasets; publish a raster with one PUT.",
+        [
+          { path: "kind", message: "kind=raster needs PUT /v1/datasets/{name}" },
+        ],
+      );
+    }
+    if (query.kind !== "network" && query.snap_m !== undefined) {
+      throw new ValidationError("snap_m applies to kind=network only.", [{
+        path: "snap_m",
+        message: "needs kind=network",
+      }]);
     }
     const upload = await openUpload(
       c.env,
@@ -37,6 +45,7 @@ export const datasetUploadService: DatasetUploadService = {
         classification: query.classification,
         repair: query.repair,
         crs: query.crs,
+        ...query.kind === "network" ? { network: { snap_m: query.snap_m ?? 0 } } : {},
       },
       callerOf(claims),
       getLogger(c),
