@@ -3,7 +3,7 @@
  * slice from the row they stopped at. The network is a 200 × 200 grid of unit-cost edges, where every vertex's
  * least cost from a corner is its Manhattan distance in steps (what pgr_drivingDistance answers on a grid).
  */
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import { startService } from "./harness.ts";
 import { publish, resultFeatures, runJob } from "./client.ts";
 
