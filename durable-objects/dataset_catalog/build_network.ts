@@ -6,6 +6,7 @@
  * 65,536), each pass reading the parts again and copying only the edges that leave the batch.
  */
 import type { TileEntry } from "../../shared/dataset_manifest.ts";
+import type { TileBucket } from "../../shared/tiles/fgb_reader.ts";
 import { stagedEdges } from "../../shared/network/staged_edges.ts";
 import { storeBlock } from "../../shared/network/store_block.ts";
 import {
@@ -34,7 +35,7 @@ export interface BuiltNetwork {
 }
 
 export async function buildUploadNetwork(
-  bucket: R2Bucket,
+  bucket: Pick<TileBucket, "get" | "put">,
   prefix: string,
   unsorted: readonly StagedNetworkPart[],
   options: { snapM: number; baseResolution: number; maxBlockVertices: number },
