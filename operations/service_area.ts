@@ -23,14 +23,23 @@ export const serviceArea = networkOperation({
     },
   },
   params: (input) => ({ max_cost: input.request.max_cost as number }),
-  async rowsOf(task, i, rows) {
-    const { settled, work } = await serviceAreaFrom(task.cache, task.origins.refs[i]!, task.spec.max_cost!);
+  async rowsOf(task, i, rows, skip, room) {
+    let work = 0;
+    let settled = task.area?.origin === i ? task.area.settled : undefined;
+    if (!settled) {
+      const area = await serviceAreaFrom(task.cache, task.origins.refs[i]!, task.spec.max_cost!);
+      work = area.work;
+      settled = area.settled.sort((a, b) => a.vertexId - b.vertexId);
+    }
     const l = task.origins.ids[i]!;
-    settled.sort((a, b) => a.vertexId - b.vertexId);
-    for (const v of settled) {
+    const end = Math.min(settled.length, skip + room);
+    for (let k = skip; k < end; k++) {
+      const v = settled[k]!;
       rows.push({ l, r: v.vertexId, g: { kind: "Point", xy: Float64Array.of(v.x, v.y) }, p: { agg_cost: v.cost } });
     }
-    return work;
+    // An area larger than the slice goes on in the next one from the same search (searched again after a crash).
+    task.area = end < settled.length ? { origin: i, settled } : undefined;
+    return { work, total: settled.length };
   },
   schema: () => ({
     keys: ["left_id", "vertex_id"],

@@ -55,16 +55,17 @@ export const shortestPath = networkOperation({
     path_geometry: input.request.path_geometry !== false,
     destinations: destinationsOf(input),
   }),
-  async rowsOf(task, i, rows) {
+  async rowsOf(task, i, rows, skip, room) {
     const destinations = task.destinations!;
     const origin = task.origins.refs[i]!;
     const withLine = task.spec.path_geometry !== false;
     const { reached, work } = await shortestPathsFrom(task.cache, origin, [...new Set(destinations.refs)], withLine);
     const l = task.origins.ids[i]!;
     const start = task.origins.vertexIds[i]!;
+    let total = 0;
     for (let j = 0; j < destinations.ids.length; j++) {
       const path = reached.get(destinations.refs[j]!);
-      if (!path) continue;
+      if (!path || total++ < skip || total > skip + room) continue;
       rows.push({
         l,
         r: destinations.ids[j]!,
@@ -72,7 +73,7 @@ export const shortestPath = networkOperation({
         p: { cost: path.cost, start_vid: start, end_vid: destinations.vertexIds[j]! },
       });
     }
-    return work;
+    return { work, total };
   },
   schema: (spec: JobSpec) => ({
     keys: ["left_id", "right_id"],

@@ -21,9 +21,16 @@ import { requestHash } from "../../shared/request_hash.ts";
 import { createLogger } from "../../shared/telemetry/log.ts";
 import { INTERNAL_ERROR_DETAIL, ValidationError } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
-import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
-import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import type {
+  DatasetManifest,
+  ManifestDraft,
+  NetworkFacts,
+  PublishOutcome,
+  TileEntry,
+} from "../../shared/dataset_manifest.ts";
+import { buildUploadNetwork } from "./build_network.ts";
 import { config } from "../../shared/config.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import {
   completeRasterObject,
   discardRaster,
@@ -51,8 +58,10 @@ export interface OpenUploadInput {
   repair: boolean;
   crs: string;
   resolution: number;
-  /** Absent: a vector upload. */
+  /** Absent: a vector (or network) upload. */
   kind?: "raster";
+  /** Set for `kind=network`: the parts are staged edges and complete builds the topology. */
+  network?: { snap_m: number };
 }
 
 /** A part as recorded: its tiles (under the part's staging prefix) and what the manifest needs. */
@@ -63,6 +72,8 @@ export interface UploadPartSummary {
   bbox: Bbox | null;
   geometry_types: GeometryKind[];
   repaired_count: number;
+  /** A network part's staged edges (shared/network/staged_edges.ts); its `tiles` are empty. */
+  edges_key?: string;
 }
 
 export type UploadPart = UploadPartSummary | RasterPartSummary;
@@ -283,7 +294,9 @@ export class Uploads {
       if (upload.state === "COMPLETED" || upload.state === "COMPLETING") {
         return { ok: false, code: upload.state, state: upload.state };
       }
-      const keys = upload.parts.flatMap((p) => isRasterPart(p) ? [] : p.tiles.map((t) => t.key));
+      const keys = upload.parts.flatMap((p) =>
+        isRasterPart(p) ? [] : [...p.tiles.map((t) => t.key), ...(p.edges_key ? [p.edges_key] : [])]
+      );
       this.#sql.exec(`UPDATE uploads SET state = 'ABORTED' WHERE upload_id = ?`, uploadId);
       this.#sql.exec(`DELETE FROM upload_parts WHERE upload_id = ?`, uploadId);
       this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, uploadId);
@@ -384,7 +397,8 @@ export class Uploads {
 
   async #merge(upload: UploadRecord): Promise<void> {
     const parts = upload.parts.filter((p) => !isRasterPart(p)) as UploadPartSummary[];
-    const tiles = await mergeUploadTiles(this.#env.TILES, upload.prefix, parts);
+    const network = upload.network ? await this.#buildNetwork(parts, upload, upload.network.snap_m) : null;
+    const tiles = network ? network.tiles : await mergeUploadTiles(this.#env.TILES, upload.prefix, parts);
     const contentHash = await requestHash(tiles);
     const types = new Set<GeometryKind>();
     let bbox: Bbox | null = null;
@@ -417,6 +431,7 @@ export class Uploads {
       tiles,
       content_hash: contentHash,
       published_by: upload.created_by,
+      ...network?.facts,
     }));
   }
 
@@ -456,6 +471,35 @@ export class Uploads {
       this.#sql.exec(`DELETE FROM upload_ids WHERE upload_id = ?`, upload.upload_id);
       return "PUBLISHED";
     });
+  }
+
+  async #buildNetwork(
+    parts: UploadPartSummary[],
+    upload: UploadRecord,
+    snapM: number,
+  ): Promise<{ tiles: TileEntry[]; facts: NetworkFacts & { kind: "network" } }> {
+    const built = await buildUploadNetwork(
+      this.#env.TILES,
+      upload.prefix,
+      parts.map((p) => ({ n: p.n, feature_count: p.feature_count, edges_key: p.edges_key! })),
+      {
+        snapM,
+        baseResolution: upload.resolution,
+        maxBlockVertices: config(this.#env).NETWORK_BLOCK_VERTICES,
+      },
+    );
+    return {
+      tiles: built.tiles,
+      facts: {
+        kind: "network",
+        vertex_count: built.vertex_count,
+        edge_count: built.edge_count,
+        component_count: built.component_count,
+        snap_m: snapM,
+        block_resolution: built.resolution,
+        block_shift: built.shift,
+      },
+    };
   }
 }
 

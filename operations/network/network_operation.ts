@@ -32,10 +32,26 @@ export interface NetworkOperationParts {
   /** Extra request fields the edge pins as datasets (their manifests reach `params`). */
   pins?: Operation["pins"];
   params(input: PlanInput): OperationPlan["params"];
-  /** The rows of one origin (`origin` is the index in the task's id-sorted origins). */
-  rowsOf(task: NetworkTask, origin: number, rows: StagedRow[]): Promise<number>;
+  /**
+   * The rows `skip .. skip + room` of one origin (`origin` is the index in the task's id-sorted origins), pushed
+   * to `rows`; answers the search's work and the origin's row count.
+   */
+  rowsOf(task: NetworkTask, origin: number, rows: StagedRow[], skip: number, room: number): Promise<RowsOf>;
   schema(spec: JobSpec): ResultSchema;
 }
+
+export interface RowsOf {
+  work: number;
+  total: number;
+}
+
+/**
+ * A slice's resume point packs the origin and the rows of it already given: one origin's rows (a service area
+ * over a whole network) may be more than a slice holds, and then the next slice goes on from the row it stopped at.
+ */
+const ORIGIN_STRIDE = 2 ** 32;
+const resumeAt = (origin: number, skip: number) => origin * ORIGIN_STRIDE + skip;
+const resumePoint = (offset: number) => [Math.floor(offset / ORIGIN_STRIDE), offset % ORIGIN_STRIDE] as const;
 
 export function networkOperation(parts: NetworkOperationParts): Operation {
   return {
@@ -93,20 +109,34 @@ export function networkOperation(parts: NetworkOperationParts): Operation {
       const rows: StagedRow[] = [];
       const blockReads = task.cache.stats.block_reads;
       let work = 0;
-      let origin = context.task.next_offset;
+      let [origin, skip] = resumePoint(context.task.next_offset);
       const stats: Record<string, number> = { read_ms: readMs };
-      if (origin === 0) {
+      if (context.task.next_offset === 0) {
         stats.candidates = task.origins.ids.length;
         stats.snap_ms = task.snapMs;
       }
+      let searches = 0;
       while (origin < task.origins.ids.length && work < context.workBudget && rows.length < context.maxRows) {
-        work += await parts.rowsOf(task, origin, rows);
+        const room = context.maxRows - rows.length;
+        const out = await parts.rowsOf(task, origin, rows, skip, room);
+        work += out.work;
+        searches++;
+        if (out.total > skip + room) {
+          skip += room;
+          break;
+        }
         origin++;
+        skip = 0;
       }
       stats.exact_tests = work;
       stats.block_reads = task.cache.stats.block_reads - blockReads;
-      stats.searches = origin - context.task.next_offset;
-      return { next_offset: origin, rows, stats, done: origin >= task.origins.ids.length };
+      stats.searches = searches;
+      return {
+        next_offset: resumeAt(origin, skip),
+        rows,
+        stats,
+        done: origin >= task.origins.ids.length,
+      };
     },
     releaseJob: releaseNetworkJob,
     approximates: false,

@@ -15,6 +15,7 @@ import { networkLinesKey } from "../../shared/r2_keys.ts";
 import type { SliceContext } from "../operation.ts";
 import { BlockCache } from "./block_cache.ts";
 import { snapPoint } from "./snap.ts";
+import type { Settled } from "./dijkstra.ts";
 
 /** Points snapped to the network, in id order. */
 export interface SnappedPoints {
@@ -30,6 +31,8 @@ export interface NetworkTask {
   /** shortest_path only. */
   destinations?: SnappedPoints;
   snapMs: number;
+  /** service_area: the sorted area of an origin whose rows go on in the next slice. */
+  area?: { origin: number; settled: Settled[] };
 }
 
 /**

@@ -73,13 +73,14 @@ export async function runJob(
   const deadline = performance.now() + (options.timeoutMs ?? 3_600_000);
   let stalledPolls = 0;
   for (;;) {
-    const r = await fetch(`${url}/v1/jobs/${jobId}`, { headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) })
+    // The timeout covers reading the body too: a busy isolate can send the headers and stall the body.
+    const doc = await fetch(`${url}/v1/jobs/${jobId}`, { headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) })
+      .then(async (r) => r.ok ? await r.json() as StatusDocument : (await r.body?.cancel(), null))
       .catch((error) => {
         if (error instanceof DOMException && error.name === "TimeoutError") stalledPolls++;
-        return new Response(String(error), { status: 599 });
+        return null;
       });
-    if (r.ok) {
-      const doc = await r.json() as StatusDocument;
+    if (doc) {
       const last = timeline.at(-1);
       if (!last || last.status !== doc.status || last.partitions_done !== doc.progress.partitions_done) {
         timeline.push({
@@ -91,8 +92,6 @@ export async function runJob(
       if (isTerminal(doc.status)) {
         return { jobId, submitMs, completeMs: performance.now() - t0, timeline, final: doc, stalledPolls };
       }
-    } else {
-      await r.body?.cancel();
     }
     if (performance.now() > deadline) {
       throw new Error(`Job ${jobId} did not finish in time; last ${JSON.stringify(timeline.at(-1))}`);

@@ -60,37 +60,41 @@ export function lineLength(xy: Float64Array): number {
 const METRES_PER_DEGREE_LON_EQUATOR = 111_319;
 const MIN_METRES_PER_DEGREE_LAT = 110_574;
 
-/**
- * Vertex numbering: each endpoint's vertex index (0-based; id = index + 1) and the vertices' coordinates.
- */
-export function numberVertices(
-  edges: readonly NetworkEdge[],
-  snapM: number,
-): { source: Uint32Array; target: Uint32Array; lonlat: Float64Array } {
-  const n = edges.length * 2;
-  const xs = new Float64Array(n);
-  const ys = new Float64Array(n);
+/** Each edge's two endpoints, interleaved: first lon, first lat, last lon, last lat (endpoint `e` at `2e`). */
+export function edgeEnds(edges: readonly NetworkEdge[]): Float64Array {
+  const ends = new Float64Array(edges.length * 4);
   edges.forEach((edge, i) => {
     const last = edge.xy.length - 2;
-    xs[2 * i] = edge.xy[0]!;
-    ys[2 * i] = edge.xy[1]!;
-    xs[2 * i + 1] = edge.xy[last]!;
-    ys[2 * i + 1] = edge.xy[last + 1]!;
+    ends.set([edge.xy[0]!, edge.xy[1]!, edge.xy[last]!, edge.xy[last + 1]!], 4 * i);
   });
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => xs[a]! - xs[b]! || ys[a]! - ys[b]!);
+  return ends;
+}
+
+/**
+ * Vertex numbering from the edges' endpoints ({@link edgeEnds}): each edge's source and target vertex index
+ * (0-based; id = index + 1) and the vertices' coordinates. Typed arrays only, so a million edges fit a Durable
+ * Object's memory.
+ */
+export function numberVertices(
+  ends: Float64Array,
+  snapM: number,
+): { source: Uint32Array; target: Uint32Array; lonlat: Float64Array } {
+  const n = ends.length / 2;
+  const edgeCount = n / 2;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => ends[2 * a]! - ends[2 * b]! || ends[2 * a + 1]! - ends[2 * b + 1]!);
   // Distinct points in (lon, lat) order, and each endpoint's distinct point.
   const pointOf = new Uint32Array(n);
-  const px: number[] = [];
-  const py: number[] = [];
-  for (const e of order) {
-    const k = px.length - 1;
-    if (k < 0 || px[k] !== xs[e] || py[k] !== ys[e]) {
-      px.push(xs[e]!);
-      py.push(ys[e]!);
-    }
-    pointOf[e] = px.length - 1;
+  let points = 0;
+  for (let k = 0; k < n; k++) {
+    const e = order[k]!, p = order[k - 1]!;
+    if (k === 0 || ends[2 * e] !== ends[2 * p] || ends[2 * e + 1] !== ends[2 * p + 1]) points++;
+    pointOf[e] = points - 1;
   }
-  const points = px.length;
+  const px = new Float64Array(points);
+  const py = new Float64Array(points);
+  for (let e = 0; e < n; e++) px[pointOf[e]!] = ends[2 * e]!, py[pointOf[e]!] = ends[2 * e + 1]!;
   const root = unionFind(points);
   if (snapM > 0) {
     const maxAbsLat = Math.min(
@@ -109,128 +113,198 @@ export function numberVertices(
   }
   // A merged vertex stands at its smallest member (the union keeps the smaller index as the root).
   const idOfPoint = new Int32Array(points).fill(-1);
-  const lonlat: number[] = [];
+  let vertices = 0;
+  for (let i = 0; i < points; i++) if (root.find(i) === i) idOfPoint[i] = vertices++;
+  const lonlat = new Float64Array(vertices * 2);
   for (let i = 0; i < points; i++) {
-    if (root.find(i) !== i) continue;
-    idOfPoint[i] = lonlat.length / 2;
-    lonlat.push(px[i]!, py[i]!);
+    const v = idOfPoint[i]!;
+    if (v >= 0) lonlat[2 * v] = px[i]!, lonlat[2 * v + 1] = py[i]!;
   }
-  const source = new Uint32Array(edges.length);
-  const target = new Uint32Array(edges.length);
-  for (let i = 0; i < edges.length; i++) {
+  const source = new Uint32Array(edgeCount);
+  const target = new Uint32Array(edgeCount);
+  for (let i = 0; i < edgeCount; i++) {
     source[i] = idOfPoint[root.find(pointOf[2 * i]!)]!;
     target[i] = idOfPoint[root.find(pointOf[2 * i + 1]!)]!;
   }
-  return { source, target, lonlat: Float64Array.from(lonlat) };
+  return { source, target, lonlat };
 }
 
-/** Builds the whole topology: vertices, components and the blocks. */
+/** Weakly connected components over the edges that can be travelled in at least one direction. */
+export function countComponents(
+  vertexCount: number,
+  source: Uint32Array,
+  target: Uint32Array,
+  usable: (edge: number) => boolean,
+): number {
+  const components = unionFind(vertexCount);
+  for (let i = 0; i < source.length; i++) if (usable(i)) components.union(source[i]!, target[i]!);
+  let count = 0;
+  for (let v = 0; v < vertexCount; v++) if (components.find(v) === v) count++;
+  return count;
+}
+
+/** Where each vertex goes: the blocks' cells (ascending), each block's vertices, each vertex's packed reference. */
+export interface BlockLayout {
+  resolution: number;
+  shift: number;
+  cells: string[];
+  /** The vertices of block b are `members[starts[b] .. starts[b + 1]]`, ascending. */
+  starts: Uint32Array;
+  members: Uint32Array;
+  /** Each vertex's packed reference `block << shift | local`. */
+  ref: Uint32Array;
+}
+
+export function blockLayout(lonlat: Float64Array, baseResolution: number, maxBlockVertices: number): BlockLayout {
+  const vertexCount = lonlat.length / 2;
+  const { resolution, cells, blockOf } = blockCells(lonlat, baseResolution, maxBlockVertices);
+  const starts = new Uint32Array(cells.length + 1);
+  for (let v = 0; v < vertexCount; v++) starts[blockOf[v]! + 1]!++;
+  for (let b = 0; b < cells.length; b++) starts[b + 1]! += starts[b]!;
+  const members = new Uint32Array(vertexCount);
+  const filled = starts.slice(0, cells.length);
+  for (let v = 0; v < vertexCount; v++) members[filled[blockOf[v]!]!++] = v;
+  let largest = 1;
+  for (let b = 0; b < cells.length; b++) largest = Math.max(largest, starts[b + 1]! - starts[b]!);
+  const shift = Math.max(1, Math.ceil(Math.log2(largest)));
+  if (cells.length > 2 ** (32 - shift)) throw new RangeError(`${cells.length} blocks do not fit a 32-bit reference`);
+  const ref = blockOf; // reused in place: each vertex's block becomes its packed reference
+  for (let b = 0; b < cells.length; b++) {
+    for (let k = starts[b]!; k < starts[b + 1]!; k++) ref[members[k]!] = ((b << shift) | (k - starts[b]!)) >>> 0;
+  }
+  return { resolution, shift, cells, starts, members, ref };
+}
+
+/** A directed edge leaving a vertex: its head vertex index, cost and line (reversed: read from last to first). */
+export interface Direction {
+  head: number;
+  cost: number;
+  xy: Float64Array;
+  reversed: boolean;
+}
+
+/** One block's CSR arrays from its vertices (ascending) and the directions leaving each, in edge order. */
+export function buildBlock(
+  cell: string,
+  vs: Uint32Array,
+  lonlat: Float64Array,
+  ref: Uint32Array,
+  leaving: (v: number) => readonly Direction[],
+): NetworkBlock {
+  const n = vs.length;
+  const offsets = new Uint32Array(n + 1);
+  let points = 0;
+  vs.forEach((v, i) => {
+    const out = leaving(v);
+    offsets[i + 1] = offsets[i]! + out.length;
+    for (const d of out) points += d.xy.length / 2;
+  });
+  const m = offsets[n]!;
+  const targets = new Uint32Array(m);
+  const costs = new Float64Array(m);
+  const geomOffsets = new Uint32Array(m + 1);
+  const geomXY = new Float64Array(points * 2);
+  const vertexLonlat = new Float64Array(n * 2);
+  const bbox: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
+  let e = 0;
+  vs.forEach((v, i) => {
+    const x = lonlat[2 * v]!, y = lonlat[2 * v + 1]!;
+    vertexLonlat[2 * i] = x, vertexLonlat[2 * i + 1] = y;
+    bbox[0] = Math.min(bbox[0], x), bbox[1] = Math.min(bbox[1], y);
+    bbox[2] = Math.max(bbox[2], x), bbox[3] = Math.max(bbox[3], y);
+    for (const { head, cost, xy, reversed } of leaving(v)) {
+      targets[e] = ref[head]!;
+      costs[e] = cost;
+      const start = geomOffsets[e]!;
+      const count = xy.length / 2;
+      for (let p = 0; p < count; p++) {
+        const from = reversed ? count - 1 - p : p;
+        geomXY[2 * (start + p)] = xy[2 * from]!;
+        geomXY[2 * (start + p) + 1] = xy[2 * from + 1]!;
+      }
+      geomOffsets[++e] = start + count;
+    }
+  });
+  return {
+    cell,
+    vertexIds: Uint32Array.from(vs, (v) => v + 1),
+    lonlat: vertexLonlat,
+    offsets,
+    targets,
+    costs,
+    geomOffsets,
+    geomXY,
+    bbox,
+  };
+}
+
+/** Builds the whole topology in memory (one request's network): vertices, components and the blocks. */
 export function buildTopology(
   edges: readonly NetworkEdge[],
   options: { snapM: number; baseResolution: number; maxBlockVertices: number },
 ): NetworkTopology {
-  const { source, target, lonlat } = numberVertices(edges, options.snapM);
+  const { source, target, lonlat } = numberVertices(edgeEnds(edges), options.snapM);
   const vertexCount = lonlat.length / 2;
-  const components = unionFind(vertexCount);
-  edges.forEach((edge, i) => {
-    if (edge.cost >= 0 || edge.reverse_cost >= 0) components.union(source[i]!, target[i]!);
-  });
-  let componentCount = 0;
-  for (let v = 0; v < vertexCount; v++) if (components.find(v) === v) componentCount++;
-
-  const { resolution, cellOf } = blockCells(lonlat, options.baseResolution, options.maxBlockVertices);
-  const cells = [...new Set(cellOf)].sort();
-  const blockOfCell = new Map(cells.map((c, i) => [c, i]));
-  const members: number[][] = cells.map(() => []);
-  for (let v = 0; v < vertexCount; v++) members[blockOfCell.get(cellOf[v]!)!]!.push(v);
-  const largest = members.reduce((max, m) => Math.max(max, m.length), 1);
-  const shift = Math.max(1, Math.ceil(Math.log2(largest)));
-  if (cells.length > 2 ** (32 - shift)) throw new RangeError(`${cells.length} blocks do not fit a 32-bit reference`);
-  const ref = new Uint32Array(vertexCount);
-  members.forEach((vs, b) => vs.forEach((v, local) => ref[v] = ((b << shift) | local) >>> 0));
-
+  const componentCount = countComponents(
+    vertexCount,
+    source,
+    target,
+    (i) => edges[i]!.cost >= 0 || edges[i]!.reverse_cost >= 0,
+  );
+  const layout = blockLayout(lonlat, options.baseResolution, options.maxBlockVertices);
   // Directed edges grouped by their tail vertex (self-loops never shorten a path: left out).
-  const outDegree = new Uint32Array(vertexCount);
-  const directions: [number, number, number, number, boolean][] = []; // tail, head, cost, edge, reversed
+  const leaving: Direction[][] = Array.from({ length: vertexCount }, () => []);
   edges.forEach((edge, i) => {
     const s = source[i]!, t = target[i]!;
     if (s === t) return;
-    if (edge.cost >= 0) directions.push([s, t, edge.cost, i, false]);
-    if (edge.reverse_cost >= 0) directions.push([t, s, edge.reverse_cost, i, true]);
+    if (edge.cost >= 0) leaving[s]!.push({ head: t, cost: edge.cost, xy: edge.xy, reversed: false });
+    if (edge.reverse_cost >= 0) leaving[t]!.push({ head: s, cost: edge.reverse_cost, xy: edge.xy, reversed: true });
   });
-  for (const [tail] of directions) outDegree[tail]!++;
-  const byTail: number[][] = Array.from({ length: vertexCount }, () => []);
-  directions.forEach((d, k) => byTail[d[0]]!.push(k));
-
-  const blocks = members.map((vs, b): NetworkBlock => {
-    const n = vs.length;
-    const offsets = new Uint32Array(n + 1);
-    vs.forEach((v, i) => offsets[i + 1] = offsets[i]! + outDegree[v]!);
-    const m = offsets[n]!;
-    const targets = new Uint32Array(m);
-    const costs = new Float64Array(m);
-    const geomOffsets = new Uint32Array(m + 1);
-    let points = 0;
-    for (const v of vs) for (const k of byTail[v]!) points += edges[directions[k]![3]]!.xy.length / 2;
-    const geomXY = new Float64Array(points * 2);
-    const bbox: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-    let e = 0;
-    vs.forEach((v) => {
-      const x = lonlat[2 * v]!, y = lonlat[2 * v + 1]!;
-      bbox[0] = Math.min(bbox[0], x), bbox[1] = Math.min(bbox[1], y);
-      bbox[2] = Math.max(bbox[2], x), bbox[3] = Math.max(bbox[3], y);
-      for (const k of byTail[v]!) {
-        const [, head, cost, edgeIndex, reversed] = directions[k]!;
-        targets[e] = ref[head]!;
-        costs[e] = cost;
-        const xy = edges[edgeIndex]!.xy;
-        const start = geomOffsets[e]!;
-        const count = xy.length / 2;
-        for (let p = 0; p < count; p++) {
-          const from = reversed ? count - 1 - p : p;
-          geomXY[2 * (start + p)] = xy[2 * from]!;
-          geomXY[2 * (start + p) + 1] = xy[2 * from + 1]!;
-        }
-        geomOffsets[++e] = start + count;
-      }
-    });
-    return {
-      cell: cells[b]!,
-      vertexIds: Uint32Array.from(vs, (v) => v + 1),
-      lonlat: Float64Array.from(vs.flatMap((v) => [lonlat[2 * v]!, lonlat[2 * v + 1]!])),
-      offsets,
-      targets,
-      costs,
-      geomOffsets,
-      geomXY,
-      bbox,
-    };
-  });
+  const blocks = layout.cells.map((cell, b) =>
+    buildBlock(
+      cell,
+      layout.members.subarray(layout.starts[b]!, layout.starts[b + 1]!),
+      lonlat,
+      layout.ref,
+      (v) => leaving[v]!,
+    )
+  );
   return {
     vertex_count: vertexCount,
     edge_count: edges.length,
     component_count: componentCount,
-    resolution,
-    shift,
+    resolution: layout.resolution,
+    shift: layout.shift,
     blocks,
   };
 }
 
-/** The H3 resolution of the blocks and each vertex's cell at it. */
+/** The H3 resolution of the blocks, their cells (ascending) and each vertex's block index. */
 function blockCells(
   lonlat: Float64Array,
   baseResolution: number,
   maxBlockVertices: number,
-): { resolution: number; cellOf: string[] } {
+): { resolution: number; cells: string[]; blockOf: Uint32Array } {
   const count = lonlat.length / 2;
+  const blockOf = new Uint32Array(count);
   for (let resolution = baseResolution;; resolution++) {
-    const cellOf = Array.from(
-      { length: count },
-      (_, v) => latLngToCell(lonlat[2 * v + 1]!, lonlat[2 * v]!, resolution),
-    );
-    const sizes = new Map<string, number>();
-    for (const c of cellOf) sizes.set(c, (sizes.get(c) ?? 0) + 1);
-    if (resolution === 15 || Math.max(0, ...sizes.values()) <= maxBlockVertices) return { resolution, cellOf };
+    // Cells are numbered in first-seen order, then renumbered in ascending cell order.
+    const indexOf = new Map<string, number>();
+    const sizes: number[] = [];
+    for (let v = 0; v < count; v++) {
+      const cell = latLngToCell(lonlat[2 * v + 1]!, lonlat[2 * v]!, resolution);
+      let index = indexOf.get(cell);
+      if (index === undefined) indexOf.set(cell, index = sizes.push(0) - 1);
+      sizes[index]!++;
+      blockOf[v] = index;
+    }
+    if (resolution === 15 || sizes.reduce((m, s) => Math.max(m, s), 0) <= maxBlockVertices) {
+      const cells = [...indexOf.keys()].sort();
+      const rank = new Uint32Array(cells.length);
+      cells.forEach((cell, r) => rank[indexOf.get(cell)!] = r);
+      for (let v = 0; v < count; v++) blockOf[v] = rank[blockOf[v]!]!;
+      return { resolution, cells, blockOf };
+    }
   }
 }
 

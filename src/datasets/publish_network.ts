@@ -13,9 +13,9 @@ import { catalogStub } from "../../shared/routing/partitions.ts";
 import { config } from "../../shared/config.ts";
 import { networkEdges } from "../../shared/network/edges.ts";
 import { buildTopology } from "../../shared/network/topology.ts";
-import { encodeBlockGraph, encodeBlockLines } from "../../shared/network/block_codec.ts";
+import { storeBlock } from "../../shared/network/store_block.ts";
 import { requestHash } from "../../shared/request_hash.ts";
-import { datasetVersionPrefix, networkBlockKey } from "../../shared/r2_keys.ts";
+import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import { describeFeatures } from "./publish.ts";
 
 export interface PublishNetworkInput {
@@ -46,21 +46,7 @@ export async function publishNetwork(env: Env, input: PublishNetworkInput, logge
   for (let i = 0; i < topology.blocks.length; i += UPLOAD_CONCURRENCY) {
     tiles.push(
       ...await Promise.all(
-        topology.blocks.slice(i, i + UPLOAD_CONCURRENCY).map(async (block) => {
-          const graph = encodeBlockGraph(block);
-          const key = networkBlockKey(prefix, block.cell, "graph");
-          await Promise.all([
-            env.TILES.put(key, graph),
-            env.TILES.put(networkBlockKey(prefix, block.cell, "lines"), encodeBlockLines(block)),
-          ]);
-          return {
-            cell: block.cell,
-            key,
-            feature_count: block.vertexIds.length,
-            bbox: block.bbox,
-            bytes: graph.byteLength,
-          };
-        }),
+        topology.blocks.slice(i, i + UPLOAD_CONCURRENCY).map((block) => storeBlock(env.TILES, prefix, block)),
       ),
     );
   }

@@ -28,6 +28,7 @@ import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts"
 import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 import { discardRaster, isRasterPart } from "../../shared/raster/multipart.ts";
+import { stageNetworkPart } from "./upload_network.ts";
 
 export interface Caller {
   sub: string;
@@ -60,6 +61,7 @@ export async function openUpload(
     repair: boolean;
     crs: string;
     kind?: "raster";
+    network?: { snap_m: number };
   },
   caller: Caller,
   logger: Logger,
@@ -83,6 +85,7 @@ export async function openUpload(
     crs: input.crs,
     resolution: config(env).PARTITION_RESOLUTION,
     ...(input.kind ? { kind: input.kind } : {}),
+    ...(input.network ? { network: input.network } : {}),
   });
   if (!outcome.ok) {
     throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
@@ -120,22 +123,10 @@ export async function putUploadPart(
 ): Promise<UploadPartSummary> {
   if (upload.state !== "OPEN") throw notOpen(upload, upload.state, "NOT_OPEN");
   if (upload.raster) throw new ValidationError("The upload is of a raster: its parts are bytes of a GeoTIFF.");
-  const { features, repairedCount } = await validateGeometries(input, upload.repair);
-  if (features.length === 0) throw new ValidationError("The part has no features left to publish.");
-
-  const { geometry_types, bbox } = describeFeatures(features);
-  const tiles = await uploadTiles(
-    env.TILES,
-    buildTiles(features, upload.resolution, uploadPartPrefix(upload.prefix, n)),
-  );
-  const summary: UploadPartSummary = {
-    n,
-    tiles,
-    feature_count: features.length,
-    bbox: bbox!,
-    geometry_types,
-    repaired_count: repairedCount,
-  };
+  const { summary, features } = upload.network
+    ? { summary: await stageNetworkPart(env, upload, n, input), features: input }
+    : await stageVectorPart(env, upload, n, input);
+  const tiles = summary.tiles;
   // Ids as `<type>:<id>`, as the FlatGeobuf path compares them (1 and "1" are different ids).
   // Repaired features that collapsed to nothing are not stored, so not counted either.
   const ids = features.map((f) => `${typeof f.id}:${f.id}`);
@@ -162,6 +153,25 @@ export async function putUploadPart(
     replaced: outcome.replaced !== null,
   });
   return summary;
+}
+
+async function stageVectorPart(env: Env, upload: UploadRecord, n: number, input: FlatFeature[]) {
+  const { features, repairedCount } = await validateGeometries(input, upload.repair);
+  if (features.length === 0) throw new ValidationError("The part has no features left to publish.");
+  const { geometry_types, bbox } = describeFeatures(features);
+  const tiles = await uploadTiles(
+    env.TILES,
+    buildTiles(features, upload.resolution, uploadPartPrefix(upload.prefix, n)),
+  );
+  const summary: UploadPartSummary = {
+    n,
+    tiles,
+    feature_count: features.length,
+    bbox: bbox!,
+    geometry_types,
+    repaired_count: repairedCount,
+  };
+  return { summary, features };
 }
 
 /** Starts (or re-reads) the completion: duplicate ids across parts → 422; otherwise COMPLETING or COMPLETED. */

@@ -25,13 +25,11 @@ const callerOf = (claims: Claims): Caller => ({
 
 export const datasetUploadService: DatasetUploadService = {
   async open(c, name, query, claims) {
-    if (query.kind === "network" || query.snap_m !== undefined) {
-      throw new ValidationError(
-        "Multipart uploads publish vector and raster datasets; publish a network with one PUT.",
-        [
-          { path: query.kind === "network" ? "kind" : "snap_m", message: "kind=network needs PUT /v1/datasets/{name}" },
-        ],
-      );
+    if (query.kind !== "network" && query.snap_m !== undefined) {
+      throw new ValidationError("snap_m applies to kind=network only.", [{
+        path: "snap_m",
+        message: "needs kind=network",
+      }]);
     }
     const upload = await openUpload(
       c.env,
@@ -41,6 +39,7 @@ export const datasetUploadService: DatasetUploadService = {
         repair: query.repair,
         crs: query.crs,
         ...(query.kind === "raster" ? { kind: "raster" as const } : {}),
+        ...(query.kind === "network" ? { network: { snap_m: query.snap_m ?? 0 } } : {}),
       },
       callerOf(claims),
       getLogger(c),
