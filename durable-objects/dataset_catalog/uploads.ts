@@ -20,6 +20,7 @@ import { INTERNAL_ERROR_DETAIL } from "../../shared/problem.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, ManifestDraft, PublishOutcome, TileEntry } from "../../shared/dataset_manifest.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import { type Attribute, mergeAttributes } from "../../shared/attributes.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
@@ -49,6 +50,8 @@ export interface UploadPartSummary {
   feature_count: number;
   bbox: Bbox | null;
   geometry_types: GeometryKind[];
+  /** Absent on parts stored before attributes were recorded. */
+  attributes?: Attribute[];
   repaired_count: number;
 }
 
@@ -325,6 +328,10 @@ export class Uploads {
         feature_count: featureCount,
         bbox,
         geometry_types: [...types].sort(),
+        // A part stored before attributes were recorded leaves the version without them (as versions of then).
+        ...(upload.parts.every((part) => part.attributes)
+          ? { attributes: mergeAttributes(upload.parts.map((part) => part.attributes!)) }
+          : {}),
         resolution: upload.resolution,
         repaired_count: repaired,
         tiles,

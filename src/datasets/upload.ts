@@ -24,6 +24,7 @@ import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { describeFeatures, uploadTiles, validateGeometries } from "./publish.ts";
 import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
+import { attributesOf } from "../../shared/attributes.ts";
 
 export interface Caller {
   sub: string;
@@ -120,6 +121,7 @@ export async function putUploadPart(
     feature_count: features.length,
     bbox: bbox!,
     geometry_types,
+    attributes: attributesOf(features),
     repaired_count: repairedCount,
   };
   // Ids as `<type>:<id>`, as the FlatGeobuf path compares them (1 and "1" are different ids).
