@@ -11,10 +11,36 @@ const TYPE_CODES = { Point: 1, LineString: 2, Polygon: 3, MultiPoint: 4, MultiLi
 /** The WKB of a flat geometry. */
 export function wkbFromFlat(geometry: FlatGeometry): Uint8Array {
   const out = new Uint8Array(wkbLength(geometry));
-  const view = new DataView(out.buffer);
-  const end = write(geometry, view, 0);
-  if (end !== out.length) throw new RangeError(`WKB of ${end} bytes, ${out.length} planned`);
+  checked(write(geometry, new DataView(out.buffer), 0), out.length);
   return out;
+}
+
+/**
+ * WKBs of many geometries carved out of shared buffers: one allocation per MiB of WKB instead of one buffer and
+ * view per geometry (per row, that was most of the WKB's cost). A WKB stays valid as long as it is referenced.
+ */
+export class WkbArena {
+  #buffer = new Uint8Array(0);
+  #view = new DataView(this.#buffer.buffer);
+  #at = 0;
+
+  wkb(geometry: FlatGeometry): Uint8Array {
+    const length = wkbLength(geometry);
+    if (this.#at + length > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.max(ARENA_BYTES, length));
+      this.#view = new DataView(this.#buffer.buffer);
+      this.#at = 0;
+    }
+    const start = this.#at;
+    this.#at = checked(write(geometry, this.#view, start), start + length);
+    return this.#buffer.subarray(start, this.#at);
+  }
+}
+const ARENA_BYTES = 2 ** 20;
+
+function checked(end: number, planned: number): number {
+  if (end !== planned) throw new RangeError(`WKB ends at ${end}, planned ${planned}`);
+  return end;
 }
 
 const HEAD = 5; // byte order, type

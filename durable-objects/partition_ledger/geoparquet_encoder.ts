@@ -12,7 +12,7 @@
  */
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { zstdCompressSync } from "node:zlib";
-import { wkbFromFlat } from "../../wasm/wkb.ts";
+import { WkbArena } from "../../wasm/wkb.ts";
 import type { AttributeColumn, AttributeType } from "../../shared/attributes.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import type { ResultSchema } from "../../operations/operation.ts";
@@ -55,6 +55,7 @@ export class GeoParquetEncoder {
   readonly #columns: ResultSchema["columns"];
   readonly #attributes: readonly AttributeColumn[];
   #rows = new GroupRows();
+  readonly #wkb = new WkbArena();
   readonly #kinds = new Set<GeometryKind>();
   readonly #extent = [Infinity, Infinity, -Infinity, -Infinity];
 
@@ -101,7 +102,7 @@ export class GeoParquetEncoder {
 
   add(row: EncodedRow, _n: number): void {
     const geometry = row.geometry();
-    const wkb = wkbFromFlat(geometry);
+    const wkb = this.#wkb.wkb(geometry);
     const box = boundsOf(geometry);
     this.#kinds.add(geometry.kind);
     this.#extent[0] = Math.min(this.#extent[0]!, box.xmin);

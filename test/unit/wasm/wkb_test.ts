@@ -1,6 +1,6 @@
 import { deepEqual } from "node:assert/strict";
 import { geojsonToWkb } from "hyparquet-writer";
-import { wkbFromFlat } from "../../../wasm/wkb.ts";
+import { WkbArena, wkbFromFlat } from "../../../wasm/wkb.ts";
 import { geoJSONFromFlat } from "../../../wasm/geojson.ts";
 import type { FlatGeometry } from "../../../wasm/flat_geometry.ts";
 import { polygon, square } from "./load_core.ts";
@@ -15,7 +15,9 @@ Deno.test("WKB written from flat geometries equals hyparquet-writer's WKB of the
     polygon(square(5, 5, 2), square(5.5, 5.5, 0.5)),
     { kind: "MultiPolygon", xy: new Float64Array(0), parts: [polygon(square(0, 0)), polygon(square(5, 5, 2))] },
   ];
+  const arena = new WkbArena();
   for (const g of geometries) {
+    deepEqual([...arena.wkb(g)], [...wkbFromFlat(g)], `${g.kind} from the arena`);
     deepEqual(
       [...wkbFromFlat(g)],
       [...geojsonToWkb(geoJSONFromFlat(g) as Parameters<typeof geojsonToWkb>[0])],
