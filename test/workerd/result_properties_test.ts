@@ -11,12 +11,15 @@ import {
   authHeaders,
   expectProblem,
   fetchResult,
+  publish,
   publishFixtures,
+  readFixture,
   readJsonFixture,
   resultFeatures,
   runJob,
   submit,
 } from "./client.ts";
+import { compareRow, readAnswers } from "../unit/operations/zonal_fixtures.ts";
 
 type Row = Record<string, string | number | null>;
 
@@ -185,5 +188,45 @@ Deno.test("a job's properties equal PostGIS's attribute columns row for row in G
   } finally {
     await service.stop("SIGTERM");
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("zonal_statistics copies the left polygons' properties beside rasterio's statistics; a right name is a 422", async () => {
+  const service = await startService();
+  try {
+    const raster = await publish(service, "elev", await readFixture("raster/elev.tif"), {
+      contentType: "image/tiff",
+      query: "kind=raster&classification=public",
+    });
+    equal(raster.status, 201, await raster.clone().text());
+    await raster.body?.cancel();
+    const cantons = await readJsonFixture<{ features: { id: number; properties: { name: string } }[] }>(
+      "raster/lux_cantons.geojson",
+    );
+    const job = {
+      spatial_operation: "zonal_statistics",
+      dataset: "elev",
+      geometry_payload: cantons,
+      properties: { left: ["name"] },
+    };
+    const status = await runJob(service, job);
+    equal(status.status, "COMPLETED", JSON.stringify(status));
+    const rows = (await resultFeatures(service, status.job_id)).map((f) =>
+      f.properties as unknown as Record<string, number | string | null>
+    );
+    const answers = await readAnswers("elev.lux_cantons.center.json");
+    const names = new Map(cantons.features.map((f) => [f.id, f.properties.name]));
+    deepEqual(
+      rows.map((r) => [r.left_id, r.left_name]),
+      answers.map((a) => [a.left_id, names.get(a.left_id as number)]),
+    );
+    deepEqual(rows.flatMap((r, k) => compareRow(r as Parameters<typeof compareRow>[0], answers[k]!, true)), []);
+    await expectProblem(
+      await submit(service, { ...job, properties: { right: ["elevation"] } }),
+      422,
+      ["properties.right.0"],
+    );
+  } finally {
+    await service.stop("SIGTERM");
   }
 });
