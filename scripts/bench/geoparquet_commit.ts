@@ -80,7 +80,7 @@ async function start(ref: string): Promise<Side> {
 /** One job: the commit's milliseconds, the result's bytes, and the workerd peak RSS while it ran. */
 async function measure(side: Side, format: string): Promise<{ commitMs: number; bytes: number; peakMiB: number }> {
   resetPeaks(workerdMemory(side.service.pgid).map((p) => p.pid));
-  const run = await runJob(side.service.url, token, job(format));
+  const run = await runJobRetrying(side.service.url, format);
   if (run.final.status !== "COMPLETED") throw new Error(`${side.ref} ${format}: ${JSON.stringify(run.final)}`);
   if (run.final.result?.feature_count !== POINTS) {
     throw new Error(`${side.ref}: ${run.final.result?.feature_count} rows`);
@@ -88,6 +88,18 @@ async function measure(side: Side, format: string): Promise<{ commitMs: number; 
   const ms = (run.final.stats as { ms: Record<string, number> }).ms;
   const peak = Math.max(...workerdMemory(side.service.pgid).map((p) => p.hwm));
   return { commitMs: ms.commit!, bytes: run.final.result.bytes, peakMiB: peak / 2 ** 20 };
+}
+
+/** wrangler dev's proxy now and then drops a connection (workers-sdk#14641): the submit is sent again. */
+async function runJobRetrying(url: string, format: string, attempts = 3): ReturnType<typeof runJob> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await runJob(url, token, job(format));
+    } catch (error) {
+      if (!(error instanceof TypeError) || attempt >= attempts) throw error;
+      console.log(`(transport error, retrying: ${error.message})`);
+    }
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
