@@ -13,6 +13,7 @@ import type { Bbox } from "../shared/contract/common.ts";
 import type { DatasetManifest } from "../shared/dataset_manifest.ts";
 import type { JobSide, JobSpec, ResultRow, StagedRow } from "../shared/job_spec.ts";
 import type { AddIssue, SpatialOperation } from "../shared/contract/job.ts";
+import type { Attribute, AttributeColumn } from "../shared/attributes.ts";
 import type { GeometryKind } from "../wasm/flat_geometry.ts";
 import type { GeometryCore } from "../wasm/mod.ts";
 import type { TileBucket } from "../shared/tiles/fgb_reader.ts";
@@ -34,6 +35,8 @@ export interface ResolvedLeft {
   /** Geometry kinds on the left side. */
   types: string[];
   bbox: Bbox | null;
+  /** The side's attributes (absent or null: a dataset version published before they were recorded). */
+  attributes?: readonly Attribute[] | null;
 }
 
 export interface PlanInput {
@@ -105,6 +108,8 @@ export interface ResultSchema {
   columns: readonly ResultColumn[];
   /** The geometry kinds rows may carry, when the operation knows them up front (else the parts' facts say). */
   geometryKinds?: readonly GeometryKind[];
+  /** Attributes of the sides copied into every row, after the columns (JobSpec `properties`). */
+  attributes?: readonly AttributeColumn[];
   /** Rows carry no geometry (shortest_path with `path_geometry: false`): GeoJSON `null`, FlatGeobuf empty. */
   withoutGeometry?: boolean;
 }

@@ -2,6 +2,7 @@
 import type { GeometryKind } from "../wasm/flat_geometry.ts";
 import type { Bbox, Classification } from "./contract/common.ts";
 import type { RasterInfo } from "./raster/raster_info.ts";
+import type { Attribute } from "./attributes.ts";
 
 export type TileEntry = {
   cell: string;
@@ -53,6 +54,8 @@ export type VectorDatasetManifest = {
   feature_count: number;
   bbox: Bbox | null;
   geometry_types: GeometryKind[];
+  /** The features' attributes and their types (absent on versions published before they were recorded). */
+  attributes?: Attribute[];
   resolution: number;
   repaired_count: number;
   tiles: TileEntry[];

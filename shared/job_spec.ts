@@ -7,6 +7,7 @@ import type { FeatureId, FlatGeometry } from "../wasm/flat_geometry.ts";
 import type { ClaimsSummary } from "./auth/job_policy.ts";
 import type { Bbox } from "./contract/common.ts";
 import type { VectorDatasetManifest } from "./dataset_manifest.ts";
+import type { AttributeColumn } from "./attributes.ts";
 import type { RasterGrid } from "./raster/raster_info.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
 
@@ -88,6 +89,8 @@ export interface JobSpec {
    * member tile, from the `share`-th on (origins in id order), so one tile's origins spread over several objects.
    */
   origin_shares?: Record<string, [number, number]>;
+  /** The attributes copied into every result row (`properties` of the request), left ones first. */
+  properties?: AttributeColumn[];
   /** zonal_statistics: the pinned raster and what to compute over it. */
   zonal?: ZonalSpec;
 }
@@ -111,6 +114,8 @@ export interface ResultRow {
   g: FlatGeometry;
   /** Extra properties beyond left_id/right_id (area, area_m2). */
   p?: Record<string, number>;
+  /** The copied attributes' values, in the order of the spec's `properties` (null for a missing one). */
+  a?: unknown[];
 }
 
 /** A point row as the bulk point-in-polygon path stages it: the point's coordinates, no geometry object. */
@@ -119,6 +124,7 @@ export interface PointRow {
   r: FeatureId;
   g?: undefined;
   p?: undefined;
+  a?: unknown[];
   x: number;
   y: number;
 }

@@ -40,6 +40,7 @@ import {
   type RasterPartSummary,
   type RasterUploadTarget,
 } from "../../shared/raster/multipart.ts";
+import { type Attribute, mergeAttributes } from "../../shared/attributes.ts";
 
 export type UploadState = "OPEN" | "COMPLETING" | "COMPLETED" | "FAILED" | "ABORTED";
 
@@ -71,6 +72,8 @@ export interface UploadPartSummary {
   feature_count: number;
   bbox: Bbox | null;
   geometry_types: GeometryKind[];
+  /** Absent on parts stored before attributes were recorded. */
+  attributes?: Attribute[];
   repaired_count: number;
   /** A network part's staged edges (shared/network/staged_edges.ts); its `tiles` are empty. */
   edges_key?: string;
@@ -426,6 +429,10 @@ export class Uploads {
       feature_count: featureCount,
       bbox,
       geometry_types: [...types].sort(),
+      // A part stored before attributes were recorded leaves the version without them (as versions of then).
+      ...(parts.every((part) => part.attributes)
+        ? { attributes: mergeAttributes(parts.map((part) => part.attributes!)) }
+        : {}),
       resolution: upload.resolution,
       repaired_count: repaired,
       tiles,

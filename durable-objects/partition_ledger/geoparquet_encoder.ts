@@ -4,14 +4,16 @@
  * through its `Writer` (the encoder drains the bytes after each group, so memory holds one group, whatever the
  * result's size). Columns zstd-compressed with workerd's own zstd (`node:zlib`).
  *
- * Layout: `left_id`, the right key, the operation's value columns, `geometry` (WKB, BYTE_ARRAY), and the bbox
+ * Layout: `left_id`, the right key, the operation's value columns, the copied attributes (`left_<name>`,
+ * `right_<name>`: optional, typed as the dataset records them), `geometry` (WKB, BYTE_ARRAY), and the bbox
  * covering column `bbox` {xmin, ymin, xmax, ymax} (GeoParquet 1.1 `covering`). Rows keep the result's order
  * ((left_id, right_id)): row groups are consecutive runs of it. The `geo` key-value metadata names the
  * geometry column, its WKB encoding, the geometry types, the bbox and the CRS (OGC:CRS84 as PROJJSON).
  */
-import { ByteWriter, geojsonToWkb, ParquetWriter } from "hyparquet-writer";
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { zstdCompressSync } from "node:zlib";
-import { geoJSONFromFlat } from "../../wasm/geojson.ts";
+import { WkbArena } from "../../wasm/wkb.ts";
+import type { AttributeColumn, AttributeType } from "../../shared/attributes.ts";
 import type { FeatureId, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
 import type { ResultSchema } from "../../operations/operation.ts";
 import { FACT_NAMES, type PartFacts } from "./part_codec.ts";
@@ -40,6 +42,7 @@ interface EncodedRow {
   readonly r: FeatureId;
   geometry(): FlatGeometry;
   properties(): Record<string, number> | undefined;
+  attribute(k: number): unknown;
 }
 
 /** A `ResultEncoder` (result_encoders.ts) of GeoParquet. */
@@ -50,7 +53,9 @@ export class GeoParquetEncoder {
   readonly #leftType: IdType;
   readonly #rightType: IdType;
   readonly #columns: ResultSchema["columns"];
+  readonly #attributes: readonly AttributeColumn[];
   #rows = new GroupRows();
+  readonly #wkb = new WkbArena();
   readonly #kinds = new Set<GeometryKind>();
   readonly #extent = [Infinity, Infinity, -Infinity, -Infinity];
 
@@ -62,6 +67,7 @@ export class GeoParquetEncoder {
     this.#leftType = idType(facts.left_id_classes);
     this.#rightType = idType(facts.right_id_classes);
     this.#columns = schema.columns;
+    this.#attributes = schema.attributes ?? [];
     const required = "REQUIRED" as const;
     const elements: SchemaElement[] = [
       idElement("left_id", this.#leftType),
@@ -71,6 +77,7 @@ export class GeoParquetEncoder {
         type: c.type === "long" ? "INT64" : "DOUBLE",
         repetition_type: c.type === "double?" ? "OPTIONAL" : required,
       })),
+      ...this.#attributes.map((a): SchemaElement => ({ name: a.column, ...PARQUET_ATTRIBUTE_TYPES[a.type] })),
       { name: "geometry", type: "BYTE_ARRAY", repetition_type: required },
       { name: "bbox", repetition_type: required, num_children: 4 },
       ...["xmin", "ymin", "xmax", "ymax"].map((name): SchemaElement => ({
@@ -95,7 +102,7 @@ export class GeoParquetEncoder {
 
   add(row: EncodedRow, _n: number): void {
     const geometry = row.geometry();
-    const wkb = geojsonToWkb(geoJSONFromFlat(geometry) as Parameters<typeof geojsonToWkb>[0]);
+    const wkb = this.#wkb.wkb(geometry);
     const box = boundsOf(geometry);
     this.#kinds.add(geometry.kind);
     this.#extent[0] = Math.min(this.#extent[0]!, box.xmin);
@@ -111,6 +118,7 @@ export class GeoParquetEncoder {
         if (c.type === "double?") return value === undefined || Number.isNaN(value) ? null : value;
         return c.type === "long" ? BigInt(value ?? 0) : value ?? 0;
       }),
+      this.#attributes.map((a, k) => attributeValue(row.attribute(k), a.type)),
       wkb,
       box,
     );
@@ -157,6 +165,7 @@ export class GeoParquetEncoder {
       { name: "left_id", data: rows.left },
       ...(this.#rightKey ? [{ name: this.#rightKey, data: rows.right }] : []),
       ...this.#columns.map((c, i) => ({ name: c.name, data: rows.values.map((v) => v[i]) })),
+      ...this.#attributes.map((a, k) => ({ name: a.column, data: rows.attributes.map((v) => v[k]) })),
       { name: "geometry", data: rows.geometry },
       { name: "bbox", data: rows.bbox },
     ];
@@ -170,6 +179,7 @@ class GroupRows {
   left: unknown[] = [];
   right: unknown[] = [];
   values: unknown[][] = [];
+  attributes: unknown[][] = [];
   geometry: Uint8Array[] = [];
   bbox: { xmin: number; ymin: number; xmax: number; ymax: number }[] = [];
   geometryBytes = 0;
@@ -178,10 +188,18 @@ class GroupRows {
     return this.left.length;
   }
 
-  push(l: unknown, r: unknown, values: unknown[], wkb: Uint8Array, box: GroupRows["bbox"][number]): void {
+  push(
+    l: unknown,
+    r: unknown,
+    values: unknown[],
+    attributes: unknown[],
+    wkb: Uint8Array,
+    box: GroupRows["bbox"][number],
+  ): void {
     this.left.push(l);
     this.right.push(r);
     this.values.push(values);
+    this.attributes.push(attributes);
     this.geometry.push(wkb);
     this.bbox.push(box);
     this.geometryBytes += wkb.length;
@@ -228,6 +246,20 @@ function idElement(name: string, type: IdType): SchemaElement {
 function idValue(id: FeatureId, type: IdType): unknown {
   if (type === "INT64") return BigInt(id);
   return type === "DOUBLE" ? id : String(id);
+}
+
+/** Attribute columns are optional (a feature may lack one); JSON values as JSON text (the writer stringifies them). */
+const PARQUET_ATTRIBUTE_TYPES: Record<AttributeType, Omit<SchemaElement, "name">> = {
+  boolean: { type: "BOOLEAN", repetition_type: "OPTIONAL" },
+  integer: { type: "INT64", repetition_type: "OPTIONAL" },
+  number: { type: "DOUBLE", repetition_type: "OPTIONAL" },
+  string: { type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
+  json: { type: "BYTE_ARRAY", converted_type: "JSON", repetition_type: "OPTIONAL" },
+};
+
+function attributeValue(value: unknown, type: AttributeType): unknown {
+  if (value === null || value === undefined) return null;
+  return type === "integer" ? BigInt(value as number) : value;
 }
 
 function boundsOf(geometry: FlatGeometry): { xmin: number; ymin: number; xmax: number; ymax: number } {

@@ -4,10 +4,15 @@
  * on the way out, no GeoJSON text anywhere between slice and commit):
  *
  * ```
- * "SJP1" | u32 meta length | meta JSON {n, props, lRuns, r} | pad to 8
+ * "SJP1" | u32 meta length | meta JSON {n, props, lRuns, r, attrs} | pad to 8
  * | u32 structure length | u32 coordinate count | f64 props (one column per name, n each)
  * | f64 coordinates | u32 structure | u32 right ids (when `rU32`)
+ * | u32 attribute values (one column per copied attribute, n each: indexes into its dictionary in `attrs`)
  * ```
+ *
+ * Copied attributes (strings, numbers, booleans, null, JSON values) go as dictionaries: a left feature's values
+ * repeat on every one of its pairs, and a right feature's on every left feature it pairs with, so each distinct
+ * value is written once per part and a row costs 4 bytes per attribute.
  *
  * Ids keep their JSON type (they travel in the meta JSON; left ids as runs,
  * since a left feature's pairs are consecutive), but right ids that are all
@@ -40,6 +45,8 @@ interface PartMeta {
   rU32?: true;
   /** Every geometry is a Point: no structure is stored, row i's point is coordinates 2i, 2i + 1. */
   points?: true;
+  /** Per copied attribute, its distinct values: the attribute columns hold indexes into these. */
+  attrs?: unknown[][];
 }
 
 export class PartFormatError extends SyntaxError {
@@ -51,12 +58,14 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const props = [...new Set(rows.flatMap((row) => (row.p ? Object.keys(row.p) : [])))];
   const points = n > 0 && rows.every((row) => !row.g || (row.g.kind === "Point" && row.g.xy.length === 2));
   const rU32 = rows.every((row) => isU32Id(row.r));
+  const attributes = attributeColumns(rows);
   const meta: PartMeta = {
     n,
     props,
     lRuns: leftRuns(rows),
     ...(rU32 ? { rU32 } : { r: rows.map((row) => row.r) }),
     ...(points ? { points } : {}),
+    ...(attributes ? { attrs: attributes.dictionaries } : {}),
   };
   const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
 
@@ -69,7 +78,8 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
   const coordsAt = propsAt + props.length * n * 8;
   const structureAt = coordsAt + coordinates * 8;
   const rightAt = structureAt + structure.length * 4;
-  const out = new Uint8Array(rightAt + (rU32 ? n * 4 : 0));
+  const attributesAt = rightAt + (rU32 ? n * 4 : 0);
+  const out = new Uint8Array(attributesAt + (attributes ? attributes.indexes.length * 4 : 0));
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, metaBytes.length, true);
@@ -101,6 +111,7 @@ export function encodePart(rows: readonly StagedRow[]): Uint8Array {
     const right = new Uint32Array(out.buffer, rightAt, n);
     for (let i = 0; i < n; i++) right[i] = rows[i]!.r as number;
   }
+  if (attributes) new Uint32Array(out.buffer, attributesAt, attributes.indexes.length).set(attributes.indexes);
   return out;
 }
 
@@ -151,6 +162,7 @@ export class PartReader {
   readonly #props: Float64Array;
   readonly #coords: Float64Array;
   readonly #structure: Uint32Array;
+  readonly #attributeIndexes: Uint32Array;
   readonly #cursor = { s: 0, c: 0 };
   #row = -1;
   /** The current row's geometry when the part stores structure (read in order: it is variable-length). */
@@ -177,9 +189,9 @@ export class PartReader {
     const coordsAt = propsAt + props.length * n * 8;
     const structureAt = coordsAt + coordinateCount * 8;
     const rightAt = structureAt + structureLength * 4;
-    if (rightAt + (this.#meta.rU32 ? n * 4 : 0) !== own.length) {
-      throw new PartFormatError("Staged part object is truncated");
-    }
+    const attributesAt = rightAt + (this.#meta.rU32 ? n * 4 : 0);
+    const width = this.#meta.attrs?.length ?? 0;
+    if (attributesAt + width * n * 4 !== own.length) throw new PartFormatError("Staged part object is truncated");
     this.length = n;
     this.#left = leftIds(this.#meta);
     this.#right = this.#meta.rU32 ? new Uint32Array(own.buffer, rightAt, n) : this.#meta.r ?? [];
@@ -188,6 +200,19 @@ export class PartReader {
     this.#props = new Float64Array(own.buffer, propsAt, props.length * n);
     this.#coords = new Float64Array(own.buffer, coordsAt, coordinateCount);
     this.#structure = new Uint32Array(own.buffer, structureAt, structureLength);
+    this.#attributeIndexes = new Uint32Array(own.buffer, attributesAt, width * n);
+  }
+
+  /** How many copied attributes each row has. */
+  get attributeCount(): number {
+    return this.#meta.attrs?.length ?? 0;
+  }
+
+  /** The current row's value of copied attribute `k` (null when the feature has none). */
+  attribute(k: number): unknown {
+    const value = this.#meta.attrs?.[k]?.[this.#attributeIndexes[k * this.length + this.#row]!];
+    if (value === undefined) throw new PartFormatError("Staged part object's attribute values do not match");
+    return value;
   }
 
   /** Moves to the next row; false after the last. */
@@ -240,8 +265,35 @@ export class PartReader {
     const row: ResultRow = { l: this.l, r: this.r, g: this.geometry() };
     const p = this.properties();
     if (p) row.p = p;
+    if (this.attributeCount) row.a = Array.from({ length: this.attributeCount }, (_, k) => this.attribute(k));
     return row;
   }
+}
+
+/** The rows' copied attributes as dictionaries of distinct values and, column after column, indexes into them. */
+function attributeColumns(rows: readonly StagedRow[]): { dictionaries: unknown[][]; indexes: Uint32Array } | null {
+  const width = rows[0]?.a?.length ?? 0;
+  if (!width) return null;
+  const n = rows.length;
+  const dictionaries: unknown[][] = [];
+  const indexes = new Uint32Array(width * n);
+  for (let k = 0; k < width; k++) {
+    const values: unknown[] = [];
+    // Primitives by value (1 and "1" apart), JSON values (objects, arrays) by their text.
+    const seen = new Map<unknown, number>();
+    for (let i = 0; i < n; i++) {
+      const value = rows[i]!.a?.[k] ?? null;
+      const key = typeof value === "object" && value !== null ? `\0${JSON.stringify(value)}` : value;
+      let index = seen.get(key);
+      if (index === undefined) {
+        seen.set(key, index = values.length);
+        values.push(value);
+      }
+      indexes[k * n + i] = index;
+    }
+    dictionaries.push(values);
+  }
+  return { dictionaries, indexes };
 }
 
 function geometryOf(row: StagedRow): FlatGeometry {

@@ -14,6 +14,7 @@ import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { geoJSONTextFromFlat } from "../../wasm/geojson.ts";
 import type { FeatureId, FlatGeometry } from "../../wasm/flat_geometry.ts";
 import type { ResultRow } from "../../shared/job_spec.ts";
+import type { AttributeType } from "../../shared/attributes.ts";
 import type { ResultSchema } from "../../operations/operation.ts";
 import { FACT_NAMES, kindsOf, type PartFacts } from "./part_codec.ts";
 import type { PartSummary } from "./part_merge.ts";
@@ -26,6 +27,8 @@ export interface RowView {
   geometry(): FlatGeometry;
   geometryText(): string;
   properties(): Record<string, number> | undefined;
+  /** The value of copied attribute `k` (the schema's `attributes`), null when the feature has none. */
+  attribute(k: number): unknown;
 }
 
 /** A row object seen as a {@link RowView}. */
@@ -45,6 +48,9 @@ export class RowObjectView implements RowView {
   }
   properties(): Record<string, number> | undefined {
     return this.row.p;
+  }
+  attribute(k: number): unknown {
+    return this.row.a?.[k] ?? null;
   }
 }
 
@@ -78,8 +84,11 @@ class GeoJsonEncoder implements ResultEncoder {
   #head = "";
   readonly #rightKey: string | null;
   readonly #columns: { name: string; text: string; nullable: boolean }[];
+  /** `,"left_<name>":` of each copied attribute. */
+  readonly #attributeKeys: string[];
 
   constructor(readonly schema: ResultSchema) {
+    this.#attributeKeys = (schema.attributes ?? []).map((a) => `,${JSON.stringify(a.column)}:`);
     this.#rightKey = schema.keys[1] === undefined ? null : JSON.stringify(schema.keys[1]);
     this.#columns = schema.columns.map((c) => ({
       name: c.name,
@@ -108,6 +117,9 @@ class GeoJsonEncoder implements ResultEncoder {
         text += `,${column.text}:${value !== undefined && Number.isFinite(value) ? value : "null"}`;
       }
     }
+    for (let k = 0; k < this.#attributeKeys.length; k++) {
+      text += this.#attributeKeys[k]! + JSON.stringify(row.attribute(k));
+    }
     this.#text += `${text}},"geometry":${this.schema.withoutGeometry ? "null" : row.geometryText()}}`;
   }
 
@@ -129,6 +141,13 @@ class GeoJsonEncoder implements ResultEncoder {
 }
 
 const FGB_COLUMN_TYPES = { "double": ColumnType.Double, "double?": ColumnType.Double, "long": ColumnType.Long };
+const FGB_ATTRIBUTE_TYPES: Record<AttributeType, ColumnType> = {
+  boolean: ColumnType.Bool,
+  integer: ColumnType.Long,
+  number: ColumnType.Double,
+  string: ColumnType.String,
+  json: ColumnType.Json,
+};
 
 /**
  * The row number is the feature id. The id columns' types and the geometry type come from the facts each slice
@@ -148,6 +167,7 @@ class FlatGeobufEncoder implements ResultEncoder {
       { name: "left_id", type: columnTypeOfBits(facts.left_id_classes) },
       ...(this.#rightKey ? [{ name: this.#rightKey, type: columnTypeOfBits(facts.right_id_classes) }] : []),
       ...schema.columns.map((c) => ({ name: c.name, type: FGB_COLUMN_TYPES[c.type] })),
+      ...(schema.attributes ?? []).map((a) => ({ name: a.column, type: FGB_ATTRIBUTE_TYPES[a.type] })),
     ];
     this.#writer = new ResultFlatGeobufWriter({
       columns,
@@ -161,7 +181,7 @@ class FlatGeobufEncoder implements ResultEncoder {
   }
 
   add(row: RowView, n: number): void {
-    const properties: Record<string, FeatureId> = { left_id: row.l };
+    const properties: Record<string, unknown> = { left_id: row.l };
     if (this.#rightKey) properties[this.#rightKey] = row.r;
     const p = row.properties();
     if (p) {
@@ -170,6 +190,9 @@ class FlatGeobufEncoder implements ResultEncoder {
         if (value !== undefined && !Number.isNaN(value)) properties[column.name] = value;
       }
     }
+    const attributes = this.schema.attributes ?? [];
+    // A null value is left out: FlatGeobuf readers read an absent property as null.
+    for (let k = 0; k < attributes.length; k++) properties[attributes[k]!.column] = row.attribute(k);
     this.#writer.add({ id: n, geometry: row.geometry(), properties });
   }
 

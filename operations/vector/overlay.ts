@@ -14,6 +14,7 @@ import { cellsForBbox } from "../../shared/routing/h3_cover.ts";
 import { reachBoxes } from "../../wasm/geodesic.ts";
 import type { Geometry, GeometryCore, PreparedGeometry } from "../../wasm/mod.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
+import type { AttributeColumn } from "../../shared/attributes.ts";
 import type { JobSpec, StagedRow } from "../../shared/job_spec.ts";
 import type { SliceContext, SliceOutput } from "../operation.ts";
 import { WindowFilter } from "./window_filter.ts";
@@ -90,13 +91,32 @@ function computeSlice(rule: PairRule, core: GeometryCore, context: SliceContext,
   const rows: StagedRow[] = [];
   let work = 0;
   let i = task.next_offset;
+  const attributes = task.spec.properties ?? [];
   for (; i < data.left.size && work < workBudget && rows.length < maxRows; i++) {
     const mine = ownedCandidates(pairs, reach, i);
+    const from = rows.length;
     work += mine.length ? (task.spec.approximate ? rule.approximate : rule.exact)(pairs, i, mine, rows) : 1;
+    if (attributes.length) copyAttributes(attributes, data, i, rows, from);
   }
   stats.work = work;
   stats.geos_heap_bytes = core.heapBytes;
   return { next_offset: i, rows, stats, done: i >= data.left.size };
+}
+
+/** Gives rows `from`… of left feature `i` the values of the copied attributes (null where a feature has none). */
+function copyAttributes(
+  attributes: readonly AttributeColumn[],
+  data: PartitionData,
+  i: number,
+  rows: StagedRow[],
+  from: number,
+): void {
+  const leftProperties = data.left.properties(i);
+  for (let k = from; k < rows.length; k++) {
+    const row = rows[k]!;
+    const rightProperties = data.right.properties(data.right.indexOfId(row.r));
+    row.a = attributes.map(({ side, name }) => (side === "left" ? leftProperties : rightProperties)[name] ?? null);
+  }
 }
 
 /** The right candidates of left feature `i` whose pair this partition owns, in index order. */

@@ -346,6 +346,7 @@ export class Side {
   readonly packableIds: boolean = false;
   readonly #features?: FlatFeature[];
   readonly #ids?: FeatureId[];
+  #positions?: Map<FeatureId, number>;
 
   constructor({ features, points, cells }: TileFeatures) {
     this.cells = cells;
@@ -423,6 +424,22 @@ export class Side {
     return js;
   }
 
+  /** Feature i's properties (none for a side of bare points). */
+  properties(i: number): Readonly<Record<string, unknown>> {
+    return this.#features?.[i]?.properties ?? NO_PROPERTIES;
+  }
+
+  /** The position of the feature with this id (ids are unique within a side). */
+  indexOfId(id: FeatureId): number {
+    if (!this.#positions) {
+      this.#positions = new Map();
+      for (let i = 0; i < this.size; i++) this.#positions.set(this.id(i), i);
+    }
+    const i = this.#positions.get(id);
+    if (i === undefined) throw new RangeError(`No feature ${JSON.stringify(id)} on this side`);
+    return i;
+  }
+
   box(i: number): Bbox {
     if (this.boxes) {
       const b = this.boxes;
@@ -440,6 +457,8 @@ export class Side {
     return vertices * BYTES_PER_VERTEX + this.size * BYTES_PER_FEATURE;
   }
 }
+
+const NO_PROPERTIES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** A side of these features (each with its sorted tile cells). */
 export function sideOf(features: FlatFeature[], cells: string[][]): Side {

@@ -5,6 +5,7 @@
  * request fields, its geometry-kind check, its pair rule and its columns.
  */
 import { type DatasetManifest, isRasterManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
+import { PropertiesSelection } from "../../shared/contract/job.ts";
 import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
 import { balancePartitions, groupPartitions } from "../partition_groups.ts";
@@ -37,7 +38,7 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     name: parts.name,
     ...(parts.summary ? { summary: parts.summary } : {}),
     datasetKind: "vector",
-    request: parts.request,
+    request: { ...parts.request, fields: { ...parts.request.fields, properties: PropertiesSelection } },
     checkInputs: (left: ResolvedLeft, dataset: DatasetManifest, leftField: string) =>
       parts.checkKinds(left.types, vectorManifest(dataset).geometry_types, leftField),
     plan(input: PlanInput): OperationPlan {
@@ -81,7 +82,11 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
     runSlice: (context) => runOverlaySlice(parts.rule, context),
     releaseJob: releaseOverlayJob,
     approximates: true,
-    schema: () => ({ keys: ["left_id", "right_id"], columns: parts.columns }),
+    schema: (spec) => ({
+      keys: ["left_id", "right_id"],
+      columns: parts.columns,
+      ...(spec.properties?.length ? { attributes: spec.properties } : {}),
+    }),
   };
 }
 

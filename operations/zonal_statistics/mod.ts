@@ -9,6 +9,7 @@
  * polygon.
  */
 import { z } from "@hono/zod-openapi";
+import { PropertiesSelection } from "../../shared/contract/job.ts";
 import { type DatasetManifest, isRasterManifest, type RasterDatasetManifest } from "../../shared/dataset_manifest.ts";
 import type { ResultRow, ZonalSpec } from "../../shared/job_spec.ts";
 import { ValidationError } from "../../shared/problem.ts";
@@ -45,6 +46,8 @@ export const zonalStatistics: Operation = {
       pixel_rule: z.enum(PIXEL_RULES).openapi({
         description: "zonal_statistics: center (default), all_touched or coverage.",
       }),
+      // The left polygons' attributes (a raster has none: a `right` name is a 422).
+      properties: PropertiesSelection,
     },
     check(_request, add, payloadTypes) {
       const other = payloadTypes?.filter((t) => !POLYGONAL.has(t)) ?? [];
@@ -115,7 +118,7 @@ export const zonalStatistics: Operation = {
       name,
       type: name === "count" ? "double" : "double?",
     }));
-    return { keys: ["left_id"], columns };
+    return { keys: ["left_id"], columns, ...(spec.properties?.length ? { attributes: spec.properties } : {}) };
   },
   combine(a, b) {
     const m = combineMoments(momentsOf(a), momentsOf(b));

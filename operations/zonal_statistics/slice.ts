@@ -48,6 +48,7 @@ export async function runZonalSlice(context: SliceContext): Promise<SliceOutput>
     if (task.next_offset === 0) stats.read_ms = data.readMs;
     const rows: StagedRow[] = [];
     const left = data.left;
+    const attributes = task.spec.properties ?? [];
     let i = task.next_offset, work = 0;
     const started = Date.now();
     while (i < left.size && work < context.workBudget && rows.length < context.maxRows) {
@@ -59,7 +60,15 @@ export async function runZonalSlice(context: SliceContext): Promise<SliceOutput>
       });
       work += 10 * pixels + 100;
       stats.pixels = (stats.pixels ?? 0) + pixels;
-      rows.push({ l: feature.id, r: 0, g: feature.geometry, p: moments.count ? { ...moments } : { count: 0 } });
+      const row: StagedRow = {
+        l: feature.id,
+        r: 0,
+        g: feature.geometry,
+        p: moments.count ? { ...moments } : { count: 0 },
+      };
+      // Every partial carries the polygon's attributes; the folded row keeps the first's (combine spreads it).
+      if (attributes.length) row.a = attributes.map(({ name }) => left.properties(i)[name] ?? null);
+      rows.push(row);
       i++;
     }
     stats.zonal_ms = Date.now() - started;

@@ -5,6 +5,7 @@ import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
 import { RASTER_CRS, RASTER_DATA_TYPES } from "../raster/raster_info.ts";
 import { MAX_SNAP_M } from "./limits.ts";
+import { ATTRIBUTE_TYPES } from "../attributes.ts";
 
 /** What a published dataset holds: features (tiled FlatGeobuf), a GeoTIFF raster, or a network's topology. */
 export const DATASET_KINDS = ["vector", "raster", "network"] as const;
@@ -80,6 +81,13 @@ export const DatasetVersionEntry = z
   })
   .openapi("DatasetVersion");
 
+/** One attribute of a dataset's features. */
+export const DatasetAttribute = z
+  .object({ name: z.string(), type: z.enum(ATTRIBUTE_TYPES) })
+  .openapi("DatasetAttribute", {
+    description: "`integer` and `number` mixed are `number`; any other mix, objects and arrays are `json`.",
+  });
+
 /** A vector (or network) version's manifest. */
 export const VectorDatasetManifest = z
   .looseObject({
@@ -90,6 +98,10 @@ export const VectorDatasetManifest = z
     feature_count: z.int().nonnegative(),
     bbox: Bbox.nullable(),
     geometry_types: z.array(z.enum(GEOMETRY_TYPES)),
+    attributes: z.array(DatasetAttribute).optional().openapi({
+      description: "The features' attributes, typed over all their values (absent on versions published before " +
+        "they were recorded). A job's `properties` selects among them.",
+    }),
     tiles: z.array(TileEntry),
     etag: z.string(),
     repaired_count: z.int().nonnegative().optional().openapi({ description: "Features made valid (repair=true)." }),

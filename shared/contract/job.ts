@@ -19,6 +19,17 @@ export const OUTPUT_FORMATS = ["geojson", "flatgeobuf", "geoparquet"] as const;
 export const OutputFormat = z.enum(OUTPUT_FORMATS).openapi("OutputFormat");
 export type OutputFormat = z.infer<typeof OutputFormat>;
 
+const AttributeNames = z.array(z.string().max(256)).max(64);
+export const PropertiesSelection = z
+  .strictObject({ left: AttributeNames.optional(), right: AttributeNames.optional() })
+  .openapi("PropertiesSelection", {
+    description: "Attributes of each side copied into every result row as `left_<name>` / `right_<name>` (always " +
+      "prefixed, so a name both sides have stays two columns). Names are those of the dataset manifest's " +
+      "`attributes` (or the payload features' `properties`); an unknown name is a 422.",
+    example: { left: ["name"], right: ["name", "population"] },
+  });
+export type PropertiesSelection = z.infer<typeof PropertiesSelection>;
+
 export const InputCrs = z
   .enum(SUPPORTED_CRS, {
     error: (iss) => `unsupported CRS ${JSON.stringify(iss.input)}; supported: ${SUPPORTED_CRS.join(", ")}`,

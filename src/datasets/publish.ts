@@ -19,6 +19,7 @@ import { MAX_REPORTED_ERRORS } from "../../shared/contract/limits.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
+import { attributesOf } from "../../shared/attributes.ts";
 
 export interface PublishInput {
   name: string;
@@ -88,6 +89,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
     feature_count: features.length,
     bbox,
     geometry_types,
+    attributes: attributesOf(features),
     resolution,
     repaired_count: repairedCount,
     tiles,

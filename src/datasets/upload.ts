@@ -29,6 +29,7 @@ import { uploadPartPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 import { discardRaster, isRasterPart } from "../../shared/raster/multipart.ts";
 import { stageNetworkPart } from "./upload_network.ts";
+import { attributesOf } from "../../shared/attributes.ts";
 
 export interface Caller {
   sub: string;
@@ -169,6 +170,7 @@ async function stageVectorPart(env: Env, upload: UploadRecord, n: number, input:
     feature_count: features.length,
     bbox: bbox!,
     geometry_types,
+    attributes: attributesOf(features),
     repaired_count: repairedCount,
   };
   return { summary, features };

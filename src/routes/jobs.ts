@@ -5,7 +5,18 @@
  */
 import { latLngToCell } from "h3-js";
 import { wrapTime } from "hono/timing";
-import { datasetKind, type DatasetManifest, type VectorDatasetManifest } from "../../shared/dataset_manifest.ts";
+import {
+  type AttributeColumn,
+  attributesOf,
+  type PropertiesSelection,
+  selectAttributes,
+} from "../../shared/attributes.ts";
+import {
+  datasetKind,
+  type DatasetManifest,
+  isRasterManifest,
+  type VectorDatasetManifest,
+} from "../../shared/dataset_manifest.ts";
 import { type JobSpec, pinnedDatasetSide, type TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { JobRecord } from "../../shared/job_record.ts";
@@ -80,8 +91,10 @@ export const jobService: JobService = {
       const name = (request as Record<string, unknown>)[field];
       if (typeof name === "string") pinned[field] = await pinDataset(c, name, field, claims);
     }
-    const typeErrors = operation.checkInputs(left, right, request.left_dataset ? "left_dataset" : "geometry_payload");
+    const leftField = request.left_dataset ? "left_dataset" : "geometry_payload";
+    const typeErrors = operation.checkInputs(left, right, leftField);
     if (typeErrors.length) throw new ValidationError("The two sides do not fit the operation.", typeErrors);
+    const properties = selectedProperties(request, left, right, leftField);
 
     const filter = request.bbox ?? null;
     const plan = operation.plan({
@@ -136,6 +149,7 @@ export const jobService: JobService = {
       parent_span_id: c.var.spanId,
       claims: claimsSummary(claims),
       created_at: Date.now(),
+      ...(properties.length ? { properties } : {}),
     };
 
     const claim = await wrapTime(
@@ -309,6 +323,7 @@ function datasetSide(m: VectorDatasetManifest, resolution: number): ResolvedSide
     side: pinnedDatasetSide(m),
     types: m.geometry_types,
     bbox: m.bbox,
+    attributes: m.attributes ?? null,
     kind: datasetKind(m),
   };
 }
@@ -334,8 +349,27 @@ async function payloadSide(
     side: { kind: "payload", key: prefix, tiles },
     types: geometry_types,
     bbox,
+    attributes: attributesOf(features),
     uploads: inline ? undefined : built,
   };
+}
+
+/** The attribute columns a request's `properties` selects; 422 naming each name the sides do not have. */
+function selectedProperties(
+  request: JobRequest,
+  left: ResolvedSide,
+  right: DatasetManifest,
+  leftField: string,
+): AttributeColumn[] {
+  const selection = request.properties as PropertiesSelection | undefined;
+  if (!selection) return [];
+  const { columns, problems } = selectAttributes(
+    selection,
+    { left: left.attributes ?? null, right: isRasterManifest(right) ? [] : right.attributes ?? null },
+    { left: leftField, right: "dataset" },
+  );
+  if (problems.length) throw new ValidationError("properties names attributes the sides do not have.", problems);
+  return columns;
 }
 
 function sentence(text: string): string {

@@ -22,6 +22,7 @@ interface Manifest {
   feature_count: number;
   bbox: number[];
   geometry_types: string[];
+  attributes?: { name: string; type: string }[];
   tiles: { cell: string; feature_count: number; bbox: number[]; bytes: number }[];
 }
 
@@ -140,7 +141,7 @@ Deno.test("dataset uploads: a dataset published in parts equals the same dataset
     );
 
     let multi: Manifest;
-    await t.step("complete merges the parts: same counts, bbox and tiles as the single PUT", async () => {
+    await t.step("complete merges the parts: same counts, bbox, attributes and tiles as the single PUT", async () => {
       const response = await complete(service, "points-multi", uploadId);
       const status = await response.json();
       ok(response.status === 202 || response.status === 200, JSON.stringify(status));
@@ -149,6 +150,9 @@ Deno.test("dataset uploads: a dataset published in parts equals the same dataset
       equal(multi.feature_count, single.feature_count);
       deepEqual(multi.bbox, single.bbox);
       deepEqual(multi.geometry_types, single.geometry_types);
+      // Only the last part's points have `special`: the merged version records it as the single PUT does.
+      deepEqual(single.attributes, [{ name: "special", type: "string" }]);
+      deepEqual(multi.attributes, single.attributes);
       // Same cells, counts, extents and byte sizes: each merged tile holds the single PUT's features.
       deepEqual(tileSummary(multi), tileSummary(single));
       ok(multi.tiles.every((tile) => !("key" in tile)), "tiles without their storage keys");

@@ -193,3 +193,34 @@ Deno.test("a side sorts feature indexes by id: packed integer ids, other numbers
     deepEqual(side.sortById(js).map((j) => ids[j]), expected.map((j) => ids[j]), name);
   }
 });
+
+Deno.test("copied attributes (strings, numbers, booleans, null, JSON) round-trip through a part, point rows too", () => {
+  const square1 = polygon(square(0, 0));
+  const rows: (ResultRow | PointRow)[] = [
+    { l: 1, r: "a", g: square1, a: ["Adams", 1.5, true, null, { k: [1] }] },
+    { l: 1, r: "b", g: square1, a: ["Adams", 1, false, "x", { k: [1] }] },
+    { l: 2, r: "a", g: square1, a: ["1", 1.5, null, null, [2]] },
+  ];
+  const back = decodePart(encodePart(rows));
+  deepEqual(back.map((r) => r.a), rows.map((r) => r.a));
+  const points: PointRow[] = [
+    { l: 7, r: 1, x: 1, y: 2, a: ["é", 3] },
+    { l: 7, r: 2, x: 3, y: 4, a: [null, -0.5] },
+  ];
+  const reader = new PartReader(encodePart(points));
+  const seen: unknown[][] = [];
+  while (reader.advance()) seen.push([reader.attribute(0), reader.attribute(1)]);
+  deepEqual(seen, [["é", 3], [null, -0.5]]);
+  equal(reader.attributeCount, 2);
+  deepEqual(decodePart(encodePart([{ l: 1, r: 2, g: square1 }])).map((r) => r.a), [undefined]);
+});
+
+Deno.test("a part's attribute dictionary holds each distinct value once", () => {
+  const g = polygon(square(0, 0));
+  const many: ResultRow[] = Array.from({ length: 1000 }, (_, i) => ({ l: 1, r: i, g, a: ["a long county name"] }));
+  const once = encodePart(many.slice(0, 1)).length;
+  // 999 more rows: their geometry and 4 bytes of attribute index each (and the meta JSON), the name not again.
+  const perRow = (encodePart(many).length - once) / 999;
+  const bare = (encodePart(many.map(({ a: _a, ...row }) => row)).length - encodePart([many[0]!]).length) / 999;
+  ok(perRow - bare < 4.1, `${perRow} vs ${bare} bytes a row`);
+});
