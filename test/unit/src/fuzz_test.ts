@@ -20,7 +20,8 @@ const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 const BAD_VALUES: Record<string, unknown[]> = {
   job_idempotency_key: [null, 1, "", "not-a-uuid", "9b2f4c3e-1d2a-1b7c-8e9f-0a1b2c3d4e5f", [], {}],
   spatial_operation: [null, 0, "", "union", "POLYGON_INTERSECTION", [], {}],
-  input_crs: [null, 4326, "", "EPSG:2263", "epsg:4326", "WGS84", []],
+  input_crs: [null, 4326, "", "EPSG:999999", "epsg:4326", "WGS84", []],
+  output_crs: [null, 4326, "", "EPSG:0", "WGS84", []],
   output_format: [null, 1, "", "shp", "GeoJSON", {}],
   dataset: [null, 1, "", "../x", "a b", "-lead", "x".repeat(200), []],
   bbox: [null, "0,0,1,1", [0, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [-181, 0, 0, 1], [0, -91, 1, 0], [0, 0, 1, "1"], {}],
