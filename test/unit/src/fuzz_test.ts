@@ -7,7 +7,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
-import { fuzzGenerator } from "../../../scripts/lib/fuzz_cases.ts";
+import { fuzzGenerator, readVectorSeeds } from "../../../scripts/lib/fuzz_cases.ts";
 import { captureLogs, signToken, TEST_ENV } from "./auth/test_tokens.ts";
 import { square, validJob } from "../shared/contract/fixtures.ts";
 import { recordingApp } from "./app_harness.ts";
@@ -214,7 +214,8 @@ Deno.test("fuzz: 5,000 structure-aware job and dataset bodies (mutated us-atlas 
         Deno.readFile(new URL(`../../fixtures/gdal/${f}`, import.meta.url))
       ),
     );
-    const next = fuzzGenerator(20261205, { token, owner: token, flatgeobufs });
+    const vectorSeeds = await readVectorSeeds(new URL("../../fixtures/gdal/", import.meta.url));
+    const next = fuzzGenerator(20261205, { token, owner: token, flatgeobufs, vectorSeeds });
     const statuses = new Map<number, number>();
     for (let i = 0; i < 5_000; i++) {
       const c = next(i);
