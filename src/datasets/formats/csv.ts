@@ -28,6 +28,13 @@ function pick(fields: string[], given: string | undefined, names: string[], para
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** What is read of papaparse's result (its types, @types/papaparse, would pull @types/node into every type check). */
+interface CsvParse {
+  data: Record<string, string>[];
+  errors: { row?: number; message: string }[];
+  meta: { fields?: string[] };
+}
+
 /** Reads a CSV body; no geometry column, bad WKT or a bad number is a 422 naming the row and column. */
 export function readCsv(bytes: Uint8Array, columns: CsvColumns): VectorFile {
   let text: string;
@@ -36,7 +43,7 @@ export function readCsv(bytes: Uint8Array, columns: CsvColumns): VectorFile {
   } catch {
     throw new ValidationError("The CSV is not valid UTF-8.", [{ path: "body", message: "expected UTF-8 text" }]);
   }
-  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
+  const parsed: CsvParse = Papa.parse(text, { header: true, skipEmptyLines: true });
   const fields = parsed.meta.fields ?? [];
   const errors = parsed.errors.slice(0, MAX_ISSUES).map((e) => ({
     path: `body.row[${(e.row ?? 0) + 1}]`,
