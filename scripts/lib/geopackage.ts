@@ -6,6 +6,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { Buffer } from "node:buffer";
+// @ts-types="./wkx.d.ts"
 import wkx from "wkx";
 
 export interface GeoPackageLayer {
