@@ -6,7 +6,7 @@
 import Papa from "papaparse";
 import { wktToGeoJSON } from "betterknown";
 import { ValidationError } from "../../../shared/problem.ts";
-import type { CsvColumns, VectorFile } from "./vector_file.ts";
+import type { CsvColumns, VectorFile } from "./types.ts";
 
 const WKT_NAMES = ["wkt", "geometry", "geom", "the_geom"];
 const LON_NAMES = ["lon", "lng", "long", "longitude", "x"];

@@ -6,7 +6,7 @@ import { unzipSync } from "fflate";
 import { parseDbf, parseShp } from "shpjs";
 import { crsFromWkt, type CrsRef } from "../../../shared/contract/crs.ts";
 import { ValidationError } from "../../../shared/problem.ts";
-import type { VectorFile } from "./vector_file.ts";
+import type { VectorFile } from "./types.ts";
 
 /** The most bytes the archive may inflate to: a zip bomb is refused before it fills the isolate's 128 MB. */
 export const MAX_UNZIPPED_BYTES = 96 * 1024 * 1024;
