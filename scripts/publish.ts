@@ -1,6 +1,7 @@
 /**
  * `deno task publish <file> --name <dataset>`: publishes a local GeoJSON
- * FeatureCollection (`.geojson`, `.json`) or FlatGeobuf file (`.fgb`) to a
+ * FeatureCollection (`.geojson`, `.json`), FlatGeobuf file (`.fgb`), zipped Shapefile (`.zip`), CSV (`.csv`) or
+ * GeoPackage (`.gpkg`: converted here to GeoJSON, see scripts/lib/geopackage.ts) to a
  * running spatial-jobs service with `PUT /v1/datasets/{name}`, showing upload
  * progress, then prints the new version's manifest summary. A file over one
  * request's limits (64 MiB, or 250,000 GeoJSON features), or any file with
@@ -18,6 +19,7 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { devToken } from "./lib/dev_token.ts";
+import { readGeoPackage } from "./lib/geopackage.ts";
 import {
   type DatasetMediaType,
   fitsOneRequest,
@@ -30,8 +32,10 @@ import {
 
 const HELP = `Usage: deno task publish <file> --name <dataset> [options]
 
-Publishes a GeoJSON FeatureCollection (.geojson, .json) or a FlatGeobuf file (.fgb)
-as a new version of dataset <name> (PUT /v1/datasets/{name}) and prints its manifest.
+Publishes a GeoJSON FeatureCollection (.geojson, .json), a FlatGeobuf file (.fgb), a zipped
+Shapefile (.zip), a CSV with a WKT or lon/lat columns (.csv) or a GeoPackage layer (.gpkg, converted
+to GeoJSON here, its srs giving --crs) as a new version of dataset <name> (PUT /v1/datasets/{name})
+and prints its manifest.
 
 Options:
   --name <dataset>            dataset name (required; [A-Za-z0-9._-], up to 128 characters)
@@ -43,11 +47,13 @@ Options:
   --domain <domain>           owning domain in a minted dev token (default geo)
   --sub <id>                  caller id in a minted dev token (default publisher)
   --repair                    make invalid geometries valid (ST_MakeValid) instead of a 422
-  --crs <EPSG:n>              coordinates' CRS (default EPSG:4326; a FlatGeobuf file's own CRS wins)
+  --crs <EPSG:n>              coordinates' CRS, any EPSG code (default EPSG:4326; a FlatGeobuf header,
+                              a Shapefile's .prj or a GeoPackage's srs wins)
+  --layer <name>              .gpkg: the feature table (default: the only one)
   --classification <tier>     public | internal | confidential | restricted
                               (omitted: the current version's tier, or internal for a new dataset)
   --content-type <type>       override the type guessed from the extension
-                              (application/geo+json or application/flatgeobuf)
+                              (application/geo+json, application/flatgeobuf, application/zip, text/csv)
   --parts <n>                 send the file as n parts through POST /v1/datasets/{name}/uploads
                               (default: one PUT when the file fits one request, else as many parts as needed)
   --json                      print the whole manifest as JSON instead of a summary
@@ -55,6 +61,13 @@ Options:
   -h, --help                  this help
 
 Exit status: 0 published, 1 the service answered with an error, 2 bad usage or unreadable file.`;
+
+const MEDIA_TYPES: readonly string[] = [
+  "application/geo+json",
+  "application/flatgeobuf",
+  "application/zip",
+  "text/csv",
+];
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -68,6 +81,7 @@ const { values, positionals } = parseArgs({
     sub: { type: "string", default: "publisher" },
     repair: { type: "boolean", default: false },
     crs: { type: "string" },
+    layer: { type: "string" },
     classification: { type: "string" },
     "content-type": { type: "string" },
     json: { type: "boolean", default: false },
@@ -90,14 +104,23 @@ const file = positionals[0];
 if (!file || positionals.length > 1) usage("Give exactly one file to publish.");
 if (!values.name) usage("--name is required.");
 if (values.token && values["claims-from-dev-secret"]) usage("Give --token or --claims-from-dev-secret, not both.");
-const contentType = (values["content-type"] ?? mediaTypeForFile(file)) as DatasetMediaType | null;
-if (contentType !== "application/geo+json" && contentType !== "application/flatgeobuf") {
-  usage(`Cannot tell the format of "${file}": name it .geojson, .json or .fgb, or pass --content-type.`);
+const isGeoPackage = values["content-type"] === undefined && file.toLowerCase().endsWith(".gpkg");
+const contentType = isGeoPackage
+  ? "application/geo+json"
+  : (values["content-type"] ?? mediaTypeForFile(file)) as DatasetMediaType | null;
+if (!contentType || !MEDIA_TYPES.includes(contentType)) {
+  usage(
+    `Cannot tell the format of "${file}": name it .geojson, .json, .fgb, .zip, .csv or .gpkg, or pass --content-type.`,
+  );
 }
 
 let body: Uint8Array;
 try {
-  body = await Deno.readFile(file);
+  if (isGeoPackage) {
+    const layer = readGeoPackage(file, values.layer);
+    if (layer.crs) values.crs = layer.crs;
+    body = new TextEncoder().encode(JSON.stringify(layer.featureCollection));
+  } else body = await Deno.readFile(file);
 } catch (error) {
   console.error(`Cannot read "${file}": ${error instanceof Error ? error.message : error}`);
   Deno.exit(2);
@@ -110,6 +133,9 @@ if (partCount !== undefined && !(Number.isInteger(partCount) && partCount >= 1 &
 let parts: Uint8Array[] | undefined;
 if (partCount !== undefined || !fitsOneRequest(body, contentType)) {
   try {
+    if (contentType === "application/zip" || contentType === "text/csv") {
+      throw new Error("a .zip or .csv goes in one request (convert it to FlatGeobuf with ogr2ogr to send parts)");
+    }
     parts = contentType === "application/flatgeobuf"
       ? splitFlatGeobuf(body, partCount)
       : splitGeoJson(body, partCount ? { count: partCount } : {});

@@ -10,6 +10,7 @@ import type { VectorDatasetManifest } from "./dataset_manifest.ts";
 import type { AttributeColumn } from "./attributes.ts";
 import type { RasterGrid } from "./raster/raster_info.ts";
 import type { OutputFormat, Predicate, SpatialOperation } from "./contract/job.ts";
+import type { SupportedCrs } from "./contract/crs.ts";
 
 /** A side of the join: published tiles (one FlatGeobuf object per H3 cell) or the request's own payload. */
 export type JobSide =
@@ -50,6 +51,8 @@ export interface JobSpec {
   predicate?: Predicate;
   distance_m?: number;
   output_format: OutputFormat;
+  /** The CRS the result's geometries are written in (absent: EPSG:4326, the CRS the engine computes in). */
+  output_crs?: SupportedCrs;
   bbox: Bbox | null;
   left: JobSide;
   right: JobSide;

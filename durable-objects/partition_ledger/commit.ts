@@ -17,7 +17,7 @@ import type { Operation } from "../../operations/operation.ts";
 import { jobOperation } from "./executor.ts";
 import { PartMerge, type PartSummary } from "./part_merge.ts";
 import { PartReader } from "./part_codec.ts";
-import { resultEncoder, RowObjectView, type RowView } from "./result_encoders.ts";
+import { ReprojectedRow, resultEncoder, RowObjectView, type RowView } from "./result_encoders.ts";
 import { ChunkedUpload, GzipSink } from "./result_upload.ts";
 
 export type { PartSummary };
@@ -54,7 +54,9 @@ export async function mergeAndCommit(
   const operation = jobOperation(job.spec.operation);
   // Partial aggregates (one per partition a left feature spans) fold into one row each: their count shows only
   // once folded, and a FlatGeobuf header then says "unknown".
-  const encoder = resultEncoder(format, operation.schema(job.spec), parts, operation.combine ? 0 : count);
+  const crs = job.spec.output_crs;
+  const epsg = crs ? Number(crs.slice("EPSG:".length)) : 4326;
+  const encoder = resultEncoder(format, operation.schema(job.spec), parts, operation.combine ? 0 : count, epsg);
   let written = 0;
   try {
     await sink.write(encoder.start());
@@ -62,7 +64,7 @@ export async function mergeAndCommit(
     const rows = operation.combine ? new FoldedRows(operation) : null;
     // No await per row (it would cost more than the row's encoding): only when a chunk is full.
     const chunkFull = (row: RowView) => {
-      encoder.add(row, ++written);
+      encoder.add(crs ? new ReprojectedRow(row, crs) : row, ++written);
       return encoder.pending >= chunkBytes;
     };
     for (;;) {

@@ -19,6 +19,7 @@ import type { ResultSchema } from "../../operations/operation.ts";
 import { FACT_NAMES, kindsOf, type PartFacts } from "./part_codec.ts";
 import type { PartSummary } from "./part_merge.ts";
 import { GeoParquetEncoder } from "./geoparquet_encoder.ts";
+import { flatGeometryFromWgs84, type SupportedCrs } from "../../shared/contract/crs.ts";
 
 /** A row as an encoder reads it: a part cursor's current row (no object per row), or a combined row. */
 export interface RowView {
@@ -54,6 +55,38 @@ export class RowObjectView implements RowView {
   }
 }
 
+/**
+ * A row whose geometry is converted from EPSG:4326 to `crs` (`output_crs`): a copy, since a part cursor's geometry
+ * is a view of its buffer.
+ */
+export class ReprojectedRow implements RowView {
+  constructor(readonly row: RowView, readonly crs: SupportedCrs) {}
+  get l(): FeatureId {
+    return this.row.l;
+  }
+  get r(): FeatureId {
+    return this.row.r;
+  }
+  geometry(): FlatGeometry {
+    return flatGeometryFromWgs84(copyGeometry(this.row.geometry()), this.crs);
+  }
+  geometryText(): string {
+    return geoJSONTextFromFlat(this.geometry());
+  }
+  properties(): Record<string, number> | undefined {
+    return this.row.properties();
+  }
+}
+
+function copyGeometry(g: FlatGeometry): FlatGeometry {
+  return {
+    kind: g.kind,
+    xy: g.xy.slice(),
+    ...(g.ends ? { ends: g.ends } : {}),
+    ...(g.parts ? { parts: g.parts.map(copyGeometry) } : {}),
+  };
+}
+
 export interface ResultEncoder {
   start(): Uint8Array;
   /** Encodes a row as row number `n` (1-based). */
@@ -69,9 +102,11 @@ export function resultEncoder(
   schema: ResultSchema,
   parts: PartSummary[],
   count: number,
+  /** The EPSG code of the rows' geometries (FlatGeobuf records it in its header). */
+  epsg = 4326,
 ): ResultEncoder {
   if (format === "geoparquet") return new GeoParquetEncoder(schema, parts);
-  return format === "geojson" ? new GeoJsonEncoder(schema) : new FlatGeobufEncoder(schema, parts, count);
+  return format === "geojson" ? new GeoJsonEncoder(schema) : new FlatGeobufEncoder(schema, parts, count, epsg);
 }
 
 const utf8 = new TextEncoder();
@@ -157,7 +192,7 @@ class FlatGeobufEncoder implements ResultEncoder {
   readonly #writer: ResultFlatGeobufWriter;
   readonly #rightKey: string | undefined;
 
-  constructor(readonly schema: ResultSchema, parts: PartSummary[], count: number) {
+  constructor(readonly schema: ResultSchema, parts: PartSummary[], count: number, epsg: number) {
     const facts = Object.fromEntries(
       FACT_NAMES.map((name) => [name, parts.reduce((bits, p) => bits | (p.stats[name] ?? 0), 0)]),
     ) as PartFacts;
@@ -173,6 +208,7 @@ class FlatGeobufEncoder implements ResultEncoder {
       columns,
       count,
       geometryType: geometryTypeOfKinds(schema.geometryKinds ?? kindsOf(facts.geometry_kinds)),
+      epsg,
     });
   }
 

@@ -9,7 +9,7 @@ import { MAX_DATASET_BODY_BYTES, MAX_DATASET_FEATURES } from "../../shared/contr
 import { parseFlatGeobuf } from "../../shared/tiles/fgb_features.ts";
 import { writeFlatGeobuf } from "../../shared/tiles/fgb_writer.ts";
 
-export type DatasetMediaType = "application/geo+json" | "application/flatgeobuf";
+export type DatasetMediaType = "application/geo+json" | "application/flatgeobuf" | "application/zip" | "text/csv";
 
 export interface PublishOptions {
   /** Service base URL, e.g. `http://127.0.0.1:8787`. */
@@ -43,6 +43,8 @@ export function mediaTypeForFile(path: string): DatasetMediaType | null {
   const lower = path.toLowerCase();
   if (lower.endsWith(".fgb")) return "application/flatgeobuf";
   if (lower.endsWith(".geojson") || lower.endsWith(".json")) return "application/geo+json";
+  if (lower.endsWith(".zip") || lower.endsWith(".shz")) return "application/zip";
+  if (lower.endsWith(".csv")) return "text/csv";
   return null;
 }
 
@@ -332,6 +334,6 @@ export function splitFlatGeobuf(bytes: Uint8Array, count?: number): Uint8Array[]
 /** Whether one PUT can carry the file: under the byte limit and, for GeoJSON, the feature limit. */
 export function fitsOneRequest(bytes: Uint8Array, contentType: DatasetMediaType): boolean {
   if (bytes.byteLength > MAX_DATASET_BODY_BYTES) return false;
-  if (contentType === "application/flatgeobuf") return true;
+  if (contentType !== "application/geo+json") return true;
   return featureRanges(bytes).length <= MAX_DATASET_FEATURES;
 }

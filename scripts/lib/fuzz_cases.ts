@@ -14,6 +14,7 @@ import { feature } from "topojson-client";
 import counties10m from "us-atlas/counties-10m.json" with { type: "json" };
 import { readLayout } from "../../shared/tiles/fgb_header.ts";
 import { seededRandom } from "./seeded_random.ts";
+import { zipSync } from "fflate";
 
 /** One request to send. `target` says what it would create if accepted (checked afterwards). */
 export interface FuzzCase {
@@ -33,6 +34,28 @@ export interface FuzzInputs {
   owner: string;
   /** GDAL-written FlatGeobuf files (test/fixtures/gdal); the last, a large one, is picked less often. */
   flatgeobufs: Uint8Array[];
+  /** GDAL-written seeds of the other vector formats (test/fixtures/gdal: {@link readVectorSeeds}). */
+  vectorSeeds?: VectorSeeds;
+}
+
+/** A Shapefile's files by name, a CSV with a WKT column, and a GeoPackage, each of a few counties. */
+export interface VectorSeeds {
+  shapefile: Record<string, Uint8Array>;
+  csv: string;
+  geopackage: Uint8Array;
+}
+
+/** The vector seeds `scripts/fixtures/gdal_fgb.sh` wrote into `dir` (test/fixtures/gdal/). */
+export async function readVectorSeeds(dir: URL): Promise<VectorSeeds> {
+  const shapefile: Record<string, Uint8Array> = {};
+  for (const ext of ["shp", "shx", "dbf", "prj", "cpg"]) {
+    shapefile[`fuzz_counties.${ext}`] = await Deno.readFile(new URL(`fuzz_counties_shp/fuzz_counties.${ext}`, dir));
+  }
+  return {
+    shapefile,
+    csv: await Deno.readTextFile(new URL("fuzz_counties.csv", dir)),
+    geopackage: await Deno.readFile(new URL("fuzz_counties.gpkg", dir)),
+  };
 }
 
 /** Published before the run: polygons and points the job cases read. */
@@ -271,6 +294,97 @@ export function mutateFlatGeobuf(file: Uint8Array, rand: () => number): { part: 
   }
 }
 
+/** Flips `n` random bytes of a copy of `bytes` from `from` on. */
+function flipBytes(bytes: Uint8Array, rand: () => number, n: number, from = 0): Uint8Array {
+  const out = bytes.slice();
+  for (let k = 0; k < n && out.length > from; k++) {
+    out[from + Math.floor(rand() * (out.length - from))]! ^= 1 + Math.floor(rand() * 255);
+  }
+  return out;
+}
+
+/**
+ * A structure-aware mutation of a zipped Shapefile: a member dropped, truncated, its header or records corrupted, a
+ * bad or unknown .prj, a second layer, or the archive's own bytes broken. `part` names what was mutated.
+ */
+export function mutateShapefile(
+  files: Record<string, Uint8Array>,
+  rand: () => number,
+): { part: string; bytes: Uint8Array } {
+  const copy = { ...files };
+  const names = Object.keys(copy);
+  const member = names[Math.floor(rand() * names.length)]!;
+  const ext = member.slice(member.lastIndexOf(".") + 1);
+  switch (Math.floor(rand() * 8)) {
+    case 0:
+      delete copy[member];
+      return { part: `zip_no_${ext}`, bytes: zipSync(copy) };
+    case 1:
+      copy[member] = copy[member]!.slice(0, Math.floor(rand() * copy[member]!.length));
+      return { part: `zip_truncated_${ext}`, bytes: zipSync(copy) };
+    case 2:
+      copy[member] = flipBytes(copy[member]!, rand, 1 + Math.floor(rand() * 4), 0);
+      return { part: `zip_header_${ext}`, bytes: zipSync(copy) };
+    case 3:
+      copy[member] = flipBytes(
+        copy[member]!,
+        rand,
+        1 + Math.floor(rand() * 8),
+        Math.min(100, copy[member]!.length - 1),
+      );
+      return { part: `zip_records_${ext}`, bytes: zipSync(copy) };
+    case 4: {
+      const prjs = ['PROJCS["x",AUTHORITY["EPSG","999999"]]', "GEOGCS[", "not a WKT", ""];
+      copy["fuzz_counties.prj"] = new TextEncoder().encode(prjs[Math.floor(rand() * prjs.length)]!);
+      return { part: "zip_prj", bytes: zipSync(copy) };
+    }
+    case 5:
+      copy["other.shp"] = copy["fuzz_counties.shp"]!;
+      copy["other.dbf"] = copy["fuzz_counties.dbf"]!;
+      return { part: "zip_two_layers", bytes: zipSync(copy) };
+    case 6: {
+      const zip = zipSync(copy);
+      return { part: "zip_truncated", bytes: zip.slice(0, Math.floor(rand() * zip.length)) };
+    }
+    default:
+      return { part: "zip_bytes", bytes: flipBytes(zipSync(copy), rand, 1 + Math.floor(rand() * 6)) };
+  }
+}
+
+/** A mutation of a CSV with a WKT column: a broken or empty WKT, odd numbers, ragged rows, quotes, bad UTF-8. */
+export function mutateCsv(csv: string, rand: () => number): { part: string; bytes: Uint8Array } {
+  const lines = csv.split("\n");
+  const row = 1 + Math.floor(rand() * Math.max(1, lines.length - 2));
+  const line = lines[row] ?? "";
+  switch (Math.floor(rand() * 7)) {
+    case 0:
+      lines[row] = line.slice(0, Math.floor(rand() * line.length));
+      return { part: "csv_truncated_row", bytes: enc.encode(lines.join("\n")) };
+    case 1:
+      lines[row] = line.replace(/-?\d+\.\d+/, ["NaN", "1e400", "", "x", "-"][Math.floor(rand() * 5)]!);
+      return { part: "csv_number", bytes: enc.encode(lines.join("\n")) };
+    case 2:
+      lines[row] = line.replace(
+        /^"[^"]*"/,
+        ['""', '"POINT EMPTY"', '"CIRCLE(0 0, 1)"', '"POLYGON((0 0,1 1,0 0))"'][Math.floor(rand() * 4)]!,
+      );
+      return { part: "csv_wkt", bytes: enc.encode(lines.join("\n")) };
+    case 3:
+      lines[row] = `${line},extra,"`;
+      return { part: "csv_ragged", bytes: enc.encode(lines.join("\n")) };
+    case 4:
+      lines[0] = ["", "id,name", "WKT,WKT,id", "wkt;id;name"][Math.floor(rand() * 4)]!;
+      return { part: "csv_header", bytes: enc.encode(lines.join("\n")) };
+    case 5:
+      return { part: "csv_quote", bytes: enc.encode(csv.replace('"', "")) };
+    default:
+      return {
+        part: "csv_bytes",
+        bytes: new Uint8Array([...enc.encode(csv.slice(0, 40)), 0xff, 0xc0, ...enc.encode(csv.slice(40))]),
+      };
+  }
+}
+
 /** A streamed body is not needed here: every case is a small body (a few KB to ~60 KB). */
 export function fuzzGenerator(seed: number, inputs: FuzzInputs): (index: number) => FuzzCase {
   const rand = seededRandom(seed);
@@ -286,6 +400,7 @@ export function fuzzGenerator(seed: number, inputs: FuzzInputs): (index: number)
   };
   const counties = seedCounties();
   const files = inputs.flatgeobufs;
+  const seeds = inputs.vectorSeeds;
   const auth = { authorization: `Bearer ${inputs.token}` };
   const ownerAuth = { authorization: `Bearer ${inputs.owner}` };
   const jsonHeaders = { ...auth, "content-type": "application/json" };
@@ -392,6 +507,20 @@ export function fuzzGenerator(seed: number, inputs: FuzzInputs): (index: number)
       );
       return datasetCase(`dataset_fgb_${part}`, `fz-${seed}-${i}`, "application/flatgeobuf", bytes);
     }],
+    // Mutated Shapefile archives, CSVs and GeoPackages written by GDAL (a GeoPackage is not a Worker input: 415).
+    [seeds ? 12 : 0, (i) => {
+      const choice = rand();
+      if (choice < 0.5) {
+        const { part, bytes } = mutateShapefile(seeds!.shapefile, rand);
+        return datasetCase(`dataset_${part}`, `fz-${seed}-${i}`, "application/zip", bytes);
+      }
+      if (choice < 0.9) {
+        const { part, bytes } = mutateCsv(seeds!.csv, rand);
+        return datasetCase(`dataset_${part}`, `fz-${seed}-${i}`, "text/csv", bytes);
+      }
+      const gpkg = flipBytes(seeds!.geopackage, rand, int(4));
+      return datasetCase("dataset_gpkg", `fz-${seed}-${i}`, "application/geopackage+sqlite3", gpkg);
+    }],
     // Hostile job bodies (no valid base: syntax, types, sizes, encodings).
     [14, () => {
       const key = uuid();
@@ -402,7 +531,7 @@ export function fuzzGenerator(seed: number, inputs: FuzzInputs): (index: number)
         () => text + pick(["x", "}", "]", ",", "null"]),
         () => "[".repeat(pick([33, 64, 1000])) + "]".repeat(pick([0, 33, 1000])),
         () => text.replace(/-?\d+\.\d+/, pick(["NaN", "Infinity", "1e400", "-1e999", "0x10", "01", ".5"])),
-        () => text.replace('"EPSG:4326"', pick(['"EPSG:0"', '"EPSG:2263"', "4326", "null"])),
+        () => text.replace('"EPSG:4326"', pick(['"EPSG:0"', '"EPSG:999999"', "4326", "null"])),
         () => text.replace(/}$/, `,"${pick(["unexpected", "_cells", "__proto__"])}":1}`),
         () =>
           text.replace(

@@ -14,7 +14,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { devToken } from "./dev_token.ts";
-import { FUZZ_DATASETS, type FuzzCase, fuzzGenerator, seedCounties } from "./fuzz_cases.ts";
+import { FUZZ_DATASETS, type FuzzCase, fuzzGenerator, readVectorSeeds, seedCounties } from "./fuzz_cases.ts";
 import { isTerminal } from "../../shared/state_machine.ts";
 
 export interface FuzzTarget {
@@ -114,7 +114,8 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
     if (r.status !== 200) found(`/health answered ${r.status} ${when}`);
   };
 
-  const next = fuzzGenerator(options.seed, { token, owner, flatgeobufs });
+  const vectorSeeds = await readVectorSeeds(new URL("../../test/fixtures/gdal/", import.meta.url));
+  const next = fuzzGenerator(options.seed, { token, owner, flatgeobufs, vectorSeeds });
   const acceptedDatasets = new Set<string>(), rejectedDatasets = new Set<string>();
   const acceptedJobs = new Map<string, string>(), rejectedKeys = new Set<string>();
   let index = 0;

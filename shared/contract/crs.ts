@@ -1,35 +1,92 @@
 /**
- * Coordinate reference systems accepted at ingress and their normalization to
- * EPSG:4326 (lon/lat degrees), the only CRS the engine stores and computes in.
+ * Coordinate reference systems accepted at ingress (`input_crs`, `?crs=`, a file's own CRS) and asked for at egress
+ * (`output_crs`), and their conversion to and from EPSG:4326 (lon/lat degrees), the only CRS the engine stores and
+ * computes in. Definitions: every EPSG code of proj4-list (5,434 codes, epsg.io's proj4 strings; 86 KB gzipped in
+ * the bundle), given to proj4 only when a code is first used.
  */
 import proj4 from "proj4";
+import proj4List from "proj4-list";
 import type { Bbox, FlatGeometry } from "../../wasm/flat_geometry.ts";
 
-/** Every CRS code the service accepts (`input_crs`, `?crs=`). */
-export const SUPPORTED_CRS = ["EPSG:4326", "EPSG:3857"] as const;
-export type SupportedCrs = (typeof SUPPORTED_CRS)[number];
+/** An EPSG code the service knows, `EPSG:<n>`. */
+export type SupportedCrs = `EPSG:${number}`;
 export const DEFAULT_CRS: SupportedCrs = "EPSG:4326";
 
 /** Half the extent of EPSG:3857 in metres (π·6378137): the valid range of x and y is ±this. */
 export const WEB_MERCATOR_EXTENT = 20037508.342789244;
 
-export function isSupportedCrs(code: unknown): code is SupportedCrs {
-  return typeof code === "string" && (SUPPORTED_CRS as readonly string[]).includes(code);
+/** The definitions that proj4 cannot apply here: a datum shift grid (`+nadgrids=` other than `@null`) is not bundled. */
+function needsGrid(definition: string): boolean {
+  return /\+nadgrids=(?!@null)/.test(definition);
 }
 
-/** The valid coordinate ranges of a supported CRS: `[minX, minY, maxX, maxY]`. */
+/** The proj4 definition of `code` (`EPSG:n`, case as given), or undefined when the service cannot use it. */
+export function crsDefinition(code: string): string | undefined {
+  const definition = Object.hasOwn(proj4List, code) ? proj4List[code]![1] : undefined;
+  return definition === undefined || needsGrid(definition) ? undefined : definition;
+}
+
+export function isSupportedCrs(code: unknown): code is SupportedCrs {
+  return typeof code === "string" && crsDefinition(code) !== undefined;
+}
+
+/** Why `code` is refused, for a 422 that names it. */
+export function unsupportedCrsMessage(code: unknown): string {
+  const definition = typeof code === "string" && Object.hasOwn(proj4List, code) ? proj4List[code]![1] : undefined;
+  if (definition !== undefined) {
+    return `unsupported CRS ${JSON.stringify(code)}: it needs a datum shift grid the service does not hold`;
+  }
+  return `unsupported CRS ${JSON.stringify(code)}; give an EPSG code as "EPSG:<n>" (e.g. EPSG:4326, EPSG:27700)`;
+}
+
+/** A geographic CRS (lon/lat degrees). */
+function isGeographic(crs: SupportedCrs): boolean {
+  return /\+proj=longlat\b/.test(crsDefinition(crs) ?? "");
+}
+
+/**
+ * The valid coordinate ranges of a CRS: `[minX, minY, maxX, maxY]`. Projected CRSs other than EPSG:3857 get a
+ * generous finite box: their projected range is not tabulated, and positions outside the projection's domain are
+ * caught when they convert to a non-finite lon/lat.
+ */
 export function crsBounds(crs: SupportedCrs): Readonly<Bbox> {
-  return crs === "EPSG:4326"
-    ? [-180, -90, 180, 90]
-    : [-WEB_MERCATOR_EXTENT, -WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT];
+  if (crs === "EPSG:3857") {
+    return [-WEB_MERCATOR_EXTENT, -WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT, WEB_MERCATOR_EXTENT];
+  }
+  return isGeographic(crs) ? [-180, -90, 180, 90] : [-1e10, -1e10, 1e10, 1e10];
+}
+
+/** A CRS as an EPSG code, or as the converter to EPSG:4326 of a WKT definition (a Shapefile's .prj). */
+export type CrsRef = SupportedCrs | proj4.Converter;
+
+/**
+ * The CRS of a WKT definition (ESRI's or OGC's WKT 1, as GDAL writes a .prj): the EPSG code its top-level
+ * `AUTHORITY` names when the service knows it, EPSG:4326 for WGS 84 lon/lat (ESRI's `GCS_WGS_1984` names no code),
+ * else proj4's reading of the WKT itself. Throws a `RangeError`
+ * when proj4 cannot read it.
+ */
+export function crsFromWkt(wkt: string): CrsRef {
+  const authority = /AUTHORITY\[\s*"EPSG"\s*,\s*"?(\d+)"?\s*\]\s*\]\s*$/i.exec(wkt.trim());
+  const code = authority ? `EPSG:${authority[1]}` : undefined;
+  if (code && isSupportedCrs(code)) return code;
+  try {
+    const parsed = proj4.Proj(wkt) as proj4.ProjectionDefinition & { projName?: string; datumCode?: string };
+    if (parsed.projName === "longlat" && parsed.datumCode === "wgs84") return DEFAULT_CRS;
+    return proj4(wkt, crsDefinition(DEFAULT_CRS)!);
+  } catch (error) {
+    throw new RangeError(`the CRS definition cannot be read (${error instanceof Error ? error.message : error})`);
+  }
 }
 
 const converters = new Map<string, proj4.Converter>();
-function converter(from: SupportedCrs): proj4.Converter {
-  let conv = converters.get(from);
+function converter(crs: CrsRef): proj4.Converter {
+  if (typeof crs !== "string") return crs;
+  let conv = converters.get(crs);
   if (!conv) {
-    conv = proj4(from, "EPSG:4326");
-    converters.set(from, conv);
+    const definition = crsDefinition(crs);
+    if (definition === undefined) throw new RangeError(unsupportedCrsMessage(crs));
+    conv = proj4(definition, crsDefinition(DEFAULT_CRS)!);
+    converters.set(crs, conv);
   }
   return conv;
 }
@@ -46,8 +103,8 @@ const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi 
  * toWgs84InPlace(new Float64Array([-8238310.24, 4970071.58]), "EPSG:3857"); // ≈ [-74.006, 40.7128]
  * ```
  */
-export function toWgs84InPlace(xy: Float64Array, from: SupportedCrs): Float64Array {
-  if (from === "EPSG:4326") return xy;
+export function toWgs84InPlace(xy: Float64Array, from: CrsRef): Float64Array {
+  if (from === DEFAULT_CRS) return xy;
   const conv = converter(from);
   const p: [number, number] = [0, 0];
   for (let i = 0; i + 1 < xy.length; i += 2) {
@@ -60,9 +117,9 @@ export function toWgs84InPlace(xy: Float64Array, from: SupportedCrs): Float64Arr
   return xy;
 }
 
-/** Inverse of {@link toWgs84InPlace} (EPSG:4326 → `to`), for tests and output in a requested CRS. */
+/** Inverse of {@link toWgs84InPlace} (EPSG:4326 → `to`), for `output_crs`. */
 export function fromWgs84InPlace(xy: Float64Array, to: SupportedCrs): Float64Array {
-  if (to === "EPSG:4326") return xy;
+  if (to === DEFAULT_CRS) return xy;
   const conv = converter(to);
   const p: [number, number] = [0, 0];
   for (let i = 0; i + 1 < xy.length; i += 2) {
@@ -77,9 +134,17 @@ export function fromWgs84InPlace(xy: Float64Array, to: SupportedCrs): Float64Arr
 
 /** Normalizes a FlatGeometry (and its `parts`) to EPSG:4326 in place. */
 export function flatGeometryToWgs84(geometry: FlatGeometry, from: SupportedCrs): FlatGeometry {
-  if (from === "EPSG:4326") return geometry;
+  if (from === DEFAULT_CRS) return geometry;
   toWgs84InPlace(geometry.xy, from);
   for (const part of geometry.parts ?? []) flatGeometryToWgs84(part, from);
+  return geometry;
+}
+
+/** Converts a FlatGeometry (and its `parts`) from EPSG:4326 to `to` in place. */
+export function flatGeometryFromWgs84(geometry: FlatGeometry, to: SupportedCrs): FlatGeometry {
+  if (to === DEFAULT_CRS) return geometry;
+  fromWgs84InPlace(geometry.xy, to);
+  for (const part of geometry.parts ?? []) flatGeometryFromWgs84(part, to);
   return geometry;
 }
 
@@ -89,8 +154,8 @@ type Coords = number[] | Coords[];
  * Normalizes GeoJSON `coordinates` (any nesting) to EPSG:4326 in place, in one
  * bulk pass over a typed array. Extra ordinates (z) are kept untouched.
  */
-export function geoJsonCoordinatesToWgs84<T extends Coords>(coordinates: T, from: SupportedCrs): T {
-  if (from === "EPSG:4326") return coordinates;
+export function geoJsonCoordinatesToWgs84<T extends Coords>(coordinates: T, from: CrsRef): T {
+  if (from === DEFAULT_CRS) return coordinates;
   const positions: number[][] = [];
   const collect = (c: Coords) => {
     if (c.length > 0 && typeof c[0] === "number") positions.push(c as number[]);

@@ -1,7 +1,8 @@
 /** `PUT /v1/datasets/{name}` and `GET /v1/datasets/{name}`. */
 import { z } from "@hono/zod-openapi";
 import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
-import { DEFAULT_CRS, SUPPORTED_CRS } from "./crs.ts";
+import { DEFAULT_CRS } from "./crs.ts";
+import { InputCrs } from "./job.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
 import { RASTER_CRS, RASTER_DATA_TYPES } from "../raster/raster_info.ts";
 import { MAX_SNAP_M } from "./limits.ts";
@@ -18,6 +19,8 @@ export const DatasetParams = z.object({
  * `?classification` is optional: omitted, a new version keeps the current
  * version's tier, and a new dataset gets `internal`.
  */
+const CsvColumn = z.string().min(1).max(128).optional();
+
 export const DatasetPutQuery = z.object({
   classification: Classification.optional().openapi({
     param: { name: "classification", in: "query" },
@@ -28,12 +31,24 @@ export const DatasetPutQuery = z.object({
     .default("false")
     .transform((v) => v === "true")
     .openapi({ param: { name: "repair", in: "query" }, type: "boolean" }),
-  crs: z
-    .enum(SUPPORTED_CRS, {
-      error: (iss) => `unsupported CRS ${JSON.stringify(iss.input)}; supported: ${SUPPORTED_CRS.join(", ")}`,
-    })
-    .default(DEFAULT_CRS)
-    .openapi({ param: { name: "crs", in: "query" } }),
+  crs: InputCrs.default(DEFAULT_CRS).openapi({
+    param: { name: "crs", in: "query" },
+    description: "The coordinates' EPSG code when the file does not name its own (a FlatGeobuf header, a " +
+      "Shapefile's .prj, a GeoPackage's srs win over it).",
+  }),
+  wkt_column: CsvColumn.openapi({
+    param: { name: "wkt_column", in: "query" },
+    description: "text/csv: the column holding WKT geometries (default: a column named WKT, geometry, geom or " +
+      "the_geom, any case).",
+  }),
+  lon_column: CsvColumn.openapi({
+    param: { name: "lon_column", in: "query" },
+    description: "text/csv without a WKT column: the x/longitude column (default: lon, lng, long, longitude or x).",
+  }),
+  lat_column: CsvColumn.openapi({
+    param: { name: "lat_column", in: "query" },
+    description: "text/csv without a WKT column: the y/latitude column (default: lat, latitude or y).",
+  }),
   kind: z
     .enum(DATASET_KINDS, { error: (iss) => `unknown dataset kind ${JSON.stringify(iss.input)}` })
     .default("vector")
@@ -61,6 +76,8 @@ export const DATASET_MEDIA_TYPES = [
   "application/geo+json",
   "application/json",
   "application/flatgeobuf",
+  "application/zip",
+  "text/csv",
   "image/tiff",
 ] as const;
 

@@ -1,7 +1,7 @@
 /** `POST /v1/jobs`: the job request checked at ingress, and the 202 body. */
 import { z } from "@hono/zod-openapi";
 import { Bbox, DatasetName } from "./common.ts";
-import { DEFAULT_CRS, SUPPORTED_CRS, type SupportedCrs } from "./crs.ts";
+import { DEFAULT_CRS, isSupportedCrs, type SupportedCrs, unsupportedCrsMessage } from "./crs.ts";
 import { checkFeatureCollection, FeatureCollection } from "./geojson.ts";
 import { isLoopbackHost } from "../destination_policy.ts";
 import { DEFAULT_SLO_DEADLINE_MS, MAX_SLO_DEADLINE_MS, MAX_URL_LENGTH, PAYLOAD_LIMITS } from "./limits.ts";
@@ -31,10 +31,13 @@ export const PropertiesSelection = z
 export type PropertiesSelection = z.infer<typeof PropertiesSelection>;
 
 export const InputCrs = z
-  .enum(SUPPORTED_CRS, {
-    error: (iss) => `unsupported CRS ${JSON.stringify(iss.input)}; supported: ${SUPPORTED_CRS.join(", ")}`,
-  })
-  .openapi("Crs", { description: "A supported CRS; coordinates are normalized to EPSG:4326 at ingress." });
+  .string({ error: (iss) => unsupportedCrsMessage(iss.input) })
+  .refine(isSupportedCrs, { error: (iss) => unsupportedCrsMessage(iss.input) })
+  .openapi("Crs", {
+    description: "An EPSG code, `EPSG:<n>` (any of the 5,434 codes of proj4-list whose datum shift needs no grid " +
+      "file); coordinates are normalized to EPSG:4326 at ingress.",
+    example: "EPSG:27700",
+  });
 
 /** https; plain http only to a loopback host (allowed only with WEBHOOK_ALLOW_LOOPBACK, see destination_policy.ts). */
 const CallbackUrl = z
@@ -52,6 +55,10 @@ const CallbackUrl = z
 export const JOB_REQUEST_FIELDS = {
   job_idempotency_key: z.uuid({ version: "v4", error: "job_idempotency_key must be a UUID v4" }),
   input_crs: InputCrs.default(DEFAULT_CRS),
+  output_crs: InputCrs.default(DEFAULT_CRS).openapi({
+    description: "The CRS of the result's geometries (an EPSG code like `input_crs`); the engine computes in " +
+      "EPSG:4326 and converts the result when it is written.",
+  }),
   output_format: OutputFormat.default("geojson"),
   geometry_payload: FeatureCollection.optional(),
   left_dataset: DatasetName.optional(),
@@ -71,6 +78,8 @@ export interface CommonJobRequest {
   geometry_payload?: FeatureCollection;
   left_dataset?: string;
   input_crs: SupportedCrs;
+  output_crs?: string;
+  output_format?: string;
 }
 
 /** Reports one problem at `path`; false once enough are reported to stop looking. */
@@ -90,6 +99,9 @@ export function checkCommonRequest(
   const hasLeft = req.left_dataset !== undefined;
   if (hasPayload && hasLeft) add(["left_dataset"], "give either geometry_payload or left_dataset, not both");
   if (!hasPayload && !hasLeft) add(["geometry_payload"], "one of geometry_payload or left_dataset is required");
+  if (req.output_format === "geoparquet" && req.output_crs !== undefined && req.output_crs !== DEFAULT_CRS) {
+    add(["output_crs"], "a GeoParquet result is written in OGC:CRS84 (EPSG:4326 lon/lat); use geojson or flatgeobuf");
+  }
   // The semantic check walks coordinates the structural schema vouches for: a payload that failed it (an empty
   // ring, a one-number position) has its field errors already and is not walked.
   if (!req.geometry_payload || !payloadParsed) return null;

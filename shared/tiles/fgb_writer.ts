@@ -127,7 +127,16 @@ export function writeFlatGeobuf(features: readonly StoredFeature[], options: Wri
 export class ResultFlatGeobufWriter {
   readonly #encoder: FeatureEncoder;
 
-  constructor(readonly head: { columns: WrittenColumn[]; count: number; geometryType: GeometryType; name?: string }) {
+  constructor(
+    readonly head: {
+      columns: WrittenColumn[];
+      count: number;
+      geometryType: GeometryType;
+      name?: string;
+      /** The EPSG code of the geometries (default 4326). */
+      epsg?: number;
+    },
+  ) {
     this.#encoder = new FeatureEncoder(head.columns, 1 << 20);
   }
 
@@ -140,7 +149,7 @@ export class ResultFlatGeobufWriter {
       envelope: null,
       nodeSize: 0,
       name: this.head.name ?? "result",
-      epsg: 4326,
+      epsg: this.head.epsg ?? 4326,
       metadata: undefined,
     });
     const out = new Uint8Array(magicbytes.length + header.length);

@@ -13,7 +13,7 @@ import {
 import type { Pin } from "../../durable-objects/dataset_catalog/versions.ts";
 import { homeCellOf } from "../routing/job_id.ts";
 import { type DatasetDocument, flatGeometryToWgs84, toFlatFeatures } from "../../shared/contract/mod.ts";
-import type { SupportedCrs } from "../../shared/contract/crs.ts";
+import { isSupportedCrs, type SupportedCrs, unsupportedCrsMessage } from "../../shared/contract/crs.ts";
 import { publishDataset } from "../datasets/publish.ts";
 import { publishRaster } from "../datasets/publish_raster.ts";
 import { publishNetwork } from "../datasets/publish_network.ts";
@@ -192,7 +192,9 @@ export function scopedExtent<M extends { bbox: Bbox | null; tiles?: { bbox?: unk
 
 /** The upload's features in EPSG:4326: GeoJSON as checked by the contract, or a FlatGeobuf file (GDAL's too). */
 export function featuresOf(body: Exclude<DatasetBody, { format: "geotiff" }>, crs: SupportedCrs): FlatFeature[] {
-  if (body.format === "geojson") return toFlatFeatures(body.featureCollection, crs);
+  if (body.format === "geojson") {
+    return toFlatFeatures(body.featureCollection, body.crs ?? crs);
+  }
   let parsed;
   try {
     parsed = parseFlatGeobuf(body.bytes);
@@ -207,10 +209,10 @@ export function featuresOf(body: Exclude<DatasetBody, { format: "geotiff" }>, cr
   }
   // The file's own CRS wins over the query's default; an unsupported one is refused.
   const fileCrs = parsed.header.epsg === null ? crs : `EPSG:${parsed.header.epsg}`;
-  if (fileCrs !== "EPSG:4326" && fileCrs !== "EPSG:3857") {
+  if (!isSupportedCrs(fileCrs)) {
     throw new ValidationError(`The file's CRS ${fileCrs} is not supported.`, [{
       path: "body",
-      message: "use EPSG:4326 or EPSG:3857",
+      message: unsupportedCrsMessage(fileCrs),
     }]);
   }
   // The same id, property, range and limit checks as a GeoJSON body, in the file's own CRS.
@@ -219,5 +221,5 @@ export function featuresOf(body: Exclude<DatasetBody, { format: "geotiff" }>, cr
   issues.throwIfAny();
   return fileCrs === "EPSG:4326"
     ? parsed.features
-    : parsed.features.map((f) => ({ ...f, geometry: flatGeometryToWgs84(f.geometry, "EPSG:3857") }));
+    : parsed.features.map((f) => ({ ...f, geometry: flatGeometryToWgs84(f.geometry, fileCrs) }));
 }

@@ -19,6 +19,8 @@ import {
 } from "../../shared/contract/geojson.ts";
 import { DATASET_LIMITS, MAX_DATASET_BODY_BYTES } from "../../shared/contract/limits.ts";
 import { readBody } from "../http/body.ts";
+import { type CrsRef, DEFAULT_CRS, geoJsonCoordinatesToWgs84, type SupportedCrs } from "../../shared/contract/crs.ts";
+import { type CsvColumns, isVectorFileMediaType, readVectorFile } from "../datasets/formats/vector_file.ts";
 import { UnsupportedMediaTypeError, ValidationError } from "../../shared/problem.ts";
 import { collectFieldErrors, validationErrorFrom } from "../http/validation.ts";
 import { type AppContext, type AppEnv, problems, quoteEtag, router, security, traceHeaders } from "./openapi.ts";
@@ -31,6 +33,8 @@ export type DatasetBody =
     featureCollection: FeatureCollection;
     summary: FeatureCollectionSummary;
     bytes: Uint8Array;
+    /** The file's own CRS (a Shapefile's .prj), over `?crs=`. */
+    crs?: SupportedCrs;
   }
   | {
     /** Size and magic bytes checked; contents not parsed. */
@@ -80,6 +84,15 @@ function validateDatasetGeoJson(
   return { featureCollection: parsed.data, summary };
 }
 
+/** Converts the coordinates of a FeatureCollection not yet checked to EPSG:4326; what the schema refuses is left. */
+function geoJsonFeaturesToWgs84(fc: unknown, from: CrsRef): void {
+  const features = (fc as { features?: { geometry?: { coordinates?: unknown } | null }[] }).features ?? [];
+  for (const f of features) {
+    const coordinates = f.geometry?.coordinates;
+    if (Array.isArray(coordinates)) geoJsonCoordinatesToWgs84(coordinates as number[][], from);
+  }
+}
+
 const VECTOR_MEDIA_TYPES = DATASET_MEDIA_TYPES.filter((t) => t !== "image/tiff");
 
 /**
@@ -90,19 +103,19 @@ export function datasetBody(
   mediaType: string | undefined,
   bytes: Uint8Array,
   json: unknown,
-  query: { crs: DatasetPutQuery["crs"]; kind: "vector" },
+  query: { crs: DatasetPutQuery["crs"]; kind: "vector" } & CsvColumns,
 ): Exclude<DatasetBody, { format: "geotiff" }>;
 export function datasetBody(
   mediaType: string | undefined,
   bytes: Uint8Array,
   json: unknown,
-  query: Pick<DatasetPutQuery, "crs" | "kind">,
+  query: Pick<DatasetPutQuery, "crs" | "kind"> & CsvColumns,
 ): DatasetBody;
 export function datasetBody(
   mediaType: string | undefined,
   bytes: Uint8Array,
   json: unknown,
-  query: Pick<DatasetPutQuery, "crs" | "kind">,
+  query: Pick<DatasetPutQuery, "crs" | "kind"> & CsvColumns,
 ): DatasetBody {
   const crs = query.crs;
   if (query.kind === "raster") {
@@ -111,6 +124,15 @@ export function datasetBody(
   }
   if (mediaType === "image/tiff") {
     throw new UnsupportedMediaTypeError(`${mediaType} (without ?kind=raster)`, VECTOR_MEDIA_TYPES);
+  }
+  if (isVectorFileMediaType(mediaType)) {
+    const file = readVectorFile(mediaType, bytes, query);
+    // A .prj given as WKT without an EPSG code the service knows: readVectorFile converted it to EPSG:4326.
+    const fileCrs = file.crs === undefined ? crs : typeof file.crs === "string" ? file.crs : DEFAULT_CRS;
+    if (typeof file.crs !== "string" && file.crs !== undefined) {
+      geoJsonFeaturesToWgs84(file.featureCollection, file.crs);
+    }
+    return { format: "geojson", ...validateDatasetGeoJson(file.featureCollection, fileCrs), bytes, crs: fileCrs };
   }
   if (mediaType !== "application/flatgeobuf") {
     return { format: "geojson", ...validateDatasetGeoJson(json, crs), bytes };
@@ -130,6 +152,8 @@ export const datasetContent = {
     "application/geo+json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
     "application/json": { schema: { $ref: "#/components/schemas/FeatureCollection" } },
     "application/flatgeobuf": { schema: { type: "string", format: "binary" } },
+    "application/zip": { schema: { type: "string", format: "binary" } },
+    "text/csv": { schema: { type: "string" } },
     "image/tiff": { schema: { type: "string", format: "binary" } },
   },
 } as const;

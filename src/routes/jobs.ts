@@ -29,6 +29,7 @@ import { SIGNED_LINK_TTL_S, signResultLink, verifyResultLink } from "../results/
 import { assertCanRead, type Claims, OPERATOR_ROLE } from "../auth/mod.ts";
 import { authorizeJobSpec, authorizeReads, claimsSummary } from "../../shared/auth/job_policy.ts";
 import { toFlatFeatures } from "../../shared/contract/mod.ts";
+import { DEFAULT_CRS, type SupportedCrs } from "../../shared/contract/crs.ts";
 import type { JobRequest } from "../../operations/request.ts";
 import { operationOf } from "../../operations/mod.ts";
 import type { ResolvedLeft } from "../../operations/operation.ts";
@@ -139,6 +140,7 @@ export const jobService: JobService = {
       resolution,
       request_hash: requestFingerprint,
       output_format: request.output_format,
+      ...(request.output_crs !== DEFAULT_CRS ? { output_crs: request.output_crs as SupportedCrs } : {}),
       partitions,
       members,
       slo_deadline_ms: request.slo_deadline_ms,

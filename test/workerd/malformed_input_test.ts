@@ -147,8 +147,8 @@ Deno.test("malformed job submissions: documented 4xx problems with field paths, 
       ],
     );
     await rejects(
-      "an unsupported input_crs (EPSG:27700) is 422",
-      json(validJob({ input_crs: "EPSG:27700" })),
+      "an unknown input_crs (EPSG:999999) is 422",
+      json(validJob({ input_crs: "EPSG:999999" })),
       422,
       ["input_crs"],
     );

@@ -71,7 +71,7 @@ Deno.test("JobRequest rejects a non-v4 uuid key", () => {
 Deno.test("JobRequest rejects an unknown spatial_operation", () =>
   expectError(validJob({ spatial_operation: "buffer" }), "spatial_operation"));
 Deno.test("JobRequest rejects an unsupported input_crs with 422 naming it", () =>
-  expectError(validJob({ input_crs: "EPSG:2263" }), "input_crs", /unsupported CRS "EPSG:2263"/));
+  expectError(validJob({ input_crs: "EPSG:999999" }), "input_crs", /unsupported CRS "EPSG:999999"/));
 Deno.test("JobRequest rejects an unknown output_format", () =>
   expectError(validJob({ output_format: "shapefile" }), "output_format"));
 Deno.test("JobRequest needs exactly one of geometry_payload / left_dataset", () => {

@@ -330,7 +330,7 @@ Deno.test("PUT /v1/datasets/{name} rejects bad query, CRS, ids, content type and
     await app.request(path, { method: "PUT", headers: await authed({ "content-type": ct, ...extra }), body }, TEST_ENV);
   let p = await expectProblem(await put("/v1/datasets/roads?classification=secret", fcBody), 422);
   equal(p.errors[0].path, "classification");
-  p = await expectProblem(await put("/v1/datasets/roads?crs=EPSG:2263", fcBody), 422);
+  p = await expectProblem(await put("/v1/datasets/roads?crs=EPSG:999999", fcBody), 422);
   match(p.errors[0].message, /unsupported CRS/);
   p = await expectProblem(await put("/v1/datasets/roads?repair=maybe", fcBody), 422);
   const dup = JSON.stringify({
@@ -343,7 +343,7 @@ Deno.test("PUT /v1/datasets/{name} rejects bad query, CRS, ids, content type and
   });
   p = await expectProblem(await put("/v1/datasets/roads", dup), 422);
   deepEqual(p.errors.map((e: { path: string }) => e.path), ["features[1].id", "features[2].id"]);
-  await expectProblem(await put("/v1/datasets/roads", fcBody, "text/csv"), 415);
+  await expectProblem(await put("/v1/datasets/roads", fcBody, "text/plain"), 415);
   await expectProblem(
     await put("/v1/datasets/roads", "x", "application/json", { "content-length": String(MAX_DATASET_BODY_BYTES + 1) }),
     413,

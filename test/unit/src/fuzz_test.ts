@@ -7,7 +7,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { seededRandom } from "../../../scripts/lib/seeded_random.ts";
-import { fuzzGenerator } from "../../../scripts/lib/fuzz_cases.ts";
+import { fuzzGenerator, readVectorSeeds } from "../../../scripts/lib/fuzz_cases.ts";
 import { captureLogs, signToken, TEST_ENV } from "./auth/test_tokens.ts";
 import { square, validJob } from "../shared/contract/fixtures.ts";
 import { recordingApp } from "./app_harness.ts";
@@ -20,7 +20,8 @@ const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 const BAD_VALUES: Record<string, unknown[]> = {
   job_idempotency_key: [null, 1, "", "not-a-uuid", "9b2f4c3e-1d2a-1b7c-8e9f-0a1b2c3d4e5f", [], {}],
   spatial_operation: [null, 0, "", "union", "POLYGON_INTERSECTION", [], {}],
-  input_crs: [null, 4326, "", "EPSG:2263", "epsg:4326", "WGS84", []],
+  input_crs: [null, 4326, "", "EPSG:999999", "epsg:4326", "WGS84", []],
+  output_crs: [null, 4326, "", "EPSG:0", "WGS84", []],
   output_format: [null, 1, "", "shp", "GeoJSON", {}],
   dataset: [null, 1, "", "../x", "a b", "-lead", "x".repeat(200), []],
   bbox: [null, "0,0,1,1", [0, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [-181, 0, 0, 1], [0, -91, 1, 0], [0, 0, 1, "1"], {}],
@@ -213,7 +214,8 @@ Deno.test("fuzz: 5,000 structure-aware job and dataset bodies (mutated us-atlas 
         Deno.readFile(new URL(`../../fixtures/gdal/${f}`, import.meta.url))
       ),
     );
-    const next = fuzzGenerator(20261205, { token, owner: token, flatgeobufs });
+    const vectorSeeds = await readVectorSeeds(new URL("../../fixtures/gdal/", import.meta.url));
+    const next = fuzzGenerator(20261205, { token, owner: token, flatgeobufs, vectorSeeds });
     const statuses = new Map<number, number>();
     for (let i = 0; i < 5_000; i++) {
       const c = next(i);
