@@ -76,6 +76,9 @@ export class ReprojectedRow implements RowView {
   properties(): Record<string, number> | undefined {
     return this.row.properties();
   }
+  attribute(k: number): unknown {
+    return this.row.attribute(k);
+  }
 }
 
 function copyGeometry(g: FlatGeometry): FlatGeometry {
