@@ -11,6 +11,11 @@
  * the workerd processes' CPU time (user + system, every thread) per answered submit, which also holds the
  * little work of the job each submit starts, and the load average. Then the median of the pair ratios.
  *
+ * A loaded machine (other work on its cores) starves the service long before the rate does: then few submits are
+ * answered within the run and the CPU per answered submit means little. So each run first sends `--sequential`
+ * submits one after another (closed loop: nothing queues) and reports their latency and the CPU they cost, which the
+ * machine's load moves far less than it moves latency.
+ *
  * @example
  * ```sh
  * deno task bench:submit                                 # worktree vs 77c9092, 2 pairs, 200/s for 30 s
@@ -35,6 +40,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "30" },
     subjects: { type: "string", default: "100" },
     points: { type: "string", default: "offshore" },
+    sequential: { type: "string", default: "100" },
     help: { type: "boolean", default: false },
   },
 });
@@ -46,13 +52,16 @@ if (flags.help) {
   --rate <n>                submits per second (default 200)
   --seconds <n>             load duration per run (default 30)
   --subjects <n>            token subjects the load is spread over (default 100)
-  --points <offshore|conus> offshore: jobs without a partition (the submit path alone); conus: jobs that run`);
+  --points <offshore|conus> offshore: jobs without a partition (the submit path alone); conus: jobs that run
+  --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)`);
   Deno.exit(0);
 }
 
 interface Run {
   ref: string;
   commit: string;
+  /** The closed-loop submits: each latency, ms, and the workerd CPU per submit. */
+  sequential: { p50: number; p99: number; cpuMs: number };
   result: LoadResult;
   cpuMsPerSubmit: number;
   loadAverage: string;
@@ -114,6 +123,7 @@ async function runOnce(ref: string): Promise<Run> {
     };
     await load("20", "2"); // warm: module, GEOS, the Durable Objects' first storage
     await new Promise((r) => setTimeout(r, 2_000));
+    const sequential = await closedLoop(service.pgid, direct, tokens);
     const cpu0 = workerdCpuSeconds(service.pgid);
     const loadAtStart = loadAverage();
     const result = await load(flags.rate, flags.seconds);
@@ -121,6 +131,7 @@ async function runOnce(ref: string): Promise<Run> {
     return {
       ref,
       commit: tree.commit.slice(0, 10),
+      sequential,
       result,
       cpuMsPerSubmit: (cpu * 1000) / Math.max(1, result.completed),
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
@@ -132,6 +143,39 @@ async function runOnce(ref: string): Promise<Run> {
     await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
   }
 }
+
+/** `--sequential` submits, each once the previous one was answered; CPU counted until their jobs ended. */
+async function closedLoop(pgid: number, url: string, tokens: string[]): Promise<Run["sequential"]> {
+  const n = Number(flags.sequential);
+  const ms: number[] = [];
+  const cpu0 = workerdCpuSeconds(pgid);
+  for (let i = 0; i < n; i++) {
+    const body = JSON.stringify({
+      job_idempotency_key: crypto.randomUUID(),
+      spatial_operation: "point_in_polygon",
+      dataset: "counties",
+      geometry_payload: {
+        type: "FeatureCollection",
+        features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
+      },
+    });
+    const t0 = performance.now();
+    const response = await fetch(`${url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, "content-type": "application/json" },
+      body,
+    });
+    await response.body?.cancel();
+    if (response.status !== 202) throw new Error(`sequential submit answered ${response.status}`);
+    ms.push(performance.now() - t0);
+  }
+  await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
+  const cpuMs = ((workerdCpuSeconds(pgid) - cpu0) * 1000) / n;
+  ms.sort((a, b) => a - b);
+  return { p50: ms[Math.floor(n / 2)]!, p99: ms[Math.min(n - 1, Math.floor(0.99 * n))]!, cpuMs };
+}
+/** Open Pacific: a job without a partition. */
+const OFFSHORE = [-135, 5];
 
 const runs: Run[] = [];
 for (let pair = 0; pair < Number(flags.pairs); pair++) {
@@ -148,6 +192,8 @@ for (let pair = 0; pair < Number(flags.pairs); pair++) {
 const header = [
   "ref",
   "commit",
+  "sequential p50 / p99 ms",
+  "sequential CPU ms/submit",
   "sent",
   "achieved/s",
   "p50 ms",
@@ -156,12 +202,14 @@ const header = [
   "max ms",
   "statuses",
   "errors",
-  "CPU ms/submit",
+  "CPU ms/answered submit",
   "load average (1, 5, 15 min)",
 ];
 const rows = runs.map((r) => [
   r.ref,
   r.commit,
+  `${r.sequential.p50.toFixed(1)} / ${r.sequential.p99.toFixed(1)}`,
+  r.sequential.cpuMs.toFixed(2),
   String(r.result.sent),
   r.result.achieved_rps.toFixed(1),
   String(r.result.latency_ms.p50),
@@ -185,7 +233,9 @@ const ratios = (pick: (r: Run) => number) => {
 console.log(
   `\n${flags.ref} / ${flags.base}, median of ${runs.length / 2} pair ratios (spread): p50 ${
     ratios((r) => r.result.latency_ms.p50)
-  }, p99 ${ratios((r) => r.result.latency_ms.p99)}, CPU per submit ${ratios((r) => r.cpuMsPerSubmit)}`,
+  }, p99 ${ratios((r) => r.result.latency_ms.p99)}, CPU per submit ${
+    ratios((r) => r.cpuMsPerSubmit)
+  }; sequential: p50 ${ratios((r) => r.sequential.p50)}, CPU per submit ${ratios((r) => r.sequential.cpuMs)}`,
 );
 for (const r of runs) {
   const stages = Object.entries(r.result.stages_ms ?? {}).map(([n, { p50, p99 }]) => `${n} ${p50} / ${p99}`);
