@@ -50,6 +50,17 @@ export class DatasetCatalog extends DurableObject<Env> {
   /** undefined: not loaded yet (or a publish changed it). */
   #current: DatasetManifest | null | undefined;
 
+  /**
+   * The current version's number, and its manifest unless it is `known` (the caller holds that version's
+   * manifest already: a version never changes). Null if never published. A submit asks this every time,
+   * since the current version is what a publish changes, but a hot dataset's tile map crosses only once.
+   */
+  currentUnless(known: number | null): { version: number; manifest: DatasetManifest | null } | null {
+    const manifest = this.current();
+    if (!manifest) return null;
+    return { version: manifest.version, manifest: manifest.version === known ? null : manifest };
+  }
+
   /** The current manifest and the list of published versions, or null if never published. */
   describe(): { manifest: DatasetManifest; versions: DatasetVersionEntry[] } | null {
     const manifest = this.current();

@@ -8,6 +8,7 @@ import type { JobError, JobRecord } from "../../shared/job_record.ts";
 import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { Span } from "../../shared/telemetry/span.ts";
 import { config } from "../../shared/config.ts";
+import { catalogStub } from "../../shared/routing/partitions.ts";
 import { backoffMs } from "./backoff.ts";
 import { mergeAndCommit } from "./commit.ts";
 import { jobOperation } from "./executor.ts";
@@ -37,6 +38,8 @@ export async function advanceJob(p: Partition, job: JobRecord): Promise<void> {
 async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<void> {
   const actor = `partition:${job.spec.home_cell}`;
   if (job.status === "QUEUED") {
+    const pinned = await pinVersions(p, job, span);
+    if (pinned === "unreachable") return;
     const degradation = jobOperation(job.spec.operation).approximates ? sloDegradation(job.spec) : null;
     job = p.ledger.transition(job.job_id, "IN_PROGRESS", actor, {
       attempts: job.attempts + 1,
@@ -46,6 +49,11 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
     }, degradation ?? undefined);
     span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
     if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
+    if (pinned === "deleted") {
+      failJob(p.ledger, job, actor, VERSION_DELETED);
+      span.logger.warn("a dataset version the job reads was deleted before it started");
+      return;
+    }
   }
   if (job.status !== "IN_PROGRESS") {
     if (job.result) await rematerialize(p, job, span);
@@ -74,6 +82,34 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
   const failed = dispatched.filter((r) => r.status === "rejected").length;
   p.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);
   span.logger.info("tasks dispatched", { partitions: job.partitions_total, failed });
+}
+
+const VERSION_DELETED: JobError = {
+  type: "urn:spatial-jobs:problem:dataset-version-deleted",
+  title: "Dataset version deleted",
+  status: 409,
+  detail: "A dataset version the job reads was deleted between its submit and its start; submit again with a " +
+    "new job_idempotency_key.",
+  retryable: false,
+};
+
+/**
+ * Records the job as a reader of each dataset version it reads, before any partition reads one: a delete is
+ * refused from then on (src/routes/datasets.ts deleteVersion). Here rather than on the submit path, which it
+ * would lengthen by one Durable Object round trip; idempotent, so every start of an attempt pins again.
+ */
+async function pinVersions(p: Partition, job: JobRecord, span: Span): Promise<"pinned" | "deleted" | "unreachable"> {
+  const sides = [job.spec.left, job.spec.right].flatMap((side) => side.kind === "dataset" ? [side] : []);
+  try {
+    const pins = await Promise.all(sides.map((side) => catalogStub(p.env, side.name).pin(side.version, job.job_id)));
+    return pins.every(Boolean) ? "pinned" : "deleted";
+  } catch (error) {
+    span.logger.warn("dataset catalog not reached to pin the job's versions; retrying", {
+      detail: errorMessage(error),
+    });
+    p.ledger.touch(job.job_id, Date.now() + RETRY_REPORT_MS);
+    return "unreachable";
+  }
 }
 
 async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {

@@ -138,6 +138,7 @@ const out: LoadResult = {
   latency_ms: {
     p50: result.percentiles[50],
     p90: result.percentiles[90],
+    p95: result.percentiles[95],
     p99: result.percentiles[99],
     max: result.maxLatencyMs,
     mean: result.meanLatencyMs,

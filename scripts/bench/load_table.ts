@@ -22,7 +22,7 @@ export interface LoadResult {
   non2xx_samples?: Record<string, string>;
   /** The service's own Server-Timing per stage (`total` is its whole handling, from the Worker's first middleware). */
   stages_ms?: Record<string, { n: number; p50: number; p99: number }>;
-  latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
+  latency_ms: { p50: number; p90: number; p95?: number; p99: number; max: number; mean: number };
 }
 
 export const LOAD_HEADER = [

@@ -39,7 +39,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationE
 import { listOwnJobs } from "../jobs/list.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
-import { catalogStub, idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { currentManifest } from "../datasets/manifest_cache.ts";
+import type { Admission } from "../http/rate_limit.ts";
 import { toBase64 } from "../../shared/tiles/inline_tile.ts";
 import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
@@ -60,7 +62,20 @@ export const jobService: JobService = {
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
     const operation = operationOf(request.spatial_operation)!;
-    const right = await wrapTime(c, "catalog", pinDataset(c, request.dataset, "dataset", claims));
+    // Durable Object round 1: the caller's rate limit (taken by the middleware) beside every dataset the job reads.
+    const fields = ["dataset", ...(request.left_dataset ? ["left_dataset"] : []), ...(operation.pins ?? [])];
+    const named = fields.flatMap((field) => {
+      const name = (request as Record<string, unknown>)[field];
+      return typeof name === "string" ? [{ field, name }] : [];
+    });
+    const manifests = await firstRound(
+      c.var.admission,
+      named.map(({ field, name }) => wrapTime(c, catalogStage(field), currentManifest(env, name), "DO round 1")),
+    );
+    const byField = new Map(
+      named.map(({ field, name }, i) => [field, readable(c, manifests[i]!, name, field, claims)]),
+    );
+    const right = byField.get("dataset")!;
     if (datasetKind(right) !== operation.datasetKind) {
       throw new ValidationError(`Dataset "${right.name}" is a ${datasetKind(right)} dataset.`, [
         { path: "dataset", message: `${operation.name} needs a ${operation.datasetKind} dataset` },
@@ -69,13 +84,7 @@ export const jobService: JobService = {
     const resolution = "resolution" in right ? right.resolution : config(env).PARTITION_RESOLUTION;
     const requestFingerprint = await requestHash(request);
     const left = request.left_dataset
-      ? datasetSide(
-        vectorSide(
-          await wrapTime(c, "catalog_left", pinDataset(c, request.left_dataset, "left_dataset", claims)),
-          "left_dataset",
-        ),
-        resolution,
-      )
+      ? datasetSide(vectorSide(byField.get("left_dataset")!, "left_dataset"), resolution)
       : await wrapTime(
         c,
         "payload",
@@ -89,8 +98,8 @@ export const jobService: JobService = {
 
     const pinned: Record<string, DatasetManifest> = {};
     for (const field of operation.pins ?? []) {
-      const name = (request as Record<string, unknown>)[field];
-      if (typeof name === "string") pinned[field] = await pinDataset(c, name, field, claims);
+      const manifest = byField.get(field);
+      if (manifest) pinned[field] = manifest;
     }
     const leftField = request.left_dataset ? "left_dataset" : "geometry_payload";
     const typeErrors = operation.checkInputs(left, right, leftField);
@@ -154,26 +163,30 @@ export const jobService: JobService = {
       ...(properties.length ? { properties } : {}),
     };
 
+    // Round 2: the key. Nothing was written before it; a refused request (429, 4xx above, 409 here) writes nothing.
     const claim = await wrapTime(
       c,
       "claim",
       idempotencyStub(env, claims.sub).claim(request.job_idempotency_key, draft),
+      "DO round 2",
     );
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
     const spec = claim.spec;
     const home = partitionStub(env, spec.home_cell);
-    if (claim.outcome === "existing") {
-      const job = await wrapTime(c, "home", home.job(spec.job_id));
-      if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
-    }
-    // The versions the job reads may not be deleted while it runs (src/routes/datasets.ts deleteVersion).
-    await wrapTime(c, "pin", pinVersions(env, spec));
-    // First submit, or a replay after a crash between the claim and the home's record: (re)write the payload.
-    // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
+    let round = 3;
     if (left.uploads) {
+      // A replay whose job its home recorded is answered as it is; otherwise (first submit, or a replay after a
+      // crash between the claim and the home's record) the payload is (re)written before the home may read it.
+      // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
+      if (claim.outcome === "existing") {
+        const job = await wrapTime(c, "home_job", home.job(spec.job_id), `DO round ${round++}`);
+        if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
+      }
       await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads, { job_id: spec.job_id }));
     }
-    const outcome = await wrapTime(c, "home", home.submit(spec));
+    // Round 3: the home records the job (idempotent by job id: a replay gets the recorded one) and pins the dataset
+    // versions it reads before it starts it (durable-objects/partition_ledger/home.ts).
+    const outcome = await wrapTime(c, "home", home.submit(spec), `DO round ${round}`);
     if (!outcome.ok) throw new ForbiddenError(outcome.reason);
     const { created, job } = outcome;
     logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
@@ -238,20 +251,6 @@ async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord>
   return job;
 }
 
-/** Records the job as a reader of each dataset version it pinned; 409 when one was deleted since it was read. */
-async function pinVersions(env: Env, spec: JobSpec): Promise<void> {
-  for (const side of [spec.left, spec.right]) {
-    if (side.kind !== "dataset") continue;
-    if (!(await catalogStub(env, side.name).pin(side.version, spec.job_id))) {
-      throw new ConflictError(
-        `Version ${side.version} of dataset "${side.name}" was deleted while the job was submitted; submit again ` +
-          "with a new job_idempotency_key.",
-        "dataset-version-deleted",
-      );
-    }
-  }
-}
-
 /** The caller's job, if the caller may also read what it read (its result holds those features). */
 async function readableJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord> {
   const job = await ownJob(c, jobId, claims);
@@ -295,9 +294,29 @@ function resultUnavailable(jobId: string): ProblemError {
   });
 }
 
+/**
+ * Round 1's answers, once every call settled: a refused rate-limit take first (429 wins, as when it came first),
+ * then the first failed lookup.
+ */
+async function firstRound<T>(admission: Admission | undefined, lookups: Promise<T>[]): Promise<T[]> {
+  const [taken, ...settled] = await Promise.allSettled([admission, ...lookups]);
+  for (const outcome of [taken!, ...settled]) if (outcome.status === "rejected") throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
+/** The Server-Timing name of a dataset field's catalog call. */
+function catalogStage(field: string): string {
+  return field === "dataset" ? "catalog" : field === "left_dataset" ? "catalog_left" : `catalog_${field}`;
+}
+
 /** The dataset's current manifest (the version the job pins), if it is published and the caller may read it. */
-async function pinDataset(c: Ctx, name: string, field: string, claims: Claims): Promise<DatasetManifest> {
-  const manifest = await catalogStub(c.env, name).current();
+function readable(
+  c: Ctx,
+  manifest: DatasetManifest | null,
+  name: string,
+  field: string,
+  claims: Claims,
+): DatasetManifest {
   if (!manifest) {
     throw new ValidationError(`Dataset "${name}" is not published.`, [{ path: field, message: "unknown dataset" }]);
   }

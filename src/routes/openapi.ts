@@ -2,6 +2,7 @@
  * What every route sub-app shares: the Hono env, {@link router} (an `OpenAPIHono` with the one validation hook),
  * and the OpenAPI pieces repeated across routes (problem responses, bearer security, trace headers, `job_id`).
  */
+import type { Admission } from "../http/rate_limit.ts";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Claims } from "../../shared/auth/claims.ts";
@@ -12,7 +13,11 @@ import type { TraceVariables } from "../http/trace.ts";
 import { validationHook } from "../http/validation.ts";
 
 /** Context variables available to handlers. */
-export type AppVariables = TraceVariables & Partial<BodyVariables> & { claims: Claims };
+export type AppVariables = TraceVariables & Partial<BodyVariables> & {
+  claims: Claims;
+  /** A submit's rate-limit take, in flight (src/http/rate_limit.ts); absent when the limiter is off. */
+  admission?: Admission;
+};
 /** The Hono env of the app and of every sub-app. */
 export interface AppEnv {
   Bindings: Env;

@@ -215,7 +215,7 @@ Deno.test("auth, ABAC and submission rate limit at the edge (HS256, JWT_AUDIENCE
     });
 
     await t.step(
-      "the 6th rapid submission of one subject (burst 5) → 429 with Retry-After; others unaffected",
+      "the 6th rapid submission of one subject (burst 5) → 429 with Retry-After, also when its dataset is unknown; others unaffected",
       async () => {
         const bursty = await hs256(claims({ sub: "bursty" }));
         const statuses: number[] = [];
@@ -225,6 +225,8 @@ Deno.test("auth, ABAC and submission rate limit at the edge (HS256, JWT_AUDIENCE
         assertProblem(limited, 429);
         const retryAfter = Number(limited.headers.get("retry-after"));
         ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
+        // The limit answers before the catalog would (422: unknown dataset).
+        assertProblem(await call(service, "POST", "/v1/jobs", bursty, job({ dataset: "no-such-dataset" })), 429);
         const other = await hs256(claims({ sub: "calm" }));
         equal((await call(service, "POST", "/v1/jobs", other, "{")).status, 400, "another subject is not limited");
         equal((await call(service, "GET", "/v1/datasets/zones", bursty)).status, 200, "reads are not limited");

@@ -106,10 +106,18 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
     );
 
     await t.step(
-      "Server-Timing names a submit's stages: a small payload travels in the spec (no upload), a larger one goes to R2",
+      "Server-Timing names a submit's stages and its Durable Object calls' round trips: three in sequence for a " +
+        "payload job (small in the spec, larger in R2) and for a dataset job",
       async () => {
-        const stagesOf = (response: Response) =>
-          (response.headers.get("server-timing") ?? "").split(",").map((m) => m.trim().split(";")[0]);
+        const metricsOf = (response: Response) =>
+          (response.headers.get("server-timing") ?? "").split(",").map((m) => {
+            const [name, ...params] = m.trim().split(";");
+            return { name: name!, round: Number(params.join(";").match(/desc="DO round (\d+)"/)?.[1] ?? 0) };
+          });
+        const stagesOf = (response: Response) => metricsOf(response).map((m) => m.name).sort();
+        /** Each Durable Object call's round trip: calls of one round run side by side. */
+        const roundsOf = (response: Response) =>
+          Object.fromEntries(metricsOf(response).filter((m) => m.round > 0).map((m) => [m.name, m.round]));
         const points = await inputFeatures("points_sample");
         const expected = await readJsonFixture<Pair[]>("postgis/point_in_polygon_points_counties.json");
         const inside = points.find((f) => expected.some((p) => p.left_id === f.id))!;
@@ -119,7 +127,8 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection([inside]),
         });
         equal(small.status, 202);
-        deepEqual(stagesOf(small), ["rate_limit", "catalog", "payload", "claim", "pin", "home", "total"]);
+        deepEqual(stagesOf(small), ["catalog", "claim", "home", "payload", "rate_limit", "total"]);
+        deepEqual(roundsOf(small), { rate_limit: 1, catalog: 1, claim: 2, home: 3 });
         const { job_id } = await small.json();
         const read = await service.fetch(`/v1/jobs/${job_id}`, { headers: await authHeaders() });
         await read.body?.cancel();
@@ -136,8 +145,19 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection(points.slice(0, 1000)),
         });
         equal(large.status, 202);
-        deepEqual(stagesOf(large), ["rate_limit", "catalog", "payload", "claim", "pin", "upload", "home", "total"]);
+        deepEqual(stagesOf(large), ["catalog", "claim", "home", "payload", "rate_limit", "total", "upload"]);
+        deepEqual(roundsOf(large), { rate_limit: 1, catalog: 1, claim: 2, home: 3 });
         equal((await waitForJob(service, (await large.json()).job_id)).status, "COMPLETED");
+
+        const datasets = await submit(service, {
+          spatial_operation: "polygon_intersection",
+          left_dataset: "counties",
+          dataset: "grid",
+          bbox: [-105.5, 38.5, -104.0, 40.2],
+        });
+        equal(datasets.status, 202);
+        deepEqual(roundsOf(datasets), { rate_limit: 1, catalog: 1, catalog_left: 1, claim: 2, home: 3 });
+        equal((await waitForJob(service, (await datasets.json()).job_id)).status, "COMPLETED");
       },
     );
 

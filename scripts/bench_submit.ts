@@ -1,0 +1,243 @@
+/**
+ * `deno task bench:submit`: the submit path under a constant arrival rate, this tree beside a reference commit,
+ * alternating (A, B, A, B …) so that the machine's drift hits both. Not a test: it prints a table.
+ *
+ * Each run starts a fresh dev server from a snapshot of its ref (fresh state), publishes the counties, sends a
+ * few submits to warm it, then `scripts/bench/load_submit.ts` (loadtest, open loop) sends `--rate` submits/s for
+ * `--seconds` to the runtime's own socket (not wrangler's proxy): one-point `point_in_polygon` payloads,
+ * each a fresh key, spread over `--subjects` token subjects so the per-subject rate limit (on, as deployed)
+ * is not what is measured. Offshore points by default: their jobs have no partition, so the submit path is
+ * what runs. Printed per run: p50/p95/p99, the achieved rate, answers other than 202 and connection errors,
+ * the workerd processes' CPU time (user + system, every thread) per answered submit, which also holds the
+ * little work of the job each submit starts, and the load average. Then the median of the pair ratios.
+ *
+ * A loaded machine (other work on its cores) starves the service long before the rate does: then few submits are
+ * answered within the run and the CPU per answered submit means little. So each run first sends `--sequential`
+ * submits one after another (closed loop: nothing queues) and reports their latency and the CPU they cost, which the
+ * machine's load moves far less than it moves latency.
+ *
+ * @example
+ * ```sh
+ * deno task bench:submit                                 # worktree vs 77c9092, 2 pairs, 200/s for 30 s
+ * deno task bench:submit --ref HEAD --base 77c9092 --pairs 3 --rate 200 --seconds 30
+ * ```
+ */
+import { parseArgs } from "node:util";
+import * as data from "./bench/datasets.ts";
+import { runtimeUrl, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
+import { publishDataset } from "./bench/upload.ts";
+import type { LoadResult } from "./bench/load_table.ts";
+import { devToken } from "./lib/dev_token.ts";
+import { freePort } from "./lib/wrangler_dev.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    ref: { type: "string", default: "worktree" },
+    base: { type: "string", default: "77c9092" },
+    pairs: { type: "string", default: "2" },
+    rate: { type: "string", default: "200" },
+    seconds: { type: "string", default: "30" },
+    subjects: { type: "string", default: "100" },
+    points: { type: "string", default: "offshore" },
+    sequential: { type: "string", default: "100" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (flags.help) {
+  console.log(`Usage: deno task bench:submit [options]
+  --ref <git ref|worktree>  the tree measured (default worktree: the files as they are)
+  --base <git ref>          the tree it is compared with (default 77c9092, before the short submit path)
+  --pairs <n>               (ref, base) runs, alternating (default 2)
+  --rate <n>                submits per second (default 200)
+  --seconds <n>             load duration per run (default 30)
+  --subjects <n>            token subjects the load is spread over (default 100)
+  --points <offshore|conus> offshore: jobs without a partition (the submit path alone); conus: jobs that run
+  --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)`);
+  Deno.exit(0);
+}
+
+interface Run {
+  ref: string;
+  commit: string;
+  /** The closed-loop submits: each latency, ms, and the workerd CPU per submit. */
+  sequential: { p50: number; p99: number; cpuMs: number };
+  result: LoadResult;
+  cpuMsPerSubmit: number;
+  loadAverage: string;
+}
+
+/** CPU seconds (user + system) of the workerd processes of process group `pgid`. */
+function workerdCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const { pid } of workerdMemory(pgid)) {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
+  }
+  return ticks / 100; // USER_HZ
+}
+
+const loadAverage = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+
+async function runOnce(ref: string): Promise<Run> {
+  const tree = await snapshotTree(ref);
+  const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-submit-" });
+  const service = await startBenchService(freePort(), stateDir, `${stateDir}.log`, tree.dir, freePort());
+  const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-submit-tokens-" });
+  try {
+    const owner = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 3600 });
+    const published = await publishDataset({
+      url: service.url,
+      name: "counties",
+      body: data.geoJsonBytes(data.counties()),
+      contentType: "application/geo+json",
+      token: owner,
+      repair: true,
+    });
+    if (!published.ok) throw new Error(`publish answered ${published.status}: ${JSON.stringify(published.body)}`);
+    const tokens = await Promise.all(
+      Array.from({ length: Number(flags.subjects) }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
+    );
+    await Deno.writeTextFile(tokenFile, tokens.join("\n"));
+    const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
+    if (!direct) throw new Error("the runtime's own socket was not found");
+    const load = async (rate: string, seconds: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./bench/load_submit.ts", import.meta.url).pathname,
+          direct,
+          `@${tokenFile}`,
+          "submit",
+          rate,
+          seconds,
+          "counties",
+          flags.points,
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
+    };
+    await load("20", "2"); // warm: module, GEOS, the Durable Objects' first storage
+    await new Promise((r) => setTimeout(r, 2_000));
+    const sequential = await closedLoop(service.pgid, direct, tokens);
+    const cpu0 = workerdCpuSeconds(service.pgid);
+    const loadAtStart = loadAverage();
+    const result = await load(flags.rate, flags.seconds);
+    const cpu = workerdCpuSeconds(service.pgid) - cpu0;
+    return {
+      ref,
+      commit: tree.commit.slice(0, 10),
+      sequential,
+      result,
+      cpuMsPerSubmit: (cpu * 1000) / Math.max(1, result.completed),
+      loadAverage: `${loadAtStart} → ${loadAverage()}`,
+    };
+  } finally {
+    await service.stop();
+    await Deno.remove(tokenFile).catch(() => {});
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** `--sequential` submits, each once the previous one was answered; CPU counted until their jobs ended. */
+async function closedLoop(pgid: number, url: string, tokens: string[]): Promise<Run["sequential"]> {
+  const n = Number(flags.sequential);
+  const ms: number[] = [];
+  const cpu0 = workerdCpuSeconds(pgid);
+  for (let i = 0; i < n; i++) {
+    const body = JSON.stringify({
+      job_idempotency_key: crypto.randomUUID(),
+      spatial_operation: "point_in_polygon",
+      dataset: "counties",
+      geometry_payload: {
+        type: "FeatureCollection",
+        features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
+      },
+    });
+    const t0 = performance.now();
+    const response = await fetch(`${url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, "content-type": "application/json" },
+      body,
+    });
+    await response.body?.cancel();
+    if (response.status !== 202) throw new Error(`sequential submit answered ${response.status}`);
+    ms.push(performance.now() - t0);
+  }
+  await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
+  const cpuMs = ((workerdCpuSeconds(pgid) - cpu0) * 1000) / n;
+  ms.sort((a, b) => a - b);
+  return { p50: ms[Math.floor(n / 2)]!, p99: ms[Math.min(n - 1, Math.floor(0.99 * n))]!, cpuMs };
+}
+/** Open Pacific: a job without a partition. */
+const OFFSHORE = [-135, 5];
+
+const runs: Run[] = [];
+for (let pair = 0; pair < Number(flags.pairs); pair++) {
+  for (const ref of [flags.ref, flags.base]) {
+    console.error(`pair ${pair + 1}: ${ref}, ${flags.rate}/s for ${flags.seconds} s (load average ${loadAverage()})`);
+    runs.push(await runOnce(ref));
+    const r = runs.at(-1)!;
+    console.error(
+      `  p50 ${r.result.latency_ms.p50} ms, p99 ${r.result.latency_ms.p99} ms, ${r.cpuMsPerSubmit.toFixed(2)} ms CPU`,
+    );
+  }
+}
+
+const header = [
+  "ref",
+  "commit",
+  "sequential p50 / p99 ms",
+  "sequential CPU ms/submit",
+  "sent",
+  "achieved/s",
+  "p50 ms",
+  "p95 ms",
+  "p99 ms",
+  "max ms",
+  "statuses",
+  "errors",
+  "CPU ms/answered submit",
+  "load average (1, 5, 15 min)",
+];
+const rows = runs.map((r) => [
+  r.ref,
+  r.commit,
+  `${r.sequential.p50.toFixed(1)} / ${r.sequential.p99.toFixed(1)}`,
+  r.sequential.cpuMs.toFixed(2),
+  String(r.result.sent),
+  r.result.achieved_rps.toFixed(1),
+  String(r.result.latency_ms.p50),
+  String(r.result.latency_ms.p95 ?? "?"),
+  String(r.result.latency_ms.p99),
+  String(r.result.latency_ms.max),
+  Object.entries(r.result.statuses).map(([s, n]) => `${s}×${n}`).join(" "),
+  String(r.result.errors + (r.result.sent - r.result.completed)),
+  r.cpuMsPerSubmit.toFixed(2),
+  r.loadAverage,
+]);
+console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios = (pick: (r: Run) => number) => {
+  const values: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) values.push(pick(runs[i]!) / pick(runs[i + 1]!));
+  return `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
+};
+console.log(
+  `\n${flags.ref} / ${flags.base}, median of ${runs.length / 2} pair ratios (spread): p50 ${
+    ratios((r) => r.result.latency_ms.p50)
+  }, p99 ${ratios((r) => r.result.latency_ms.p99)}, CPU per submit ${
+    ratios((r) => r.cpuMsPerSubmit)
+  }; sequential: p50 ${ratios((r) => r.sequential.p50)}, CPU per submit ${ratios((r) => r.sequential.cpuMs)}`,
+);
+for (const r of runs) {
+  const stages = Object.entries(r.result.stages_ms ?? {}).map(([n, { p50, p99 }]) => `${n} ${p50} / ${p99}`);
+  console.log(`${r.ref} Server-Timing p50 / p99 ms: ${stages.join(", ")}`);
+}
