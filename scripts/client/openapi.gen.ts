@@ -126,8 +126,8 @@ export interface paths {
         };
         get?: never;
         /**
-         * Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT
-         * @description At most 67108864 bytes and PUT's feature limits per part. Invalid → 422 and nothing of the part is kept. Ids must be unique within the part; ids repeated across parts are refused at complete (422).
+         * Upload part n: a GeoJSON FeatureCollection or FlatGeobuf file, validated exactly like PUT; or, for kind=raster, bytes of the GeoTIFF
+         * @description At most 67108864 bytes and PUT's feature limits per part. Invalid → 422 and nothing of the part is kept. Ids must be unique within the part; ids repeated across parts are refused at complete (422). kind=raster: part n is the n-th byte range of one GeoTIFF (`image/tiff`), in R2's multipart rule: every part but the last of one size, at least 5 MiB, the last no larger (else 422 at complete); the file is checked at complete like PUT checks it, and a bad one ends the upload FAILED with the reason.
          */
         put: operations["putDatasetUploadPart"];
         post?: never;
@@ -721,6 +721,8 @@ export interface components {
             feature_count: number;
             bbox: components["schemas"]["Bbox"] & unknown;
             geometry_types: ("Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon")[];
+            /** @description The features' attributes, typed over all their values (absent on versions published before they were recorded). A job's `properties` selects among them. */
+            attributes?: components["schemas"]["DatasetAttribute"][];
             tiles: components["schemas"]["TileEntry"][];
             etag: string;
             /** @description Features made valid (repair=true). */
@@ -746,6 +748,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description `integer` and `number` mixed are `number`; any other mix, objects and arrays are `json`. */
+        DatasetAttribute: {
+            name: string;
+            /** @enum {string} */
+            type: "boolean" | "integer" | "number" | "string" | "json";
+        };
         TileEntry: {
             /** @description H3 cell index at the partition resolution. */
             cell: string;
@@ -754,6 +762,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description The coordinates' EPSG code when the file does not name its own (a FlatGeobuf header, a Shapefile's .prj, a GeoPackage's srs win over it).
+         * @default EPSG:4326
+         * @example EPSG:27700
+         */
+        Crs: string;
         DatasetDocument: (components["schemas"]["RasterDatasetManifest"] & ({
             versions: components["schemas"]["DatasetVersion"][];
         } & {
@@ -825,6 +839,10 @@ export interface components {
             /** @description H3 cells the part's features touch. */
             tiles: number;
         };
+        RasterUploadPart: {
+            n: number;
+            bytes: number;
+        };
         DatasetUploadStatus: {
             /** @example upl_3f2b6c1e9a7d4e0f8b5a2c1d0e9f8a7b */
             upload_id: string;
@@ -841,11 +859,14 @@ export interface components {
              * @example 2025-01-01T12:00:00.000Z
              */
             expires_at: string;
-            parts: {
+            parts: ({
                 n: number;
                 feature_count: number;
                 tiles: number;
-            }[];
+            } | {
+                n: number;
+                bytes: number;
+            })[];
             manifest?: components["schemas"]["DatasetManifest"] & unknown;
             /** @description Once FAILED: why. */
             error?: string;
@@ -884,7 +905,8 @@ export interface components {
         JobRequest: {
             /** Format: uuid */
             job_idempotency_key: string;
-            input_crs?: components["schemas"]["Crs"];
+            input_crs?: components["schemas"]["Crs"] & unknown;
+            output_crs?: components["schemas"]["Crs"] & unknown;
             output_format?: components["schemas"]["OutputFormat"];
             geometry_payload?: components["schemas"]["FeatureCollection"];
             left_dataset?: components["schemas"]["DatasetName"];
@@ -902,6 +924,7 @@ export interface components {
             /** @default false */
             repair: boolean;
             spatial_operation: components["schemas"]["SpatialOperation"];
+            properties?: components["schemas"]["PropertiesSelection"];
             predicate?: components["schemas"]["Predicate"];
             distance_m?: number;
             /** @description zonal_statistics: 1-based band (default 1). */
@@ -921,18 +944,28 @@ export interface components {
             max_cost?: number;
         };
         /**
-         * @description A supported CRS; coordinates are normalized to EPSG:4326 at ingress.
-         * @default EPSG:4326
-         * @enum {string}
-         */
-        Crs: "EPSG:4326" | "EPSG:3857";
-        /**
          * @default geojson
          * @enum {string}
          */
         OutputFormat: "geojson" | "flatgeobuf" | "geoparquet";
         /** @enum {string} */
         SpatialOperation: "polygon_intersection" | "point_in_polygon" | "spatial_join" | "zonal_statistics" | "shortest_path" | "service_area";
+        /**
+         * @description Attributes of each side copied into every result row as `left_<name>` / `right_<name>` (always prefixed, so a name both sides have stays two columns). Names are those of the dataset manifest's `attributes` (or the payload features' `properties`); an unknown name is a 422.
+         * @example {
+         *       "left": [
+         *         "name"
+         *       ],
+         *       "right": [
+         *         "name",
+         *         "population"
+         *       ]
+         *     }
+         */
+        PropertiesSelection: {
+            left?: string[];
+            right?: string[];
+        };
         /**
          * @description spatial_join only. `contains`/`within` read as left contains/within right; `dwithin` needs distance_m.
          * @enum {string}
@@ -1320,7 +1353,14 @@ export interface operations {
                 /** @description Omitted: the current version's tier, or `internal` for a new dataset. */
                 classification?: components["schemas"]["Classification"] & unknown;
                 repair?: boolean;
-                crs?: "EPSG:4326" | "EPSG:3857";
+                /** @description The coordinates' EPSG code when the file does not name its own (a FlatGeobuf header, a Shapefile's .prj, a GeoPackage's srs win over it). */
+                crs?: components["schemas"]["Crs"];
+                /** @description text/csv: the column holding WKT geometries (default: a column named WKT, geometry, geom or the_geom, any case). */
+                wkt_column?: string;
+                /** @description text/csv without a WKT column: the x/longitude column (default: lon, lng, long, longitude or x). */
+                lon_column?: string;
+                /** @description text/csv without a WKT column: the y/latitude column (default: lat, latitude or y). */
+                lat_column?: string;
                 /** @description `raster`: the body is a GeoTIFF (`image/tiff`); `crs` and `repair` do not apply (the file's GeoKeys give the CRS). `network`: LineString edges whose topology is built at publish (pgRouting's conventions). */
                 kind?: "vector" | "raster" | "network";
                 /** @description kind=network only: endpoints within this many geodesic metres merge into one vertex (transitively; default 0, exact equality). */
@@ -1337,6 +1377,8 @@ export interface operations {
                 "application/geo+json": components["schemas"]["FeatureCollection"];
                 "application/json": components["schemas"]["FeatureCollection"];
                 "application/flatgeobuf": string;
+                "application/zip": string;
+                "text/csv": string;
                 "image/tiff": string;
             };
         };
@@ -1588,7 +1630,14 @@ export interface operations {
                 /** @description Omitted: the current version's tier, or `internal` for a new dataset. */
                 classification?: components["schemas"]["Classification"] & unknown;
                 repair?: boolean;
-                crs?: "EPSG:4326" | "EPSG:3857";
+                /** @description The coordinates' EPSG code when the file does not name its own (a FlatGeobuf header, a Shapefile's .prj, a GeoPackage's srs win over it). */
+                crs?: components["schemas"]["Crs"];
+                /** @description text/csv: the column holding WKT geometries (default: a column named WKT, geometry, geom or the_geom, any case). */
+                wkt_column?: string;
+                /** @description text/csv without a WKT column: the x/longitude column (default: lon, lng, long, longitude or x). */
+                lon_column?: string;
+                /** @description text/csv without a WKT column: the y/latitude column (default: lat, latitude or y). */
+                lat_column?: string;
                 /** @description `raster`: the body is a GeoTIFF (`image/tiff`); `crs` and `repair` do not apply (the file's GeoKeys give the CRS). `network`: LineString edges whose topology is built at publish (pgRouting's conventions). */
                 kind?: "vector" | "raster" | "network";
                 /** @description kind=network only: endpoints within this many geodesic metres merge into one vertex (transitively; default 0, exact equality). */
@@ -1686,6 +1735,8 @@ export interface operations {
                 "application/geo+json": components["schemas"]["FeatureCollection"];
                 "application/json": components["schemas"]["FeatureCollection"];
                 "application/flatgeobuf": string;
+                "application/zip": string;
+                "text/csv": string;
                 "image/tiff": string;
             };
         };
@@ -1696,7 +1747,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetUploadPart"];
+                    "application/json": components["schemas"]["DatasetUploadPart"] | components["schemas"]["RasterUploadPart"];
                 };
             };
             /** @description Malformed request (JSON syntax, path parameter) */
