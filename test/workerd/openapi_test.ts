@@ -99,7 +99,7 @@ Deno.test("/openapi.json names every operation, lints clean, and describes the a
       await call("GET", "/v1/datasets", { headers: await auth() }, 200);
       await call("GET", "/v1/datasets/nope", { headers: await auth() }, 404);
       await call("PUT", "/v1/datasets/squares", {
-        headers: { ...(await auth()), "content-type": "text/csv" },
+        headers: { ...(await auth()), "content-type": "image/png" },
         body: "a,b",
       }, 415);
       await call("PUT", "/v1/datasets/squares", {
