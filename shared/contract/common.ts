@@ -54,4 +54,13 @@ export const JobId = z
   .regex(JOB_ID_PATTERN, `job ids are 1–${MAX_JOB_ID_LENGTH} characters of [A-Za-z0-9._~:-]`)
   .openapi("JobId");
 
+/** `?limit=` of a paged list: 1–100, default 20. */
+export const PageLimit = z.coerce
+  .number({ error: "limit must be an integer" })
+  .int("limit must be an integer")
+  .min(1)
+  .max(100)
+  .default(20)
+  .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: "1–100, default 20." });
+
 export const Timestamp = z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });

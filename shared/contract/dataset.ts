@@ -1,6 +1,6 @@
 /** `PUT /v1/datasets/{name}` and `GET /v1/datasets/{name}`. */
 import { z } from "@hono/zod-openapi";
-import { Bbox, Classification, DatasetName, Timestamp } from "./common.ts";
+import { Bbox, Classification, DatasetName, PageLimit, Timestamp } from "./common.ts";
 import { DEFAULT_CRS } from "./crs.ts";
 import { InputCrs } from "./job.ts";
 import { GEOMETRY_TYPES } from "./geojson.ts";
@@ -198,13 +198,7 @@ export const DatasetSummary = z
 export type DatasetSummary = z.infer<typeof DatasetSummary>;
 
 export const DatasetListParams = z.object({
-  limit: z.coerce
-    .number({ error: "limit must be an integer" })
-    .int("limit must be an integer")
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: "1–100, default 20." }),
+  limit: PageLimit,
   cursor: DatasetName.optional().openapi({
     param: { name: "cursor", in: "query" },
     description: "`next_cursor` of the previous page.",

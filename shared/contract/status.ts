@@ -1,6 +1,6 @@
 /** `GET /v1/jobs/{job_id}`: the job status document. */
 import { z } from "@hono/zod-openapi";
-import { Timestamp } from "./common.ts";
+import { PageLimit, Timestamp } from "./common.ts";
 import { JOB_STATUSES, JobStatusValue, OutputFormat } from "./job.ts";
 import { Problem } from "./problem.ts";
 
@@ -123,13 +123,7 @@ export const JobListParams = z.object({
       type: "string",
       description: "Only jobs in these statuses (comma-separated), e.g. `QUEUED,IN_PROGRESS`.",
     }),
-  limit: z.coerce
-    .number({ error: "limit must be an integer" })
-    .int("limit must be an integer")
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: "1–100, default 20." }),
+  limit: PageLimit,
   cursor: z.string().max(64).optional().openapi({
     param: { name: "cursor", in: "query" },
     description: "`next_cursor` of the previous page.",
