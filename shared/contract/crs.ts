@@ -47,7 +47,7 @@ function isGeographic(crs: SupportedCrs): boolean {
 /**
  * The valid coordinate ranges of a CRS: `[minX, minY, maxX, maxY]`. Projected CRSs other than EPSG:3857 get a
  * generous finite box: their projected range is not tabulated, and positions outside the projection's domain are
- * caught when they convert to a non-finite lon/lat.
+ * caught by {@link projectionDomain}.
  */
 export function crsBounds(crs: SupportedCrs): Readonly<Bbox> {
   if (crs === "EPSG:3857") {
@@ -91,12 +91,34 @@ function converter(crs: CrsRef): proj4.Converter {
   return conv;
 }
 
-const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+/** How far past ±180/±90 a converted position may land and still be the edge (floating-point overshoot). */
+const OVERSHOOT_DEGREES = 1e-9;
+const settle = (v: number, limit: number) =>
+  v > limit && v <= limit + OVERSHOOT_DEGREES ? limit : v < -limit && v >= -limit - OVERSHOOT_DEGREES ? -limit : v;
+
+/**
+ * For a projected CRS whose valid range is not tabulated (every one but EPSG:3857), a test that a position lies in
+ * the projection's domain: it converts to a finite lon/lat inside the world. Undefined where {@link crsBounds} is
+ * exact already.
+ */
+export function projectionDomain(crs: SupportedCrs): ((x: number, y: number) => boolean) | undefined {
+  if (crs === "EPSG:3857" || isGeographic(crs)) return undefined;
+  const conv = converter(crs);
+  const p: [number, number] = [0, 0];
+  return (x, y) => {
+    p[0] = x;
+    p[1] = y;
+    const [lon, lat] = conv.forward(p) as [number, number];
+    return Math.abs(settle(lon, 180)) <= 180 && Math.abs(settle(lat, 90)) <= 90;
+  };
+}
 
 /**
  * Converts interleaved `xy` from `from` to EPSG:4326 in place (a no-op for 4326)
- * and returns it. Results are clamped to ±180/±90 to absorb floating-point
- * overshoot at the edges of the world (x = 20037508.342789244 → 180, not 180.00000000000003).
+ * and returns it. Floating-point overshoot at the edges of the world is absorbed
+ * (x = 20037508.342789244 → 180, not 180.00000000000003); a position outside the
+ * projection's domain stays outside the world (or NaN) for the checks to refuse,
+ * never moved onto its edge.
  *
  * @example
  * ```ts
@@ -111,8 +133,8 @@ export function toWgs84InPlace(xy: Float64Array, from: CrsRef): Float64Array {
     p[0] = xy[i]!;
     p[1] = xy[i + 1]!;
     const [lon, lat] = conv.forward(p) as [number, number];
-    xy[i] = clamp(lon, -180, 180);
-    xy[i + 1] = clamp(lat, -90, 90);
+    xy[i] = settle(lon, 180);
+    xy[i + 1] = settle(lat, 90);
   }
   return xy;
 }

@@ -6,7 +6,7 @@
  * are one code path.
  */
 import type { Bbox, FeatureId, FlatFeature, FlatGeometry, GeometryKind } from "../../wasm/flat_geometry.ts";
-import { crsBounds, type SupportedCrs } from "./crs.ts";
+import { crsBounds, projectionDomain, type SupportedCrs } from "./crs.ts";
 import {
   type GeoJsonLimits,
   MAX_FEATURE_ID_LENGTH,
@@ -33,6 +33,7 @@ export interface FeatureCollectionSummary {
 export class FeatureChecker {
   readonly summary: FeatureCollectionSummary;
   readonly #bounds: Readonly<Bbox>;
+  readonly #inDomain: ((x: number, y: number) => boolean) | undefined;
   readonly #seen = new Map<string, number>();
   #go = true;
   #vertices = 0;
@@ -46,6 +47,7 @@ export class FeatureChecker {
     readonly report: IssueSink,
   ) {
     this.#bounds = crsBounds(crs);
+    this.#inDomain = projectionDomain(crs);
     this.summary = { featureCount, vertexCount: 0, geometryTypes: new Set(), bbox: null, ids: [] };
   }
 
@@ -118,6 +120,13 @@ export class FeatureChecker {
       this.issue(
         path(),
         `position [${x}, ${y}] is outside the valid range of ${this.crs} ([${minX}, ${minY}, ${maxX}, ${maxY}])`,
+      );
+      return;
+    }
+    if (this.#inDomain && !this.#inDomain(x, y)) {
+      this.issue(
+        path(),
+        `position [${x}, ${y}] is outside the domain of ${this.crs}: it has no longitude and latitude`,
       );
       return;
     }

@@ -154,8 +154,12 @@ export async function readGeoTiff(open: () => Promise<GeoTIFF>): Promise<RasterI
   return await describeGeoTiff(tiff);
 }
 
-/** An extent in `crs` as a lon/lat bbox (EPSG:3857 is axis-aligned with lon/lat, so the corners suffice). */
+/**
+ * An extent in `crs` as a lon/lat bbox inside the world (EPSG:3857 is axis-aligned with lon/lat, so the corners
+ * suffice).
+ */
 export function lonLatBbox(extent: Bbox, crs: RasterCrs): Bbox {
   const xy = toWgs84InPlace(new Float64Array([extent[0], extent[1], extent[2], extent[3]]), crs);
-  return [xy[0]!, xy[1]!, xy[2]!, xy[3]!];
+  const within = (v: number, limit: number) => Math.max(-limit, Math.min(limit, v));
+  return [within(xy[0]!, 180), within(xy[1]!, 90), within(xy[2]!, 180), within(xy[3]!, 90)];
 }

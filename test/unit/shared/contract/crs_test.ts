@@ -98,6 +98,11 @@ Deno.test("toWgs84InPlace clamps overshoot at the world's edge to exactly ±180"
   equal(xy[2], -180);
 });
 
+Deno.test("toWgs84InPlace leaves a position outside the projection's domain outside the world", () => {
+  const xy = toWgs84InPlace(new Float64Array([1e9, 5e6]), "EPSG:32633");
+  ok(!(Math.abs(xy[0]!) <= 180 && Math.abs(xy[1]!) <= 90), `${xy[0]}, ${xy[1]}`);
+});
+
 Deno.test("geoJsonCoordinatesToWgs84 converts nested coordinates in place and keeps z", () => {
   const coords = [[[0, 0, 7], [R * Math.PI / 2, 0, 8]]];
   geoJsonCoordinatesToWgs84(coords, "EPSG:3857");

@@ -51,6 +51,21 @@ Deno.test("checkFeatureCollection enforces the per-geometry vertex limit", () =>
   ok(issues[0]?.message.includes("limit"));
 });
 
+Deno.test("checkFeatureCollection refuses a projected position outside its projection's domain, not moved to an edge", () => {
+  const fc = FeatureCollection.parse({
+    type: "FeatureCollection",
+    features: [
+      { type: "Feature", id: 1, geometry: { type: "Point", coordinates: [500000, 5000000] } },
+      { type: "Feature", id: 2, geometry: { type: "Point", coordinates: [1e9, 5000000] } },
+    ],
+  });
+  const { issues, sink } = collect();
+  checkFeatureCollection(fc, "EPSG:32633", DATASET_LIMITS, [], sink);
+  equal(issues.length, 1);
+  equal(issues[0]?.path, "features/1/geometry/coordinates");
+  ok(issues[0]?.message.includes("outside the domain of EPSG:32633"), issues[0]?.message);
+});
+
 Deno.test("checkFeatureCollection rejects over-long property strings", () => {
   const fc = FeatureCollection.parse({
     type: "FeatureCollection",
