@@ -186,6 +186,14 @@ export const SETTINGS = {
     description: "Master key of the per-tenant webhook signing secrets (unset: `GET /v1/webhooks/secret` answers " +
       "503 and deliveries fail).",
   }),
+  RESULT_LINK_KEY: setting({
+    schema: text,
+    default: undefined,
+    unit: "secret",
+    secret: true,
+    description: "HMAC key of signed result links (`signed_href`; unset: status documents offer none and a " +
+      "signed link is refused with 403).",
+  }),
   JWT_SECRET: setting({
     schema: text,
     default: undefined,

@@ -264,7 +264,7 @@ async function readableJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRe
 
 /** The job a signed link names, if the link is valid for its current result; 403 alike for every refusal. */
 async function linkedJob(c: Ctx, jobId: string, link: { expires?: string; signature: string }): Promise<JobRecord> {
-  const secret = c.env.RESULT_LINK_KEY;
+  const secret = config(c.env).RESULT_LINK_KEY;
   if (!secret) throw new ForbiddenError("Signed result links are not configured on this service (RESULT_LINK_KEY).");
   const cell = homeCellOf(jobId);
   const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
@@ -280,7 +280,7 @@ async function linkedJob(c: Ctx, jobId: string, link: { expires?: string; signat
 
 /** An absolute signed link to the result, valid for an hour or until the caller's token expires if sooner. */
 async function signedResultHref(c: Ctx, jobId: string, etag: string, tokenExp: number): Promise<string | null> {
-  const secret = c.env.RESULT_LINK_KEY;
+  const secret = config(c.env).RESULT_LINK_KEY;
   if (!secret) return null;
   const expires = Math.min(Math.floor(Date.now() / 1000) + SIGNED_LINK_TTL_S, tokenExp);
   const path = `/v1/jobs/${encodeURIComponent(jobId)}/result?${await signResultLink(secret, jobId, etag, expires)}`;
