@@ -4,14 +4,11 @@
  * write the tiles under a fresh prefix, then make the version current in the
  * dataset's catalog. Nothing is written before the input is known good.
  */
-import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, TileEntry } from "../../shared/dataset_manifest.ts";
 import { type FlatFeature, type GeometryKind, loadGeometryCore } from "../../wasm/mod.ts";
 import { workerdWasmModules } from "../../wasm/workerd_modules.js";
-import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
-import { ForbiddenError, ValidationError } from "../../shared/problem.ts";
-import { catalogStub } from "../../shared/routing/partitions.ts";
+import { ValidationError } from "../../shared/problem.ts";
 import { buildTiles, type BuiltTile } from "../../shared/tiles/tiling.ts";
 import { expandByBbox, geometryBbox } from "../../shared/tiles/geometry_bbox.ts";
 import type { Bbox } from "../../wasm/flat_geometry.ts";
@@ -20,13 +17,11 @@ import { requestHash } from "../../shared/request_hash.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 import { attributesOf } from "../../shared/attributes.ts";
+import { authorizePublication, makeCurrent, type Publication } from "./publication.ts";
 
-export interface PublishInput {
-  name: string;
-  classification: Classification | undefined;
+export interface PublishInput extends Publication {
   repair: boolean;
   features: FlatFeature[];
-  caller: { sub: string; domain: string; tier: Classification };
 }
 
 const UPLOAD_CONCURRENCY = 8;
@@ -67,12 +62,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   const { features, repairedCount } = await validateGeometries(input.features, input.repair);
   if (features.length === 0) throw new ValidationError("The dataset has no features left to publish.");
 
-  const catalog = catalogStub(env, input.name);
-  const current = await catalog.current();
-  assertCanPublish(current?.owner_domain, input.caller.domain, logger);
-  const classification = input.classification ?? current?.classification ?? "internal";
-  assertCanClassify(classification, current?.classification, input.caller.tier, logger);
-
+  const { catalog, classification } = await authorizePublication(env, input, logger);
   const { geometry_types, bbox } = describeFeatures(features);
 
   // A fresh prefix per upload: tiles are immutable, and a losing concurrent publish never overwrites a winner's.
@@ -82,7 +72,7 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
   );
   const contentHash = await requestHash(tiles);
 
-  const outcome = await catalog.publish({
+  const manifest = await makeCurrent(catalog, {
     name: input.name,
     owner_domain: input.caller.domain,
     classification,
@@ -96,17 +86,14 @@ export async function publishDataset(env: Env, input: PublishInput, logger: Logg
     content_hash: contentHash,
     published_by: input.caller.sub,
   });
-  if (!outcome.ok) {
-    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
-  }
   logger.info("dataset published", {
     dataset: input.name,
-    version: outcome.manifest.version,
+    version: manifest.version,
     features: features.length,
     tiles: tiles.length,
     repaired: repairedCount,
   });
-  return outcome.manifest;
+  return manifest;
 }
 
 /**

@@ -3,13 +3,9 @@
  * the topology is built once (shared/network/topology.ts), and each block's graph and lines objects are written
  * under a fresh prefix before the catalog makes the version current. A bad network writes nothing.
  */
-import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest, TileEntry } from "../../shared/dataset_manifest.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
-import { ForbiddenError } from "../../shared/problem.ts";
-import { catalogStub } from "../../shared/routing/partitions.ts";
 import { config } from "../../shared/config.ts";
 import { networkEdges } from "../../shared/network/edges.ts";
 import { buildTopology } from "../../shared/network/topology.ts";
@@ -17,24 +13,18 @@ import { storeBlock } from "../../shared/network/store_block.ts";
 import { requestHash } from "../../shared/request_hash.ts";
 import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
 import { describeFeatures } from "./publish.ts";
+import { authorizePublication, makeCurrent, type Publication } from "./publication.ts";
 
-export interface PublishNetworkInput {
-  name: string;
-  classification: Classification | undefined;
+export interface PublishNetworkInput extends Publication {
   snapM: number;
   features: FlatFeature[];
-  caller: { sub: string; domain: string; tier: Classification };
 }
 
 const UPLOAD_CONCURRENCY = 8;
 
 export async function publishNetwork(env: Env, input: PublishNetworkInput, logger: Logger): Promise<DatasetManifest> {
   const edges = networkEdges(input.features);
-  const catalog = catalogStub(env, input.name);
-  const current = await catalog.current();
-  assertCanPublish(current?.owner_domain, input.caller.domain, logger);
-  const classification = input.classification ?? current?.classification ?? "internal";
-  assertCanClassify(classification, current?.classification, input.caller.tier, logger);
+  const { catalog, classification } = await authorizePublication(env, input, logger);
 
   const topology = buildTopology(edges, {
     snapM: input.snapM,
@@ -51,7 +41,7 @@ export async function publishNetwork(env: Env, input: PublishNetworkInput, logge
     );
   }
   const { bbox } = describeFeatures(input.features);
-  const outcome = await catalog.publish({
+  const manifest = await makeCurrent(catalog, {
     name: input.name,
     owner_domain: input.caller.domain,
     classification,
@@ -71,15 +61,12 @@ export async function publishNetwork(env: Env, input: PublishNetworkInput, logge
     block_resolution: topology.resolution,
     block_shift: topology.shift,
   });
-  if (!outcome.ok) {
-    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
-  }
   logger.info("network published", {
     dataset: input.name,
-    version: outcome.manifest.version,
+    version: manifest.version,
     vertices: topology.vertex_count,
     edges: topology.edge_count,
     blocks: tiles.length,
   });
-  return outcome.manifest;
+  return manifest;
 }

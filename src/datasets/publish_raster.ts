@@ -5,20 +5,14 @@
  * before the file is known good.
  */
 import { fromArrayBuffer } from "geotiff";
-import type { Classification } from "../../shared/contract/common.ts";
 import type { DatasetManifest } from "../../shared/dataset_manifest.ts";
-import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
-import { ForbiddenError } from "../../shared/problem.ts";
-import { catalogStub } from "../../shared/routing/partitions.ts";
 import { readGeoTiff } from "../../shared/raster/raster_info.ts";
 import { datasetVersionPrefix, rasterKey } from "../../shared/r2_keys.ts";
+import { authorizePublication, foreignDomain, type Publication } from "./publication.ts";
 
-export interface PublishRasterInput {
-  name: string;
-  classification: Classification | undefined;
+export interface PublishRasterInput extends Publication {
   bytes: Uint8Array;
-  caller: { sub: string; domain: string; tier: Classification };
 }
 
 export async function publishRaster(env: Env, input: PublishRasterInput, logger: Logger): Promise<DatasetManifest> {
@@ -31,11 +25,7 @@ export async function publishRaster(env: Env, input: PublishRasterInput, logger:
     )
   );
 
-  const catalog = catalogStub(env, input.name);
-  const current = await catalog.current();
-  assertCanPublish(current?.owner_domain, input.caller.domain, logger);
-  const classification = input.classification ?? current?.classification ?? "internal";
-  assertCanClassify(classification, current?.classification, input.caller.tier, logger);
+  const { catalog, classification } = await authorizePublication(env, input, logger);
 
   const key = rasterKey(datasetVersionPrefix(input.name, crypto.randomUUID()));
   const stored = await env.TILES.put(key, input.bytes, {
@@ -56,7 +46,7 @@ export async function publishRaster(env: Env, input: PublishRasterInput, logger:
   });
   if (!outcome.ok) {
     await env.TILES.delete(key);
-    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
+    throw foreignDomain(input.name, outcome.owner_domain);
   }
   logger.info("raster dataset published", {
     dataset: input.name,

@@ -18,7 +18,6 @@
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
 import { publicManifest } from "../../shared/dataset_manifest.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanClassify, assertCanPublish } from "../../shared/auth/abac.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
@@ -30,13 +29,7 @@ import { config } from "../../shared/config.ts";
 import { discardRaster, isRasterPart } from "../../shared/raster/multipart.ts";
 import { stageNetworkPart } from "./upload_network.ts";
 import { attributesOf } from "../../shared/attributes.ts";
-
-export interface Caller {
-  sub: string;
-  domain: string;
-  /** The caller's `data_classification`: the highest tier it may publish at. */
-  tier: Classification;
-}
+import { authorizePublication, type Caller, foreignDomain } from "./publication.ts";
 
 /** The public status document of an upload. */
 export function uploadStatus(upload: UploadRecord) {
@@ -67,16 +60,8 @@ export async function openUpload(
   caller: Caller,
   logger: Logger,
 ): Promise<UploadRecord> {
-  const catalog = catalogStub(env, input.name);
   // Checked here so a foreign domain writes nothing (the catalog checks again in its transaction).
-  const current = await catalog.current();
-  assertCanPublish(current?.owner_domain, caller.domain, logger);
-  assertCanClassify(
-    input.classification ?? current?.classification ?? "internal",
-    current?.classification,
-    caller.tier,
-    logger,
-  );
+  const { catalog } = await authorizePublication(env, { ...input, caller }, logger);
   const outcome = await catalog.openUpload({
     name: input.name,
     owner_domain: caller.domain,
@@ -88,9 +73,7 @@ export async function openUpload(
     ...(input.kind ? { kind: input.kind } : {}),
     ...(input.network ? { network: input.network } : {}),
   });
-  if (!outcome.ok) {
-    throw new ForbiddenError(`Dataset "${input.name}" belongs to domain "${outcome.owner_domain}".`);
-  }
+  if (!outcome.ok) throw foreignDomain(input.name, outcome.owner_domain);
   logger.info("dataset upload opened", { dataset: input.name, upload_id: outcome.upload.upload_id });
   return outcome.upload;
 }
@@ -183,13 +166,10 @@ export async function completeUpload(
   caller: Caller,
   logger: Logger,
 ): Promise<UploadRecord> {
-  const catalog = catalogStub(env, upload.name);
   // Checked again: the current version may have been reclassified since the upload was opened.
-  const current = await catalog.current();
-  assertCanClassify(
-    upload.classification ?? current?.classification ?? "internal",
-    current?.classification,
-    caller.tier,
+  const { catalog } = await authorizePublication(
+    env,
+    { name: upload.name, classification: upload.classification ?? undefined, caller },
     logger,
   );
   const outcome = await catalog.completeUpload(upload.upload_id);

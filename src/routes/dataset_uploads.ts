@@ -4,18 +4,11 @@ import type { DatasetUploadService } from "./dataset_uploads_app.ts";
 import { datasetBody } from "./datasets_app.ts";
 import type { SupportedCrs } from "../../shared/contract/crs.ts";
 import type { Claims } from "../../shared/auth/claims.ts";
-import {
-  abortUpload,
-  type Caller,
-  completeUpload,
-  openUpload,
-  putUploadPart,
-  uploadOf,
-  uploadStatus,
-} from "../datasets/upload.ts";
+import { abortUpload, completeUpload, openUpload, putUploadPart, uploadOf, uploadStatus } from "../datasets/upload.ts";
 import { getLogger } from "../../shared/telemetry/log.ts";
 import { featuresOf } from "./datasets.ts";
 import { putRasterPart } from "../datasets/raster_upload.ts";
+import type { Caller } from "../datasets/publication.ts";
 
 const callerOf = (claims: Claims): Caller => ({
   sub: claims.sub,
