@@ -12,6 +12,9 @@
  * stops. The operator endpoints visit those busy and those idle for less than
  * {@link RECENT_WORK_MS}, so a partition running another home's tasks, or one
  * the live set has forgotten, is still seen.
+ *
+ * The index is sharded by cell (shared/routing/partitions.ts): each object of
+ * this class holds the partitions whose cells hash to it; readers visit all.
  */
 import { DurableObject } from "cloudflare:workers";
 

@@ -76,7 +76,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     const cell = this.ledger.ownCell();
     if (!cell) return;
     try {
-      await liveWorkIndexStub(this.env).mark(cell);
+      await liveWorkIndexStub(this.env, cell).mark(cell);
       this.#listedLive = true;
     } catch (error) {
       createLogger({ cell }).warn("live-work index not reached; retrying", { detail: String(error) });
@@ -93,7 +93,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     const busy = this.ledger.hasUnfinishedWork();
     if (!cell || busy === this.#registeredBusy) return;
     try {
-      await liveWorkIndexStub(this.env).registerWork(cell, busy);
+      await liveWorkIndexStub(this.env, cell).registerWork(cell, busy);
       this.#registeredBusy = busy;
     } catch (error) {
       createLogger({ cell }).warn("work registry not reached; retrying", { detail: String(error) });
@@ -107,7 +107,12 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     const live = this.ledger.countByStatus(LIVE_STATUSES) > 0;
     // Not live: the index may forget this partition, so the next job's alarm must list it again.
     if (!live) this.#listedLive = false;
-    await liveWorkIndexStub(this.env).report(cell, Date.now(), live, this.ledger.countByStatus(FAILURE_STATUSES) > 0);
+    await liveWorkIndexStub(this.env, cell).report(
+      cell,
+      Date.now(),
+      live,
+      this.ledger.countByStatus(FAILURE_STATUSES) > 0,
+    );
   }
 
   /** The ledger, its schema created on first use: a partition nobody wrote to stays without one. */

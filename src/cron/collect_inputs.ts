@@ -16,7 +16,7 @@
  *   pinned any of them and there is no way to unpublish one.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { catalogStub, liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { catalogStub, cronCursorsStub, partitionStub } from "../../shared/routing/partitions.ts";
 import type { CollectSummary } from "./collect_staging.ts";
 import { DATASETS_PREFIX, parseDatasetObjectKey, PAYLOADS_PREFIX } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
@@ -60,7 +60,7 @@ async function collectPage(
   before: number,
   judge: (objects: R2Object[]) => Promise<string[]>,
 ): Promise<CollectSummary> {
-  const index = liveWorkIndexStub(env);
+  const index = cronCursorsStub(env);
   const cursor = await index.cursor(prefix);
   const page = await env.TILES.list({
     prefix,

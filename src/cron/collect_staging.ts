@@ -10,7 +10,7 @@
  * The committed result object itself is never deleted.
  */
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { cronCursorsStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { JOBS_PREFIX, parseJobObjectKey } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
 
@@ -23,7 +23,7 @@ export interface CollectSummary {
 
 export async function collectStaging(env: Env, now = Date.now()): Promise<CollectSummary> {
   const { STAGING_GRACE_MS: graceMs, STAGING_RETENTION_MS: retentionMs } = config(env);
-  const index = liveWorkIndexStub(env);
+  const index = cronCursorsStub(env);
   const cursor = await index.cursor("staging");
   const page = await env.TILES.list({ prefix: JOBS_PREFIX, limit: PAGE, ...(cursor ? { cursor } : {}) });
   await index.setCursor("staging", page.truncated ? page.cursor : null);

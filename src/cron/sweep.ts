@@ -5,7 +5,7 @@
  * index, which forgets partitions left with no live work and no failed jobs.
  */
 import { createLogger } from "../../shared/telemetry/log.ts";
-import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { liveWorkIndexes, partitionStub } from "../../shared/routing/partitions.ts";
 import { config } from "../../shared/config.ts";
 
 export interface SweepSummary {
@@ -20,18 +20,20 @@ export interface SweepSummary {
 export async function sweepStalledJobs(env: Env): Promise<SweepSummary> {
   const startedAt = Date.now();
   const logger = createLogger({ trace_id: crypto.randomUUID().replaceAll("-", ""), span_id: "cron-sweep" });
-  const index = liveWorkIndexStub(env);
-  const cells = await index.liveCells();
+  // Each cell is reported back to the shard that listed it (a cell listed before the index was sharded: shard 0).
+  const listed = (await Promise.all(
+    liveWorkIndexes(env).map(async (index) => (await index.liveCells()).map((cell) => ({ cell, index }))),
+  )).flat();
   const stallAfterMs = config(env).STALL_AFTER_MS;
   const summary: SweepSummary = {
-    partitions: cells.length,
+    partitions: listed.length,
     retried: [],
     dead_lettered: [],
     woken: [],
     idle: 0,
     failed_partitions: 0,
   };
-  await Promise.all(cells.map(async (cell) => {
+  await Promise.all(listed.map(async ({ cell, index }) => {
     try {
       const report = await partitionStub(env, cell).sweep(stallAfterMs);
       summary.retried.push(...report.retried);

@@ -8,7 +8,7 @@ import type { JobStatusValue } from "../../shared/contract/job.ts";
 import type { OpsService } from "./ops_app.ts";
 import { ConflictError, NotFoundError } from "../../shared/problem.ts";
 import { homeCellOf } from "../routing/job_id.ts";
-import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
+import { liveWorkEntries, partitionStub } from "../../shared/routing/partitions.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { jobResultsPrefix, jobStagingPrefix } from "../../shared/r2_keys.ts";
 import { config } from "../../shared/config.ts";
@@ -41,7 +41,7 @@ export const opsService: OpsService = {
   },
 
   async listJobs(c, query) {
-    const cells = (await liveWorkIndexStub(c.env).entries()).map((e) => e.cell);
+    const cells = (await liveWorkEntries(c.env)).map((e) => e.cell);
     const stalledBefore = query.stalled ? Date.now() - config(c.env).STALL_AFTER_MS : undefined;
     const pages = await Promise.all(
       cells.map((cell) =>
@@ -73,7 +73,7 @@ export const opsService: OpsService = {
 };
 
 async function serviceMetrics(env: Env) {
-  const entries = await liveWorkIndexStub(env).entries();
+  const entries = await liveWorkEntries(env);
   const all = await Promise.all(entries.map(({ cell }) => partitionStub(env, cell).metrics()));
   const count = (status: string) => all.reduce((n, m) => n + (m.by_status[status] ?? 0), 0);
   const oldest = Math.max(-1, ...all.map((m) => m.oldest_queued_age_ms ?? -1));
