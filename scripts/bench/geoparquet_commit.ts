@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { seededPoints } from "../lib/seeded_random.ts";
+import { boxPayload, grownBox, pointCollection } from "../lib/geojson_payloads.ts";
 import { devToken } from "../lib/dev_token.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
 import { runJob } from "./jobs_client.ts";
@@ -30,29 +31,12 @@ const BOX = [-100, 38, -94, 41] as const;
 
 const token = await devToken();
 const xy = seededPoints(POINTS, 11, BOX);
-const body = new TextEncoder().encode(JSON.stringify({
-  type: "FeatureCollection",
-  features: Array.from({ length: POINTS }, (_, i) => ({
-    type: "Feature",
-    id: i + 1,
-    properties: {},
-    geometry: { type: "Point", coordinates: [xy[2 * i], xy[2 * i + 1]] },
-  })),
-}));
-const [x0, y0, x1, y1] = [BOX[0] - 1, BOX[1] - 1, BOX[2] + 1, BOX[3] + 1];
+const body = new TextEncoder().encode(JSON.stringify(pointCollection(xy)));
 const job = (output_format: string) => ({
   spatial_operation: "point_in_polygon",
   dataset: "dense",
   output_format,
-  geometry_payload: {
-    type: "FeatureCollection",
-    features: [{
-      type: "Feature",
-      id: "box",
-      properties: {},
-      geometry: { type: "Polygon", coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] },
-    }],
-  },
+  geometry_payload: boxPayload(grownBox(BOX, 1)),
 });
 
 interface Side {

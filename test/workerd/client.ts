@@ -1,6 +1,7 @@
 /** A small client of the public HTTP contract for runtime tests: tokens, publishing, submitting, polling. */
 import { SignJWT } from "jose";
 import { seededPoints } from "../../scripts/lib/seeded_random.ts";
+import { pointCollection } from "../../scripts/lib/geojson_payloads.ts";
 import { type Service, snapshotState, stateChanges } from "./harness.ts";
 import { isTerminal } from "../../shared/state_machine.ts";
 import type { Classification } from "../../shared/contract/common.ts";
@@ -67,13 +68,7 @@ export async function publishSeededPoints(
   box: readonly [number, number, number, number],
 ): Promise<ReturnType<typeof seededPoints>> {
   const xy = seededPoints(count, seed, box);
-  const features = Array.from({ length: count }, (_, i) => ({
-    type: "Feature",
-    id: i + 1,
-    properties: {},
-    geometry: { type: "Point", coordinates: [xy[2 * i], xy[2 * i + 1]] },
-  }));
-  const published = await publish(service, name, JSON.stringify({ type: "FeatureCollection", features }));
+  const published = await publish(service, name, JSON.stringify(pointCollection(xy)));
   if (published.status !== 201) {
     throw new Error(`publishing ${name} answered ${published.status}: ${await published.text()}`);
   }

@@ -8,28 +8,18 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { type Service, startService } from "./harness.ts";
+import { boxPayload, grownBox } from "../../scripts/lib/geojson_payloads.ts";
 import { authHeaders, publishSeededPoints, submit, waitForJob } from "./client.ts";
 
 const POINTS = 240_000;
 const BOX = [-100, 38, -94, 41] as const;
 const STALL_AFTER_MS = 200;
 
-const job = () => {
-  const [x0, y0, x1, y1] = [BOX[0] - 1, BOX[1] - 1, BOX[2] + 1, BOX[3] + 1];
-  return {
-    spatial_operation: "point_in_polygon",
-    dataset: "dense",
-    geometry_payload: {
-      type: "FeatureCollection",
-      features: [{
-        type: "Feature",
-        id: "box",
-        properties: {},
-        geometry: { type: "Polygon", coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] },
-      }],
-    },
-  };
-};
+const job = () => ({
+  spatial_operation: "point_in_polygon",
+  dataset: "dense",
+  geometry_payload: boxPayload(grownBox(BOX, 1)),
+});
 
 /** Submits the job and waits (polling fast) until every partition has reported: the home is committing. */
 async function untilCommitting(service: Service): Promise<string> {

@@ -6,6 +6,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startService } from "./harness.ts";
+import { boxPayload, grownBox } from "../../scripts/lib/geojson_payloads.ts";
 import { authHeaders, fetchResult, publishSeededPoints, runJob } from "./client.ts";
 import { gunzipSync } from "node:zlib";
 import { request } from "node:http";
@@ -20,20 +21,11 @@ Deno.test("a result over one chunk is committed as a multipart object: every row
   const service = await startService({ vars: { RESULT_CHUNK_BYTES: String(CHUNK), PARTITION_GROUP_BYTES: "0" } });
   try {
     const xy = await publishSeededPoints(service, "dense", POINTS, 11, BOX);
-    const [x0, y0, x1, y1] = [BOX[0] - 1, BOX[1] - 1, BOX[2] + 1, BOX[3] + 1];
     const job = (output_format: string) => ({
       spatial_operation: "point_in_polygon",
       dataset: "dense",
       output_format,
-      geometry_payload: {
-        type: "FeatureCollection",
-        features: [{
-          type: "Feature",
-          id: "box",
-          properties: {},
-          geometry: { type: "Polygon", coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] },
-        }],
-      },
+      geometry_payload: boxPayload(grownBox(BOX, 1)),
     });
 
     await t.step("GeoJSON, stored gzip-compressed", async () => {

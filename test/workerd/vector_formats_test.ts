@@ -7,6 +7,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { zipSync } from "fflate";
 import { startService } from "./harness.ts";
+import { boxPayload } from "../../scripts/lib/geojson_payloads.ts";
 import {
   expectProblem,
   publish,
@@ -46,19 +47,10 @@ async function pointsInBox(
   box: [number, number, number, number],
   extra: Record<string, unknown> = {},
 ): Promise<Map<number, number[]>> {
-  const [w, s, e, n] = box;
   const status = await runJob(service, {
     spatial_operation: "point_in_polygon",
     dataset,
-    geometry_payload: {
-      type: "FeatureCollection",
-      features: [{
-        type: "Feature",
-        id: "box",
-        properties: {},
-        geometry: { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
-      }],
-    },
+    geometry_payload: boxPayload(box),
     ...extra,
   });
   equal(status.status, "COMPLETED", JSON.stringify(status));
