@@ -4,9 +4,10 @@
  *
  * Per-vertex state lives in flat arrays over the whole network (a {@link SearchScratch}), reused by the next search
  * on the same network: an epoch stamp per vertex says whether the current search wrote it, so a search neither
- * allocates nor clears state for the vertices it never reaches. With the 4-ary heap below, N2's whole-graph
- * searches on the generated million-edge network take ~0.24 s of CPU per origin against ~0.33 s with per-block
- * arrays allocated per search and a binary heap (the least of 30 origins, `scripts/bench/network_core.ts --origins 30 --budgets 64`, alternating runs at load 12).
+ * allocates nor clears state for the vertices it never reaches. With the 4-ary heap below: N2's whole-graph searches
+ * on the generated million-edge network 0.83–0.90× the CPU of per-block arrays allocated per search and a binary
+ * heap (least of 20 origins, 255–273 ms against 303–307 ms), N3's service areas about half
+ * (`scripts/bench/network_core.ts --origins 20 --budgets 64`, alternating runs at load 15–20).
  *
  * Answers as pgRouting's `pgr_dijkstraCost` (to the given targets) and `pgr_drivingDistance` (every vertex with
  * `agg_cost <= maxCost`, the origin included at 0): the costs are the shortest sums of edge costs along the
