@@ -95,7 +95,8 @@ const HELP = `Usage: deno task bench:e2e [options]
   --fresh-isolate       restart wrangler dev (same state) before each job, so its isolate peak is the job's alone
                         (times then include a cold start)
   --repeat <n>          run each job n times on the service and in PostGIS (new submits, tables rebuilt); the
-                        engines table compares medians and lists every run (default 1)`;
+                        engines table compares medians and lists every run (default 1)
+  --n2-origins <n>      N2 from the first n of its 1,000 origins (to all 1,000 destinations), both engines (default 1000)`;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -123,6 +124,7 @@ const { values: flags } = parseArgs({
     "no-isolate-heap": { type: "boolean", default: false },
     "fresh-isolate": { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
+    "n2-origins": { type: "string", default: "1000" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -675,7 +677,14 @@ if (!flags["no-turf"] && jobs.length) {
 // ---------------------------------------------------------------- network traversal (N1–N3)
 const networkCases = ["N1", "N2", "N3"].filter((n) => parts.has(n.toLowerCase()));
 const network = networkCases.length
-  ? await runNetworkBench({ cases: networkCases, repeat, ref: flags.ref, liftLimits: flags["lift-limits"], log })
+  ? await runNetworkBench({
+    cases: networkCases,
+    repeat,
+    ref: flags.ref,
+    liftLimits: flags["lift-limits"],
+    n2Origins: Math.min(1000, Math.max(1, Math.floor(Number(flags["n2-origins"])) || 1000)),
+    log,
+  })
   : null;
 
 // ---------------------------------------------------------------- tables

@@ -36,9 +36,14 @@ export function tileKey(prefix: string, cell: string): string {
   return `${prefix}tiles/${cell}.fgb`;
 }
 
-/** One network block's graph or lines object under a version prefix (shared/network/block_codec.ts). */
+/** Where a version's network blocks are (shared/network/block_codec.ts). */
+export function networkBlocksPrefix(prefix: string): string {
+  return `${prefix}network/`;
+}
+
+/** One network block's graph or lines object under a version prefix. */
 export function networkBlockKey(prefix: string, cell: string, part: "graph" | "lines"): string {
-  return `${prefix}network/${cell}.${part}`;
+  return `${networkBlocksPrefix(prefix)}${cell}.${part}`;
 }
 
 /** The lines object beside a block's graph object (the key a network manifest's tile lists). */

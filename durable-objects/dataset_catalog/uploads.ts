@@ -30,7 +30,7 @@ import type {
 } from "../../shared/dataset_manifest.ts";
 import { buildUploadNetwork } from "./build_network.ts";
 import { config } from "../../shared/config.ts";
-import { datasetVersionPrefix } from "../../shared/r2_keys.ts";
+import { datasetVersionPrefix, networkBlocksPrefix } from "../../shared/r2_keys.ts";
 import {
   completeRasterObject,
   discardRaster,
@@ -369,6 +369,7 @@ export class Uploads {
         }
         if (retryCount < MAX_MERGE_RETRIES) throw error;
         if (upload.raster) await discardRaster(this.#env.TILES, upload.raster);
+        if (upload.network) await this.#discardNetwork(upload);
         // The upload's status tells its owner it failed, never why inside (the log keeps that).
         createLogger({ upload_id: uploadId }).error("upload merge failed", {
           error_message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -422,7 +423,7 @@ export class Uploads {
           : [...part.bbox];
       }
     }
-    this.#publishUpload(upload, (previous) => ({
+    const published = this.#publishUpload(upload, (previous) => ({
       name: upload.name,
       owner_domain: upload.owner_domain,
       classification: upload.classification ?? previous?.classification ?? "internal",
@@ -440,6 +441,15 @@ export class Uploads {
       published_by: upload.created_by,
       ...network?.facts,
     }));
+    if (published === "FOREIGN_DOMAIN" && network) await this.#discardNetwork(upload);
+  }
+
+  /**
+   * Deletes the blocks a failed network build wrote (no version points at them); its staged parts stay until the
+   * upload is aborted or expires, as every failed upload's do.
+   */
+  async #discardNetwork(upload: UploadRecord): Promise<void> {
+    await deletePrefix(this.#env.TILES, networkBlocksPrefix(upload.prefix));
   }
 
   /**

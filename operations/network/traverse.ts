@@ -24,13 +24,17 @@ export async function shortestPathsFrom(
   const reached = new Map<number, Reached>();
   if (targets.length === 0) return { reached, work: 0 };
   const search = new DijkstraSearch(cache, origin, { targets });
-  await runSearch(cache, search, Infinity);
-  for (const target of targets) {
-    const cost = search.costTo(target);
-    if (cost === undefined) continue;
-    reached.set(target, withLine ? { cost, line: await pathLine(cache, search, target) } : { cost });
+  try {
+    await runSearch(cache, search, Infinity);
+    for (const target of targets) {
+      const cost = search.costTo(target);
+      if (cost === undefined) continue;
+      reached.set(target, withLine ? { cost, line: await pathLine(cache, search, target) } : { cost });
+    }
+    return { reached, work: search.work };
+  } finally {
+    search.release();
   }
-  return { reached, work: search.work };
 }
 
 /** `pgr_drivingDistance` from `origin`: every vertex with `agg_cost <= maxCost`, the origin at 0 included. */
@@ -40,6 +44,10 @@ export async function serviceAreaFrom(
   maxCost: number,
 ): Promise<{ settled: Settled[]; work: number }> {
   const search = new DijkstraSearch(cache, origin, { maxCost, recordSettled: true });
-  await runSearch(cache, search, Infinity);
-  return { settled: search.settled, work: search.work };
+  try {
+    await runSearch(cache, search, Infinity);
+    return { settled: search.settled, work: search.work };
+  } finally {
+    search.release();
+  }
 }

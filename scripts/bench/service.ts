@@ -21,7 +21,7 @@ export interface BenchService {
 
 /**
  * A copy of the tree at git `ref` (default HEAD) in a temp dir, with the local
- * node_modules, the extracted WASM and the built static assets linked in: the benchmark's dev server runs
+ * node_modules and the extracted WASM linked in and the built static assets copied: the benchmark's dev server runs
  * from it, so edits in the work tree cannot hot-reload workerd mid-run.
  */
 export async function snapshotTree(
@@ -47,9 +47,13 @@ export async function snapshotTree(
   await Deno.symlink(`${PROJECT_ROOT}node_modules`, `${dir}/node_modules`);
   await Deno.mkdir(`${dir}/wasm`, { recursive: true });
   await Deno.symlink(`${PROJECT_ROOT}wasm/generated`, `${dir}/wasm/generated`);
-  // The map page's assets (`deno task build` writes them; wrangler.toml's [assets] needs the directory).
+  // The map page's assets (`deno task build` writes them; wrangler.toml's [assets] needs the directory), copied: a
+  // build in the work tree during a run would otherwise rewrite them under wrangler, which reloads workerd mid-job.
   await Deno.stat(`${PROJECT_ROOT}public`).then(
-    () => Deno.symlink(`${PROJECT_ROOT}public`, `${dir}/public`),
+    async () => {
+      const copied = await new Deno.Command("cp", { args: ["-R", `${PROJECT_ROOT}public`, `${dir}/public`] }).output();
+      if (!copied.success) throw new Error(`Copying public/ failed: ${new TextDecoder().decode(copied.stderr)}`);
+    },
     () => {},
   );
   if (options.liftLimits) {

@@ -1,4 +1,5 @@
 /** A small client of the public HTTP contract for runtime tests: tokens, publishing, submitting, polling. */
+import { DatabaseSync } from "node:sqlite";
 import { SignJWT } from "jose";
 import { seededPoints } from "../../scripts/lib/seeded_random.ts";
 import { pointCollection } from "../../scripts/lib/geojson_payloads.ts";
@@ -272,4 +273,21 @@ export async function settledSnapshot(
     last = next;
   }
   throw new Error(`The state of ${service.url} kept changing for ${timeoutMs} ms`);
+}
+
+/** Keys of the local R2 bucket's objects under `prefix` (miniflare's object table, read while the server runs). */
+export async function r2Keys(service: Service, prefix: string): Promise<string[]> {
+  const dir = `${service.stateDir}/v3/r2/miniflare-R2BucketObject`;
+  const keys: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.endsWith(".sqlite") || entry.name === "metadata.sqlite") continue;
+    const db = new DatabaseSync(`${dir}/${entry.name}`, { readOnly: true });
+    try {
+      const rows = db.prepare(`SELECT key FROM _mf_objects WHERE key LIKE ? ORDER BY key`).all(`${prefix}%`);
+      keys.push(...rows.map((r) => String(r.key)));
+    } finally {
+      db.close();
+    }
+  }
+  return keys;
 }

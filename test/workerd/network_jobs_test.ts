@@ -104,30 +104,37 @@ Deno.test("network jobs in workerd equal pgRouting's answers", async (t) => {
     await t.step(
       "a network in dozens of blocks, origins over several partitions: 50 × 50 costs and service areas",
       async () => {
-        const manifest = await publishNetwork(
-          service,
-          "small",
-          await readFixture("network/generated_small_edges.geojson"),
-        );
-        ok(manifest.tiles.length >= 10, `${manifest.tiles.length} blocks`);
-        deepEqual([manifest.vertex_count, manifest.component_count], [1323, 4]);
-        const points = await fixtureJson("points_small.geojson");
-        const paths = await completed(service, {
-          spatial_operation: "shortest_path",
-          geometry_payload: points,
-          dataset: "small",
-          path_geometry: false,
-        });
-        ok(paths.status.progress.partitions_total > 1, `${paths.status.progress.partitions_total} partitions`);
-        assertCosts(paths.features, await answer("small_shortest_path.json"), "small");
-        ok(paths.features.every((f) => f.geometry === null), "path_geometry: false leaves the geometry null");
-        const area = await completed(service, {
-          spatial_operation: "service_area",
-          geometry_payload: { ...points, features: points.features.slice(0, 10) },
-          dataset: "small",
-          max_cost: 120,
-        });
-        assertArea(area.features, await answer("small_service_area_120.json"), "small 120");
+        // Origin tiles at H3 resolution 7 (~5 km²): a job this small stays in one partition per tile, so the 50
+        // origins spread over several tiles for the partitions to be several.
+        const service = await startService({ vars: { NETWORK_BLOCK_VERTICES: "100", PARTITION_RESOLUTION: "7" } });
+        try {
+          const manifest = await publishNetwork(
+            service,
+            "small",
+            await readFixture("network/generated_small_edges.geojson"),
+          );
+          ok(manifest.tiles.length >= 10, `${manifest.tiles.length} blocks`);
+          deepEqual([manifest.vertex_count, manifest.component_count], [1323, 4]);
+          const points = await fixtureJson("points_small.geojson");
+          const paths = await completed(service, {
+            spatial_operation: "shortest_path",
+            geometry_payload: points,
+            dataset: "small",
+            path_geometry: false,
+          });
+          ok(paths.status.progress.partitions_total > 1, `${paths.status.progress.partitions_total} partitions`);
+          assertCosts(paths.features, await answer("small_shortest_path.json"), "small");
+          ok(paths.features.every((f) => f.geometry === null), "path_geometry: false leaves the geometry null");
+          const area = await completed(service, {
+            spatial_operation: "service_area",
+            geometry_payload: { ...points, features: points.features.slice(0, 10) },
+            dataset: "small",
+            max_cost: 120,
+          });
+          assertArea(area.features, await answer("small_service_area_120.json"), "small 120");
+        } finally {
+          await service.stop();
+        }
       },
     );
 
@@ -178,6 +185,7 @@ Deno.test("network jobs in workerd equal pgRouting's answers", async (t) => {
     );
 
     await t.step("destinations_dataset: a published points dataset as destinations gives the same answer", async () => {
+      await publishNetwork(service, "small", await readFixture("network/generated_small_edges.geojson"));
       const points = await readFixture("network/points_small.geojson");
       equal((await publish(service, "small-points", points)).status, 201);
       const { features } = await completed(service, {

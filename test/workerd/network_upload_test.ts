@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type Service, startService } from "./harness.ts";
-import { authHeaders, expectProblem, publish, readFixture, resultFeatures, runJob } from "./client.ts";
+import { authHeaders, expectProblem, publish, r2Keys, readFixture, resultFeatures, runJob } from "./client.ts";
 
 type Feature = { id?: unknown; properties: Record<string, unknown>; geometry: unknown };
 type Row = { left_id: number; right_id: number; cost: number };
@@ -159,6 +159,32 @@ Deno.test("network uploads in parts in workerd", async (t) => {
       await expectProblem(response, 422);
       await expectProblem(await service.fetch("/v1/datasets/dup-parts", { headers: await authHeaders() }), 404);
     });
+
+    await t.step(
+      "a build the publish refuses (another domain took the name meanwhile): FAILED, none of its blocks left in R2",
+      async () => {
+        const id = await openUpload(service, "taken", "classification=public&kind=network");
+        await putParts(service, "taken", id, slices(small.features, 2));
+        const other = await publish(service, "taken", JSON.stringify(small), {
+          query: "classification=public&kind=network",
+          claims: { domain: "other" },
+        });
+        equal(other.status, 201, await other.text());
+        const blocks = async () => (await r2Keys(service, "datasets/taken/")).filter((k) => k.includes("/network/"));
+        const others = await blocks();
+        ok(others.length >= 20, `the other domain's version has its blocks: ${others.length}`);
+        const { response } = await call(service, "POST", `/v1/datasets/taken/uploads/${id}/complete`);
+        ok(response.status === 200 || response.status === 202, await response.text());
+        let status;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+          status = (await call(service, "GET", `/v1/datasets/taken/uploads/${id}`)).body;
+          if (status.state !== "COMPLETING") break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        equal(status.state, "FAILED", JSON.stringify(status));
+        deepEqual(await blocks(), others, "only the published version's blocks remain");
+      },
+    );
 
     await t.step("snap_m without kind=network is refused at open: 422", async () => {
       for (const query of ["snap_m=1", "kind=raster&snap_m=1"]) {

@@ -3,31 +3,13 @@
  * ABORTED by its catalog's alarm and its staged part tiles leave R2; a completed one keeps its published tiles.
  */
 import { equal, ok } from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { type Service, startService } from "./harness.ts";
-import { authHeaders, expectProblem, readJsonFixture } from "./client.ts";
+import { authHeaders, expectProblem, r2Keys, readJsonFixture } from "./client.ts";
 
 const TTL_MS = 15_000;
 
 interface Fc {
   features: unknown[];
-}
-
-/** Keys of the local R2 bucket's objects under `prefix` (miniflare's object table, read while the server runs). */
-async function r2Keys(service: Service, prefix: string): Promise<string[]> {
-  const dir = `${service.stateDir}/v3/r2/miniflare-R2BucketObject`;
-  const keys: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.name.endsWith(".sqlite") || entry.name === "metadata.sqlite") continue;
-    const db = new DatabaseSync(`${dir}/${entry.name}`, { readOnly: true });
-    try {
-      const rows = db.prepare(`SELECT key FROM _mf_objects WHERE key LIKE ? ORDER BY key`).all(`${prefix}%`);
-      keys.push(...rows.map((r) => String(r.key)));
-    } finally {
-      db.close();
-    }
-  }
-  return keys;
 }
 
 async function call(service: Service, method: string, path: string, body?: string) {
