@@ -132,8 +132,8 @@ export async function verifyToken(token: string, config: AuthConfig, now: Date =
 
 /**
  * Tokens this isolate verified, by configuration and compact form (its signature included): a caller sends the
- * same token with every request, and a signature check (HS256, with jose's claim checks and the zod parse) cost
- * ~0.5 ms of a submit's CPU. A token whose time checks passed once passes them until it expires (nbf and iat lie
+ * same token with every request. Verifying an HS256 token (signature, jose's claim checks, the zod parse) took
+ * 0.20 ms, a hit here 0.05 ms (2,000 tokens in Deno, load average 19 on 2 cores). A token whose time checks passed once passes them until it expires (nbf and iat lie
  * in its past from then on), so a hit only re-checks the expiry. Insertion order evicts the oldest.
  */
 const verified = new Map<string, { claims: Claims; until: number }>();
