@@ -131,10 +131,11 @@ export async function verifyToken(token: string, config: AuthConfig, now: Date =
 }
 
 /**
- * Tokens this isolate verified, by configuration and compact form (its signature included): a caller sends the
- * same token with every request. Verifying an HS256 token (signature, jose's claim checks, the zod parse) took
- * 0.16–0.27 ms, a hit 0.003–0.03 ms (`scripts/bench/jwt_cache.ts`, in Deno, load average 21 on 2 cores). A token whose time checks passed once passes them until it expires (nbf and iat lie
- * in its past from then on), so a hit only re-checks the expiry. Insertion order evicts the oldest.
+ * Tokens this isolate verified, by configuration and compact form (its signature included): a caller sends the same
+ * token with every request. Verifying an HS256 token (signature, jose's claim checks, the zod parse) took 0.16–0.27 ms,
+ * a hit 0.003–0.03 ms (`scripts/bench/jwt_cache.ts`, in Deno, load average 21 on 2 cores). A token whose time checks
+ * passed once passes them until it expires (nbf and iat lie in its past from then on), so a hit only re-checks the
+ * expiry. Insertion order evicts the oldest.
  */
 const verified = new Map<string, { claims: Claims; until: number }>();
 const VERIFIED_MAX = 1_000;
