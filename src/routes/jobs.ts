@@ -183,9 +183,10 @@ export const jobService: JobService = {
       // Off the critical path: a lost release is found by the registry's alarm, which checks the tiles in R2.
       c.executionCtx.waitUntil(registry.release(spec.job_id));
     }
-    logger.info("job submitted", { job_id: spec.job_id, partitions: spec.partitions.length, created: true });
     // 202 for the submit that claimed the key; 200 for every replay.
-    return { job_id: spec.job_id, status: "QUEUED", created: claim.outcome === "claimed" } satisfies SubmittedJob;
+    const created = claim.outcome === "claimed";
+    logger.info("job submitted", { job_id: spec.job_id, partitions: spec.partitions.length, created });
+    return { job_id: spec.job_id, status: "QUEUED", created } satisfies SubmittedJob;
   },
 
   async listOwnJobs(c, query, claims) {
