@@ -39,3 +39,26 @@ export interface JobRecord {
   stats: Record<string, unknown> | null;
   degraded: { reason: string } | null;
 }
+
+/**
+ * A claimed job its home has not recorded yet (it waits in its caller's IdempotencyRegistry outbox): QUEUED, as
+ * the home will record it.
+ */
+export function queuedJob(spec: JobSpec): JobRecord {
+  return {
+    job_id: spec.job_id,
+    spec,
+    status: "QUEUED",
+    attempts: 0,
+    retry_base: 0,
+    created_at: spec.created_at,
+    updated_at: spec.created_at,
+    next_run_at: spec.created_at,
+    partitions_total: spec.partitions.length,
+    partitions_done: 0,
+    result: null,
+    error: null,
+    stats: null,
+    degraded: null,
+  };
+}

@@ -4,20 +4,29 @@
  * handles one request at a time and its storage survives restarts, so two
  * racing submits with the same key cannot both start a computation, whatever
  * partitions they target. One object per caller rather than per key: a new
- * key is a row, not a new object with its own database.
+ * key is a row, not a new object with its own database. The claim also
+ * queues the job for its home (handoff.ts): a submit's last round trip.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
+import { Handoff } from "./handoff.ts";
 import { type IndexedJob, JobIndex } from "./job_index.ts";
 
+/** `pending`: the job is still in the outbox, not yet recorded by its home. */
 export type ClaimOutcome =
-  | { outcome: "claimed"; spec: JobSpec }
-  | { outcome: "existing"; spec: JobSpec }
+  | { outcome: "claimed" }
+  | { outcome: "existing"; spec: JobSpec; pending: boolean }
   | { outcome: "conflict"; job_id: string };
 
+/** A job of the caller's index, with its spec while its home has not recorded it. */
+export interface ListedJob extends IndexedJob {
+  pending?: JobSpec;
+}
+
 export class IdempotencyRegistry extends DurableObject<Env> {
-  /** The claims table and the job index, created by the first claim: a read on a caller with none writes nothing. */
-  #schema(): JobIndex {
+  /** The tables, created by the first claim: a read on a caller with none writes nothing. */
+  #schema(): { index: JobIndex; handoff: Handoff } {
+    if (this.#tables) return this.#tables;
     this.ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS claims_by_key (
          idempotency_key TEXT PRIMARY KEY,
@@ -26,13 +35,25 @@ export class IdempotencyRegistry extends DurableObject<Env> {
          claimed_at INTEGER NOT NULL
        )`,
     );
-    return this.#index ??= new JobIndex(this.ctx.storage.sql);
+    return this.#tables = {
+      index: new JobIndex(this.ctx.storage.sql),
+      handoff: new Handoff(this.ctx.storage.sql),
+    };
   }
-  #index: JobIndex | undefined;
+  #tables: { index: JobIndex; handoff: Handoff } | undefined;
 
-  /** Claims `key` for `spec`, or returns the job it already belongs to. */
-  claim(key: string, spec: JobSpec): ClaimOutcome {
-    const index = this.#schema();
+  #exists(): boolean {
+    return this.#tables !== undefined || this.ctx.storage.sql.exec(
+          `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims_by_key'`,
+        ).toArray().length > 0;
+  }
+
+  /**
+   * Claims `key` for `spec` and queues the job for its home (`held`: once the submit releases it after its
+   * upload), or returns the job the key already belongs to.
+   */
+  async claim(key: string, spec: JobSpec, held: boolean): Promise<ClaimOutcome> {
+    const { index, handoff } = this.#schema();
     const row = this.ctx.storage.sql.exec<{ request_hash: string; spec: string }>(
       `SELECT request_hash, spec FROM claims_by_key WHERE idempotency_key = ?`,
       key,
@@ -40,25 +61,61 @@ export class IdempotencyRegistry extends DurableObject<Env> {
     if (row) {
       const existing = JSON.parse(row.spec) as JobSpec;
       return row.request_hash === spec.request_hash
-        ? { outcome: "existing", spec: existing }
+        ? { outcome: "existing", spec: existing, pending: handoff.pending(existing.job_id) !== null }
         : { outcome: "conflict", job_id: existing.job_id };
     }
+    const now = Date.now();
     this.ctx.storage.sql.exec(
       `INSERT INTO claims_by_key (idempotency_key, request_hash, spec, claimed_at) VALUES (?, ?, ?, ?)`,
       key,
       spec.request_hash,
       JSON.stringify(spec),
-      Date.now(),
+      now,
     );
     index.add(spec.job_id);
-    return { outcome: "claimed", spec };
+    handoff.add(key, spec.job_id, held, now);
+    // In the same synchronous block as the rows (no await between): committed together, so a claimed job always
+    // has an alarm that hands it over.
+    await this.#wake(handoff);
+    return { outcome: "claimed" };
+  }
+
+  /** The submit's upload is done: hand the job over now. */
+  async release(jobId: string): Promise<void> {
+    const { handoff } = this.#schema();
+    if (handoff.release(jobId, Date.now())) await this.#wake(handoff);
+  }
+
+  /** The spec of the caller's job while its home has not recorded it yet, or null. */
+  pending(jobId: string): JobSpec | null {
+    return this.#exists() ? this.#schema().handoff.pending(jobId) : null;
+  }
+
+  /** Hands the job to its home now, if it still waits here (a cancel needs the home's record). */
+  async handOver(jobId: string): Promise<void> {
+    if (!this.#exists()) return;
+    await this.#schema().handoff.deliver(this.env, Date.now(), jobId);
   }
 
   /** The caller's jobs older than `beforeSeq` (null: from the newest), newest first. */
-  jobs(beforeSeq: number | null, limit: number): IndexedJob[] {
-    const exists = this.ctx.storage.sql.exec(
-      `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims_by_key'`,
-    ).toArray().length > 0;
-    return exists ? this.#schema().page(beforeSeq, limit) : [];
+  jobs(beforeSeq: number | null, limit: number): ListedJob[] {
+    if (!this.#exists()) return [];
+    const { index, handoff } = this.#schema();
+    return index.page(beforeSeq, limit).map((job) => {
+      const pending = handoff.pending(job.job_id);
+      return pending ? { ...job, pending } : job;
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const { handoff } = this.#schema();
+    await handoff.deliver(this.env, Date.now());
+    await this.#wake(handoff);
+  }
+
+  /** Sets the alarm to the first row's due time: never later than a row needs it. */
+  async #wake(handoff: Handoff): Promise<void> {
+    const due = handoff.nextDueAt();
+    if (due !== null) await this.ctx.storage.setAlarm(Math.max(due, Date.now()));
   }
 }

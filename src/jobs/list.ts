@@ -2,10 +2,11 @@
  * A caller's own jobs, newest first, a page at a time: `GET /v1/jobs` and the OGC job list (`/jobs`) both read
  * them through {@link listOwnJobs}. The order and the page boundaries come from the caller's job index (in its
  * IdempotencyRegistry, durable-objects/idempotency_registry/job_index.ts); the records, and so the statuses a
- * filter tests, from the jobs' home partitions, read when the page is built: a listing never shows a stale status.
+ * filter tests, from the jobs' home partitions, read when the page is built: a listing never shows a stale status
+ * (a job still in the registry's outbox is QUEUED).
  */
 import type { JobListQuery } from "../../shared/contract/status.ts";
-import type { JobRecord } from "../../shared/job_record.ts";
+import { type JobRecord, queuedJob } from "../../shared/job_record.ts";
 import { ValidationError } from "../../shared/problem.ts";
 import { idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { homeCellOf } from "../routing/job_id.ts";
@@ -42,8 +43,9 @@ export async function listOwnJobs(env: Env, ownerSub: string, query: JobListQuer
     for (const row of rows) {
       before = row.seq;
       scanned++;
-      const record = records.get(row.job_id);
-      // A claim whose submit died before its home recorded the job is no job; another owner's record never is.
+      const record = records.get(row.job_id) ?? (row.pending ? queuedJob(row.pending) : undefined);
+      // A claim whose held payload never reached R2 (its submit died before it answered) is no job; another
+      // owner's record never is.
       if (!record || record.spec.owner_sub !== ownerSub || (wanted && !wanted.has(record.status))) continue;
       jobs.push(record);
       if (jobs.length === query.limit) return { jobs, next_cursor: encodeCursor(row.seq) };

@@ -19,7 +19,7 @@ import {
 } from "../../shared/dataset_manifest.ts";
 import { type JobSpec, pinnedDatasetSide, type TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
-import type { JobRecord } from "../../shared/job_record.ts";
+import { type JobRecord, queuedJob } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { assertCallbackDestination } from "../../shared/destination_policy.ts";
 import type { AppContext } from "./openapi.ts";
@@ -163,36 +163,30 @@ export const jobService: JobService = {
       ...(properties.length ? { properties } : {}),
     };
 
-    // Round 2: the key. Nothing was written before it; a refused request (429, 4xx above, 409 here) writes nothing.
+    // Round 2: the key, and with it the job, queued for its home in the same commit (the registry hands it over
+    // from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was written before it; a refused
+    // request (429, 4xx above, 409 here) writes nothing.
+    const registry = idempotencyStub(env, claims.sub);
     const claim = await wrapTime(
       c,
       "claim",
-      idempotencyStub(env, claims.sub).claim(request.job_idempotency_key, draft),
+      registry.claim(request.job_idempotency_key, draft, left.uploads !== undefined),
       "DO round 2",
     );
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
-    const spec = claim.spec;
-    const home = partitionStub(env, spec.home_cell);
-    let round = 3;
+    const spec = claim.outcome === "claimed" ? draft : claim.spec;
+    if (claim.outcome === "existing" && !claim.pending) return await recordedReplay(c, spec, left.uploads);
     if (left.uploads) {
-      // A replay whose job its home recorded is answered as it is; otherwise (first submit, or a replay after a
-      // crash between the claim and the home's record) the payload is (re)written before the home may read it.
+      // Held in the outbox until its tiles are written (a replay writes them again: the same keys, the same bytes).
       // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
-      if (claim.outcome === "existing") {
-        const job = await wrapTime(c, "home_job", home.job(spec.job_id), `DO round ${round++}`);
-        if (job) return { job_id: job.job_id, status: job.status, created: false } satisfies SubmittedJob;
-      }
       await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads, { job_id: spec.job_id }));
+      // Off the critical path: a lost release is found by the registry's alarm, which checks the tiles in R2.
+      c.executionCtx.waitUntil(registry.release(spec.job_id));
     }
-    // Round 3: the home records the job (idempotent by job id: a replay gets the recorded one) and pins the dataset
-    // versions it reads before it starts it (durable-objects/partition_ledger/home.ts).
-    const outcome = await wrapTime(c, "home", home.submit(spec), `DO round ${round}`);
-    if (!outcome.ok) throw new ForbiddenError(outcome.reason);
-    const { created, job } = outcome;
-    logger.info("job submitted", { job_id: job.job_id, partitions: spec.partitions.length, created });
-    // 202 for the submit that claimed the key, whichever request got the job into the home's ledger first (a
-    // racing replay may record it before the claimant does); 200 for every replay.
-    return { job_id: job.job_id, status: job.status, created: claim.outcome === "claimed" };
+    // 202 for the submit that claimed the key; 200 for every replay.
+    const created = claim.outcome === "claimed";
+    logger.info("job submitted", { job_id: spec.job_id, partitions: spec.partitions.length, created });
+    return { job_id: spec.job_id, status: "QUEUED", created } satisfies SubmittedJob;
   },
 
   async listOwnJobs(c, query, claims) {
@@ -235,17 +229,46 @@ export const jobService: JobService = {
   },
 
   async cancelJob(c, jobId, claims) {
-    await ownJob(c, jobId, claims);
+    const job = await ownJob(c, jobId, claims);
+    // Still in the outbox: its home must record it before it can cancel it.
+    if (job.status === "QUEUED") await idempotencyStub(c.env, job.spec.owner_sub).handOver(jobId);
     const outcome = await partitionStub(c.env, homeCellOf(jobId)!).cancel(jobId, `user:${claims.sub}`);
     if (!outcome.ok) throw new NotFoundError(`No job "${jobId}".`);
     return statusDocument(outcome.job);
   },
 };
 
-/** The job, if it exists and the caller may see it (its owner, or an operator); else 404 either way. */
+/**
+ * A replay of a job its registry handed over: the home's record (a third round, replays only). A claim the home
+ * never recorded (its held payload never reached R2: the first submit died before it answered) is recorded here.
+ */
+async function recordedReplay(
+  c: Ctx,
+  spec: JobSpec,
+  uploads: ResolvedSide["uploads"],
+): Promise<SubmittedJob> {
+  const home = partitionStub(c.env, spec.home_cell);
+  const job = await wrapTime(c, "home_job", home.job(spec.job_id), "DO round 3");
+  if (job) return { job_id: job.job_id, status: job.status, created: false };
+  if (uploads) await wrapTime(c, "upload", uploadTiles(c.env.TILES, uploads, { job_id: spec.job_id }));
+  const outcome = await wrapTime(c, "home", home.submit(spec), "DO round 4");
+  if (!outcome.ok) throw new ForbiddenError(outcome.reason);
+  return { job_id: outcome.job.job_id, status: outcome.job.status, created: false };
+}
+
+/**
+ * The job, if it exists and the caller may see it (its owner, or an operator); else 404 either way. A job its
+ * home has not recorded yet is read from the caller's registry (only its owner sees it there).
+ */
 async function ownJob(c: Ctx, jobId: string, claims: Claims): Promise<JobRecord> {
   const cell = homeCellOf(jobId);
-  const job = cell ? await partitionStub(c.env, cell).job(jobId) : null;
+  const home = cell ? partitionStub(c.env, cell) : null;
+  let job = home ? await home.job(jobId) : null;
+  if (home && !job) {
+    const pending = await idempotencyStub(c.env, claims.sub).pending(jobId);
+    // Handed over between the two reads: the home has it now.
+    job = pending ? queuedJob(pending) : await home.job(jobId);
+  }
   const operator = claims.roles?.includes(OPERATOR_ROLE) ?? false;
   if (!job || (job.spec.owner_sub !== claims.sub && !operator)) throw new NotFoundError(`No job "${jobId}".`);
   return job;

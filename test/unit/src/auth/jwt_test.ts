@@ -146,3 +146,13 @@ Deno.test("bearerToken extracts only well-formed Bearer JWTs", () => {
   equal(bearerToken("Bearer "), null);
   equal(bearerToken(undefined), null);
 });
+
+Deno.test("a token verified once is accepted again until it expires, then refused; another configuration verifies it anew", async () => {
+  const at = now();
+  const token = await signToken({}, { iat: at - 60, exp: at + 600 });
+  equal((await verifyToken(token, config, new Date(at * 1000))).sub, "user-1");
+  equal((await verifyToken(token, config, new Date((at + 30) * 1000))).sub, "user-1");
+  await rejects401(verifyToken(token, config, new Date((at + 600 + CLOCK_SKEW_SECONDS + 1) * 1000)), /expired/);
+  await rejects401(verifyToken(token, { secret: "another-secret-of-the-same-length!!" }), /signature/);
+  await rejects401(verifyToken(token, { ...config, audience: "elsewhere" }), /aud/);
+});

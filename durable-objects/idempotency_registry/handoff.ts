@@ -1,0 +1,132 @@
+/**
+ * The outbox between a claim and the job's home partition. A claim writes its handoff row in the same
+ * synchronous block as the claim itself, so the submit answers after one call to this object (the claim and
+ * the job's record are one commit) and the home records the job from this object's alarm, the way partitions
+ * hand webhooks to their outbox. Until the home has it, the job is read from here (QUEUED).
+ *
+ * A payload the submit writes to R2 after its claim is "held": it is handed over when the submit releases it
+ * once its upload is done, or, if that release is lost (a crash after the upload), when the alarm finds every
+ * tile in R2. A held row whose tiles never arrive belongs to a submit that died before it answered: it is
+ * dropped after {@link HOLD_EXPIRY_MS}, and a replay of its key uploads again and records the job itself.
+ */
+import type { JobSpec } from "../../shared/job_spec.ts";
+import { partitionStub } from "../../shared/routing/partitions.ts";
+import { createLogger } from "../../shared/telemetry/log.ts";
+import { backoffMs } from "../partition_ledger/backoff.ts";
+
+/** How often the alarm looks for the tiles of a held row whose release did not come. */
+export const HOLD_CHECK_MS = 10_000;
+/** How long a row in flight to its home is not sent again (a home call that outlives it is retried). */
+const DELIVERY_LEASE_MS = 30_000;
+/** How long a held row waits for its tiles. */
+export const HOLD_EXPIRY_MS = 10 * 60_000;
+
+export const HANDOFF_SCHEMA = `CREATE TABLE IF NOT EXISTS handoff (
+  job_id TEXT PRIMARY KEY,
+  idempotency_key TEXT NOT NULL,
+  held INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  queued_at INTEGER NOT NULL
+)`;
+
+type DueRow = {
+  job_id: string;
+  held: number;
+  attempts: number;
+  queued_at: number;
+  spec: string;
+};
+
+export class Handoff {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    sql.exec(HANDOFF_SCHEMA);
+  }
+
+  /** Queues `spec` for its home: due now, or held (due at the first check for its tiles). */
+  add(key: string, jobId: string, held: boolean, now: number): void {
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO handoff (job_id, idempotency_key, held, due_at, queued_at) VALUES (?, ?, ?, ?, ?)`,
+      jobId,
+      key,
+      held ? 1 : 0,
+      held ? now + HOLD_CHECK_MS : now,
+      now,
+    );
+  }
+
+  /** Makes a held row due now; false when the row is gone (handed over already). */
+  release(jobId: string, now: number): boolean {
+    return this.#sql.exec(`UPDATE handoff SET held = 0, due_at = ? WHERE job_id = ?`, now, jobId).rowsWritten > 0;
+  }
+
+  /** The spec of a job still waiting for its home, or null. */
+  pending(jobId: string): JobSpec | null {
+    const row = this.#sql.exec<{ spec: string }>(
+      `SELECT c.spec FROM handoff h JOIN claims_by_key c ON c.idempotency_key = h.idempotency_key WHERE h.job_id = ?`,
+      jobId,
+    ).toArray()[0];
+    return row ? JSON.parse(row.spec) as JobSpec : null;
+  }
+
+  /** When the first row is due, or null when none waits. */
+  nextDueAt(): number | null {
+    return this.#sql.exec<{ due: number | null }>(`SELECT MIN(due_at) AS due FROM handoff`).one().due;
+  }
+
+  /** Hands every due row (or only `jobId`'s, due or not) to its home. */
+  async deliver(env: Env, now: number, jobId?: string): Promise<void> {
+    const rows = this.#sql.exec<DueRow>(
+      `SELECT h.job_id, h.held, h.attempts, h.queued_at, c.spec FROM handoff h
+       JOIN claims_by_key c ON c.idempotency_key = h.idempotency_key
+       WHERE ${jobId === undefined ? "h.due_at <= ?" : "h.job_id = ?"}`,
+      jobId ?? now,
+    ).toArray();
+    // Leased while in flight: a claim arriving meanwhile wakes the alarm again, which must not send them twice.
+    for (const row of rows) {
+      this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + DELIVERY_LEASE_MS, row.job_id);
+    }
+    await Promise.all(rows.map((row) => this.#deliverOne(env, row, now, jobId !== undefined)));
+  }
+
+  async #deliverOne(env: Env, row: DueRow, now: number, forced: boolean): Promise<void> {
+    const spec = JSON.parse(row.spec) as JobSpec;
+    const logger = createLogger({ job_id: row.job_id });
+    try {
+      if (row.held && !forced && !(await tilesStored(env.TILES, spec))) {
+        if (now - row.queued_at >= HOLD_EXPIRY_MS) {
+          this.#drop(row.job_id);
+          logger.warn("held submit dropped: its payload never reached R2 (the submit died before it answered)");
+        } else this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + HOLD_CHECK_MS, row.job_id);
+        return;
+      }
+      const outcome = await partitionStub(env, spec.home_cell).submit(spec);
+      this.#drop(row.job_id);
+      // The edge decided the same policy on the same claims before the claim: a refusal here is a bug.
+      if (!outcome.ok) logger.error("home refused a claimed job", { reason: outcome.reason });
+    } catch (error) {
+      this.#sql.exec(
+        `UPDATE handoff SET attempts = attempts + 1, due_at = ? WHERE job_id = ?`,
+        Date.now() + backoffMs(row.attempts),
+        row.job_id,
+      );
+      logger.warn("home not reached to record a claimed job; retrying", { detail: String(error) });
+    }
+  }
+
+  #drop(jobId: string): void {
+    this.#sql.exec(`DELETE FROM handoff WHERE job_id = ?`, jobId);
+  }
+}
+
+/** Whether every tile of the spec's payload is in R2. */
+async function tilesStored(bucket: R2Bucket, spec: JobSpec): Promise<boolean> {
+  if (spec.left.kind !== "payload") return true;
+  const heads = await Promise.all(
+    Object.values(spec.left.tiles).map((tile) => tile.inline ? true : bucket.head(tile.key)),
+  );
+  return heads.every(Boolean);
+}
