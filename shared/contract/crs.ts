@@ -99,10 +99,11 @@ const settle = (v: number, limit: number) =>
 /**
  * For a projected CRS whose valid range is not tabulated (every one but EPSG:3857), a test that a position lies in
  * the projection's domain: it converts to a finite lon/lat inside the world. Undefined where {@link crsBounds} is
- * exact already.
+ * exact already, or for a code the service does not know.
  */
 export function projectionDomain(crs: SupportedCrs): ((x: number, y: number) => boolean) | undefined {
-  if (crs === "EPSG:3857" || isGeographic(crs)) return undefined;
+  // An unknown code is refused where it is given (its own field error); its positions are not walked further.
+  if (crs === "EPSG:3857" || !isSupportedCrs(crs) || isGeographic(crs)) return undefined;
   const conv = converter(crs);
   const p: [number, number] = [0, 0];
   return (x, y) => {

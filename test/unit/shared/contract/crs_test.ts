@@ -6,6 +6,7 @@ import {
   fromWgs84InPlace,
   geoJsonCoordinatesToWgs84,
   isSupportedCrs,
+  projectionDomain,
   toWgs84InPlace,
   WEB_MERCATOR_EXTENT,
 } from "../../../../shared/contract/crs.ts";
@@ -101,6 +102,15 @@ Deno.test("toWgs84InPlace clamps overshoot at the world's edge to exactly ±180"
 Deno.test("toWgs84InPlace leaves a position outside the projection's domain outside the world", () => {
   const xy = toWgs84InPlace(new Float64Array([1e9, 5e6]), "EPSG:32633");
   ok(!(Math.abs(xy[0]!) <= 180 && Math.abs(xy[1]!) <= 90), `${xy[0]}, ${xy[1]}`);
+});
+
+Deno.test("projectionDomain tests a projected CRS's positions and leaves exact ranges and unknown codes alone", () => {
+  const utm = projectionDomain("EPSG:32633")!;
+  ok(utm(500000, 5000000));
+  ok(!utm(1e9, 5000000));
+  for (const code of ["EPSG:4326", "EPSG:3857", "EPSG:0", "EPSG:999999"] as const) {
+    equal(projectionDomain(code), undefined);
+  }
 });
 
 Deno.test("geoJsonCoordinatesToWgs84 converts nested coordinates in place and keeps z", () => {
