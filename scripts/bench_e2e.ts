@@ -509,6 +509,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         geos_heap_peak_bytes?: number;
         partition_work?: { max: number; median: number; p95: number };
         critical_path_ms?: number;
+        critical_partition?: Record<string, number>;
       };
       const work = stats?.partition_work;
       if (run.stalledPolls) {
@@ -532,7 +533,11 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           work
             ? `; work max/median ${
               (work.max / Math.max(1, work.median)).toFixed(2)
-            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms`
+            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms${
+              stats.critical_partition
+                ? ` (${Object.entries(stats.critical_partition).map(([k, v]) => `${k} ${v}`).join(", ")})`
+                : ""
+            }`
             : ""
         }`,
       ]);
