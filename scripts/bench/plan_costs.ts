@@ -5,7 +5,7 @@
  * deployed (one isolate each), so the slowest one is the job's critical path; here no other partition, isolate or
  * the R2 emulation shares its thread, so its time is its own.
  *
- * `deno run -A scripts/bench/plan_costs.ts [--points 1000000] [--set uniform|skewed|land] [--group-bytes 8388608]`
+ * `deno task bench:plan [--points 1000000] [--set uniform|skewed|land] [--group-bytes 8388608]`
  */
 import { parseArgs } from "node:util";
 import { OPERATIONS } from "../../operations/mod.ts";
@@ -130,11 +130,13 @@ console.log(
   `J1 ${n} ${flags.set} points: ${rows.length} partitions (${Object.keys(plan.params.shards ?? {}).length} shards), ` +
     `pairs ${rows.reduce((s, r) => s + r.pairs, 0)}, load ${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
 );
-const works = rows.map((r) => r.work), times = rows.map(total);
+const works = rows.map((r) => r.work), times = rows.map(total), pairs = rows.map((r) => r.pairs);
 console.log(
-  `work max/median ${(Math.max(...works) / median(works)).toFixed(2)}; ms max/median ${
-    (Math.max(...times) / median(times)).toFixed(2)
-  }; critical path ${Math.max(...times).toFixed(0)} ms; Σ ${times.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+  `work max/median ${(Math.max(...works) / median(works)).toFixed(2)}; pairs max/median ${
+    (Math.max(...pairs) / median(pairs)).toFixed(2)
+  }; ms max/median ${(Math.max(...times) / median(times)).toFixed(2)}; critical path ${
+    Math.max(...times).toFixed(0)
+  } ms; Σ ${times.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
 );
 console.log("partition            members shard  work      pairs    read  index  compute  write  total ms");
 for (const r of sorted) {
