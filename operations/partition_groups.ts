@@ -55,16 +55,16 @@ export interface PartitionCost {
 }
 
 /**
- * Evens out the partitions' expected work around their mean, so that no
+ * Evens out the partitions' expected work around a target ({@link targetWork}), so that no
  * partition is the job's critical path by itself and few are near-empty
  * Durable Objects (max/median work ≤ 2 is the aim):
  *
- * - A partition heavier than the mean (or than `maxBytes`) splits into up to `maxShards` shards, each running the
+ * - A partition heavier than the target (or than `maxBytes`) splits into up to `maxShards` shards, each running the
  *   same tile cells but an equal share of the right side's features (by position), so a hot cell (a city's points)
  *   is worked by several Durable Objects. A pair still has one owner: its tile cell picks the partition, the right
  *   feature's position the shard. Shard 0 keeps the partition's name, shard k is `<name>.<k>`.
- * - Partitions lighter than half the mean are packed together, heaviest first, while a pack stays within the
- *   mean's work and `maxBytes`; a pack is named after its heaviest partition and runs all their tile cells (any
+ * - Partitions lighter than half the target are packed together, heaviest first, while a pack stays within the
+ *   target and `maxBytes`; a pack is named after its heaviest partition and runs all their tile cells (any
  *   set of cells can share a partition: a pair's owner cell decides which partition emits it).
  *
  * `maxBytes` 0 leaves the plan as it is (one partition per tile cell when grouping is off too).
@@ -77,20 +77,20 @@ export function balancePartitions(
 ): PartitionPlan & { shards: Shards } {
   if (maxBytes <= 0 || !plan.partitions.length) return { ...plan, shards: {} };
   const costs = new Map(plan.partitions.map((p) => [p, costOf(p)]));
-  const mean = [...costs.values()].reduce((n, c) => n + c.work, 0) / costs.size;
+  const target = targetWork([...costs.values()].map((c) => c.work));
   const partitions: string[] = [];
   const members: Record<string, string[]> = {};
   const shards: Shards = {};
   const light: string[] = [];
   for (const partition of plan.partitions) {
     const { work, bytes } = costs.get(partition)!;
-    if (mean > 0 && work < mean / 2 && bytes <= maxBytes) {
+    if (target > 0 && work < target / 2 && bytes <= maxBytes) {
       light.push(partition);
       continue;
     }
     const count = Math.min(
       maxShards,
-      Math.max(1, Math.ceil(bytes / maxBytes), mean > 0 ? Math.round(work / mean) : 1),
+      Math.max(1, Math.ceil(bytes / maxBytes), target > 0 ? Math.round(work / target) : 1),
     );
     for (let index = 0; index < count; index++) {
       const name = index === 0 ? partition : `${partition}.${index}`;
@@ -103,7 +103,7 @@ export function balancePartitions(
   const packs: { name: string; cost: PartitionCost; members: string[] }[] = [];
   for (const partition of light) {
     const cost = costs.get(partition)!;
-    const pack = packs.find((p) => p.cost.work + cost.work <= mean && p.cost.bytes + cost.bytes <= maxBytes);
+    const pack = packs.find((p) => p.cost.work + cost.work <= target && p.cost.bytes + cost.bytes <= maxBytes);
     if (!pack) {
       packs.push({ name: partition, cost: { ...cost }, members: [...plan.members[partition]!] });
       continue;
@@ -118,4 +118,15 @@ export function balancePartitions(
   }
   partitions.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { partitions, members, shards };
+}
+
+/**
+ * The work each partition should have: the median partition's, but at least half the mean (when most cells are
+ * near-empty, splitting to their size would make many shards for no gain). The mean alone let a skewed job's hot
+ * cells split into shards of the mean's size, twice the median's.
+ */
+function targetWork(works: number[]): number {
+  const sorted = [...works].sort((a, b) => a - b);
+  const mean = sorted.reduce((n, w) => n + w, 0) / sorted.length;
+  return Math.max(sorted[Math.floor(sorted.length / 2)]!, mean / 2);
 }

@@ -68,6 +68,7 @@ const HELP = `Usage: deno task bench:e2e [options]
                         1M-edge network: with --lift-limits)
   --points <list>       J1 point counts (default 100000,1000000)
   --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
+  --land                J1 also over points of each count uniform over the counties' land (every point in a county)
   --no-service          skip the service (PostGIS/turf only)
   --no-postgis          skip PostGIS
   --no-turf             skip turf
@@ -104,6 +105,7 @@ const { values: flags } = parseArgs({
     only: { type: "string", default: "J1,J2,J3,load,startup" },
     points: { type: "string", default: "100000,1000000" },
     skewed: { type: "boolean", default: false },
+    land: { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     "no-postgis": { type: "boolean", default: false },
     "no-turf": { type: "boolean", default: false },
@@ -208,14 +210,19 @@ if (parts.has("j1")) {
       left: "counties",
       right: `points_${n}`,
     });
-    if (!flags.skewed) continue;
-    def({ name: `skewed_${n}`, features: () => data.skewedPoints(n), repair: false, idType: "bigint" });
-    jobs.push({
-      label: `J1 PIP ${n.toLocaleString("en-US")} pts skewed`,
-      op: "point_in_polygon",
-      left: "counties",
-      right: `skewed_${n}`,
-    });
+    const variants = [
+      ...(flags.skewed ? [{ name: "skewed", features: data.skewedPoints }] : []),
+      ...(flags.land ? [{ name: "land", features: data.landPoints }] : []),
+    ];
+    for (const variant of variants) {
+      def({ name: `${variant.name}_${n}`, features: () => variant.features(n), repair: false, idType: "bigint" });
+      jobs.push({
+        label: `J1 PIP ${n.toLocaleString("en-US")} pts ${variant.name}`,
+        op: "point_in_polygon",
+        left: "counties",
+        right: `${variant.name}_${n}`,
+      });
+    }
   }
 }
 if (parts.has("j2")) {
@@ -283,6 +290,8 @@ const notes: string[] = [];
  * in PostGIS (A, B, A, B …): the machine's drift hits both sides of a pair, and the pairs' ratios are compared.
  */
 const pg: PostGis | undefined = !flags["no-postgis"] && jobs.length ? await loadPostGis() : undefined;
+/** Per job label and engine: the candidate pairs its exact test ran on (PostGIS: bboxes overlap, `&&`). */
+const candidates = new Map<string, { service?: number; pg?: number }>();
 /** Per job label: [service s, PostGIS single-threaded s] of each paired run. */
 const pairs = new Map<string, [number | undefined, number | undefined][]>();
 const pairOf = (label: string, r: number) => {
@@ -313,6 +322,9 @@ async function runPostGis(job: JobDef, r: number): Promise<void> {
       ? await pg!.pointInPolygon(out, job.left, job.right, parallel)
       : await pg!.polygonIntersection(out, job.left, job.right, parallel);
     if (!parallel) pairOf(job.label, r)[1] = run.seconds;
+    if (!parallel && r === 0) {
+      candidates.set(job.label, { ...candidates.get(job.label), pg: await pg!.candidates(job.left, job.right) });
+    }
     record(job.label, parallel ? "pg_parallel" : "pg_single", {
       ...run,
       // The agreement check reads the first run's pairs: later runs' would be read for nothing.
@@ -511,8 +523,12 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
         geos_heap_peak_bytes?: number;
         partition_work?: { max: number; median: number; p95: number };
         critical_path_ms?: number;
+        critical_partition?: Record<string, number>;
       };
       const work = stats?.partition_work;
+      if (stats?.candidates_after_bbox !== undefined) {
+        candidates.set(job.label, { ...candidates.get(job.label), service: stats.candidates_after_bbox });
+      }
       if (run.stalledPolls) {
         notes.push(`${job.row}: ${run.stalledPolls} status poll(s) got no answer in 5 s (resent)`);
       }
@@ -534,7 +550,11 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
           work
             ? `; work max/median ${
               (work.max / Math.max(1, work.median)).toFixed(2)
-            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms`
+            } (p95 ${work.p95}), critical path ${stats.critical_path_ms} ms${
+              stats.critical_partition
+                ? ` (${Object.entries(stats.critical_partition).map(([k, v]) => `${k} ${v}`).join(", ")})`
+                : ""
+            }`
             : ""
         }`,
       ]);
@@ -801,6 +821,51 @@ table(
   pairRows,
 );
 report.pairs = Object.fromEntries(pairs);
+report.candidates = Object.fromEntries(candidates);
+const workRows = [...pairs.keys()].flatMap((label) => {
+  const engines = results.get(label);
+  const service = engines?.service, pgSingle = engines?.pg_single;
+  if (!service || !pgSingle || !label.startsWith("J1")) return [];
+  const both = pairs.get(label)!.filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined);
+  const c = candidates.get(label);
+  const us = (e: Engine) => ((e.seconds / Math.max(1, e.pairs)) * 1e6).toFixed(2);
+  return [[
+    label,
+    `${service.pairs} / ${pgSingle.pairs}`,
+    `${c?.service ?? "?"} / ${c?.pg ?? "?"}`,
+    `${service.seconds.toFixed(2)} / ${pgSingle.seconds.toFixed(2)}`,
+    both.length ? median(both.map(([a, b]) => a / b)).toFixed(2) : "",
+    `${us(service)} / ${us(pgSingle)}`,
+  ]];
+});
+// Each variant against the uniform job of the same size: what the variant costs each engine.
+for (const label of pairs.keys()) {
+  const variant = / pts (\w+)$/.exec(label);
+  const uniform = variant && results.get(label.replace(/ \w+$/, ""));
+  const engines = results.get(label);
+  if (!variant || !uniform?.service || !uniform.pg_single || !engines?.service || !engines.pg_single) continue;
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  const [c, cu] = [candidates.get(label), candidates.get(label.replace(/ \w+$/, ""))];
+  workRows.push([
+    `${label} ÷ uniform`,
+    `${ratio(engines.service.pairs, uniform.service.pairs)} / ${
+      ratio(engines.pg_single.pairs, uniform.pg_single.pairs)
+    }`,
+    c?.service && cu?.service && c.pg && cu.pg ? `${ratio(c.service, cu.service)} / ${ratio(c.pg, cu.pg)}` : "",
+    `${ratio(engines.service.seconds, uniform.service.seconds)} / ${
+      ratio(engines.pg_single.seconds, uniform.pg_single.seconds)
+    }`,
+    "",
+    "",
+  ]);
+}
+table(
+  "J1 work beside time (service / PostGIS single-threaded; candidates: pairs given the exact test, PostGIS's = " +
+    "bboxes overlapping (&&); s: medians; ratio: median of the paired runs'; \"÷ uniform\": the variant's figures " +
+    "over the uniform job's of the same size, each engine)",
+  ["job", "pairs", "candidate tests", "s", "service/PostGIS", "µs per pair"],
+  workRows,
+);
 table(
   `submit latency under load (from a second process: loadtest at a constant arrival rate, open loop; submits are ${
     flags["load-subjects"]

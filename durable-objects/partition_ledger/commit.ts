@@ -136,6 +136,10 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
   const sum = (name: string) => parts.reduce((n, p) => n + (p.stats[name] ?? 0), 0);
   const partitionMs = (p: PartSummary) =>
     (p.stats.read_ms ?? 0) + (p.stats.index_ms ?? 0) + (p.stats.compute_ms ?? 0) + (p.stats.write_ms ?? 0);
+  const slowest = parts.reduce<PartSummary | undefined>(
+    (a, p) => (a && partitionMs(a) >= partitionMs(p) ? a : p),
+    undefined,
+  );
   return {
     partitions: parts.length,
     candidates_after_bbox: sum("candidates"),
@@ -146,6 +150,13 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     partition_work: distribution(parts.map((p) => p.stats.work ?? 0)),
     /** Partitions run concurrently: the job's compute takes at least its slowest partition's time. */
     critical_path_ms: Math.max(0, ...parts.map(partitionMs)),
+    critical_partition: slowest && {
+      work: slowest.stats.work ?? 0,
+      read_ms: slowest.stats.read_ms ?? 0,
+      index_ms: slowest.stats.index_ms ?? 0,
+      compute_ms: slowest.stats.compute_ms ?? 0,
+      write_ms: slowest.stats.write_ms ?? 0,
+    },
     ms: {
       read: sum("read_ms"),
       index: sum("index_ms"),

@@ -20,6 +20,7 @@ import {
 } from "../../wasm/mod.ts";
 import { type JobSpec, memberCells, type TileRef } from "../../shared/job_spec.ts";
 import { specForPartition } from "./plan.ts";
+import { bboxesIntersect } from "../../shared/tiles/geometry_bbox.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
 import type { WindowFilter } from "./window_filter.ts";
 
@@ -54,19 +55,14 @@ export async function loadPartitionData(
 ): Promise<PartitionData> {
   const readStarted = Date.now();
   const own = specForPartition(spec, cell);
-  const shard = spec.shards?.[cell];
-  const read = () =>
-    Promise.all([
-      readTiles(bucket, own.right.tiles, spec.bbox, window),
-      readTiles(bucket, own.left.tiles, spec.bbox, window),
-    ]);
-  const [rightRead, leftRead] = shard
-    ? await shardReads.get(`${spec.job_id}/${attempt}/${memberCells(spec, cell).join(",")}`, read)
-    : await read();
+  const [rightRead, leftRead] = await Promise.all([
+    readTiles(bucket, own.right.tiles, spec.bbox, window, spec.shards?.[cell]),
+    readTiles(bucket, own.left.tiles, spec.bbox, window),
+  ]);
   const readMs = Date.now() - readStarted;
 
   const indexStarted = Date.now();
-  const right = new Side(shard ? shareOf(rightRead, ...shard) : rightRead);
+  const right = new Side(rightRead);
   const index = right.pointXY ? SpatialIndex.fromPoints(right.pointXY) : SpatialIndex.fromBoxes(right.boxes!);
   const left = new Side(sortedById(leftRead));
   return {
@@ -80,32 +76,6 @@ export async function loadPartitionData(
     bytes: left.estimatedBytes + right.estimatedBytes,
   };
 }
-
-/**
- * The tiles a partition's shards read, shared by the shards this isolate runs (locally: all of them), so a hot
- * cell's tiles are read once per isolate, not once per shard. The last few only: a shard reads them once, at its
- * first slice.
- */
-class SharedReads<T> {
-  readonly #entries = new Map<string, Promise<T>>();
-  constructor(readonly capacity: number) {}
-
-  get(key: string, read: () => Promise<T>): Promise<T> {
-    let entry = this.#entries.get(key);
-    if (!entry) {
-      entry = read();
-      entry.catch(() => this.#entries.delete(key));
-      this.#entries.set(key, entry);
-      for (const old of this.#entries.keys()) {
-        if (this.#entries.size <= this.capacity) break;
-        this.#entries.delete(old);
-      }
-    }
-    return entry;
-  }
-}
-
-const shardReads = new SharedReads<[TileFeatures, TileFeatures]>(2);
 
 /**
  * Partition inputs by task key, least recently used first out once the
@@ -210,17 +180,21 @@ interface TileFeatures {
 
 /**
  * The features of the tiles whose bbox meets `filter` and that intersect `window`, each once (a feature is in
- * every tile it touches).
+ * every tile it touches: it is kept from the first of them in `tiles`' order). With a `share` `[index, count]`,
+ * only the index-th of `count` equal runs of the tiles' features by position (a shard's right side) is read: each
+ * feature falls in one share, and a hot cell's shards each read and decode their own run, not the whole tile.
  */
 async function readTiles(
   bucket: TileBucket,
   tiles: Record<string, TileRef>,
   filter: Bbox | null,
   window: WindowFilter,
+  share?: readonly [index: number, count: number],
 ): Promise<TileFeatures> {
   const entries = Object.entries(tiles);
-  const read = await Promise.all(entries.map(async ([, tile]) => {
-    const features = await readTile(bucket, tile, filter);
+  const runs = share ? shareRuns(entries.map(([, tile]) => tile.feature_count), ...share) : undefined;
+  const read = await Promise.all(entries.map(async ([, tile], t) => {
+    const features = await readTile(bucket, tile, filter, runs?.[t]);
     return window.covers(tile.bbox) ? features : inWindow(features, window);
   }));
   if (read.every((r) => !Array.isArray(r))) {
@@ -238,18 +212,14 @@ async function readTiles(
     return { points, cells };
   }
   const out = { features: [] as FlatFeature[], cells: [] as string[][] };
-  const seen = new Set<string>();
+  const order = new Map(entries.map(([cell], t) => [cell, t]));
   read.forEach((r, t) => {
     const cell = entries[t]![0];
     const tileCells = [cell];
     for (const feature of Array.isArray(r) ? r : pointFeatures(r)) {
       const cells = storedCells(feature, cell);
       // A feature in one cell is in one tile only (points, most small polygons): nothing to deduplicate.
-      if (cells.length > 1 && entries.length > 1) {
-        const key = `${typeof feature.id}:${feature.id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
+      if (cells.length > 1 && cells.some((c) => (order.get(c) ?? t) < t)) continue;
       out.features.push(feature);
       out.cells.push(cells.length === 1 && cells[0] === cell ? tileCells : cells);
     }
@@ -258,50 +228,70 @@ async function readTiles(
 }
 
 /**
+ * The positions `[from, to)` in each of tiles of `counts` features that make the index-th of `count` equal runs of
+ * their concatenation.
+ */
+export function shareRuns(counts: readonly number[], index: number, count: number): [from: number, to: number][] {
+  const total = counts.reduce((n, c) => n + c, 0);
+  const [from, to] = [Math.floor((index * total) / count), Math.floor(((index + 1) * total) / count)];
+  let base = 0;
+  return counts.map((n) => {
+    const run: [number, number] = [Math.min(n, Math.max(0, from - base)), Math.min(n, Math.max(0, to - base))];
+    base += n;
+    return run;
+  });
+}
+
+/**
  * The tile's features whose bbox meets `filter` (PostGIS `&&`): ranged reads
  * on large tiles; without a filter, all of them (a large tile's feature
  * section only, without its index), as columns when they are bare points.
+ * With a `run`, the features at those positions only, then filtered.
  */
 async function readTile(
   bucket: TileBucket,
   tile: TileRef,
   filter: Bbox | null,
+  run?: readonly [from: number, to: number],
 ): Promise<FlatFeature[] | PointColumns> {
+  if (run && run[0] >= run[1]) return { ids: [], xy: new Float64Array(0) };
   const reader = await R2TileReader.open(tile.inline ? inlineTileBucket(tile.inline) : bucket, tile.key, {
     size: tile.bytes,
   });
+  if (run) {
+    const read = await reader.between(...run);
+    return filter ? keepBoxes(read, (b) => bboxesIntersect([b[0]!, b[1]!, b[2]!, b[3]!], filter)) : read;
+  }
   if (filter) return await reader.collect(filter);
   return await reader.allPoints() ?? await reader.all();
 }
 
 /** The features of a tile that straddles the window's edge that intersect it. */
 function inWindow(read: FlatFeature[] | PointColumns, window: WindowFilter): FlatFeature[] | PointColumns {
+  return keepBoxes(read, (box, feature) => feature ? window.keeps(feature, box) : window.covers(box));
+}
+
+/** The features (or points) that `keep` keeps, given each one's bbox (and the feature, when not a point column). */
+function keepBoxes(
+  read: FlatFeature[] | PointColumns,
+  keep: (box: ArrayLike<number>, feature?: FlatFeature) => boolean,
+): FlatFeature[] | PointColumns {
   if (Array.isArray(read)) {
     const box = new Float64Array(4);
     return read.filter((feature) => {
       flatBoundsInto(feature.geometry, box, 0);
-      return window.keeps(feature, box);
+      return keep(box, feature);
     });
   }
   const ids: FeatureId[] = [];
   const xy: number[] = [];
   for (let i = 0; i < read.ids.length; i++) {
     const x = read.xy[2 * i]!, y = read.xy[2 * i + 1]!;
-    if (!window.covers([x, y, x, y])) continue;
+    if (!keep([x, y, x, y])) continue;
     ids.push(read.ids[i]!);
     xy.push(x, y);
   }
   return { ids, xy: new Float64Array(xy) };
-}
-
-/** The index-th of `count` equal shares of the features, by position (a shard's right side). */
-function shareOf(read: TileFeatures, index: number, count: number): TileFeatures {
-  const n = read.cells.length;
-  const [from, to] = [Math.floor((index * n) / count), Math.floor(((index + 1) * n) / count)];
-  const cells = read.cells.slice(from, to);
-  if (read.features) return { features: read.features.slice(from, to), cells };
-  const { ids, xy } = read.points!;
-  return { points: { ids: ids.slice(from, to), xy: xy.slice(2 * from, 2 * to) }, cells };
 }
 
 function pointFeatures({ ids, xy }: PointColumns): FlatFeature[] {

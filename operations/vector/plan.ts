@@ -52,12 +52,18 @@ export function planPartitionsWithin(
 /**
  * A cell's expected work, in the unit the overlay slice counts (vertices of both features of every pair tested):
  * each feature meets about one feature of the other side, and a test costs both features' vertices, estimated from
- * the tiles' bytes per feature.
+ * the tiles' bytes per feature. Against a side of points, a polygon is visited once and each point then costs about
+ * the same whatever polygon holds it (the bulk point test is a grid lookup): the polygons' vertices plus
+ * {@link POINT_WORK} per point. Weighing points by the polygons' vertices made a hot cell of simple counties look
+ * light beside a sparse cell of long coastlines: its shards took 2–4× the median partition's time.
  */
 export function cellWork(left: Record<string, TileRef>, right: Record<string, TileRef>, cell: string): number {
   const l = left[cell], r = right[cell];
-  const features = (l?.feature_count ?? 0) + (r?.feature_count ?? 0);
-  return features * (verticesPerFeature(l) + verticesPerFeature(r));
+  const [nl, nr] = [l?.feature_count ?? 0, r?.feature_count ?? 0];
+  const [vl, vr] = [verticesPerFeature(l), verticesPerFeature(r)];
+  const [pl, pr] = [vl < POINT_VERTICES, vr < POINT_VERTICES];
+  if (pl || pr) return (pl ? POINT_WORK : vl) * nl + (pr ? POINT_WORK : vr) * nr;
+  return (nl + nr) * (vl + vr);
 }
 
 /**
@@ -65,6 +71,13 @@ export function cellWork(left: Record<string, TileRef>, right: Record<string, Ti
  * per vertex: a tile of points stores 138.7 bytes per point.
  */
 const FEATURE_OVERHEAD_BYTES = 120, VERTEX_BYTES = 16;
+/** Fewer vertices per feature than this: a tile of points (a polygon has at least four). */
+const POINT_VERTICES = 2;
+/**
+ * A point's work against polygons: the bulk test counts 16 units a point, and decoding, indexing and staging it
+ * take about as long again (a hot cell's shards in `scripts/bench/plan_costs.ts`: compute about half their time).
+ */
+const POINT_WORK = 32;
 
 function verticesPerFeature(tile: TileRef | undefined): number {
   if (!tile?.feature_count) return 0;

@@ -6,6 +6,8 @@
  * - `points(n)`: `n` seeded points (seed 42) in the contiguous-US bbox, ids 0..n-1;
  * - `skewedPoints(n)`: `n` seeded points clustered as people are: 80% around county seats drawn by a Zipf law
  *   (rank = a seeded shuffle of the counties), within ~0.1° of the seat, the rest uniform in the bbox;
+ * - `landPoints(n)`: `n` seeded points uniform over the counties' land (uniform points in the bbox kept when in a
+ *   county, even-odd rule): the uniform set's density with a county for every point;
  * - `conusGrid`: 1°×1° cells over lon −125…−66, lat 24…50 (1,534), ids `<lon>_<lat>`;
  * - `countries`: world-atlas countries-50m (241), id = the country's name
  *   (five countries have no ISO code and Australia's is shared with Ashmore and Cartier);
@@ -14,6 +16,7 @@
 import countries50m from "world-atlas/countries-50m.json" with { type: "json" };
 // @ts-types="../fixtures/topojson_client.d.ts"
 import { feature } from "topojson-client";
+import Flatbush from "flatbush";
 import { allCounties } from "../fixtures/make_inputs.ts";
 import { CONUS_BBOX, seededPoints, seededRandom } from "../lib/seeded_random.ts";
 
@@ -47,6 +50,47 @@ export function points(count: number): Feature[] {
     };
   }
   return out;
+}
+
+export function landPoints(count: number): Feature[] {
+  const rings = counties().flatMap((c) =>
+    c.geometry.type === "Polygon"
+      ? [c.geometry.coordinates]
+      : c.geometry.type === "MultiPolygon"
+      ? c.geometry.coordinates
+      : []
+  );
+  const index = new Flatbush(rings.length);
+  for (const polygon of rings) {
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of polygon[0]!) {
+      [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    }
+    index.add(x0, y0, x1, y1);
+  }
+  index.finish();
+  const out: Feature[] = [];
+  // Seed 42 + 3, drawn in batches until `count` points fell on land (about half of the bbox is).
+  const random = seededRandom(POINT_SEED + 3);
+  const [minX, minY, maxX, maxY] = CONUS_BBOX;
+  while (out.length < count) {
+    const x = minX + random() * (maxX - minX), y = minY + random() * (maxY - minY);
+    if (!index.search(x, y, x, y).some((k) => inPolygon(rings[k]!, x, y))) continue;
+    out.push({ type: "Feature", id: out.length, properties: {}, geometry: { type: "Point", coordinates: [x, y] } });
+  }
+  return out;
+}
+
+/** Whether (x, y) is inside the polygon (rings, even-odd rule). */
+function inPolygon(rings: Position[][], x: number, y: number): boolean {
+  let inside = false;
+  for (const ring of rings) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i]!, [xj, yj] = ring[j]!;
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
 }
 
 /** Share of skewed points drawn around a county seat; the rest are uniform. */

@@ -27,6 +27,8 @@ export interface PostGis {
   pointInPolygon(out: string, polygons: string, points: string, parallel: boolean): Promise<PgRun>;
   /** Intersection pieces of area > 0 with planar and geodesic areas, materialized into `out`. */
   polygonIntersection(out: string, left: string, right: string, parallel: boolean): Promise<PgRun>;
+  /** Pairs whose bboxes overlap (`&&`): the candidates PostGIS's exact test runs on (untimed). */
+  candidates(left: string, right: string): Promise<number>;
   /** `left_id|right_id` of every row of `out`. */
   keys(out: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -106,6 +108,10 @@ export async function startPostGis(): Promise<PostGis> {
         out,
         parallel,
       );
+    },
+    async candidates(left, right) {
+      const text = await pg.query(`SELECT count(*) FROM ${left} a JOIN ${right} b ON a.g && b.g;`);
+      return Number(text.trim().split("\n").at(-1));
     },
     async keys(out) {
       const text = await pg.query(`SELECT left_id || '|' || right_id FROM ${out};`);

@@ -56,18 +56,27 @@ export function parseFlatGeobuf(
   return { header: layout.header, features };
 }
 
+/** Which features a run of size-prefixed features holds: the first one's position in the file, and how many. */
+export interface FeatureRun {
+  first: number;
+  count: number;
+}
+
 /**
  * Visits the size-prefixed features from `offset` to the end of `bytes` (a file's whole feature
- * section) with their position and index; returns how many there were.
+ * section, or the `run` of it that `bytes` holds) with their position in `bytes` and their index in
+ * the run; returns how many there were.
  */
 function scanFeatureSection(
   bytes: Uint8Array,
   offset: number,
   decoder: FeatureDecoder,
-  visit: (bb: flatbuffers.ByteBuffer, position: number, index: number) => void,
+  run: FeatureRun | undefined,
+  visit: (bb: flatbuffers.ByteBuffer, position: number, k: number) => void,
 ): number {
   const bb = new flatbuffers.ByteBuffer(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = run?.first ?? 0;
   let count = 0;
   while (offset < bytes.length) {
     if (offset + SIZE_PREFIX_LEN > bytes.length) {
@@ -75,23 +84,33 @@ function scanFeatureSection(
     }
     const length = view.getUint32(offset, true);
     if (offset + SIZE_PREFIX_LEN + length > bytes.length) {
-      throw new FlatGeobufFormatError(`Feature ${count} runs past the end of the file`);
+      throw new FlatGeobufFormatError(`Feature ${first + count} runs past the end of the file`);
     }
     visit(bb, offset, count++);
     offset += SIZE_PREFIX_LEN + length;
   }
-  const promised = decoder.header.featuresCount;
-  if (promised > 0 && count !== promised) {
-    throw new FlatGeobufFormatError(`FlatGeobuf header promises ${promised} features but the file holds ${count}`);
+  const promised = run?.count ?? decoder.header.featuresCount;
+  if ((run || promised > 0) && count !== promised) {
+    throw new FlatGeobufFormatError(
+      run
+        ? `FlatGeobuf features ${first}…${first + promised - 1} hold ${count} features`
+        : `FlatGeobuf header promises ${promised} features but the file holds ${count}`,
+    );
   }
   return count;
 }
 
-/** Decodes a whole feature section (see {@link scanFeatureSection}). */
-export function decodeFeatureSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): StoredFeature[] {
+/** Decodes a whole feature section, or a run of it (see {@link scanFeatureSection}). */
+export function decodeFeatureSection(
+  bytes: Uint8Array,
+  offset: number,
+  decoder: FeatureDecoder,
+  run?: FeatureRun,
+): StoredFeature[] {
   const features: StoredFeature[] = [];
-  scanFeatureSection(bytes, offset, decoder, (bb, position, index) => {
-    features.push(decoder.decode(bb, position, index));
+  const first = run?.first ?? 0;
+  scanFeatureSection(bytes, offset, decoder, run, (bb, position, k) => {
+    features.push(decoder.decode(bb, position, first + k));
   });
   return features;
 }
@@ -102,17 +121,23 @@ export interface PointColumns {
   xy: Float64Array;
 }
 
-/** {@link decodeFeatureSection} for a section of Points with no property but the id, as columns. */
-export function decodePointSection(bytes: Uint8Array, offset: number, decoder: FeatureDecoder): PointColumns {
+/** {@link decodeFeatureSection} for a section (or run) of Points with no property but the id, as columns. */
+export function decodePointSection(
+  bytes: Uint8Array,
+  offset: number,
+  decoder: FeatureDecoder,
+  run?: FeatureRun,
+): PointColumns {
   const ids: FeatureId[] = [];
-  let xy = new Float64Array(2 * Math.max(decoder.header.featuresCount, 16));
-  scanFeatureSection(bytes, offset, decoder, (bb, position, index) => {
-    if (2 * index === xy.length) {
+  const first = run?.first ?? 0;
+  let xy = new Float64Array(2 * Math.max(run?.count ?? decoder.header.featuresCount, 16));
+  scanFeatureSection(bytes, offset, decoder, run, (bb, position, k) => {
+    if (2 * k === xy.length) {
       const grown = new Float64Array(2 * xy.length);
       grown.set(xy);
       xy = grown;
     }
-    ids.push(decoder.decodePoint(bb, position, index, xy));
+    ids.push(decoder.decodePoint(bb, position, first + k, xy, k));
   });
   return { ids, xy: xy.length === 2 * ids.length ? xy : xy.slice(0, 2 * ids.length) };
 }
@@ -163,10 +188,11 @@ export class FeatureDecoder {
   }
 
   /**
-   * Decodes a Point feature with no property but its id into `xy` at 2 × `index`; returns its id.
+   * Decodes a Point feature with no property but its id into `xy` at 2 × `slot`; returns its id (`index`: its
+   * position in the file).
    * @throws {FlatGeobufFormatError} when it is anything else (read it with {@link decode}).
    */
-  decodePoint(bb: flatbuffers.ByteBuffer, position: number, index: number, xy: Float64Array): FeatureId {
+  decodePoint(bb: flatbuffers.ByteBuffer, position: number, index: number, xy: Float64Array, slot = index): FeatureId {
     try {
       const table = this.#aim(bb, position);
       const field = bb.__offset(table.bb_pos, 6);
@@ -174,8 +200,8 @@ export class FeatureDecoder {
       const start = bb.__vector(table.bb_pos + field);
       const view = viewOf(bb.bytes());
       if (start + 16 > view.byteLength) throw new DecodeError("geometry vector runs past its feature");
-      xy[2 * index] = view.getFloat64(start, true);
-      xy[2 * index + 1] = view.getFloat64(start + 8, true);
+      xy[2 * slot] = view.getFloat64(start, true);
+      xy[2 * slot + 1] = view.getFloat64(start + 8, true);
       if (this.#decodeProperties(bb, this.#feature) !== NO_PROPERTIES) throw new DecodeError("a point with properties");
     } catch (error) {
       throw corrupt(index, error);

@@ -10,7 +10,7 @@
 import * as flatbuffers from "flatbuffers";
 import { magicbytes, SIZE_PREFIX_LEN } from "flatgeobuf/lib/mjs/constants.js";
 import { GeometryType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
-import { streamSearch } from "flatgeobuf/lib/mjs/packedrtree.js";
+import { NODE_ITEM_BYTE_LEN, streamSearch } from "flatgeobuf/lib/mjs/packedrtree.js";
 import { FlatGeobufFormatError, TileNotFoundError } from "./errors.ts";
 import { bboxesIntersect, geometryBbox } from "./geometry_bbox.ts";
 import type { Bbox } from "../../wasm/flat_geometry.ts";
@@ -172,11 +172,54 @@ export class FgbRangeReader {
    * but the id (a point dataset's tiles); null otherwise (read it with {@link all}).
    */
   async allPoints(): Promise<PointColumns | null> {
-    const { header } = this.#layout;
-    const idOnly = header.columns.every((column) => column.name === this.options.idColumn);
-    if (header.geometryType !== GeometryType.Point || !idOnly) return null;
+    if (!this.#barePoints()) return null;
     const [bytes, offset] = await this.#featureSection();
     return decodePointSection(bytes, offset, this.#decoder);
+  }
+
+  /**
+   * Features `from` … `to` − 1 in file order (as point columns when the tile holds bare points, as
+   * {@link allPoints} does), reading only their bytes: the packed R-tree's leaf nodes hold each
+   * feature's offset, so a share of a large tile costs two 8-byte reads and its own features.
+   */
+  async between(from: number, to: number): Promise<PointColumns | StoredFeature[]> {
+    const { header, featuresOffset, indexOffset, indexLength } = this.#layout;
+    const count = header.featuresCount;
+    from = Math.max(0, Math.min(from, count));
+    to = Math.max(from, Math.min(to, count));
+    const points = this.#barePoints();
+    if (header.indexNodeSize === 0 || (from === 0 && to === count)) {
+      // No index to find offsets by (or all of it): the whole section, then the run.
+      const [bytes, offset] = await this.#featureSection();
+      if (points) {
+        const all = decodePointSection(bytes, offset, this.#decoder);
+        return { ids: all.ids.slice(from, to), xy: all.xy.slice(2 * from, 2 * to) };
+      }
+      return decodeFeatureSection(bytes, offset, this.#decoder).slice(from, to);
+    }
+    const dataLength = this.size - featuresOffset;
+    const leafStart = indexLength / NODE_ITEM_BYTE_LEN - count;
+    const offsetOf = async (i: number): Promise<number> => {
+      if (i === count) return dataLength;
+      const node = await this.#read(indexOffset + (leafStart + i) * NODE_ITEM_BYTE_LEN + 32, 8);
+      const offset = Number(new DataView(node.buffer, node.byteOffset, 8).getBigUint64(0, true));
+      if (offset > dataLength) throw new FlatGeobufFormatError(`Tile "${this.key}": feature ${i} past the data`);
+      return offset;
+    };
+    const [start, end] = await Promise.all([offsetOf(from), offsetOf(to)]);
+    if (end < start) throw new FlatGeobufFormatError(`Tile "${this.key}": features ${from}…${to} out of order`);
+    const bytes = await this.#read(featuresOffset + start, end - start);
+    const run = { first: from, count: to - from };
+    return points
+      ? decodePointSection(bytes, 0, this.#decoder, run)
+      : decodeFeatureSection(bytes, 0, this.#decoder, run);
+  }
+
+  /** The tile holds Points with no property but the id: it decodes as columns. */
+  #barePoints(): boolean {
+    const { header } = this.#layout;
+    return header.geometryType === GeometryType.Point &&
+      header.columns.every((column) => column.name === this.options.idColumn);
   }
 
   async #scanAll(): Promise<StoredFeature[]> {

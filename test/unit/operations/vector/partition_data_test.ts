@@ -1,5 +1,15 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { type PartitionData, PartitionDataCache, sideOf } from "../../../../operations/vector/partition_data.ts";
+import {
+  loadPartitionData,
+  type PartitionData,
+  PartitionDataCache,
+  shareRuns,
+  sideOf,
+} from "../../../../operations/vector/partition_data.ts";
+import { WindowFilter } from "../../../../operations/vector/window_filter.ts";
+import { buildTiles } from "../../../../shared/tiles/tiling.ts";
+import { MemoryBucket } from "../../shared/tiles/memory_bucket.ts";
+import type { FlatFeature } from "../../../../wasm/flat_geometry.ts";
 import {
   decodePart,
   encodePart,
@@ -10,7 +20,7 @@ import {
 import { geoJSONTextFromFlat } from "../../../../wasm/geojson.ts";
 import { compareFeatureIds } from "../../../../wasm/flat_geometry.ts";
 import { seededRandom } from "../../../../scripts/lib/seeded_random.ts";
-import type { PointRow, ResultRow } from "../../../../shared/job_spec.ts";
+import type { JobSpec, PointRow, ResultRow, TileRef } from "../../../../shared/job_spec.ts";
 import { SpatialIndex } from "../../../../wasm/mod.ts";
 import { loadCoreForTests, polygon, square } from "../../wasm/load_core.ts";
 
@@ -223,4 +233,68 @@ Deno.test("a part's attribute dictionary holds each distinct value once", () => 
   const perRow = (encodePart(many).length - once) / 999;
   const bare = (encodePart(many.map(({ a: _a, ...row }) => row)).length - encodePart([many[0]!]).length) / 999;
   ok(perRow - bare < 4.1, `${perRow} vs ${bare} bytes a row`);
+});
+
+Deno.test("a partition's shards each read their own run of the right side: together every feature once", async () => {
+  const bucket = new MemoryBucket();
+  const store = async (features: FlatFeature[], prefix: string) => {
+    const tiles: Record<string, TileRef> = {};
+    for (const { entry, bytes } of buildTiles(features, 3, prefix)) {
+      await bucket.put(entry.key, bytes);
+      tiles[entry.cell] = entry;
+    }
+    return tiles;
+  };
+  const random = seededRandom(20);
+  const points: FlatFeature[] = Array.from({ length: 4000 }, (_, i) => ({
+    id: i,
+    geometry: { kind: "Point", xy: new Float64Array([-100 + random() * 2, 40 + random() * 2]) },
+  }));
+  // Boxes of 0.3° straddle resolution-3 cells: stored in each tile they touch, read once.
+  const boxes: FlatFeature[] = Array.from({ length: 400 }, (_, i) => {
+    const [x, y] = [-100 + random() * 1.7, 40 + random() * 1.7];
+    return { id: `b${i}`, geometry: polygon(square(x, y, 0.3)) };
+  });
+  const left = await store([{ id: "all", geometry: polygon(square(-101, 39, 4)) }], "l/");
+  for (const [kind, right] of [["points", await store(points, "p/")], ["boxes", await store(boxes, "b/")]] as const) {
+    const cells = Object.keys(right).sort();
+    ok(cells.length > 3, `${kind}: ${cells.length} cells`);
+    const spec = (shards?: [number, number]) =>
+      ({
+        job_id: "j",
+        operation: "point_in_polygon",
+        bbox: null,
+        left: { kind: "dataset", tiles: Object.fromEntries(cells.map((c) => [c, Object.values(left)[0]!])) },
+        right: { kind: "dataset", tiles: right },
+        members: { p: cells },
+        ...(shards ? { shards: { p: shards } } : {}),
+      }) as unknown as JobSpec;
+    using window = new WindowFilter(core, [[-180, -90, 180, 90]]);
+    const ids = (data: PartitionData) => Array.from({ length: data.right.size }, (_, i) => data.right.id(i));
+    const whole = ids(await loadPartitionData(bucket, spec(), 0, "p", window));
+    equal(new Set(whole).size, whole.length, `${kind}: each feature once without shards`);
+    equal(whole.length, kind === "points" ? points.length : boxes.length);
+    const shares = await Promise.all([0, 1, 2].map((k) => loadPartitionData(bucket, spec([k, 3]), 0, "p", window)));
+    const sharded = shares.flatMap(ids);
+    deepEqual(sharded.map(String).sort(), whole.map(String).sort(), `${kind}: shards hold every feature once`);
+    // A run is a third of the stored copies: a third of the points; boxes kept from their first tile only.
+    const [low, high] = kind === "points" ? [0.33, 0.34] : [0.05, 0.65];
+    for (const { right: { size } } of shares) {
+      ok(size >= low * whole.length && size <= high * whole.length, `${kind}: ${size} of ${whole.length} in a share`);
+    }
+  }
+});
+
+Deno.test("shareRuns splits tiles' positions into runs that cover each position once", () => {
+  const counts = [5, 0, 12, 3];
+  for (const count of [1, 3, 7, 25]) {
+    const seen = counts.map((n) => new Array(n).fill(0));
+    for (let index = 0; index < count; index++) {
+      shareRuns(counts, index, count).forEach(([from, to], t) => {
+        for (let i = from; i < to; i++) seen[t]![i]++;
+      });
+    }
+    deepEqual(seen, counts.map((n) => new Array(n).fill(1)), `${count} shares`);
+  }
+  deepEqual(shareRuns(counts, 1, 2), [[5, 5], [0, 0], [5, 12], [0, 3]]);
 });

@@ -60,29 +60,33 @@ Deno.test("grouping climbs several levels and never nests a partition inside ano
   ok(tight.partitions.length < cells.length, `${tight.partitions.length} partitions for ${cells.length} cells`);
 });
 
-Deno.test("balancePartitions splits partitions heavier than the mean into named shards of the same cells", () => {
+Deno.test("balancePartitions splits partitions heavier than the median into named shards of the same cells", () => {
   const plan = { partitions: ["a", "b", "c"], members: { a: ["a1", "a2"], b: ["b"], c: ["c"] } };
   const work: Record<string, number> = { a: 30, b: 10, c: 10 };
   const balanced = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: 1 }), 100);
-  // Mean 16.7: a is worth 2 shards of 15; b and c stay whole.
-  deepEqual(balanced.partitions, ["a", "a.1", "b", "c"]);
-  deepEqual(balanced.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], b: ["b"], c: ["c"] });
-  deepEqual(balanced.shards, { a: [0, 2], "a.1": [1, 2] });
+  // Median 10 (the mean, 16.7, would leave shards of 15): a is worth 3 shards of 10; b and c stay whole.
+  deepEqual(balanced.partitions, ["a", "a.1", "a.2", "b", "c"]);
+  deepEqual(balanced.members, { a: ["a1", "a2"], "a.1": ["a1", "a2"], "a.2": ["a1", "a2"], b: ["b"], c: ["c"] });
+  deepEqual(balanced.shards, { a: [0, 3], "a.1": [1, 3], "a.2": [2, 3] });
+  // Mostly near-empty partitions: the target is half the mean, not their median.
+  const sparse = { partitions: ["a", "b", "c", "d"], members: { a: ["a"], b: ["b"], c: ["c"], d: ["d"] } };
+  const few: Record<string, number> = { a: 80, b: 1, c: 1, d: 1 };
+  deepEqual(balancePartitions(sparse, (p) => ({ work: few[p]!, bytes: 1 }), 100).shards.a, [0, 8]);
 });
 
-Deno.test("balancePartitions packs light partitions together within the mean's work and the byte budget", () => {
+Deno.test("balancePartitions packs light partitions together within the target work and the byte budget", () => {
   const plan = {
     partitions: ["a", "b", "c", "d", "e"],
     members: { a: ["a"], b: ["b"], c: ["c1", "c2"], d: ["d"], e: ["e"] },
   };
-  const work: Record<string, number> = { a: 100, b: 100, c: 30, d: 20, e: 10 };
-  // Mean 52: a and b are worth two shards each, c stays whole, d and e (under half the mean) share one pack.
+  const work: Record<string, number> = { a: 100, b: 100, c: 30, d: 10, e: 5 };
+  // Median 30: a and b are worth three shards each, c stays whole, d and e (under half of it) share one pack.
   const balanced = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: 1 }), 100);
-  deepEqual(balanced.partitions, ["a", "a.1", "b", "b.1", "c", "d"]);
+  deepEqual(balanced.partitions, ["a", "a.1", "a.2", "b", "b.1", "b.2", "c", "d"]);
   deepEqual(balanced.members.c, ["c1", "c2"]);
   deepEqual(balanced.members.d, ["d", "e"]);
   const values = Object.values(balanced.members).flat().sort();
-  deepEqual(values, ["a", "a", "b", "b", "c1", "c2", "d", "e"], "every tile cell in one pack or in one shard set");
+  deepEqual(values, ["a", "a", "a", "b", "b", "b", "c1", "c2", "d", "e"], "every cell in one pack or one shard set");
   const tight = balancePartitions(plan, (p) => ({ work: work[p]!, bytes: p === "d" ? 100 : 1 }), 100);
   deepEqual([tight.members.d, tight.members.e], [["d"], ["e"]], "a pack stays within the byte budget");
 });
@@ -97,11 +101,19 @@ Deno.test("balancePartitions shards a partition over the byte budget, caps its s
   });
 });
 
-Deno.test("cellWork weighs a cell by its features and both sides' vertices per feature", () => {
+Deno.test("cellWork weighs polygons by features × both sides' vertices, and points by their count", () => {
   const points: TileRef = { key: "p", bbox: [0, 0, 1, 1], feature_count: 1_000, bytes: 138_700 };
   const polygons: TileRef = { key: "q", bbox: [0, 0, 1, 1], feature_count: 10, bytes: 10 * (120 + 16 * 200) };
-  const work = cellWork({ c: polygons }, { c: points }, "c");
-  ok(Math.abs(work - 1_010 * (200 + 18.7 / 16)) < 1e-6, String(work));
+  const squares: TileRef = { key: "s", bbox: [0, 0, 1, 1], feature_count: 100, bytes: 100 * (120 + 16 * 5) };
+  equal(cellWork({ c: polygons }, { c: squares }, "c"), 110 * (200 + 5));
+  // Against points, the polygons are visited once and each point costs the same: 32 units.
+  equal(cellWork({ c: polygons }, { c: points }, "c"), 10 * 200 + 32 * 1_000);
+  equal(cellWork({ c: points }, { c: polygons }, "c"), 10 * 200 + 32 * 1_000);
+  // A hot cell of simple polygons outweighs a sparse cell of long coastlines with a tenth of its points (weighing
+  // points by the polygons' vertices made the coast 32 times heavier).
+  const coast: TileRef = { key: "k", bbox: [0, 0, 1, 1], feature_count: 10, bytes: 10 * (120 + 16 * 2_000) };
+  const sparse: TileRef = { ...points, feature_count: 100, bytes: 13_870 };
+  ok(cellWork({ c: squares }, { c: points }, "c") > cellWork({ c: coast }, { c: sparse }, "c"));
   equal(cellWork({ c: polygons }, {}, "c"), 10 * 200);
 });
 
