@@ -5,12 +5,12 @@
  * the garbage earlier jobs left (the start value says how much the isolate held already).
  */
 import { type CpuProfile, type CpuProfileSession, startCpuProfile } from "../lib/cpu_profile.ts";
-import { type HeapPeak, heapPeak, type HeapSampler, startHeapSampler } from "../lib/heap_usage.ts";
+import { type HeapPeak, heapPeak, type HeapSample, type HeapSampler, startHeapSampler } from "../lib/heap_usage.ts";
 import { openInspector } from "../lib/inspector_session.ts";
 
 export interface IsolateWatch {
   /** Stops both; the connection is closed afterwards. */
-  stop(): Promise<{ heap?: HeapPeak; profile?: CpuProfile }>;
+  stop(): Promise<{ heap?: HeapPeak; samples?: HeapSample[]; profile?: CpuProfile }>;
 }
 
 export async function watchIsolate(
@@ -32,7 +32,7 @@ export async function watchIsolate(
       try {
         const samples = await sampler?.stop();
         const profile = await profiler?.stop();
-        return { heap: samples && heapPeak(samples), profile };
+        return { heap: samples && heapPeak(samples), samples, profile };
       } finally {
         session.close();
       }

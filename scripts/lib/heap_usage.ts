@@ -31,6 +31,8 @@ export interface HeapPeak {
    * long synchronous stretch can be missed (the JS heap's; a WebAssembly memory never shrinks).
    */
   maxGapMs: number;
+  /** Gaps longer than {@link LONG_GAP_MS}: stretches where a peak may have been missed. */
+  longGaps: number;
   /** The first sample's memory (used JS heap + embedder heap + backing stores): what the isolate held already. */
   startBytes: number;
   /** Each field's own maximum over the samples. */
@@ -41,6 +43,9 @@ export interface HeapPeak {
   /** The largest used JS heap + embedder heap + backing stores of one sample: the isolate's memory at one moment. */
   bytes: number;
 }
+
+/** A gap between two samples longer than this is reported (a peak inside it may be missed). */
+export const LONG_GAP_MS = 1_000;
 
 /** Bytes the isolate uses at one sample: used JS heap, embedder heap and backing stores (WASM memory included). */
 export function isolateBytes(u: HeapUsage): number {
@@ -55,11 +60,16 @@ export function heapPeak(samples: readonly HeapSample[]): HeapPeak | undefined {
     const values = samples.map(pick).filter((v): v is number => v !== undefined);
     return values.length ? Math.max(...values) : undefined;
   };
-  let maxGapMs = 0;
-  for (let i = 1; i < samples.length; i++) maxGapMs = Math.max(maxGapMs, samples[i]!.atMs - samples[i - 1]!.atMs);
+  let maxGapMs = 0, longGaps = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const gap = samples[i]!.atMs - samples[i - 1]!.atMs;
+    maxGapMs = Math.max(maxGapMs, gap);
+    if (gap > LONG_GAP_MS) longGaps++;
+  }
   return {
     samples: samples.length,
     maxGapMs,
+    longGaps,
     startBytes: isolateBytes(first),
     usedSize: max((s) => s.usedSize)!,
     totalSize: max((s) => s.totalSize)!,
