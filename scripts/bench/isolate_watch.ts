@@ -15,14 +15,16 @@ export interface IsolateWatch {
 
 export async function watchIsolate(
   inspector: string,
-  options: { heap: boolean; profile: boolean; heapIntervalMs?: number },
+  options: { heap: boolean; profile: boolean; heapIntervalMs?: number; liveEveryMs?: number },
 ): Promise<IsolateWatch> {
   const session = await openInspector(inspector);
   let sampler: HeapSampler | undefined;
   let profiler: CpuProfileSession | undefined;
   try {
     if (options.profile) profiler = await startCpuProfile(session);
-    if (options.heap) sampler = startHeapSampler(session, { intervalMs: options.heapIntervalMs });
+    if (options.heap) {
+      sampler = startHeapSampler(session, { intervalMs: options.heapIntervalMs, liveEveryMs: options.liveEveryMs });
+    }
   } catch (error) {
     session.close();
     throw error;

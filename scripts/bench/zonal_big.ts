@@ -3,7 +3,8 @@
  * 13,000 Float32, 1.53 GB of pixels; a DEFLATE COG of ~0.77 GB made by `make_raster_fixtures.py conus --big`), rule
  * `coverage`. The raster is published through the multipart upload (`?kind=raster`, parts of `--part-mib`), then the
  * job runs while the isolate's memory is sampled over the inspector (Runtime.getHeapUsage every 100 ms, as
- * bench_e2e.ts does). rasterio runs beside it in the same run: the county's bbox window per county, `center`
+ * bench_e2e.ts does, garbage included; and live memory after a heap snapshot's full GC every 60 s: a snapshot stalls
+ * the isolate for seconds). rasterio runs beside it in the same run: the county's bbox window per county, `center`
  * (its `coverage` reference is a GEOS intersection per boundary pixel, hours at this size), with its peak RSS.
  *
  * The job runs in a fresh isolate: wrangler dev restarts (the same state on disk) after publishing, whose garbage V8
@@ -38,6 +39,8 @@ export const ZONAL_BIG_DEFAULTS: ZonalBigOptions = {
   partMiB: 16,
   rasterio: true,
 };
+/** How often the sampler takes a heap snapshot (a full GC) to sample live memory. */
+const LIVE_EVERY_MS = 60_000;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -126,7 +129,11 @@ export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS)
     } else log(`the datasets are already published in ${stateDir}`);
 
     log("running the job (coverage), sampling the isolate's memory");
-    const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false });
+    const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, {
+      heap: true,
+      profile: false,
+      liveEveryMs: LIVE_EVERY_MS,
+    });
     const job = await runJob(server.url, token, {
       spatial_operation: "zonal_statistics",
       left_dataset: "counties",
@@ -153,7 +160,9 @@ export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS)
         (heap
           ? `isolate peak ${mib(heap.bytes)} (${Math.round(100 * heap.bytes / ISOLATE_LIMIT_BYTES)}% of 128 MiB; ` +
             `${mib(heap.startBytes)} held before the job in a fresh isolate; ${heap.samples} samples, ` +
-            `longest gap ${heap.maxGapMs} ms, ${heap.longGaps} over ${LONG_GAP_MS} ms)`
+            `longest gap ${heap.maxGapMs.toFixed(0)} ms, ${heap.longGaps} over ${LONG_GAP_MS} ms); ` +
+            `live after a full GC at most ${heap.liveBytes === undefined ? "not sampled" : mib(heap.liveBytes)} ` +
+            `(${heap.liveSamples} heap snapshots, one every ${LIVE_EVERY_MS / 1000} s)`
           : "isolate not sampled"),
     );
     console.log(`  job stats ${JSON.stringify(job.final.stats)}`);
