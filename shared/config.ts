@@ -300,18 +300,27 @@ const MiB = 2 ** 20;
 export const ISOLATE_MEMORY = {
   limitBytes: 128 * MiB,
   /**
-   * The idle service in a fresh isolate (code, schemas, the Worker's and objects' state): 49.5 MiB live after a full
-   * GC, measured over the inspector (docs/performance.md, Z2), rounded up.
+   * The idle service in a fresh isolate (code, schemas, the Worker's and objects' state, and GEOS's initial memory,
+   * which the health check loads): 49.5 MiB live after a full GC, measured over the inspector (docs/performance.md,
+   * Z2), rounded up.
    */
   runtimeBytes: 50 * MiB,
-  /** GEOS's WebAssembly heap (16.2 MiB measured during J3; a zonal job uses it only to filter its polygons). */
+  /** GEOS's WebAssembly heap as work grows it (16.2 MiB whole at J3's peak; a zonal job only filters its polygons). */
   geosBytes: 16 * MiB,
   /** A zonal partition's polygons kept between slices (the zonal PartitionDataCache). */
   zonalInputBytes: 16 * MiB,
-  /** Decoded raster blocks kept between polygons (the isolate-wide RasterBlockCache). */
-  rasterBlockBytes: 24 * MiB,
+  /**
+   * Decoded raster blocks kept between polygons (the isolate-wide RasterBlockCache). Z2's live peak was 141.5 MiB
+   * with 24 MiB here, 122.8 MiB with 8 (docs/performance.md).
+   */
+  rasterBlockBytes: 8 * MiB,
   /** Raw 64 KiB chunks an open raster keeps of its header reads (R2RangeSource: 64 chunks). */
   rasterChunkBytes: 4 * MiB,
+  /**
+   * What Z2's live peak held beyond the holdings named here, not yet accounted for (candidates: blocks one slice
+   * reads while another awaits them, R2 bodies in flight).
+   */
+  unaccountedBytes: 16 * MiB,
 } as const;
 
 /**
@@ -320,4 +329,5 @@ export const ISOLATE_MEMORY = {
  * per band, so the executor's two slices at once in an isolate both proceed.
  */
 export const ZONAL_WORK_BYTES = ISOLATE_MEMORY.limitBytes - ISOLATE_MEMORY.runtimeBytes - ISOLATE_MEMORY.geosBytes -
-  ISOLATE_MEMORY.zonalInputBytes - ISOLATE_MEMORY.rasterBlockBytes - ISOLATE_MEMORY.rasterChunkBytes;
+  ISOLATE_MEMORY.zonalInputBytes - ISOLATE_MEMORY.rasterBlockBytes - ISOLATE_MEMORY.rasterChunkBytes -
+  ISOLATE_MEMORY.unaccountedBytes;
