@@ -80,7 +80,7 @@ export async function runZonalSlice(context: SliceContext): Promise<SliceOutput>
     }
     stats.zonal_ms = Date.now() - started;
     stats.block_cache_peak_bytes = blocks.peakBytes;
-    stats.zonal_lease_peak_bytes = zonalMemory.peakBytes;
+    stats.zonal_lease_heap_bytes = zonalMemory.peakBytes;
     const done = i >= left.size;
     if (done) inputs.release(key);
     return { next_offset: i, rows, stats, done };
