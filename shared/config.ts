@@ -297,3 +297,45 @@ export function configTable(): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
+
+const MiB = 2 ** 20;
+
+/**
+ * What one isolate holds against the platform's 128 MB (read as MiB: PLATFORM_NOTES), bounded in code, and what that
+ * leaves for zonal work ({@link ZONAL_WORK_BYTES}). Locally every Durable Object shares one isolate, so the bound
+ * holds a fortiori for each DO on the platform.
+ */
+export const ISOLATE_MEMORY = {
+  limitBytes: 128 * MiB,
+  /**
+   * The idle service in a fresh isolate (code, schemas, the Worker's and objects' state, and GEOS's initial memory,
+   * which the health check loads): 49.5 MiB live after a full GC, measured over the inspector (docs/performance.md,
+   * Z2), rounded up.
+   */
+  runtimeBytes: 50 * MiB,
+  /** GEOS's WebAssembly heap as work grows it (16.2 MiB whole at J3's peak; a zonal job only filters its polygons). */
+  geosBytes: 16 * MiB,
+  /** A zonal partition's polygons kept between slices (the zonal PartitionDataCache). */
+  zonalInputBytes: 16 * MiB,
+  /**
+   * Decoded raster blocks kept between polygons (the isolate-wide RasterBlockCache). Z2's live peak was 141.5 MiB
+   * with 24 MiB here, 122.8 MiB with 8 (docs/performance.md).
+   */
+  rasterBlockBytes: 8 * MiB,
+  /** Raw 64 KiB chunks an open raster keeps of its header reads (R2RangeSource: 64 chunks). */
+  rasterChunkBytes: 4 * MiB,
+  /**
+   * What Z2's live peak held beyond the holdings named here, not yet accounted for (candidates: blocks one slice
+   * reads while another awaits them, R2 bodies in flight).
+   */
+  unaccountedBytes: 16 * MiB,
+} as const;
+
+/**
+ * Bytes zonal slices may lease at once in an isolate (shared/memory_budget.ts) for their bands of weights and the
+ * blocks they are reading: the limit less everything else {@link ISOLATE_MEMORY} names (18 MiB). A slice leases half of it at most
+ * per band, so the executor's two slices at once in an isolate both proceed.
+ */
+export const ZONAL_WORK_BYTES = ISOLATE_MEMORY.limitBytes - ISOLATE_MEMORY.runtimeBytes - ISOLATE_MEMORY.geosBytes -
+  ISOLATE_MEMORY.zonalInputBytes - ISOLATE_MEMORY.rasterBlockBytes - ISOLATE_MEMORY.rasterChunkBytes -
+  ISOLATE_MEMORY.unaccountedBytes;

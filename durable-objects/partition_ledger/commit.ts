@@ -134,6 +134,7 @@ class FoldedRows {
 
 function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<string, number>): Record<string, unknown> {
   const sum = (name: string) => parts.reduce((n, p) => n + (p.stats[name] ?? 0), 0);
+  const zonalLeased = Math.max(0, ...parts.map((p) => p.stats.zonal_lease_heap_bytes ?? 0));
   const partitionMs = (p: PartSummary) =>
     (p.stats.read_ms ?? 0) + (p.stats.index_ms ?? 0) + (p.stats.compute_ms ?? 0) + (p.stats.write_ms ?? 0);
   const slowest = parts.reduce<PartSummary | undefined>(
@@ -147,6 +148,8 @@ function aggregateStats(parts: PartSummary[], pairs: number, phaseMs: Record<str
     pairs,
     /** The largest WASM heap a partition's isolate had after a slice of this job (it never shrinks). */
     geos_heap_peak_bytes: Math.max(0, ...parts.map((p) => p.stats.geos_heap_bytes ?? 0)),
+    /** The most bytes zonal slices leased at once in a partition's isolate since it started (shared/memory_budget.ts). */
+    ...(zonalLeased ? { zonal_lease_peak_bytes: zonalLeased } : {}),
     partition_work: distribution(parts.map((p) => p.stats.work ?? 0)),
     /** Partitions run concurrently: the job's compute takes at least its slowest partition's time. */
     critical_path_ms: Math.max(0, ...parts.map(partitionMs)),

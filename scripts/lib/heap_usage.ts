@@ -22,6 +22,8 @@ export interface HeapUsage {
 export interface HeapSample extends HeapUsage {
   /** Milliseconds since the sampler started, when the answer arrived. */
   atMs: number;
+  /** Taken right after a heap snapshot, whose full garbage collection leaves only live memory. */
+  live?: true;
 }
 
 export interface HeapPeak {
@@ -31,6 +33,8 @@ export interface HeapPeak {
    * long synchronous stretch can be missed (the JS heap's; a WebAssembly memory never shrinks).
    */
   maxGapMs: number;
+  /** Gaps longer than {@link LONG_GAP_MS}: stretches where a peak may have been missed. */
+  longGaps: number;
   /** The first sample's memory (used JS heap + embedder heap + backing stores): what the isolate held already. */
   startBytes: number;
   /** Each field's own maximum over the samples. */
@@ -40,7 +44,14 @@ export interface HeapPeak {
   backingStorageSize?: number;
   /** The largest used JS heap + embedder heap + backing stores of one sample: the isolate's memory at one moment. */
   bytes: number;
+  /** The largest of the samples taken right after a full garbage collection: live memory, garbage left out. */
+  liveBytes?: number;
+  /** How many such samples. */
+  liveSamples: number;
 }
+
+/** A gap between two samples longer than this is reported (a peak inside it may be missed). */
+export const LONG_GAP_MS = 1_000;
 
 /** Bytes the isolate uses at one sample: used JS heap, embedder heap and backing stores (WASM memory included). */
 export function isolateBytes(u: HeapUsage): number {
@@ -55,17 +66,24 @@ export function heapPeak(samples: readonly HeapSample[]): HeapPeak | undefined {
     const values = samples.map(pick).filter((v): v is number => v !== undefined);
     return values.length ? Math.max(...values) : undefined;
   };
-  let maxGapMs = 0;
-  for (let i = 1; i < samples.length; i++) maxGapMs = Math.max(maxGapMs, samples[i]!.atMs - samples[i - 1]!.atMs);
+  let maxGapMs = 0, longGaps = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const gap = samples[i]!.atMs - samples[i - 1]!.atMs;
+    maxGapMs = Math.max(maxGapMs, gap);
+    if (gap > LONG_GAP_MS) longGaps++;
+  }
   return {
     samples: samples.length,
     maxGapMs,
+    longGaps,
     startBytes: isolateBytes(first),
     usedSize: max((s) => s.usedSize)!,
     totalSize: max((s) => s.totalSize)!,
     embedderHeapUsedSize: max((s) => s.embedderHeapUsedSize),
     backingStorageSize: max((s) => s.backingStorageSize),
     bytes: max(isolateBytes)!,
+    liveBytes: max((s) => s.live ? isolateBytes(s) : undefined),
+    liveSamples: samples.filter((s) => s.live).length,
   };
 }
 
@@ -77,22 +95,32 @@ export interface HeapSampler {
 /**
  * Asks for `Runtime.getHeapUsage` every `intervalMs` (default 100) until stopped; one request at a time, so a
  * busy isolate delays the next sample instead of queueing requests. Stops by itself when the session closes.
+ * With `liveEveryMs`, that often it first takes a heap snapshot (`HeapProfiler.takeHeapSnapshot`, whose chunks
+ * are dropped): V8 collects all garbage before one (workerd never answers `HeapProfiler.collectGarbage`), so the
+ * sample after it is live memory. Other samples count garbage V8 has not collected yet: array buffers are freed
+ * only by a GC, which V8 starts once they grew ~64 MB past what the last one left.
  */
 /** How long {@link HeapSampler.stop} waits for the sample in flight. */
 const STOP_WAIT_MS = 10_000;
 
 export function startHeapSampler(
   session: Pick<InspectorSession, "send">,
-  options: { intervalMs?: number } = {},
+  options: { intervalMs?: number; liveEveryMs?: number } = {},
 ): HeapSampler {
   const intervalMs = options.intervalMs ?? 100;
+  let nextLive = options.liveEveryMs ?? Infinity;
   const t0 = performance.now();
   const samples: HeapSample[] = [];
   let stopping = false;
   let wake: (() => void) | undefined;
   const sample = async () => {
+    const live = performance.now() - t0 >= nextLive;
+    if (live) {
+      await session.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+      nextLive = performance.now() - t0 + options.liveEveryMs!;
+    }
     const usage = await session.send<HeapUsage>("Runtime.getHeapUsage");
-    samples.push({ ...usage, atMs: performance.now() - t0 });
+    samples.push({ ...usage, atMs: performance.now() - t0, ...(live ? { live: true as const } : {}) });
   };
   const loop = (async () => {
     while (!stopping) {

@@ -2,7 +2,8 @@
  * zonal_statistics jobs against real workerd, R2 and Durable Objects, compared with the committed rasterio
  * answers (test/fixtures/raster/README.md): counts equal, the rest to 1e-9 relative.
  */
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { ZONAL_WORK_BYTES } from "../../shared/config.ts";
 import { startService } from "./harness.ts";
 import {
   authHeaders,
@@ -146,7 +147,7 @@ Deno.test("zonal_statistics refuses a band the raster lacks, a vector dataset an
   }
 });
 
-Deno.test("zonal_statistics counts each pixel once when polygons span many partitions: one row each, in both formats", async () => {
+Deno.test("zonal_statistics counts each pixel once when polygons span many partitions: one row each, in both formats, its bands leased within the isolate's zonal memory budget", async () => {
   // H3 resolution 4 cells (~22 km edges) under cantons of 15–30 km: 11 of the 12 cantons span 2+ of 7 partitions.
   const service = await startService({ vars: { PARTITION_RESOLUTION: "4", PARTITION_GROUP_BYTES: "0" } });
   try {
@@ -166,6 +167,8 @@ Deno.test("zonal_statistics counts each pixel once when polygons span many parti
     });
     equal(done.status, "COMPLETED");
     equal(done.result?.feature_count, 12);
+    const leased = Number(done.stats?.zonal_lease_peak_bytes);
+    ok(leased > 0 && leased <= ZONAL_WORK_BYTES, `leased at most ${leased} bytes at once`);
   } finally {
     await service.stop("SIGTERM");
   }

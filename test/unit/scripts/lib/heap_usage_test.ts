@@ -22,6 +22,7 @@ Deno.test("heap peak: each field's maximum, and the largest sum of one sample (n
   const peak = heapPeak([sample(0, 10, 30), sample(100, 40, 32), sample(200, 20, 60), sample(250, 15, 60)])!;
   assert.equal(peak.samples, 4);
   assert.equal(peak.maxGapMs, 100);
+  assert.equal(peak.longGaps, 0);
   assert.equal(peak.startBytes, 40.5 * MiB);
   assert.equal(peak.usedSize, 40 * MiB);
   assert.equal(peak.totalSize, 44 * MiB);
@@ -36,6 +37,7 @@ Deno.test("heap peak: without the newer fields, the JS heap alone; none without 
   assert.equal(peak.embedderHeapUsedSize, undefined);
   assert.equal(peak.bytes, 12 * MiB);
   assert.equal(peak.maxGapMs, 700);
+  assert.equal(heapPeak([sample(0, 10), sample(1_500, 12), sample(1_600, 12), sample(4_000, 12)])!.longGaps, 2);
   assert.equal(isolateBytes({ usedSize: 1, totalSize: 2 }), 1);
   assert.equal(heapPeak([]), undefined);
 });
