@@ -24,8 +24,6 @@ export const PIXEL_RULES = ["center", "all_touched", "coverage"] as const satisf
 /** Decoded raster blocks this isolate keeps (the 128 MB isolate rule: the rest is polygons and one band buffer). */
 export const blocks = new RasterBlockCache(24 * 2 ** 20);
 const inputs = new PartitionDataCache(16 * 2 ** 20);
-/** Block reads in flight per polygon (local R2 answers a range read in ms, not µs: latency, not bandwidth). */
-const READ_CONCURRENCY = 8;
 /** Decoded blocks a polygon holds at once beside the cache (float64 at worst). */
 const GROUP_BYTES = 8 * 2 ** 20;
 /** Weight cells per band of rows (8 MiB of float64). */
@@ -142,7 +140,7 @@ export async function zonalMoments(
     const weights = pixelWeights(poly, zonal.pixel_rule, sub, raster.width, raster.height);
     pixels += weights.length;
     // Pass 1: the row runs this partition owns that weigh a pixel, per block; their blocks are then read
-    // concurrently (one R2 range read each, where the awaits in pass 2 would have waited for them one by one).
+    // together (adjacent tiles in one R2 range read, where the awaits in pass 2 would have waited for them one by one).
     const bx0 = Math.floor(sub.c0 / bw), bx1 = Math.floor((sub.c1 - 1) / bw) + 1;
     const by0 = Math.floor(sub.r0 / bh), by1 = Math.floor((sub.r1 - 1) / bh) + 1;
     const runs = new Uint8Array((sub.r1 - sub.r0) * (bx1 - bx0));
@@ -170,7 +168,7 @@ export async function zonalMoments(
     const group = Math.max(1, Math.floor(GROUP_BYTES / (bw * bh * 8)));
     let read: Block[] = [];
     for (let k = 0; k < wanted.length; k++) {
-      if (k % group === 0) read = await readBlocks(bucket, raster, band, wanted.slice(k, k + group));
+      if (k % group === 0) read = await blocks.blocks(bucket, raster, band, wanted.slice(k, k + group));
       const [bx, by] = wanted[k]!;
       const block = read[k % group]!;
       const ra = Math.max(sub.r0, by * bh), rb = Math.min(sub.r1, (by + 1) * bh);
@@ -190,24 +188,6 @@ export async function zonalMoments(
     }
   }
   return { moments, pixels };
-}
-
-/** Blocks (bx, by) of `band`, at most {@link READ_CONCURRENCY} read at once. */
-async function readBlocks(
-  bucket: TileBucket,
-  raster: ZonalSpec["raster"],
-  band: number,
-  wanted: [number, number][],
-): Promise<Block[]> {
-  const out: Block[] = new Array(wanted.length);
-  let next = 0;
-  const worker = async () => {
-    for (let k = next++; k < wanted.length; k = next++) {
-      out[k] = await blocks.block(bucket, raster, band, wanted[k]![0], wanted[k]![1]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted.length) }, worker));
-  return out;
 }
 
 /**
