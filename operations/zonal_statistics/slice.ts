@@ -56,7 +56,9 @@ export async function runZonalSlice(context: SliceContext): Promise<SliceOutput>
         own,
         resolution: task.spec.resolution,
       });
-      work += 10 * pixels + 100;
+      // A window pixel costs ~30 ns of rasterization and statistics (Z1: ~0.4 s of CPU for ~12 M pixels in a
+      // profile), counted as one unit (0.1 µs): a Z1 partition then runs in one or two slices instead of five.
+      work += pixels + 100;
       stats.pixels = (stats.pixels ?? 0) + pixels;
       const row: StagedRow = {
         l: feature.id,

@@ -166,7 +166,7 @@ try {
     log(`pair ${i} ref:  ${r.seconds.toFixed(2)} s, ${r.cpu.toFixed(2)} s CPU, load ${r.load}`);
     rows.push({ base: b, ref: r });
   }
-  console.log(`\nZ1 pairs: ref ${ref.commit.slice(0, 12)} vs base ${base.commit.slice(0, 12)}`);
+  console.log(`\nZ1 pairs: ref ${ref.commit} vs base ${base.commit}`);
   console.log("| pair | base wall | base CPU | ref wall | ref CPU | wall ref/base | CPU ref/base | load average |");
   console.log("| ---- | --------: | -------: | -------: | ------: | ------------: | -----------: | ------------ |");
   rows.forEach(({ base: b, ref: r }, i) =>
