@@ -93,7 +93,7 @@ const HELP = `Usage: deno task bench:e2e [options]
                         <dir>/<label>.cpuprofile and print its top-15 self-time functions (times then include the
                         profiler's overhead)
   --no-isolate-heap     do not sample the isolate's memory (Runtime.getHeapUsage every 100 ms) during jobs and load
-  --fresh-isolate       restart wrangler dev (same state) before each job, so its isolate peak is the job's alone
+  --fresh-isolate       restart wrangler dev (same state) before each job (J and N), so its isolate peak is the job's alone
                         (times then include a cold start)
   --repeat <n>          run each job n times on the service and in PostGIS (new submits, tables rebuilt); the
                         engines table compares medians and lists every run (default 1)
@@ -703,6 +703,7 @@ const network = networkCases.length
     ref: flags.ref,
     liftLimits: flags["lift-limits"],
     n2Origins: Math.min(1000, Math.max(1, Math.floor(Number(flags["n2-origins"])) || 1000)),
+    freshIsolate: flags["fresh-isolate"],
     log,
   })
   : null;

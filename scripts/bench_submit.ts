@@ -27,7 +27,7 @@
  */
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
-import { runtimeUrl, snapshotTree, startBenchService, workerdMemory } from "./bench/service.ts";
+import { loadAverage, runtimeUrl, snapshotTree, startBenchService, workerdCpuSeconds } from "./bench/service.ts";
 import { publishDataset } from "./bench/upload.ts";
 import type { LoadResult } from "./bench/load_table.ts";
 import { devToken } from "./lib/dev_token.ts";
@@ -82,19 +82,6 @@ interface Run {
   cpuMsPerSubmit: number;
   loadAverage: string;
 }
-
-/** CPU seconds (user + system) of the workerd processes of process group `pgid`. */
-function workerdCpuSeconds(pgid: number): number {
-  let ticks = 0;
-  for (const { pid } of workerdMemory(pgid)) {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
-  }
-  return ticks / 100; // USER_HZ
-}
-
-const loadAverage = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 
 async function runOnce(ref: string): Promise<Run> {
   const tree = await snapshotTree(ref);

@@ -31,7 +31,7 @@ import { devToken } from "../lib/dev_token.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
 import { runJob } from "./jobs_client.ts";
 import { watchIsolate } from "./isolate_watch.ts";
-import { snapshotTree, startBenchService, workerdMemory } from "./service.ts";
+import { snapshotTree, startBenchService, workerdCpuSeconds } from "./service.ts";
 import { fitsOneRequest, publishDataset, publishMultipart, splitGeoJson } from "./upload.ts";
 
 const FIXTURES = "test/fixtures/network";
@@ -54,22 +54,9 @@ export interface NetworkBenchOptions {
   liftLimits: boolean;
   /** N2 from the first n origins (1,000: all). */
   n2Origins: number;
+  /** Restart the dev server (same state) before each service run: its isolate then holds nothing but that job. */
+  freshIsolate?: boolean;
   log: (message: string) => void;
-}
-
-/** CPU seconds (user + system) the workerd processes of the service's process group have used so far. */
-function workerdCpuSeconds(pgid: number): number {
-  let ticks = 0;
-  for (const { pid } of workerdMemory(pgid)) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // The process ended while we read it.
-    }
-  }
-  return ticks / 100; // CLK_TCK is 100 here
 }
 
 const median = (xs: number[]) => {
@@ -144,7 +131,8 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
   const tree = await snapshotTree(options.ref, { liftLimits: options.liftLimits });
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
   const inspectorPort = freePort();
-  const service = await startBenchService(freePort(), stateDir, `${stateDir}.log`, tree.dir, inspectorPort);
+  const port = freePort();
+  let service = await startBenchService(port, stateDir, `${stateDir}.log`, tree.dir, inspectorPort);
   const token = await devToken();
   const rows: string[][] = [];
   try {
@@ -186,6 +174,10 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
       const service_s: number[] = [], pg_s: number[] = [], pg_cpu_s: number[] = [], peaks: number[] = [];
       const starts: number[] = [], service_cpu_s: number[] = [];
       for (let i = 0; i < runs; i++) {
+        if (options.freshIsolate) {
+          await service.stop();
+          service = await startBenchService(port, stateDir, `${stateDir}.${c.id}-${i}.log`, tree.dir, inspectorPort);
+        }
         log(`${c.id} run ${i + 1}/${runs}: service`);
         const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false }).catch(() =>
           null

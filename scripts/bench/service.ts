@@ -177,6 +177,24 @@ export interface ProcessMemory {
   rss: number;
 }
 
+/** CPU seconds (user + system) the workerd processes of process group `pgid` have used so far. */
+export function workerdCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const { pid } of workerdMemory(pgid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** The machine's load averages over 1, 5 and 15 minutes, as /proc/loadavg gives them. */
+export const loadAverage = (): string => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+
 /** The workerd processes in process group `pgid`, with their VmHWM and VmRSS. */
 export function workerdMemory(pgid: number): ProcessMemory[] {
   const out: ProcessMemory[] = [];

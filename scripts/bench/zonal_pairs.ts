@@ -14,7 +14,7 @@
  * ```
  */
 import { parseArgs } from "node:util";
-import { type BenchService, snapshotTree, startBenchService, workerdMemory } from "./service.ts";
+import { type BenchService, loadAverage, snapshotTree, startBenchService, workerdCpuSeconds } from "./service.ts";
 import { watchIsolate } from "./isolate_watch.ts";
 import { downloadResult, runJob } from "./jobs_client.ts";
 import { ZONAL_DEFAULTS } from "./zonal.ts";
@@ -46,18 +46,6 @@ if (flags.help) {
 }
 
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const loadAverage = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-
-/** CPU seconds (user + system) of the workerd processes of process group `pgid`. */
-function workerdCpuSeconds(pgid: number): number {
-  let ticks = 0;
-  for (const { pid } of workerdMemory(pgid)) {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
-  }
-  return ticks / 100; // USER_HZ
-}
 
 interface Side {
   label: string;
