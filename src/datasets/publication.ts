@@ -37,9 +37,21 @@ export async function authorizePublication(
   const catalog = catalogStub(env, publication.name);
   const current = await catalog.current();
   assertCanPublish(current?.owner_domain, publication.caller.domain, logger);
+  return { catalog, classification: authorizeClassification(current, publication, logger) };
+}
+
+/**
+ * The new version's classification (the one asked, else the current version's, else `internal`), once the caller's
+ * tier allows it against the current version's (403 otherwise).
+ */
+export function authorizeClassification(
+  current: { classification: Classification } | null | undefined,
+  publication: Pick<Publication, "classification" | "caller">,
+  logger: Logger,
+): Classification {
   const classification = publication.classification ?? current?.classification ?? "internal";
   assertCanClassify(classification, current?.classification, publication.caller.tier, logger);
-  return { catalog, classification };
+  return classification;
 }
 
 /** Refused because another domain claimed the dataset meanwhile (403). */

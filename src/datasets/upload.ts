@@ -18,7 +18,6 @@
 import type { UploadPartSummary, UploadRecord } from "../../durable-objects/dataset_catalog/uploads.ts";
 import { publicManifest } from "../../shared/dataset_manifest.ts";
 import type { FlatFeature } from "../../wasm/flat_geometry.ts";
-import { assertCanClassify } from "../../shared/auth/abac.ts";
 import type { Classification } from "../../shared/contract/common.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ProblemError, ValidationError } from "../../shared/problem.ts";
@@ -30,7 +29,7 @@ import { config } from "../../shared/config.ts";
 import { discardRaster, isRasterPart } from "../../shared/raster/multipart.ts";
 import { stageNetworkPart } from "./upload_network.ts";
 import { attributesOf } from "../../shared/attributes.ts";
-import { authorizePublication, type Caller, foreignDomain } from "./publication.ts";
+import { authorizeClassification, authorizePublication, type Caller, foreignDomain } from "./publication.ts";
 
 /** The public status document of an upload. */
 export function uploadStatus(upload: UploadRecord) {
@@ -170,11 +169,9 @@ export async function completeUpload(
   const catalog = catalogStub(env, upload.name);
   // Checked again: the current version may have been reclassified since the upload was opened. The owner is the
   // catalog's to check when the build publishes (a domain that took the name meanwhile fails the build).
-  const current = await catalog.current();
-  assertCanClassify(
-    upload.classification ?? current?.classification ?? "internal",
-    current?.classification,
-    caller.tier,
+  authorizeClassification(
+    await catalog.current(),
+    { classification: upload.classification ?? undefined, caller },
     logger,
   );
   const outcome = await catalog.completeUpload(upload.upload_id);
