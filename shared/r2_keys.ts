@@ -33,7 +33,12 @@ export function uploadPartPrefix(uploadPrefix: string, n: number): string {
 
 /** One H3 cell's tile under a version, payload or upload-part prefix. */
 export function tileKey(prefix: string, cell: string): string {
-  return `${prefix}tiles/${cell}.fgb`;
+  return `${tilesPrefix(prefix)}${cell}.fgb`;
+}
+
+/** Where the tiles under a version, payload, upload or upload-part prefix are (each a {@link tileKey}). */
+export function tilesPrefix(prefix: string): string {
+  return `${prefix}tiles/`;
 }
 
 /** Where a version's network blocks are (shared/network/block_codec.ts). */

@@ -30,7 +30,7 @@ import type {
 } from "../../shared/dataset_manifest.ts";
 import { buildUploadNetwork } from "./build_network.ts";
 import { config } from "../../shared/config.ts";
-import { datasetVersionPrefix, networkBlocksPrefix } from "../../shared/r2_keys.ts";
+import { datasetVersionPrefix, networkBlocksPrefix, tilesPrefix } from "../../shared/r2_keys.ts";
 import {
   completeRasterObject,
   discardRaster,
@@ -369,7 +369,7 @@ export class Uploads {
         }
         if (retryCount < MAX_MERGE_RETRIES) throw error;
         if (upload.raster) await discardRaster(this.#env.TILES, upload.raster);
-        if (upload.network) await this.#discardNetwork(upload);
+        else await this.#discardBuilt(upload);
         // The upload's status tells its owner it failed, never why inside (the log keeps that).
         createLogger({ upload_id: uploadId }).error("upload merge failed", {
           error_message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -441,15 +441,18 @@ export class Uploads {
       published_by: upload.created_by,
       ...network?.facts,
     }));
-    if (published === "FOREIGN_DOMAIN" && network) await this.#discardNetwork(upload);
+    if (published === "FOREIGN_DOMAIN") await this.#discardBuilt(upload);
   }
 
   /**
-   * Deletes the blocks a failed network build wrote (no version points at them); its staged parts stay until the
-   * upload is aborted or expires, as every failed upload's do.
+   * Deletes what a failed merge wrote (a network's blocks, a vector dataset's merged tiles: no version points at
+   * them); its staged parts stay until the upload is aborted or expires, as every failed upload's do.
    */
-  async #discardNetwork(upload: UploadRecord): Promise<void> {
-    await deletePrefix(this.#env.TILES, networkBlocksPrefix(upload.prefix));
+  async #discardBuilt(upload: UploadRecord): Promise<void> {
+    await deletePrefix(
+      this.#env.TILES,
+      upload.network ? networkBlocksPrefix(upload.prefix) : tilesPrefix(upload.prefix),
+    );
   }
 
   /**

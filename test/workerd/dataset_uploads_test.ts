@@ -6,6 +6,7 @@ import {
   type Claims,
   expectProblem,
   publish,
+  r2Keys,
   readFixture,
   readJsonFixture,
   resultFeatures,
@@ -220,6 +221,29 @@ Deno.test("dataset uploads: a dataset published in parts equals the same dataset
       await expectProblem(await complete(service, "aborted", id), 409);
       await expectProblem(await service.fetch("/v1/datasets/aborted", { headers: await authHeaders() }), 404);
     });
+
+    await t.step(
+      "a merge the publish refuses (another domain took the name meanwhile): FAILED, none of its merged tiles left",
+      async () => {
+        const id = await openOk(service, "taken");
+        for (const n of [1, 2]) equal((await putPart(service, "taken", id, n, body(slices[n - 1]!))).status, 200);
+        const other = await publish(service, "taken", body(slices[2]!), { claims: { domain: "other" } });
+        equal(other.status, 201, await other.text());
+        const tiles = async () => (await r2Keys(service, "datasets/taken/")).filter((k) => !k.includes("/parts/"));
+        const others = await tiles();
+        ok(others.length > 0, "the other domain's version has its tiles");
+        equal((await complete(service, "taken", id)).status, 202);
+        let status;
+        for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+          status = await (await service.fetch(`/v1/datasets/taken/uploads/${id}`, { headers: await authHeaders() }))
+            .json();
+          if (status.state !== "COMPLETING") break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        equal(status.state, "FAILED", JSON.stringify(status));
+        deepEqual(await tiles(), others, "only the published version's tiles remain");
+      },
+    );
 
     await t.step("an unknown upload id is a 404; a malformed one a 400", async () => {
       notEqual(uploadId, "upl_00000000000000000000000000000000");
