@@ -69,8 +69,9 @@ async function runSlice(env: Env, task: TaskRecord, workBudget: number): Promise
   });
   const stats = { ...task.stats };
   for (const [name, n] of Object.entries(slice.stats)) {
-    // Heap sizes are peaks; everything else counts up.
-    stats[name] = name.endsWith("_heap_bytes") ? Math.max(stats[name] ?? 0, n) : (stats[name] ?? 0) + n;
+    // Heap sizes and peaks keep the largest; everything else counts up.
+    const peak = name.endsWith("_heap_bytes") || name.endsWith("_peak_bytes");
+    stats[name] = peak ? Math.max(stats[name] ?? 0, n) : (stats[name] ?? 0) + n;
   }
   const add = (name: string, n: number) => (stats[name] = (stats[name] ?? 0) + n);
   add("compute_ms", Date.now() - started - (slice.stats.read_ms ?? 0) - (slice.stats.index_ms ?? 0));

@@ -77,6 +77,7 @@ export async function runZonalSlice(context: SliceContext): Promise<SliceOutput>
       i++;
     }
     stats.zonal_ms = Date.now() - started;
+    stats.work = work;
     stats.block_cache_peak_bytes = blocks.peakBytes;
     stats.zonal_lease_heap_bytes = zonalMemory.peakBytes;
     const done = i >= left.size;

@@ -147,7 +147,7 @@ Deno.test("zonal_statistics refuses a band the raster lacks, a vector dataset an
   }
 });
 
-Deno.test("zonal_statistics counts each pixel once when polygons span many partitions: one row each, in both formats, its bands leased within the isolate's zonal memory budget", async () => {
+Deno.test("zonal_statistics counts each pixel once when polygons span many partitions: one row each, in both formats, its bands leased within the isolate's zonal memory budget, its work per partition reported", async () => {
   // H3 resolution 4 cells (~22 km edges) under cantons of 15–30 km: 11 of the 12 cantons span 2+ of 7 partitions.
   const service = await startService({ vars: { PARTITION_RESOLUTION: "4", PARTITION_GROUP_BYTES: "0" } });
   try {
@@ -169,6 +169,9 @@ Deno.test("zonal_statistics counts each pixel once when polygons span many parti
     equal(done.result?.feature_count, 12);
     const leased = Number(done.stats?.zonal_lease_peak_bytes);
     ok(leased > 0 && leased <= ZONAL_WORK_BYTES, `leased at most ${leased} bytes at once`);
+    // A unit a weighed pixel: every partition reports the work it did.
+    const work = done.stats?.partition_work as { max: number; median: number } | undefined;
+    ok(work && work.median > 0 && work.max >= work.median, `work per partition: ${JSON.stringify(work)}`);
   } finally {
     await service.stop("SIGTERM");
   }
