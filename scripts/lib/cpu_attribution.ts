@@ -3,7 +3,7 @@
  * (alarms, and the calls they make). Locally the Worker and every Durable Object share one isolate, so one
  * profile holds both. An async function resumed after an await is the root of its samples' stacks (V8 keeps no
  * async stack there), so a sample is attributed by the outermost frame of ours on its stack: the edge Worker and
- * the objects a submit calls (rate limiter, catalog, the registry's claim) are the request path; an `alarm`,
+ * the objects a submit calls (the catalog, the registry's claim) are the request path; an `alarm`,
  * the registry's handoff to the home, the catalog's pin of a job's versions, the partitions and everything below operations/ started by them are the
  * job's. Samples with no frame of ours (native or library roots) are "unattributed".
  */
@@ -25,7 +25,7 @@ export function ownerOf(frame: CallFrame): "request" | "job" | undefined {
   if (frame.functionName === "alarm" || /idempotency_registry\/handoff\.ts$/.test(path)) return "job";
   // The catalog's pin: the home calls it before it starts the job.
   if (frame.functionName === "pin" && /dataset_catalog\//.test(path)) return "job";
-  if (/^src\/|durable-objects\/(rate_limiter|dataset_catalog|idempotency_registry)\//.test(path)) return "request";
+  if (/^src\/|durable-objects\/(dataset_catalog|idempotency_registry)\//.test(path)) return "request";
   if (/^(durable-objects|operations)\//.test(path)) return "job";
   return undefined;
 }
