@@ -186,7 +186,10 @@ export const jobService: JobService = {
     }
     // 202 for the submit that claimed the key; 200 for every replay.
     const created = claim.outcome === "claimed";
-    logger.info("job submitted", { job_id: spec.job_id, partitions: spec.partitions.length, created });
+    // On the request's span line (its access log), not a line of its own.
+    c.var.span.setAttribute("job_id", spec.job_id);
+    c.var.span.setAttribute("created", created);
+    c.var.span.setAttribute("partitions", spec.partitions.length);
     return { job_id: spec.job_id, status: "QUEUED", created } satisfies SubmittedJob;
   },
 
@@ -252,7 +255,7 @@ async function recordedReplay(
   const job = await wrapTime(c, "home_job", home.job(spec.job_id), "DO round 3");
   if (job) return { job_id: job.job_id, status: job.status, created: false };
   if (uploads) await wrapTime(c, "upload", uploadTiles(c.env.TILES, uploads, { job_id: spec.job_id }));
-  const outcome = await wrapTime(c, "home", home.submit(spec), "DO round 4");
+  const outcome = (await wrapTime(c, "home", home.submit([spec]), "DO round 4"))[0]!;
   if (!outcome.ok) throw new ForbiddenError(outcome.reason);
   return { job_id: outcome.job.job_id, status: outcome.job.status, created: false };
 }
