@@ -95,15 +95,16 @@ export class IdempotencyRegistry extends DurableObject<Env> {
     index.add(spec.job_id);
     handoff.add(key, spec.job_id, held, now);
     // In the same synchronous block as the rows (no await between): committed together, so a claimed job always
-    // has an alarm that hands it over.
-    await this.#wake(handoff);
+    // has an alarm that hands it over. A row due now needs no look at the others: none needs the alarm sooner.
+    if (held) await this.#wake(handoff);
+    else await this.ctx.storage.setAlarm(now);
     return { outcome: "claimed" };
   }
 
   /** The submit's upload is done: hand the job over now. */
   async release(jobId: string): Promise<void> {
-    const { handoff } = this.#schema();
-    if (handoff.release(jobId, Date.now())) await this.#wake(handoff);
+    const now = Date.now();
+    if (this.#schema().handoff.release(jobId, now)) await this.ctx.storage.setAlarm(now);
   }
 
   /** The spec of the caller's job while its home has not recorded it yet, or null. */
