@@ -49,6 +49,7 @@ const { values: flags } = parseArgs({
     sequential: { type: "string", default: "100" },
     "sequential-subjects": { type: "string", default: "10" },
     profile: { type: "string" },
+    "log-level": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -64,6 +65,8 @@ if (flags.help) {
   --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
   --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
                             under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
+  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
+                            log line costs the isolate ~1 ms (wrangler's inspector proxy records every console call)
   --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
   Deno.exit(0);
 }
@@ -94,7 +97,14 @@ async function runOnce(ref: string, label: string): Promise<Run> {
   const tree = await snapshotTree(ref);
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-submit-" });
   const inspectorPort = freePort();
-  const service = await startBenchService(freePort(), stateDir, `${stateDir}.log`, tree.dir, inspectorPort);
+  const service = await startBenchService(
+    freePort(),
+    stateDir,
+    `${stateDir}.log`,
+    tree.dir,
+    inspectorPort,
+    flags["log-level"] ? { LOG_LEVEL: flags["log-level"] } : undefined,
+  );
   const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-submit-tokens-" });
   try {
     const owner = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 3600 });
