@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/worker");
-		durableNamespaces: "PartitionLedger" | "DatasetCatalog" | "IdempotencyRegistry" | "LiveWorkIndex" | "RateLimiter" | "WebhookBreaker" | "WebhookOutbox";
+		durableNamespaces: "PartitionLedger" | "DatasetCatalog" | "IdempotencyRegistry" | "LiveWorkIndex" | "WebhookBreaker" | "WebhookOutbox";
 	}
 	interface Env {
 		TILES: R2Bucket;
@@ -35,7 +35,6 @@ declare namespace Cloudflare {
 		DIRECTORY: DurableObjectNamespace<import("./src/worker").DatasetDirectory>;
 		IDEMPOTENCY: DurableObjectNamespace<import("./src/worker").IdempotencyRegistry>;
 		LIVE_WORK: DurableObjectNamespace<import("./src/worker").LiveWorkIndex>;
-		RATE_LIMITER: DurableObjectNamespace<import("./src/worker").RateLimiter>;
 		WEBHOOK_BREAKER: DurableObjectNamespace<import("./src/worker").WebhookBreaker>;
 		WEBHOOK_OUTBOX: DurableObjectNamespace<import("./src/worker").WebhookOutbox>;
 	}

@@ -2,8 +2,9 @@
  * `deno task bench:submit`: the submit path under a constant arrival rate, this tree beside a reference commit,
  * alternating (A, B, A, B …) so that the machine's drift hits both. Not a test: it prints a table.
  *
- * Each run starts a fresh dev server from a snapshot of its ref (fresh state), publishes the counties, sends a
- * few submits to warm it, then `scripts/bench/load_submit.ts` (loadtest, open loop) sends `--rate` submits/s for
+ * Each run starts a fresh dev server from a snapshot of its ref (fresh state), publishes the counties, sends two
+ * submits per subject to warm it (every subject's Durable Objects are live when the closed loop below visits them),
+ * then `scripts/bench/load_submit.ts` (loadtest, open loop) sends `--rate` submits/s for
  * `--seconds` to the runtime's own socket (not wrangler's proxy): one-point `point_in_polygon` payloads,
  * each a fresh key, spread over `--subjects` token subjects so the per-subject rate limit (on, as deployed)
  * is not what is measured. Offshore points by default: their jobs have no partition, so the submit path is
@@ -46,6 +47,9 @@ const { values: flags } = parseArgs({
     subjects: { type: "string", default: "100" },
     points: { type: "string", default: "offshore" },
     sequential: { type: "string", default: "100" },
+    "sequential-subjects": { type: "string", default: "10" },
+    profile: { type: "string" },
+    "log-level": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -58,7 +62,12 @@ if (flags.help) {
   --seconds <n>             load duration per run (default 30)
   --subjects <n>            token subjects the load is spread over (default 100)
   --points <offshore|conus> offshore: jobs without a partition (the submit path alone); conus: jobs that run
-  --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)`);
+  --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
+  --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
+                            under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
+  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
+                            log line costs the isolate ~1 ms (wrangler's inspector proxy records every console call)
+  --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
   Deno.exit(0);
 }
 
@@ -77,17 +86,25 @@ interface Run {
     jobCpuMs: number;
     otherCpuMs: number;
     requestTop: [string, number][];
+    jobTop: [string, number][];
   };
   result: LoadResult;
   cpuMsPerSubmit: number;
   loadAverage: string;
 }
 
-async function runOnce(ref: string): Promise<Run> {
+async function runOnce(ref: string, label: string): Promise<Run> {
   const tree = await snapshotTree(ref);
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-submit-" });
   const inspectorPort = freePort();
-  const service = await startBenchService(freePort(), stateDir, `${stateDir}.log`, tree.dir, inspectorPort);
+  const service = await startBenchService(
+    freePort(),
+    stateDir,
+    `${stateDir}.log`,
+    tree.dir,
+    inspectorPort,
+    flags["log-level"] ? { LOG_LEVEL: flags["log-level"] } : undefined,
+  );
   const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-submit-tokens-" });
   try {
     const owner = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 3600 });
@@ -125,9 +142,17 @@ async function runOnce(ref: string): Promise<Run> {
       }).output();
       return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
     };
-    await load("20", "2"); // warm: module, GEOS, the Durable Objects' first storage
-    await new Promise((r) => setTimeout(r, 2_000));
-    const sequential = await closedLoop(service.pgid, direct, tokens, `127.0.0.1:${inspectorPort}`, tree.dir);
+    // Warm: module, GEOS, every subject's Durable Objects (the closed loop visits each); then its jobs end.
+    await load(flags.subjects, "2");
+    await new Promise((r) => setTimeout(r, 4_000));
+    const sequential = await closedLoop(
+      service.pgid,
+      direct,
+      tokens,
+      `127.0.0.1:${inspectorPort}`,
+      tree.dir,
+      label,
+    );
     const cpu0 = workerdCpuSeconds(service.pgid);
     const loadAtStart = loadAverage();
     const result = await load(flags.rate, flags.seconds);
@@ -158,8 +183,10 @@ async function closedLoop(
   tokens: string[],
   inspector: string,
   tree: string,
+  label: string,
 ): Promise<Run["sequential"]> {
   const n = Number(flags.sequential);
+  const subjects = Math.min(tokens.length, Number(flags["sequential-subjects"]));
   const ms: number[] = [];
   const profiling = await startCpuProfile(inspector, { samplingIntervalUs: 100 });
   const cpu0 = workerdCpuSeconds(pgid);
@@ -176,7 +203,7 @@ async function closedLoop(
     const t0 = performance.now();
     const response = await fetch(`${url}/v1/jobs`, {
       method: "POST",
-      headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${tokens[i % subjects]}`, "content-type": "application/json" },
       body,
     });
     await response.body?.cancel();
@@ -185,7 +212,12 @@ async function closedLoop(
   }
   await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
   const cpuMs = ((workerdCpuSeconds(pgid) - cpu0) * 1000) / n;
-  const isolate = attributeCpu(withSourcePositions(await profiling.stop(), bundleResolver(tree)));
+  const profile = withSourcePositions(await profiling.stop(), bundleResolver(tree));
+  if (flags.profile) {
+    await Deno.mkdir(flags.profile, { recursive: true });
+    await Deno.writeTextFile(`${flags.profile}/${label}.cpuprofile`, JSON.stringify(profile));
+  }
+  const isolate = attributeCpu(profile);
   ms.sort((a, b) => a - b);
   return {
     p50: ms[Math.floor(n / 2)]!,
@@ -195,6 +227,7 @@ async function closedLoop(
     jobCpuMs: isolate.ms.job / n,
     otherCpuMs: (isolate.ms.unattributed + isolate.ms.gc + isolate.ms.program) / n,
     requestTop: isolate.request,
+    jobTop: isolate.job,
   };
 }
 /** Open Pacific: a job without a partition. */
@@ -204,7 +237,7 @@ const runs: Run[] = [];
 for (let pair = 0; pair < Number(flags.pairs); pair++) {
   for (const ref of [flags.ref, flags.base]) {
     console.error(`pair ${pair + 1}: ${ref}, ${flags.rate}/s for ${flags.seconds} s (load average ${loadAverage()})`);
-    runs.push(await runOnce(ref));
+    runs.push(await runOnce(ref, `${runs.length + 1}-${ref.replaceAll("/", "_")}`));
     const r = runs.at(-1)!;
     console.error(
       `  p50 ${r.result.latency_ms.p50} ms, p99 ${r.result.latency_ms.p99} ms, ${r.cpuMsPerSubmit.toFixed(2)} ms CPU`,
@@ -264,10 +297,10 @@ console.log(
     ratios((r) => r.sequential.cpuMs)
   }, request-path isolate CPU per submit ${ratios((r) => r.sequential.requestCpuMs)}`,
 );
-for (const r of runs) {
-  const top = r.sequential.requestTop.map(([name, ms]) => `${name} ${(ms / Number(flags.sequential)).toFixed(3)}`);
-  console.log(`${r.ref} request path, self ms per submit: ${top.join("; ")}`);
-}
+const perSubmit = (top: [string, number][]) =>
+  top.map(([name, ms]) => `${name} ${(ms / Number(flags.sequential)).toFixed(3)}`).join("; ");
+for (const r of runs) console.log(`${r.ref} request path, self ms per submit: ${perSubmit(r.sequential.requestTop)}`);
+for (const r of runs) console.log(`${r.ref} its job, self ms per submit: ${perSubmit(r.sequential.jobTop)}`);
 for (const r of runs) {
   const stages = Object.entries(r.result.stages_ms ?? {}).map(([n, { p50, p99 }]) => `${n} ${p50} / ${p99}`);
   console.log(`${r.ref} Server-Timing p50 / p99 ms: ${stages.join(", ")}`);

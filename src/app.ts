@@ -108,7 +108,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
     return c.req.method !== "OPTIONS" || preflight ? await corsHeaders(c, next) : await next();
   });
   app.use("*", bodyLimit(bodyLimitFor));
-  // Server-Timing on every API answer: where a request's time went (a submit's stages: rate_limit, catalog,
+  // Server-Timing on every API answer: where a request's time went (a submit's stages: catalog,
   // payload, claim, upload, home).
   app.use("/v1/*", timing({ totalDescription: "total" }));
   app.use("/v1/*", bearerAuth());

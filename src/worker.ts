@@ -21,7 +21,6 @@ export { DatasetCatalog } from "../durable-objects/dataset_catalog/mod.ts";
 export { DatasetDirectory } from "../durable-objects/dataset_directory/mod.ts";
 export { IdempotencyRegistry } from "../durable-objects/idempotency_registry/mod.ts";
 export { LiveWorkIndex } from "../durable-objects/live_work_index/mod.ts";
-export { RateLimiter } from "../durable-objects/rate_limiter/mod.ts";
 export { WebhookBreaker } from "../durable-objects/webhook_breaker/mod.ts";
 export { WebhookOutbox } from "../durable-objects/webhook_outbox/mod.ts";
 

@@ -30,6 +30,9 @@ export const HANDOFF_SCHEMA = `CREATE TABLE IF NOT EXISTS handoff (
   queued_at INTEGER NOT NULL
 )`;
 
+/** A row ready to go, with its spec. */
+type Ready = { row: DueRow; spec: JobSpec };
+
 type DueRow = {
   job_id: string;
   held: number;
@@ -77,7 +80,7 @@ export class Handoff {
     return this.#sql.exec<{ due: number | null }>(`SELECT MIN(due_at) AS due FROM handoff`).one().due;
   }
 
-  /** Hands every due row (or only `jobId`'s, due or not) to its home. */
+  /** Hands every due row (or only `jobId`'s, due or not) to its home: one call per home carries all of its rows. */
   async deliver(env: Env, now: number, jobId?: string): Promise<void> {
     const rows = this.#sql.exec<DueRow>(
       `SELECT h.job_id, h.held, h.attempts, h.queued_at, c.spec FROM handoff h
@@ -89,32 +92,55 @@ export class Handoff {
     for (const row of rows) {
       this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + DELIVERY_LEASE_MS, row.job_id);
     }
-    await Promise.all(rows.map((row) => this.#deliverOne(env, row, now, jobId !== undefined)));
+    const ready = await Promise.all(rows.map((row) => this.#ready(env, row, now, jobId !== undefined)));
+    const byHome = Map.groupBy(ready.flatMap((r) => r ?? []), (r) => r.spec.home_cell);
+    await Promise.all([...byHome].map(([cell, batch]) => this.#deliverTo(env, cell, batch)));
   }
 
-  async #deliverOne(env: Env, row: DueRow, now: number, forced: boolean): Promise<void> {
+  /** The row with its spec if it can go now; a held row whose tiles are not all in R2 waits (or expires). */
+  async #ready(env: Env, row: DueRow, now: number, forced: boolean): Promise<Ready | null> {
     const spec = JSON.parse(row.spec) as JobSpec;
-    const logger = createLogger({ job_id: row.job_id });
     try {
-      if (row.held && !forced && !(await tilesStored(env.TILES, spec))) {
-        if (now - row.queued_at >= HOLD_EXPIRY_MS) {
-          this.#drop(row.job_id);
-          logger.warn("held submit dropped: its payload never reached R2 (the submit died before it answered)");
-        } else this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + HOLD_CHECK_MS, row.job_id);
-        return;
-      }
-      const outcome = await partitionStub(env, spec.home_cell).submit(spec);
-      this.#drop(row.job_id);
-      // The edge decided the same policy on the same claims before the claim: a refusal here is a bug.
-      if (!outcome.ok) logger.error("home refused a claimed job", { reason: outcome.reason });
+      if (!row.held || forced || await tilesStored(env.TILES, spec)) return { row, spec };
     } catch (error) {
-      this.#sql.exec(
-        `UPDATE handoff SET attempts = attempts + 1, due_at = ? WHERE job_id = ?`,
-        Date.now() + backoffMs(row.attempts),
-        row.job_id,
-      );
-      logger.warn("home not reached to record a claimed job; retrying", { detail: String(error) });
+      this.#retry(row, error);
+      return null;
     }
+    if (now - row.queued_at >= HOLD_EXPIRY_MS) {
+      this.#drop(row.job_id);
+      createLogger({ job_id: row.job_id }).warn(
+        "held submit dropped: its payload never reached R2 (the submit died before it answered)",
+      );
+    } else this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + HOLD_CHECK_MS, row.job_id);
+    return null;
+  }
+
+  async #deliverTo(env: Env, cell: string, batch: Ready[]): Promise<void> {
+    try {
+      const outcomes = await partitionStub(env, cell).submit(batch.map((r) => r.spec));
+      batch.forEach(({ row }, i) => {
+        this.#drop(row.job_id);
+        const outcome = outcomes[i]!;
+        // The edge decided the same policy on the same claims before the claim: a refusal here is a bug.
+        if (!outcome.ok) {
+          createLogger({ job_id: row.job_id }).error("home refused a claimed job", { reason: outcome.reason });
+        }
+      });
+    } catch (error) {
+      for (const { row } of batch) this.#retry(row, error);
+    }
+  }
+
+  /** The home (or R2) was not reached: the row is due again after a backoff. */
+  #retry(row: DueRow, error: unknown): void {
+    this.#sql.exec(
+      `UPDATE handoff SET attempts = attempts + 1, due_at = ? WHERE job_id = ?`,
+      Date.now() + backoffMs(row.attempts),
+      row.job_id,
+    );
+    createLogger({ job_id: row.job_id }).warn("home not reached to record a claimed job; retrying", {
+      detail: String(error),
+    });
   }
 
   #drop(jobId: string): void {

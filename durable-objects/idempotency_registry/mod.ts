@@ -6,14 +6,20 @@
  * partitions they target. One object per caller rather than per key: a new
  * key is a row, not a new object with its own database. The claim also
  * queues the job for its home (handoff.ts): a submit's last round trip.
+ *
+ * It also holds the caller's submission rate limit, a token bucket in memory (nothing is stored: an evicted
+ * instance restarts full, which an idle caller's bucket would be anyway). The claim takes the token before it
+ * writes anything, so a refused submit writes nothing and costs no call of its own (src/http/rate_limit.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
 import { Handoff } from "./handoff.ts";
 import { type IndexedJob, JobIndex } from "./job_index.ts";
+import { type BucketState, type SubmitLimit, type TakeOutcome, takeToken } from "./token_bucket.ts";
 
 /** `pending`: the job is still in the outbox, not yet recorded by its home. */
 export type ClaimOutcome =
+  | { outcome: "throttled"; retry_after_s: number }
   | { outcome: "claimed" }
   | { outcome: "existing"; spec: JobSpec; pending: boolean }
   | { outcome: "conflict"; job_id: string };
@@ -24,6 +30,15 @@ export interface ListedJob extends IndexedJob {
 }
 
 export class IdempotencyRegistry extends DurableObject<Env> {
+  #bucket: BucketState | undefined;
+
+  /** Takes one token from the caller's submission bucket. */
+  take(limit: SubmitLimit): TakeOutcome {
+    const { state, outcome } = takeToken(this.#bucket, Date.now(), limit.rate, limit.burst);
+    this.#bucket = state;
+    return outcome;
+  }
+
   /** The tables, created by the first claim: a read on a caller with none writes nothing. */
   #schema(): { index: JobIndex; handoff: Handoff } {
     if (this.#tables) return this.#tables;
@@ -50,9 +65,14 @@ export class IdempotencyRegistry extends DurableObject<Env> {
 
   /**
    * Claims `key` for `spec` and queues the job for its home (`held`: once the submit releases it after its
-   * upload), or returns the job the key already belongs to.
+   * upload), or returns the job the key already belongs to. Under `limit`, a token first: refused, nothing is
+   * written (a replay takes one too, as every submit does).
    */
-  async claim(key: string, spec: JobSpec, held: boolean): Promise<ClaimOutcome> {
+  async claim(key: string, spec: JobSpec, held: boolean, limit: SubmitLimit | null): Promise<ClaimOutcome> {
+    if (limit) {
+      const taken = this.take(limit);
+      if (!taken.ok) return { outcome: "throttled", retry_after_s: taken.retry_after_s };
+    }
     const { index, handoff } = this.#schema();
     const row = this.ctx.storage.sql.exec<{ request_hash: string; spec: string }>(
       `SELECT request_hash, spec FROM claims_by_key WHERE idempotency_key = ?`,
@@ -75,15 +95,16 @@ export class IdempotencyRegistry extends DurableObject<Env> {
     index.add(spec.job_id);
     handoff.add(key, spec.job_id, held, now);
     // In the same synchronous block as the rows (no await between): committed together, so a claimed job always
-    // has an alarm that hands it over.
-    await this.#wake(handoff);
+    // has an alarm that hands it over. A row due now needs no look at the others: none needs the alarm sooner.
+    if (held) await this.#wake(handoff);
+    else await this.ctx.storage.setAlarm(now);
     return { outcome: "claimed" };
   }
 
   /** The submit's upload is done: hand the job over now. */
   async release(jobId: string): Promise<void> {
-    const { handoff } = this.#schema();
-    if (handoff.release(jobId, Date.now())) await this.#wake(handoff);
+    const now = Date.now();
+    if (this.#schema().handoff.release(jobId, now)) await this.ctx.storage.setAlarm(now);
   }
 
   /** The spec of the caller's job while its home has not recorded it yet, or null. */

@@ -99,6 +99,9 @@ const VERSION_DELETED: JobError = {
  * would lengthen by one Durable Object round trip; idempotent, so every start of an attempt pins again.
  */
 async function pinVersions(p: Partition, job: JobRecord, span: Span): Promise<"pinned" | "deleted" | "unreachable"> {
+  // Only partitions read a version: a job with none (nothing can match) reads none, and its empty result stands
+  // whatever becomes of them.
+  if (job.spec.partitions.length === 0) return "pinned";
   const sides = [job.spec.left, job.spec.right].flatMap((side) => side.kind === "dataset" ? [side] : []);
   try {
     const pins = await Promise.all(sides.map((side) => catalogStub(p.env, side.name).pin(side.version, job.job_id)));

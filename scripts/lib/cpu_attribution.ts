@@ -3,8 +3,8 @@
  * (alarms, and the calls they make). Locally the Worker and every Durable Object share one isolate, so one
  * profile holds both. An async function resumed after an await is the root of its samples' stacks (V8 keeps no
  * async stack there), so a sample is attributed by the outermost frame of ours on its stack: the edge Worker and
- * the objects a submit calls (rate limiter, catalog, the registry's claim) are the request path; an `alarm`,
- * the registry's handoff to the home, the partitions and everything below operations/ started by them are the
+ * the objects a submit calls (the catalog, the registry's claim) are the request path; an `alarm`,
+ * the registry's handoff to the home, the catalog's pin of a job's versions, the partitions and everything below operations/ started by them are the
  * job's. Samples with no frame of ours (native or library roots) are "unattributed".
  */
 import type { CallFrame, CpuProfile } from "./cpu_profile.ts";
@@ -15,13 +15,17 @@ export interface Attribution {
   ms: Record<Owner, number>;
   /** The request path's functions by self time, ms: `name path:line`. */
   request: [string, number][];
+  /** The same for the job's work. */
+  job: [string, number][];
 }
 
 /** Whose work a frame of ours is (paths as the bundle's source map names them), or undefined for others. */
 export function ownerOf(frame: CallFrame): "request" | "job" | undefined {
   const path = frame.url;
   if (frame.functionName === "alarm" || /idempotency_registry\/handoff\.ts$/.test(path)) return "job";
-  if (/^src\/|durable-objects\/(rate_limiter|dataset_catalog|idempotency_registry)\//.test(path)) return "request";
+  // The catalog's pin: the home calls it before it starts the job.
+  if (frame.functionName === "pin" && /dataset_catalog\//.test(path)) return "job";
+  if (/^src\/|durable-objects\/(dataset_catalog|idempotency_registry)\//.test(path)) return "request";
   if (/^(durable-objects|operations)\//.test(path)) return "job";
   return undefined;
 }
@@ -49,7 +53,7 @@ export function attributeCpu(profile: CpuProfile, maxSampleIntervals = 5, top = 
   visit(root.id, undefined);
 
   const ms: Record<Owner, number> = { request: 0, job: 0, unattributed: 0, gc: 0, program: 0, idle: 0 };
-  const requestSelf = new Map<string, number>();
+  const self = { request: new Map<string, number>(), job: new Map<string, number>() };
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   let at = profile.startTime;
@@ -60,11 +64,12 @@ export function attributeCpu(profile: CpuProfile, maxSampleIntervals = 5, top = 
     const sampleMs = Math.min(intervals[i]!, cap) / 1000;
     const who = owner.get(id) ?? "unattributed";
     ms[who] += sampleMs;
-    if (who === "request") {
+    if (who === "request" || who === "job") {
       const frame = byId.get(id)!.callFrame;
       const key = `${frame.functionName || "(anonymous)"} ${frame.url || "(native)"}:${frame.lineNumber + 1}`;
-      requestSelf.set(key, (requestSelf.get(key) ?? 0) + sampleMs);
+      self[who].set(key, (self[who].get(key) ?? 0) + sampleMs);
     }
   });
-  return { ms, request: [...requestSelf].sort((a, b) => b[1] - a[1]).slice(0, top) };
+  const ranked = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return { ms, request: ranked(self.request), job: ranked(self.job) };
 }

@@ -44,14 +44,20 @@ export interface AuthConfig {
 /** The auth bindings of `env` (`shared/config.ts`: `JWT_SECRET`, `JWT_JWKS`, `JWT_JWKS_URL`, `JWT_AUDIENCE`, …). */
 export function authConfigFromEnv(env: unknown): AuthConfig {
   const c = config(env);
+  const known = authConfigs.get(c);
+  if (known) return known;
   const out: AuthConfig = { maxLifetimeSeconds: c.JWT_MAX_LIFETIME_SECONDS };
   if (c.JWT_SECRET) out.secret = c.JWT_SECRET;
   if (c.JWT_JWKS) out.jwks = c.JWT_JWKS;
   if (c.JWT_JWKS_URL) out.jwksUrl = c.JWT_JWKS_URL;
   if (c.JWT_AUDIENCE) out.audience = c.JWT_AUDIENCE;
   if (c.JWT_ISSUER) out.issuer = c.JWT_ISSUER;
+  authConfigs.set(c, out);
   return out;
 }
+
+/** The auth configuration of each parsed configuration (one per env object): the same object every request. */
+const authConfigs = new WeakMap<object, AuthConfig>();
 
 // Key material is cached per isolate, keyed by the binding's value (a rotated JWKS is a new value).
 const localSets = new Map<string, JWTVerifyGetKey>();
@@ -117,7 +123,7 @@ function reasonOf(err: unknown): string {
  * ```
  */
 export async function verifyToken(token: string, config: AuthConfig, now: Date = new Date()): Promise<Claims> {
-  const cacheKey = `${configKey(config)}\u0000${token}`;
+  const cacheKey = `${configId(config)}\u0000${token}`;
   const hit = verified.get(cacheKey);
   if (hit && now.getTime() < hit.until) return hit.claims;
   if (hit) verified.delete(cacheKey);
@@ -141,10 +147,22 @@ const verified = new Map<string, { claims: Claims; until: number }>();
 const VERIFIED_MAX = 1_000;
 const VERIFIED_TTL_MS = 60_000;
 
-function configKey(config: AuthConfig): string {
-  return [config.secret, config.jwks, config.jwksUrl, config.audience, config.issuer, config.maxLifetimeSeconds]
+/**
+ * A short id per distinct configuration (its JWKS text included), worked out once per configuration object rather
+ * than joined into every request's cache key.
+ */
+function configId(config: AuthConfig): string {
+  let id = configIds.get(config);
+  if (id !== undefined) return id;
+  const key = [config.secret, config.jwks, config.jwksUrl, config.audience, config.issuer, config.maxLifetimeSeconds]
     .join("\u0000");
+  id = idsByKey.get(key) ?? String(idsByKey.size);
+  idsByKey.set(key, id);
+  configIds.set(config, id);
+  return id;
 }
+const configIds = new WeakMap<AuthConfig, string>();
+const idsByKey = new Map<string, string>();
 
 async function verifyUncached(token: string, config: AuthConfig, now: Date): Promise<Claims> {
   const { key, algorithms } = keyFor(config);

@@ -1,86 +1,101 @@
 /**
- * Per-subject rate limiting of job submissions: a token bucket per token `sub`
- * held by the `RateLimiter` Durable Object (`durable-objects/rate_limiter/`).
- * Runs after bearer auth and before the body is read, so a throttled caller
- * costs one small RPC and no parsing.
+ * Per-subject rate limiting of job submissions: a token bucket per token `sub`, held in memory by the caller's
+ * IdempotencyRegistry (`durable-objects/idempotency_registry/`), the object a submit claims its key from.
+ *
+ * Every `POST` takes a token, whatever it turns out to be: a submit takes it with its claim (round 2: no call of
+ * its own, and a refused claim writes nothing); a request answered before its claim (400, 422, …) takes it once
+ * answered, and a refusal turns its answer into the 429, as when the limit was checked first. A caller refused
+ * lately takes its token before anything else runs, so being throttled costs one small call and no parsing.
  *
  * Configuration: `SUBMIT_RATE_PER_SECOND` and `SUBMIT_RATE_BURST` (`shared/config.ts`); a rate of `0` turns the
  * limiter off.
  */
 import type { MiddlewareHandler } from "hono";
-import { wrapTime } from "hono/timing";
-import type { TakeOutcome } from "../../durable-objects/rate_limiter/token_bucket.ts";
+import type { SubmitLimit, TakeOutcome } from "../../durable-objects/idempotency_registry/token_bucket.ts";
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { TooManyRequestsError } from "../../shared/problem.ts";
 import { config } from "../../shared/config.ts";
 
-/** The RPC surface of the limiter object (structural, so unit tests can pass their own). */
+/** The RPC surface the limit needs of the caller's registry (structural, so unit tests can pass their own). */
 export interface RateLimiterStub {
-  take(rate: number, burst: number): Promise<TakeOutcome> | TakeOutcome;
+  take(limit: SubmitLimit): Promise<TakeOutcome> | TakeOutcome;
 }
 
 /** Finds the limiter of a subject in the bindings, or `undefined` when the binding is absent. */
 export type LimiterLookup = (env: unknown, sub: string) => RateLimiterStub | undefined;
 
-/** The `RATE_LIMITER` Durable Object namespace's instance for `sub`. */
-const durableObjectLimiter: LimiterLookup = (env, sub) => {
+/** The `IDEMPOTENCY` Durable Object namespace's instance for `sub` (shared/routing/partitions.ts names it alike). */
+const registryLimiter: LimiterLookup = (env, sub) => {
   // Typed structurally: unit tests type-check this module without the Workers types.
-  const ns = (env as { RATE_LIMITER?: { idFromName(name: string): unknown; get(id: unknown): unknown } } | undefined)
-    ?.RATE_LIMITER;
+  const ns = (env as { IDEMPOTENCY?: { idFromName(name: string): unknown; get(id: unknown): unknown } } | undefined)
+    ?.IDEMPOTENCY;
   if (!ns) return undefined;
-  return ns.get(ns.idFromName(`sub:${sub}`)) as unknown as RateLimiterStub;
+  return ns.get(ns.idFromName(`idempotency:${sub}`)) as unknown as RateLimiterStub;
 };
 
-/** What the job service awaits before its first write: settles once the caller's token is taken (429 if refused). */
-export type Admission = Promise<void>;
+/** What the job service's claim needs: the limit to take its token under, and where to say how that went. */
+export interface Admission {
+  readonly limit: SubmitLimit;
+  /** The claim took the caller's token. */
+  admitted(): void;
+  /** The claim was refused a token: the 429 to throw. */
+  refused(retryAfterS: number): TooManyRequestsError;
+}
 
-/** Subjects this isolate saw refused, until when: they wait for the limiter before anything else runs. */
+/** Subjects this isolate saw refused, until when: they take their token before anything else runs. */
 const refusedUntil = new Map<string, number>();
 const MAX_REMEMBERED = 10_000;
 
 /**
- * Middleware for `POST /v1/jobs` (other methods pass through): takes a token
- * from the caller's bucket; 429 problem with `Retry-After` when it is empty.
- * Needs `c.var.claims` (register after bearer auth).
- *
- * The take is not awaited here: it runs beside the submit's own first round trip (the dataset catalogs), and
- * the service awaits `c.var.admission` before it writes anything. Awaited again after the handler, so a refused
- * take answers 429 whatever the handler found (as when the limiter came first). A caller refused lately waits
- * for the limiter first: being throttled still costs one small RPC and no parsing.
+ * Middleware for `POST /v1/jobs` (other methods pass through): the caller's token is taken by the submit's claim
+ * (`c.var.admission`), or here once the request was answered without one; 429 problem with `Retry-After` when the
+ * bucket is empty. Needs `c.var.claims` (register after bearer auth).
  *
  * @example
  * ```ts
  * app.use("/v1/jobs", submissionRateLimit());
  * ```
  */
-export function submissionRateLimit(lookup: LimiterLookup = durableObjectLimiter): MiddlewareHandler<{
+export function submissionRateLimit(lookup: LimiterLookup = registryLimiter): MiddlewareHandler<{
   Variables: { claims?: { sub: string }; logger?: Logger; admission?: Admission };
 }> {
   return async function submissionRateLimitMiddleware(c, next) {
     const sub = c.var.claims?.sub;
     if (c.req.method !== "POST" || !sub) return await next();
     const { SUBMIT_RATE_PER_SECOND: rate, SUBMIT_RATE_BURST: burst } = config(c.env);
-    const limiter = rate > 0 ? lookup(c.env, sub) : undefined;
-    if (!limiter) return await next();
-    const admission = wrapTime(c, "rate_limit", Promise.resolve(limiter.take(rate, burst)), "DO round 1").then(
-      (outcome) => {
-        if (outcome.ok) return;
-        const retryAfter = Math.max(1, Math.ceil(outcome.retry_after_s));
+    if (rate <= 0) return await next();
+    const limit = { rate, burst };
+    let taken = false;
+    const admission: Admission = {
+      limit,
+      admitted() {
+        taken = true;
+      },
+      refused(retryAfterS) {
+        taken = true;
+        const retryAfter = Math.max(1, Math.ceil(retryAfterS));
         if (refusedUntil.size >= MAX_REMEMBERED) refusedUntil.clear();
         refusedUntil.set(sub, Date.now() + retryAfter * 1000);
         c.var.logger?.warn("rate limited", { rule: "submit_rate", rate, burst, retry_after_s: retryAfter });
-        throw new TooManyRequestsError(
+        return new TooManyRequestsError(
           retryAfter,
           `Too many job submissions for this caller (at most ${rate}/s, bursts of ${burst}); retry after ${retryAfter} s.`,
         );
       },
-    );
-    // Awaited below (and by the service); this keeps a refusal from counting as unhandled meanwhile.
-    admission.catch(() => {});
-    if ((refusedUntil.get(sub) ?? 0) > Date.now()) await admission;
+    };
+    // The registry's stub only when this middleware takes the token itself (the claim brings its own).
+    const take = async () => {
+      const limiter = lookup(c.env, sub);
+      if (!limiter) return admission.admitted();
+      const outcome = await limiter.take(limit);
+      if (!outcome.ok) throw admission.refused(outcome.retry_after_s);
+      admission.admitted();
+    };
+    if ((refusedUntil.get(sub) ?? 0) > Date.now()) await take();
     else refusedUntil.delete(sub);
-    c.set("admission", admission);
+    if (!taken) c.set("admission", admission);
     await next();
-    await admission;
+    // Answered without a claim (a 4xx before it, or an error): the token is taken now; refused, the 429 wins.
+    if (!taken) await take();
   };
 }

@@ -7,7 +7,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createLogger, type Logger } from "../../shared/telemetry/log.ts";
 import { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
-import { startSpan } from "../../shared/telemetry/span.ts";
+import { type Span, startSpan } from "../../shared/telemetry/span.ts";
 
 export { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
 
@@ -103,6 +103,8 @@ export interface TraceVariables {
   parentSpanId: string | undefined;
   traceparent: string;
   logger: Logger;
+  /** The request's server span: what a handler adds to it is on the request's access-log line. */
+  span: Span;
 }
 
 /**
@@ -135,6 +137,7 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       logger,
       attributes: { "http.request.method": c.req.method, "url.path": path },
     });
+    c.set("span", span);
     try {
       await next();
     } finally {

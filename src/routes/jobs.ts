@@ -41,7 +41,6 @@ import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { currentManifest } from "../datasets/manifest_cache.ts";
-import type { Admission } from "../http/rate_limit.ts";
 import { toBase64 } from "../../shared/tiles/inline_tile.ts";
 import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
@@ -62,14 +61,13 @@ export const jobService: JobService = {
     if (request.callback_url) assertCallbackDestination(request.callback_url, env);
     const logger = getLogger(c);
     const operation = operationOf(request.spatial_operation)!;
-    // Durable Object round 1: the caller's rate limit (taken by the middleware) beside every dataset the job reads.
+    // Durable Object round 1: every dataset the job reads (the caller's rate limit is taken with the claim).
     const fields = ["dataset", ...(request.left_dataset ? ["left_dataset"] : []), ...(operation.pins ?? [])];
     const named = fields.flatMap((field) => {
       const name = (request as Record<string, unknown>)[field];
       return typeof name === "string" ? [{ field, name }] : [];
     });
-    const manifests = await firstRound(
-      c.var.admission,
+    const manifests = await Promise.all(
       named.map(({ field, name }) => wrapTime(c, catalogStage(field), currentManifest(env, name), "DO round 1")),
     );
     const byField = new Map(
@@ -163,16 +161,19 @@ export const jobService: JobService = {
       ...(properties.length ? { properties } : {}),
     };
 
-    // Round 2: the key, and with it the job, queued for its home in the same commit (the registry hands it over
-    // from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was written before it; a refused
-    // request (429, 4xx above, 409 here) writes nothing.
+    // Round 2: the caller's rate-limit token, the key, and with it the job, queued for its home in the same commit
+    // (the registry hands it over from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was
+    // written before it; a refused request (429, 4xx above, 409 here) writes nothing.
     const registry = idempotencyStub(env, claims.sub);
+    const admission = c.var.admission;
     const claim = await wrapTime(
       c,
       "claim",
-      registry.claim(request.job_idempotency_key, draft, left.uploads !== undefined),
+      registry.claim(request.job_idempotency_key, draft, left.uploads !== undefined, admission?.limit ?? null),
       "DO round 2",
     );
+    if (claim.outcome === "throttled") throw admission!.refused(claim.retry_after_s);
+    admission?.admitted();
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
     const spec = claim.outcome === "claimed" ? draft : claim.spec;
     if (claim.outcome === "existing" && !claim.pending) return await recordedReplay(c, spec, left.uploads);
@@ -185,7 +186,10 @@ export const jobService: JobService = {
     }
     // 202 for the submit that claimed the key; 200 for every replay.
     const created = claim.outcome === "claimed";
-    logger.info("job submitted", { job_id: spec.job_id, partitions: spec.partitions.length, created });
+    // On the request's span line (its access log), not a line of its own.
+    c.var.span.setAttribute("job_id", spec.job_id);
+    c.var.span.setAttribute("created", created);
+    c.var.span.setAttribute("partitions", spec.partitions.length);
     return { job_id: spec.job_id, status: "QUEUED", created } satisfies SubmittedJob;
   },
 
@@ -251,7 +255,7 @@ async function recordedReplay(
   const job = await wrapTime(c, "home_job", home.job(spec.job_id), "DO round 3");
   if (job) return { job_id: job.job_id, status: job.status, created: false };
   if (uploads) await wrapTime(c, "upload", uploadTiles(c.env.TILES, uploads, { job_id: spec.job_id }));
-  const outcome = await wrapTime(c, "home", home.submit(spec), "DO round 4");
+  const outcome = (await wrapTime(c, "home", home.submit([spec]), "DO round 4"))[0]!;
   if (!outcome.ok) throw new ForbiddenError(outcome.reason);
   return { job_id: outcome.job.job_id, status: outcome.job.status, created: false };
 }
@@ -315,16 +319,6 @@ function resultUnavailable(jobId: string): ProblemError {
     type: "result-unavailable",
     headers: { "Retry-After": "5" },
   });
-}
-
-/**
- * Round 1's answers, once every call settled: a refused rate-limit take first (429 wins, as when it came first),
- * then the first failed lookup.
- */
-async function firstRound<T>(admission: Admission | undefined, lookups: Promise<T>[]): Promise<T[]> {
-  const [taken, ...settled] = await Promise.allSettled([admission, ...lookups]);
-  for (const outcome of [taken!, ...settled]) if (outcome.status === "rejected") throw outcome.reason;
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /** The Server-Timing name of a dataset field's catalog call. */

@@ -15,7 +15,7 @@ import { validationHook } from "../http/validation.ts";
 /** Context variables available to handlers. */
 export type AppVariables = TraceVariables & Partial<BodyVariables> & {
   claims: Claims;
-  /** A submit's rate-limit take, in flight (src/http/rate_limit.ts); absent when the limiter is off. */
+  /** The limit a submit's claim takes its token under (src/http/rate_limit.ts); absent when none is to be taken. */
   admission?: Admission;
 };
 /** The Hono env of the app and of every sub-app. */

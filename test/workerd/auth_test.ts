@@ -3,7 +3,7 @@
  * request is refused at the edge with the right status and writes nothing
  * (the local DO/R2 state is byte-for-byte unchanged).
  */
-import { equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { type Service, startService } from "./harness.ts";
 
@@ -215,7 +215,7 @@ Deno.test("auth, ABAC and submission rate limit at the edge (HS256, JWT_AUDIENCE
     });
 
     await t.step(
-      "the 6th rapid submission of one subject (burst 5) → 429 with Retry-After, also when its dataset is unknown; others unaffected",
+      "the 6th rapid submission of one subject (burst 5) → 429 with Retry-After and no job, also when its dataset is unknown; others unaffected",
       async () => {
         const bursty = await hs256(claims({ sub: "bursty" }));
         const statuses: number[] = [];
@@ -223,6 +223,8 @@ Deno.test("auth, ABAC and submission rate limit at the edge (HS256, JWT_AUDIENCE
         equal(statuses.slice(0, 5).join(), "400,400,400,400,400", "the burst is admitted (and parsed)");
         const limited = await call(service, "POST", "/v1/jobs", bursty, job());
         assertProblem(limited, 429);
+        const listed = await call(service, "GET", "/v1/jobs", bursty);
+        deepEqual(listed.json.jobs, [], "the refused submit (its claim was refused the token) wrote no job");
         const retryAfter = Number(limited.headers.get("retry-after"));
         ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
         // The limit answers before the catalog would (422: unknown dataset).

@@ -127,8 +127,8 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection([inside]),
         });
         equal(small.status, 202);
-        deepEqual(stagesOf(small), ["catalog", "claim", "payload", "rate_limit", "total"]);
-        deepEqual(roundsOf(small), { rate_limit: 1, catalog: 1, claim: 2 });
+        deepEqual(stagesOf(small), ["catalog", "claim", "payload", "total"]);
+        deepEqual(roundsOf(small), { catalog: 1, claim: 2 });
         const { job_id } = await small.json();
         const read = await service.fetch(`/v1/jobs/${job_id}`, { headers: await authHeaders() });
         await read.body?.cancel();
@@ -145,8 +145,8 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           geometry_payload: collection(points.slice(0, 1000)),
         });
         equal(large.status, 202);
-        deepEqual(stagesOf(large), ["catalog", "claim", "payload", "rate_limit", "total", "upload"]);
-        deepEqual(roundsOf(large), { rate_limit: 1, catalog: 1, claim: 2 });
+        deepEqual(stagesOf(large), ["catalog", "claim", "payload", "total", "upload"]);
+        deepEqual(roundsOf(large), { catalog: 1, claim: 2 });
         equal((await waitForJob(service, (await large.json()).job_id)).status, "COMPLETED");
 
         const datasetJob = {
@@ -158,7 +158,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
         };
         const datasets = await submit(service, datasetJob);
         equal(datasets.status, 202);
-        deepEqual(roundsOf(datasets), { rate_limit: 1, catalog: 1, catalog_left: 1, claim: 2 });
+        deepEqual(roundsOf(datasets), { catalog: 1, catalog_left: 1, claim: 2 });
         const datasetJobId = (await datasets.json()).job_id;
         equal((await waitForJob(service, datasetJobId)).status, "COMPLETED");
         // A replay of a job its home recorded reads the home's status after the claim.
@@ -169,7 +169,7 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
           status: "COMPLETED",
           links: { self: `/v1/jobs/${datasetJobId}`, result: `/v1/jobs/${datasetJobId}/result` },
         });
-        deepEqual(roundsOf(replay), { rate_limit: 1, catalog: 1, catalog_left: 1, claim: 2, home_job: 3 });
+        deepEqual(roundsOf(replay), { catalog: 1, catalog_left: 1, claim: 2, home_job: 3 });
       },
     );
 

@@ -45,7 +45,7 @@ const DO_CLASSES = exportedDurableObjectClasses(
 );
 
 Deno.test("the production environment of wrangler.toml passes the static deploy checks", () => {
-  equal(DO_CLASSES.length, 8, "every Durable Object class src/worker.ts exports");
+  equal(DO_CLASSES.length, 7, "every Durable Object class src/worker.ts exports");
   deepEqual(productionProblems(WRANGLER_TOML, DO_CLASSES), []);
 });
 

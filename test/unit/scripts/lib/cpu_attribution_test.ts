@@ -38,3 +38,21 @@ Deno.test("a sample counts for the outermost frame of ours on its stack: the req
     "validateGeometries shared/validate.ts:1",
   ]);
 });
+
+Deno.test("the catalog's pin (called by the home before it starts a job) is the job's; its lookups for a submit are the request's", () => {
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)"), children: [2, 3] },
+      { id: 2, callFrame: frame("pin", "durable-objects/dataset_catalog/mod.ts") },
+      { id: 3, callFrame: frame("currentUnless", "durable-objects/dataset_catalog/mod.ts") },
+    ],
+    startTime: 0,
+    endTime: 300,
+    samples: [2, 2, 3],
+    timeDeltas: [0, 100, 100],
+  };
+  const { ms, request, job } = attributeCpu(profile);
+  deepEqual([Math.round(ms.request * 1000), Math.round(ms.job * 1000)], [100, 200], "µs");
+  deepEqual(request.map(([name]) => name), ["currentUnless durable-objects/dataset_catalog/mod.ts:1"]);
+  deepEqual(job.map(([name]) => name), ["pin durable-objects/dataset_catalog/mod.ts:1"]);
+});

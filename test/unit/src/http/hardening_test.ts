@@ -1,6 +1,6 @@
 /** Pure pieces of the edge hardening: token bucket, sensitive headers, spans, log scrubbing. */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { takeToken } from "../../../../durable-objects/rate_limiter/token_bucket.ts";
+import { takeToken } from "../../../../durable-objects/idempotency_registry/token_bucket.ts";
 import { isSensitiveHeader, stripSensitiveHeaders } from "../../../../src/http/gateway.ts";
 import { startSpan } from "../../../../shared/telemetry/span.ts";
 import { createLogger } from "../../../../shared/telemetry/log.ts";

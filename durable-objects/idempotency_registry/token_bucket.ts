@@ -4,6 +4,12 @@
  * tests share it.
  */
 
+/** A caller's submission rate limit: `rate` tokens a second into a bucket of at most `burst`. */
+export interface SubmitLimit {
+  rate: number;
+  burst: number;
+}
+
 /** The bucket's state: tokens left at time `updated_ms`. */
 export interface BucketState {
   tokens: number;
