@@ -23,7 +23,7 @@ export async function shortestPathsFrom(
   const targets = destinations.filter((d) => d !== origin);
   const reached = new Map<number, Reached>();
   if (targets.length === 0) return { reached, work: 0 };
-  const search = new DijkstraSearch(cache, origin, { targets });
+  const search = new DijkstraSearch(cache, origin, { targets, paths: withLine });
   try {
     await runSearch(cache, search, Infinity);
     for (const target of targets) {
