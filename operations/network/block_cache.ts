@@ -3,7 +3,6 @@
  * them, kept while they fit `budgetBytes`, least recently used dropped first. A search never keeps a reference
  * across a load, so dropping a block only costs a re-read.
  */
-import Flatbush from "flatbush";
 import {
   type BlockGraph,
   type BlockLines,
@@ -26,7 +25,7 @@ export interface CacheStats {
   peak_block_bytes: number;
 }
 
-type Entry = { bytes: number; graph?: BlockGraph; lines?: BlockLines; index?: Flatbush };
+type Entry = { bytes: number; graph?: BlockGraph; lines?: BlockLines };
 
 export class BlockCache {
   readonly layout: NetworkLayout;
@@ -56,22 +55,6 @@ export class BlockCache {
   async loadLines(block: number): Promise<BlockLines> {
     return this.#touch(`l${block}`)?.lines ??
       this.#put(`l${block}`, await this.#fetch(block, "lines"), (b) => ({ lines: decodeBlockLines(b) })).lines!;
-  }
-
-  /** A packed Hilbert R-tree over the block's vertices (built once per load). */
-  async vertexIndex(block: number): Promise<{ graph: BlockGraph; index: Flatbush }> {
-    const graph = await this.loadGraph(block);
-    const entry = this.#entries.get(`g${block}`)!;
-    if (!entry.index) {
-      const n = graph.vertexIds.length;
-      const index = new Flatbush(n, 16, Float64Array);
-      for (let i = 0; i < n; i++) index.add(graph.lonlat[2 * i]!, graph.lonlat[2 * i + 1]!);
-      index.finish();
-      entry.index = index;
-      entry.bytes += index.data.byteLength;
-      this.#grow(index.data.byteLength);
-    }
-    return { graph, index: entry.index };
   }
 
   async #fetch(block: number, part: "graph" | "lines"): Promise<Uint8Array> {

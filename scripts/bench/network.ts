@@ -201,7 +201,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         pg_s.push(timing!.wall_ms / 1000);
         pg_cpu_s.push(timing!.cpu_ms / 1000);
       }
-      const ratios = service_s.map((s, i) => s / pg_s[i]!);
+      const ratios = pg_s.length ? service_s.map((s, i) => s / pg_s[i]!) : [];
       const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
       rows.push([
         c.id,
