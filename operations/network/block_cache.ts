@@ -25,13 +25,26 @@ export interface CacheStats {
   peak_block_bytes: number;
 }
 
-type Entry = { bytes: number; graph?: BlockGraph; lines?: BlockLines };
+/** A loaded block part and when it was last used (the cache's tick). */
+interface Slot<T> {
+  value: T;
+  bytes: number;
+  used: number;
+}
 
+/**
+ * Slots live in arrays indexed by block and recency is a tick per slot: a search asks for a block's graph each time
+ * it crosses into another block, and the Map of string keys re-inserted on each ask (an LRU by insertion order)
+ * allocated ~14 MiB of garbage per whole-graph search on the million-edge network. Eviction scans the slots, which
+ * is rare and cheap beside a block read.
+ */
 export class BlockCache {
   readonly layout: NetworkLayout;
   readonly #read: BlockReader;
   readonly #budget: number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #graphs: (Slot<BlockGraph> | undefined)[] = [];
+  readonly #lines: (Slot<BlockLines> | undefined)[] = [];
+  #tick = 0;
   #bytes = 0;
   readonly stats: CacheStats = { block_reads: 0, block_bytes_read: 0, peak_block_bytes: 0 };
 
@@ -43,18 +56,27 @@ export class BlockCache {
 
   /** The block's graph if it is loaded (and marks it recently used). */
   graph(block: number): BlockGraph | undefined {
-    return this.#touch(`g${block}`)?.graph;
+    const slot = this.#graphs[block];
+    if (!slot) return undefined;
+    slot.used = ++this.#tick;
+    return slot.value;
   }
 
   async loadGraph(block: number): Promise<BlockGraph> {
-    return this.graph(block) ?? this.#put(`g${block}`, await this.#fetch(block, "graph"), (b) => ({
-      graph: decodeBlockGraph(b),
-    })).graph!;
+    const loaded = this.graph(block);
+    if (loaded) return loaded;
+    const bytes = await this.#fetch(block, "graph");
+    return this.#put(this.#graphs, block, bytes, decodeBlockGraph);
   }
 
   async loadLines(block: number): Promise<BlockLines> {
-    return this.#touch(`l${block}`)?.lines ??
-      this.#put(`l${block}`, await this.#fetch(block, "lines"), (b) => ({ lines: decodeBlockLines(b) })).lines!;
+    const slot = this.#lines[block];
+    if (slot) {
+      slot.used = ++this.#tick;
+      return slot.value;
+    }
+    const bytes = await this.#fetch(block, "lines");
+    return this.#put(this.#lines, block, bytes, decodeBlockLines);
   }
 
   async #fetch(block: number, part: "graph" | "lines"): Promise<Uint8Array> {
@@ -64,32 +86,33 @@ export class BlockCache {
     return bytes;
   }
 
-  #touch(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
-    if (entry) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
+  #put<T>(slots: (Slot<T> | undefined)[], block: number, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+    // Another search may have loaded it meanwhile.
+    const existing = slots[block];
+    if (existing) {
+      existing.used = ++this.#tick;
+      return existing.value;
     }
-    return entry;
-  }
-
-  #put(key: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => Omit<Entry, "bytes">): Entry {
-    const existing = this.#touch(key);
-    if (existing) return existing;
-    const entry = { bytes: bytes.byteLength, ...decode(bytes) };
-    this.#entries.set(key, entry);
-    this.#grow(entry.bytes);
-    return entry;
-  }
-
-  #grow(bytes: number): void {
-    this.#bytes += bytes;
+    const slot = { value: decode(bytes), bytes: bytes.byteLength, used: ++this.#tick };
+    slots[block] = slot;
+    this.#bytes += slot.bytes;
     this.stats.peak_block_bytes = Math.max(this.stats.peak_block_bytes, this.#bytes);
-    // The newest entry always stays, even alone over budget: the search needs it now.
-    for (const [key, entry] of this.#entries) {
-      if (this.#bytes <= this.#budget || this.#entries.size <= 1) break;
-      this.#entries.delete(key);
-      this.#bytes -= entry.bytes;
+    // The newest slot always stays, even alone over budget: the search needs it now.
+    while (this.#bytes > this.#budget && this.#evictOldest(slot)) { /* until it fits */ }
+    return slot.value;
+  }
+
+  /** Drops the least recently used slot but `keep`; false when there is none. */
+  #evictOldest(keep: Slot<unknown>): boolean {
+    let oldest: { slots: (Slot<unknown> | undefined)[]; block: number; used: number } | undefined;
+    for (const slots of [this.#graphs, this.#lines] as (Slot<unknown> | undefined)[][]) {
+      slots.forEach((slot, block) => {
+        if (slot && slot !== keep && (!oldest || slot.used < oldest.used)) oldest = { slots, block, used: slot.used };
+      });
     }
+    if (!oldest) return false;
+    this.#bytes -= oldest.slots[oldest.block]!.bytes;
+    oldest.slots[oldest.block] = undefined;
+    return true;
   }
 }

@@ -46,6 +46,8 @@ class SearchScratch {
   readonly dist: Float64Array;
   readonly stamp: Uint16Array;
   readonly target: Uint8Array;
+  /** The frontier, reused too: a whole-graph search grows it to megabytes, which a new heap per search reallocated. */
+  readonly heap = new MinHeap();
   #predecessors?: Predecessors;
   epoch = 0;
 
@@ -90,7 +92,7 @@ export class DijkstraSearch {
   readonly #hasTargets: boolean;
   readonly #scratch: SearchScratch;
   readonly #reached: number;
-  readonly #heap = new MinHeap();
+  readonly #heap: MinHeap;
   /** Settled vertices in settling order (kept only when `recordSettled`). */
   readonly settled: Settled[] = [];
   readonly #record: boolean;
@@ -115,6 +117,8 @@ export class DijkstraSearch {
     this.#record = options.recordSettled ?? false;
     const scratch = idle.get(cache)?.pop() ?? new SearchScratch(cache);
     this.#scratch = scratch;
+    this.#heap = scratch.heap;
+    this.#heap.clear();
     this.#reached = 2 * scratch.next();
     this.#hasTargets = options.targets !== undefined;
     for (const t of options.targets ?? []) {

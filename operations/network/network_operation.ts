@@ -19,7 +19,7 @@ import type {
   SliceOutput,
 } from "../operation.ts";
 import { kindList } from "../vector/vector_operation.ts";
-import { type NetworkTask, releaseNetworkJob, taskOf } from "./task_state.ts";
+import { finishNetworkTask, type NetworkTask, releaseNetworkJob, taskOf } from "./task_state.ts";
 
 /** Partitions one origin tile's searches spread over at most (an H3 cell's children at the next resolution). */
 export const MAX_SHARES = 7;
@@ -141,12 +141,9 @@ export function networkOperation(parts: NetworkOperationParts): Operation {
       stats.exact_tests = work;
       stats.block_reads = task.cache.stats.block_reads - blockReads;
       stats.searches = searches;
-      return {
-        next_offset: resumeAt(origin, skip),
-        rows,
-        stats,
-        done: origin >= task.origins.ids.length,
-      };
+      const done = origin >= task.origins.ids.length;
+      if (done) finishNetworkTask(context.task);
+      return { next_offset: resumeAt(origin, skip), rows, stats, done };
     },
     releaseJob: releaseNetworkJob,
     approximates: false,

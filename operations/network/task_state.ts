@@ -2,7 +2,8 @@
  * What a network task keeps in its isolate between slices: the network's block cache (shared by every task on the
  * same pinned version, so partitions in one isolate read a block once), and the task's origins and destinations,
  * read and snapped by its first slice. Everything here is derived from the spec and R2, so a slice after a crash or
- * an eviction rebuilds it identically.
+ * an eviction rebuilds it identically. A task's state goes when its last slice is done, and a network's blocks when
+ * no task in the isolate uses them any more: the isolate's memory then serves the job's commit and other work.
  */
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
@@ -45,33 +46,56 @@ const MAX_NETWORKS = 2;
 const MAX_TASKS = 32;
 
 const networks = new Map<string, BlockCache>();
-const tasks = new Map<string, Promise<NetworkTask>>();
+const tasks = new Map<string, { network: string; task: Promise<NetworkTask> }>();
 const destinationSnaps = new Map<string, Promise<SnappedPoints>>();
 
+const taskKey = (task: SliceContext["task"]) => `${task.job_id}/${task.attempt}/${task.cell}`;
+
 export function taskOf(context: SliceContext): Promise<NetworkTask> {
-  const { task } = context;
-  const key = `${task.job_id}/${task.attempt}/${task.cell}`;
+  const key = taskKey(context.task);
   let entry = tasks.get(key);
   if (!entry) {
-    entry = loadTask(context);
+    entry = { network: networkName(context.task.spec), task: loadTask(context) };
     // A failed load (an R2 error) is not kept: the slice's retry reads again.
-    entry.catch(() => tasks.delete(key));
+    entry.task.catch(() => tasks.delete(key));
     tasks.set(key, entry);
     for (const old of tasks.keys()) if (tasks.size > MAX_TASKS) tasks.delete(old);
   }
-  return entry;
+  return entry.task;
+}
+
+/** The task's last slice is done: its state goes, and what no other task here uses with it. */
+export function finishNetworkTask(task: SliceContext["task"]): void {
+  tasks.delete(taskKey(task));
+  dropUnused();
 }
 
 export function releaseNetworkJob(jobId: string): void {
-  for (const map of [tasks, destinationSnaps]) {
-    for (const key of map.keys()) if (key.startsWith(`${jobId}/`)) map.delete(key);
+  for (const key of tasks.keys()) if (key.startsWith(`${jobId}/`)) tasks.delete(key);
+  dropUnused();
+}
+
+/** Drops the destination snaps of jobs and the blocks of networks that no task in this isolate uses. */
+function dropUnused(): void {
+  const jobs = new Set<string>(), used = new Set<string>();
+  for (const [key, { network }] of tasks) {
+    jobs.add(key.slice(0, key.lastIndexOf("/")));
+    used.add(network);
   }
+  for (const key of destinationSnaps.keys()) if (!jobs.has(key)) destinationSnaps.delete(key);
+  for (const name of networks.keys()) if (!used.has(name)) networks.delete(name);
+}
+
+function networkName(spec: JobSpec): string {
+  const right = spec.right;
+  if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
+  return `${right.name}@${right.version}`;
 }
 
 function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
   const right = spec.right;
   if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
-  const name = `${right.name}@${right.version}`;
+  const name = networkName(spec);
   let cache = networks.get(name);
   if (cache) {
     networks.delete(name);
