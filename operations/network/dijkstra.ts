@@ -79,8 +79,12 @@ class SearchScratch {
   }
 }
 
-/** Scratches not in use, per network; a search takes one and gives it back on `release` (searches interleave). */
-const idle = new WeakMap<BlockCache, SearchScratch[]>();
+/**
+ * The scratch not in use, per network: a search takes it (or makes one when another search holds it: searches
+ * interleave while they await blocks) and gives it back on `release`. One is kept, not one per search that ever ran
+ * at once: once the blocks are loaded the searches of an isolate run one after the other.
+ */
+const idle = new WeakMap<BlockCache, SearchScratch>();
 
 export class DijkstraSearch {
   readonly origin: number;
@@ -115,7 +119,8 @@ export class DijkstraSearch {
     this.#mask = (2 ** this.#shift) - 1;
     this.#maxCost = options.maxCost ?? Infinity;
     this.#record = options.recordSettled ?? false;
-    const scratch = idle.get(cache)?.pop() ?? new SearchScratch(cache);
+    const scratch = idle.get(cache) ?? new SearchScratch(cache);
+    idle.delete(cache);
     this.#scratch = scratch;
     this.#heap = scratch.heap;
     this.#heap.clear();
@@ -248,9 +253,7 @@ export class DijkstraSearch {
     if (this.#released) return;
     this.#released = true;
     for (const g of this.#targets) this.#scratch.target[g] = 0;
-    const pool = idle.get(this.#cache) ?? [];
-    pool.push(this.#scratch);
-    idle.set(this.#cache, pool);
+    idle.set(this.#cache, this.#scratch);
   }
 }
 /**

@@ -14,7 +14,8 @@ import { R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts"
 import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
 import { networkLinesKey } from "../../shared/r2_keys.ts";
 import type { SliceContext } from "../operation.ts";
-import { BlockCache } from "./block_cache.ts";
+import { BlockBudget, BlockCache } from "./block_cache.ts";
+import { ISOLATE_MEMORY } from "../../shared/config.ts";
 import { snapPoint } from "./snap.ts";
 import type { Settled } from "./dijkstra.ts";
 
@@ -36,11 +37,8 @@ export interface NetworkTask {
   area?: { origin: number; settled: Settled[] };
 }
 
-/**
- * Bytes of blocks one network keeps loaded in an isolate: the 1M-edge generated network's graph blocks (34 MiB)
- * fit, with room for the per-search state (17 bytes a vertex reached) under the isolate's 128 MB.
- */
-export const NETWORK_CACHE_BYTES = 48 * 1024 * 1024;
+/** The blocks every network's tasks hold in this isolate, together. */
+const blockBudget = new BlockBudget(ISOLATE_MEMORY.networkBlockBytes);
 /** Networks kept loaded at once; tasks kept at once. */
 const MAX_NETWORKS = 2;
 const MAX_TASKS = 32;
@@ -83,7 +81,7 @@ function dropUnused(): void {
     used.add(network);
   }
   for (const key of destinationSnaps.keys()) if (!jobs.has(key)) destinationSnaps.delete(key);
-  for (const name of networks.keys()) if (!used.has(name)) networks.delete(name);
+  for (const [name, cache] of networks) if (!used.has(name)) dropNetwork(name, cache);
 }
 
 function networkName(spec: JobSpec): string {
@@ -111,11 +109,16 @@ function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
       if (!object) throw new Error(`Network block ${tile.key} (${part}) is missing from R2.`);
       return new Uint8Array(await object.arrayBuffer());
     },
-    NETWORK_CACHE_BYTES,
+    blockBudget,
   );
   networks.set(name, cache);
-  for (const old of networks.keys()) if (networks.size > MAX_NETWORKS) networks.delete(old);
+  for (const [old, oldCache] of networks) if (networks.size > MAX_NETWORKS) dropNetwork(old, oldCache);
   return cache;
+}
+
+function dropNetwork(name: string, cache: BlockCache): void {
+  networks.delete(name);
+  blockBudget.leave(cache);
 }
 
 async function loadTask(context: SliceContext): Promise<NetworkTask> {
