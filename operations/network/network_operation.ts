@@ -53,10 +53,11 @@ export interface RowsOf {
 
 /**
  * Rows a network slice stops at, below the executor's bound: a slice holds its rows (and a service area its settled
- * vertices) until they are staged, and the network's blocks stay loaded beside them. N3's 174,125 rows in 6 slices
- * of ~29,000 rows peaked at 140–169 MiB in the isolate, in slices of 8,192 at 122–125 MiB (1–3 s more or less alike).
+ * vertices) until they are staged, and the network's blocks stay loaded beside them. N3 (174,125 rows from 100
+ * origins in 6 partitions, from a fresh isolate at 52 MiB) peaked at 140–169 MiB in slices of ~29,000 rows, 125–129
+ * MiB in slices of 8,192, 113–114 MiB in slices of 4,096, the job's wall and CPU time alike (2.2–2.8 s, load 3–4).
  */
-const MAX_SLICE_ROWS = 8_192;
+const MAX_SLICE_ROWS = 4_096;
 
 /**
  * A slice's resume point packs the origin and the rows of it already given: one origin's rows (a service area
