@@ -18,13 +18,11 @@ import type { BlockCache } from "./block_cache.ts";
 
 const NONE = 0xffffffff;
 
-/** A vertex the search settled: packed reference, pgRouting id, coordinates, cost. */
-export interface Settled {
-  ref: number;
-  vertexId: number;
-  x: number;
-  y: number;
-  cost: number;
+/** The vertices a search settled, in settling order, as columns (no object per vertex): pgRouting ids, lon/lat, costs. */
+export interface SettledVertices {
+  vertexIds: number[];
+  xy: number[];
+  costs: number[];
 }
 
 export type Advance = { state: "done" } | { state: "paused" } | { state: "needs-block"; block: number };
@@ -98,7 +96,7 @@ export class DijkstraSearch {
   readonly #reached: number;
   readonly #heap: MinHeap;
   /** Settled vertices in settling order (kept only when `recordSettled`). */
-  readonly settled: Settled[] = [];
+  readonly settled: SettledVertices = { vertexIds: [], xy: [], costs: [] };
   readonly #record: boolean;
   /** Set when the search's paths are read ({@link pathEdges}). */
   readonly #predecessors: Predecessors | undefined;
@@ -190,13 +188,10 @@ export class DijkstraSearch {
       stamp[gu] = settledMark;
       work += 4;
       if (this.#record) {
-        this.settled.push({
-          ref: u,
-          vertexId: graph!.vertexIds[ul]!,
-          x: graph!.lonlat[2 * ul]!,
-          y: graph!.lonlat[2 * ul + 1]!,
-          cost: key,
-        });
+        const settled = this.settled;
+        settled.vertexIds.push(graph!.vertexIds[ul]!);
+        settled.xy.push(graph!.lonlat[2 * ul]!, graph!.lonlat[2 * ul + 1]!);
+        settled.costs.push(key);
       }
       if (this.#hasTargets && target[gu] === 1 && --this.#remainingTargets === 0) break;
       const end = offsets![ul + 1]!;

@@ -17,7 +17,7 @@ import type { SliceContext } from "../operation.ts";
 import { BlockBudget, BlockCache } from "./block_cache.ts";
 import { ISOLATE_MEMORY } from "../../shared/config.ts";
 import { snapPoint } from "./snap.ts";
-import type { Settled } from "./dijkstra.ts";
+import type { ServiceArea } from "./traverse.ts";
 
 /** Points snapped to the network, in id order. */
 export interface SnappedPoints {
@@ -34,7 +34,7 @@ export interface NetworkTask {
   destinations?: SnappedPoints;
   snapMs: number;
   /** service_area: the sorted area of an origin whose rows go on in the next slice. */
-  area?: { origin: number; settled: Settled[] };
+  area?: { origin: number; area: ServiceArea };
 }
 
 /** The blocks every network's tasks hold in this isolate, together. */
