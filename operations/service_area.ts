@@ -25,21 +25,23 @@ export const serviceArea = networkOperation({
   params: (input) => ({ max_cost: input.request.max_cost as number }),
   async rowsOf(task, i, rows, skip, room) {
     let work = 0;
-    let settled = task.area?.origin === i ? task.area.settled : undefined;
-    if (!settled) {
-      const area = await serviceAreaFrom(task.cache, task.origins.refs[i]!, task.spec.max_cost!);
-      work = area.work;
-      settled = area.settled.sort((a, b) => a.vertexId - b.vertexId);
+    let area = task.area?.origin === i ? task.area.area : undefined;
+    if (!area) {
+      const searched = await serviceAreaFrom(task.cache, task.origins.refs[i]!, task.spec.max_cost!);
+      work = searched.work;
+      area = searched.area;
     }
     const l = task.origins.ids[i]!;
-    const end = Math.min(settled.length, skip + room);
+    const total = area.vertexIds.length;
+    const end = Math.min(total, skip + room);
     for (let k = skip; k < end; k++) {
-      const v = settled[k]!;
-      rows.push({ l, r: v.vertexId, g: { kind: "Point", xy: Float64Array.of(v.x, v.y) }, p: { agg_cost: v.cost } });
+      // A view of the area's coordinates, not a copy per row.
+      const xy = area.xy.subarray(2 * k, 2 * k + 2);
+      rows.push({ l, r: area.vertexIds[k]!, g: { kind: "Point", xy }, p: { agg_cost: area.costs[k]! } });
     }
     // An area larger than the slice goes on in the next one from the same search (searched again after a crash).
-    task.area = end < settled.length ? { origin: i, settled } : undefined;
-    return { work, total: settled.length };
+    task.area = end < total ? { origin: i, area } : undefined;
+    return { work, total };
   },
   schema: () => ({
     keys: ["left_id", "vertex_id"],

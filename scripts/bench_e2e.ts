@@ -70,7 +70,7 @@ const HELP = `Usage: deno task bench:e2e [options]
   --skewed              J1 also over skewed points of each count (80% around county seats, Zipf-weighted)
   --land                J1 also over points of each count uniform over the counties' land (every point in a county)
   --no-service          skip the service (PostGIS/turf only)
-  --no-postgis          skip PostGIS
+  --no-postgis          skip PostGIS (and pgRouting for N1–N3)
   --no-turf             skip turf
   --no-parallel         skip the PostGIS run with default parallelism
   --load-rate <list>    submit requests per second, one load step per value, e.g. 50,200,500 (default 500)
@@ -704,6 +704,8 @@ const network = networkCases.length
     liftLimits: flags["lift-limits"],
     n2Origins: Math.min(1000, Math.max(1, Math.floor(Number(flags["n2-origins"])) || 1000)),
     freshIsolate: flags["fresh-isolate"],
+    reference: !flags["no-postgis"],
+    vars: serviceVars,
     log,
   })
   : null;

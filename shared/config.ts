@@ -325,6 +325,13 @@ export const ISOLATE_MEMORY = {
   /** Raw 64 KiB chunks an open raster keeps of its header reads (R2RangeSource: 64 chunks). */
   rasterChunkBytes: 4 * MiB,
   /**
+   * Graph and line blocks of the networks a partition's searches read, every network's together (the isolate's
+   * BlockBudget, operations/network/block_cache.ts): the generated million-edge network's graph blocks (33.9 MiB)
+   * fit, so a whole-graph search reads each block once. A network job holds besides them its search state (11 bytes
+   * a vertex, 19 with path geometry; two at most while slices await blocks) and one slice's rows (≤ 4,096).
+   */
+  networkBlockBytes: 40 * MiB,
+  /**
    * What Z2's live peak held beyond the holdings named here, not yet accounted for (candidates: blocks one slice
    * reads while another awaits them, R2 bodies in flight).
    */

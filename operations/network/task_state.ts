@@ -2,7 +2,8 @@
  * What a network task keeps in its isolate between slices: the network's block cache (shared by every task on the
  * same pinned version, so partitions in one isolate read a block once), and the task's origins and destinations,
  * read and snapped by its first slice. Everything here is derived from the spec and R2, so a slice after a crash or
- * an eviction rebuilds it identically.
+ * an eviction rebuilds it identically. A task's state goes when its last slice is done, and a network's blocks when
+ * no task in the isolate uses them any more: the isolate's memory then serves the job's commit and other work.
  */
 import type { FeatureId } from "../../wasm/flat_geometry.ts";
 import { compareFeatureIds } from "../../wasm/flat_geometry.ts";
@@ -13,9 +14,10 @@ import { R2TileReader, type TileBucket } from "../../shared/tiles/fgb_reader.ts"
 import { inlineTileBucket } from "../../shared/tiles/inline_tile.ts";
 import { networkLinesKey } from "../../shared/r2_keys.ts";
 import type { SliceContext } from "../operation.ts";
-import { BlockCache } from "./block_cache.ts";
+import { BlockBudget, BlockCache } from "./block_cache.ts";
+import { ISOLATE_MEMORY } from "../../shared/config.ts";
 import { snapPoint } from "./snap.ts";
-import type { Settled } from "./dijkstra.ts";
+import type { ServiceArea } from "./traverse.ts";
 
 /** Points snapped to the network, in id order. */
 export interface SnappedPoints {
@@ -32,46 +34,66 @@ export interface NetworkTask {
   destinations?: SnappedPoints;
   snapMs: number;
   /** service_area: the sorted area of an origin whose rows go on in the next slice. */
-  area?: { origin: number; settled: Settled[] };
+  area?: { origin: number; area: ServiceArea };
 }
 
-/**
- * Bytes of blocks one network keeps loaded in an isolate: the 1M-edge generated network's graph blocks (34 MiB)
- * fit, with room for the per-search state (17 bytes a vertex reached) under the isolate's 128 MB.
- */
-export const NETWORK_CACHE_BYTES = 48 * 1024 * 1024;
+/** The blocks every network's tasks hold in this isolate, together. */
+const blockBudget = new BlockBudget(ISOLATE_MEMORY.networkBlockBytes);
 /** Networks kept loaded at once; tasks kept at once. */
 const MAX_NETWORKS = 2;
 const MAX_TASKS = 32;
 
 const networks = new Map<string, BlockCache>();
-const tasks = new Map<string, Promise<NetworkTask>>();
+const tasks = new Map<string, { network: string; task: Promise<NetworkTask> }>();
 const destinationSnaps = new Map<string, Promise<SnappedPoints>>();
 
+const taskKey = (task: SliceContext["task"]) => `${task.job_id}/${task.attempt}/${task.cell}`;
+
 export function taskOf(context: SliceContext): Promise<NetworkTask> {
-  const { task } = context;
-  const key = `${task.job_id}/${task.attempt}/${task.cell}`;
+  const key = taskKey(context.task);
   let entry = tasks.get(key);
   if (!entry) {
-    entry = loadTask(context);
+    entry = { network: networkName(context.task.spec), task: loadTask(context) };
     // A failed load (an R2 error) is not kept: the slice's retry reads again.
-    entry.catch(() => tasks.delete(key));
+    entry.task.catch(() => tasks.delete(key));
     tasks.set(key, entry);
     for (const old of tasks.keys()) if (tasks.size > MAX_TASKS) tasks.delete(old);
   }
-  return entry;
+  return entry.task;
+}
+
+/** The task's last slice is done: its state goes, and what no other task here uses with it. */
+export function finishNetworkTask(task: SliceContext["task"]): void {
+  tasks.delete(taskKey(task));
+  dropUnused();
 }
 
 export function releaseNetworkJob(jobId: string): void {
-  for (const map of [tasks, destinationSnaps]) {
-    for (const key of map.keys()) if (key.startsWith(`${jobId}/`)) map.delete(key);
+  for (const key of tasks.keys()) if (key.startsWith(`${jobId}/`)) tasks.delete(key);
+  dropUnused();
+}
+
+/** Drops the destination snaps of jobs and the blocks of networks that no task in this isolate uses. */
+function dropUnused(): void {
+  const jobs = new Set<string>(), used = new Set<string>();
+  for (const [key, { network }] of tasks) {
+    jobs.add(key.slice(0, key.lastIndexOf("/")));
+    used.add(network);
   }
+  for (const key of destinationSnaps.keys()) if (!jobs.has(key)) destinationSnaps.delete(key);
+  for (const [name, cache] of networks) if (!used.has(name)) dropNetwork(name, cache);
+}
+
+function networkName(spec: JobSpec): string {
+  const right = spec.right;
+  if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
+  return `${right.name}@${right.version}`;
 }
 
 function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
   const right = spec.right;
   if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
-  const name = `${right.name}@${right.version}`;
+  const name = networkName(spec);
   let cache = networks.get(name);
   if (cache) {
     networks.delete(name);
@@ -87,11 +109,16 @@ function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
       if (!object) throw new Error(`Network block ${tile.key} (${part}) is missing from R2.`);
       return new Uint8Array(await object.arrayBuffer());
     },
-    NETWORK_CACHE_BYTES,
+    blockBudget,
   );
   networks.set(name, cache);
-  for (const old of networks.keys()) if (networks.size > MAX_NETWORKS) networks.delete(old);
+  for (const [old, oldCache] of networks) if (networks.size > MAX_NETWORKS) dropNetwork(old, oldCache);
   return cache;
+}
+
+function dropNetwork(name: string, cache: BlockCache): void {
+  networks.delete(name);
+  blockBudget.leave(cache);
 }
 
 async function loadTask(context: SliceContext): Promise<NetworkTask> {

@@ -1,6 +1,6 @@
 /** The two traversals a job asks for, from one origin vertex, over a network's blocks. */
 import type { BlockCache } from "./block_cache.ts";
-import { DijkstraSearch, type Settled } from "./dijkstra.ts";
+import { DijkstraSearch, type SettledVertices } from "./dijkstra.ts";
 import { pathLine } from "./path.ts";
 import { runSearch } from "./run_search.ts";
 
@@ -23,7 +23,7 @@ export async function shortestPathsFrom(
   const targets = destinations.filter((d) => d !== origin);
   const reached = new Map<number, Reached>();
   if (targets.length === 0) return { reached, work: 0 };
-  const search = new DijkstraSearch(cache, origin, { targets });
+  const search = new DijkstraSearch(cache, origin, { targets, paths: withLine });
   try {
     await runSearch(cache, search, Infinity);
     for (const target of targets) {
@@ -37,17 +37,43 @@ export async function shortestPathsFrom(
   }
 }
 
-/** `pgr_drivingDistance` from `origin`: every vertex with `agg_cost <= maxCost`, the origin at 0 included. */
+/** A service area's vertices sorted by pgRouting id: ids, interleaved lon/lat, aggregate costs. */
+export interface ServiceArea {
+  vertexIds: Uint32Array;
+  xy: Float64Array;
+  costs: Float64Array;
+}
+
+/**
+ * `pgr_drivingDistance` from `origin`: every vertex with `agg_cost <= maxCost`, the origin at 0 included, in
+ * pgRouting's order (by vertex id).
+ */
 export async function serviceAreaFrom(
   cache: BlockCache,
   origin: number,
   maxCost: number,
-): Promise<{ settled: Settled[]; work: number }> {
+): Promise<{ area: ServiceArea; work: number }> {
   const search = new DijkstraSearch(cache, origin, { maxCost, recordSettled: true });
   try {
     await runSearch(cache, search, Infinity);
-    return { settled: search.settled, work: search.work };
+    return { area: byVertexId(search.settled), work: search.work };
   } finally {
     search.release();
   }
+}
+
+function byVertexId(settled: SettledVertices): ServiceArea {
+  const { vertexIds, xy, costs } = settled;
+  const n = vertexIds.length;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => vertexIds[a]! - vertexIds[b]!);
+  const area = { vertexIds: new Uint32Array(n), xy: new Float64Array(2 * n), costs: new Float64Array(n) };
+  order.forEach((i, k) => {
+    area.vertexIds[k] = vertexIds[i]!;
+    area.xy[2 * k] = xy[2 * i]!;
+    area.xy[2 * k + 1] = xy[2 * i + 1]!;
+    area.costs[k] = costs[i]!;
+  });
+  return area;
 }

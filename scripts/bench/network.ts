@@ -15,7 +15,7 @@
  * points snapped in the query, `max_parallel_workers_per_gather = 0`).
  */
 import { gunzipSync } from "node:zlib";
-import { startCluster } from "../fixtures/pg_cluster.ts";
+import { type PgCluster, startCluster } from "../fixtures/pg_cluster.ts";
 import {
   loadEdges,
   loadPoints,
@@ -56,6 +56,10 @@ export interface NetworkBenchOptions {
   n2Origins: number;
   /** Restart the dev server (same state) before each service run: its isolate then holds nothing but that job. */
   freshIsolate?: boolean;
+  /** Run pgRouting beside the service (false: the service alone, e.g. for its isolate peaks while iterating). */
+  reference?: boolean;
+  /** Service settings for the run (shared/config.ts), as wrangler `--var`s. */
+  vars?: Record<string, string>;
   log: (message: string) => void;
 }
 
@@ -126,36 +130,29 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
     });
   }
 
-  log("network bench: starting PostgreSQL + pgRouting");
-  const pg = await startCluster();
+  const reference = options.reference ?? true;
+  if (reference) log("network bench: starting PostgreSQL + pgRouting");
+  const pg = reference ? await startCluster() : undefined;
   const tree = await snapshotTree(options.ref, { liftLimits: options.liftLimits });
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
   const inspectorPort = freePort();
   const port = freePort();
-  let service = await startBenchService(port, stateDir, `${stateDir}.log`, tree.dir, inspectorPort);
+  const start = (log: string) => startBenchService(port, stateDir, log, tree.dir, inspectorPort, options.vars);
+  let service = await start(`${stateDir}.log`);
   const token = await devToken();
   const rows: string[][] = [];
   try {
-    await pg.query("CREATE EXTENSION postgis; CREATE EXTENSION pgrouting;");
+    await pg?.query("CREATE EXTENSION postgis; CREATE EXTENSION pgrouting;");
     const networks = new Set(cases.map((c) => c.network));
     if (networks.has("osm")) {
-      await loadEdges(pg, "osm", OSM_EDGES_PATH);
-      await topology(pg, "osm", "osm", 0);
-      for (const set of ["osm_origins", "osm_destinations"]) {
-        await loadPoints(pg, set, await readPoints(`${FIXTURES}/points_${set}.geojson`));
-        await snapPoints(pg, set, "osm");
-      }
+      if (pg) await loadReference(pg, "osm", OSM_EDGES_PATH, ["osm_origins", "osm_destinations"], true);
       const body = gunzipSync(await Deno.readFile(OSM_EDGES_PATH));
       const published = await publishNetwork(service.url, token, "osm", body);
       log(`osm: published in ${(published.ms / 1000).toFixed(1)} s (${JSON.stringify(published.summary)})`);
     }
     if (needLarge) {
-      log("large: loading into PostgreSQL (~3 min) and publishing to the service");
-      await loadEdges(pg, "large", largePath());
-      await topology(pg, "large", "large", 0);
-      for (const set of ["large_origins", "large_destinations"]) {
-        await loadPoints(pg, set, await readPoints(`${FIXTURES}/points_${set}.geojson`));
-      }
+      log(`large: ${pg ? "loading into PostgreSQL (~3 min) and " : ""}publishing to the service`);
+      if (pg) await loadReference(pg, "large", largePath(), ["large_origins", "large_destinations"], false);
       const published = await publishNetwork(service.url, token, "large", await Deno.readFile(largePath()));
       if (!published.ok) {
         notes.push(`large network not published (HTTP ${published.status}: ${published.detail}); N2/N3 skipped`);
@@ -164,7 +161,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         log(`large: published in ${(published.ms / 1000).toFixed(1)} s (${JSON.stringify(published.summary)})`);
       }
     }
-    await pg.query(sql.benchSettings);
+    await pg?.query(sql.benchSettings);
 
     for (const c of cases) {
       const runs = c.id === "N2" ? 1 : options.repeat;
@@ -176,7 +173,7 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
       for (let i = 0; i < runs; i++) {
         if (options.freshIsolate) {
           await service.stop();
-          service = await startBenchService(port, stateDir, `${stateDir}.${c.id}-${i}.log`, tree.dir, inspectorPort);
+          service = await start(`${stateDir}.${c.id}-${i}.log`);
         }
         log(`${c.id} run ${i + 1}/${runs}: service`);
         const watch = await watchIsolate(`127.0.0.1:${inspectorPort}`, { heap: true, profile: false }).catch(() =>
@@ -192,21 +189,28 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
         }
         service_s.push(run.completeMs / 1000);
         if (heap) peaks.push(heap.bytes), starts.push(heap.startBytes);
+        const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+        log(
+          `${c.id} run ${i + 1}/${runs}: ${run.completeMs} ms, ${
+            service_cpu_s.at(-1)!.toFixed(2)
+          } s CPU, isolate peak ${heap ? `${mib(heap.bytes)} MiB from ${mib(heap.startBytes)}` : "?"}`,
+        );
+        if (!pg) continue;
         log(`${c.id} run ${i + 1}/${runs}: pgRouting`);
         const [timing] = timeOf(await pg.query(`${c.pg}\nDROP TABLE ${c.table};`));
         pg_s.push(timing!.wall_ms / 1000);
         pg_cpu_s.push(timing!.cpu_ms / 1000);
       }
-      const ratios = service_s.map((s, i) => s / pg_s[i]!);
+      const ratios = pg_s.length ? service_s.map((s, i) => s / pg_s[i]!) : [];
       const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
       rows.push([
         c.id,
         c.what,
         String(runs),
         `${median(service_s).toFixed(2)} (${spread(service_s)})`,
-        `${median(pg_s).toFixed(2)} (${spread(pg_s)})`,
-        `${median(service_cpu_s).toFixed(2)} / ${median(pg_cpu_s).toFixed(2)}`,
-        `${median(ratios).toFixed(2)}× (${spread(ratios)})`,
+        pg_s.length ? `${median(pg_s).toFixed(2)} (${spread(pg_s)})` : "—",
+        `${median(service_cpu_s).toFixed(2)} / ${pg_cpu_s.length ? median(pg_cpu_s).toFixed(2) : "—"}`,
+        ratios.length ? `${median(ratios).toFixed(2)}× (${spread(ratios)})` : "—",
         peaks.length
           ? `${(Math.max(...peaks) / 2 ** 20).toFixed(1)} (from ${(Math.min(...starts) / 2 ** 20).toFixed(1)})`
           : "?",
@@ -214,9 +218,19 @@ export async function runNetworkBench(options: NetworkBenchOptions): Promise<{ r
     }
   } finally {
     await service.stop();
-    await pg.stop();
+    await pg?.stop();
   }
   return { rows, notes };
+}
+
+/** A network's edges and points in PostgreSQL, its topology built, the points snapped when `snap`. */
+async function loadReference(pg: PgCluster, name: string, edges: string, pointSets: string[], snap: boolean) {
+  await loadEdges(pg, name, edges);
+  await topology(pg, name, name, 0);
+  for (const set of pointSets) {
+    await loadPoints(pg, set, await readPoints(`${FIXTURES}/points_${set}.geojson`));
+    if (snap) await snapPoints(pg, set, name);
+  }
 }
 
 /** Parts of at most this many bytes: each part request parses its edges in one Worker isolate. */

@@ -101,10 +101,10 @@ for (const budgetMiB of flags.budgets.split(",").map(Number)) {
   t = cpu();
   let area = 0;
   for (let i = 0; i < 100; i++) {
-    const { settled } = await serviceAreaFrom(cache, o[i]!.ref, 300);
-    const sum = settled.reduce((s, v) => s + v.cost, 0);
-    area += settled.length;
-    if (settled.length !== n3[i]!.rows || Math.abs(sum - n3[i]!.cost_sum) > 1e-9 * n3[i]!.cost_sum) bad++;
+    const { area: settled } = await serviceAreaFrom(cache, o[i]!.ref, 300);
+    const sum = settled.costs.reduce((s, cost) => s + cost, 0);
+    area += settled.costs.length;
+    if (settled.costs.length !== n3[i]!.rows || Math.abs(sum - n3[i]!.cost_sum) > 1e-9 * n3[i]!.cost_sum) bad++;
   }
   const n3Ms = cpu() - t;
   console.log(

@@ -1,5 +1,5 @@
 /**
- * A service area larger than one slice (32,768 rows) in real workerd: the rows of one origin go on in the next
+ * A service area larger than one slice (4,096 rows for a network job) in real workerd: the rows of one origin go on in the next
  * slice from the row they stopped at. The network is a 200 × 200 grid of unit-cost edges, where every vertex's
  * least cost from a corner is its Manhattan distance in steps (what pgr_drivingDistance answers on a grid).
  */
@@ -67,7 +67,11 @@ Deno.test("a service area of 80,000 rows completes across slices with every vert
     const slices = (await Deno.readTextFile(service.logFile)).split("\n")
       .filter((line) => line.includes("slice checkpointed") && line.includes(status.job_id))
       .map((line) => Number(/"rows":(\d+)/.exec(line)![1]));
-    deepEqual(slices, [32_768, 32_768, 14_464], "slices of at most 32,768 rows, an origin's rows split between them");
+    deepEqual(
+      slices,
+      [...Array(19).fill(4_096), 2_176],
+      "slices of at most 4,096 rows, an origin's rows split between them",
+    );
   } finally {
     await service.stop();
   }

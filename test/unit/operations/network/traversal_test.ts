@@ -78,10 +78,8 @@ function assertCosts(got: Row[], want: Row[], what: string) {
 async function areaRows(net: LoadedNetwork, origins: Awaited<ReturnType<typeof snapped>>, maxCost: number) {
   const rows: AreaRow[] = [];
   for (const o of origins) {
-    const { settled } = await serviceAreaFrom(net.cache, o.ref, maxCost);
-    for (const s of [...settled].sort((a, b) => a.vertexId - b.vertexId)) {
-      rows.push({ left_id: o.id, vertex_id: s.vertexId, agg_cost: s.cost });
-    }
+    const { area } = await serviceAreaFrom(net.cache, o.ref, maxCost);
+    area.vertexIds.forEach((id, k) => rows.push({ left_id: o.id, vertex_id: id, agg_cost: area.costs[k]! }));
   }
   return rows;
 }
