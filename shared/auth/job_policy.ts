@@ -117,11 +117,17 @@ function windowWithin(window: JobWindow, scope: Bbox): boolean {
 function destinationsExtent(side: PolicyDestinations | undefined): Bbox | null {
   if (!side) return null;
   if (side.kind !== "points") return tilesExtent(side.tiles);
-  let box: Bbox | null = null;
+  if (!side.xy.length) return null;
+  // Checked on every slice of a network job: no array per point (1,000 destinations made ~0.1 MB of garbage).
+  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
   for (let i = 0; i < side.xy.length; i += 2) {
-    box = unionOf(box, [side.xy[i]!, side.xy[i + 1]!, side.xy[i]!, side.xy[i + 1]!]);
+    const x = side.xy[i]!, y = side.xy[i + 1]!;
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
   }
-  return box;
+  return [minX, minY, maxX, maxY];
 }
 
 function unionOf(a: Bbox | null, b: Bbox | null): Bbox | null {

@@ -41,6 +41,18 @@ Deno.test("jobWindow is the request bbox when given, else the union of everythin
   equal(jobWindow(spec({ left: { kind: "payload", tiles: {} }, right: { ...spec().right, tiles: {} } })), null);
 });
 
+Deno.test("jobWindow of a shortest_path reaches its destination points too, and a point outside the scope denies it", () => {
+  const destinations = { kind: "points" as const, xy: [3, 7, -1, 2, 8, 9.5] };
+  deepEqual(jobWindow(spec({ operation: "shortest_path", destinations })), [[-1, 0, 9, 9.5]]);
+  deepEqual(jobWindow(spec({ destinations: { kind: "points", xy: [] } })), [[1, 0, 9, 5]], "no points: nothing added");
+  equal(
+    rule(spec({ operation: "shortest_path", destinations })),
+    "area_in_scope",
+    "x = -1 lies outside [0, 0, 10, 10]",
+  );
+  equal(rule(spec({ operation: "shortest_path", destinations: { kind: "points", xy: [3, 7, 8, 9.5] } })), "allow");
+});
+
 Deno.test("jobWindow of dwithin reaches distance_m further: at least the geodesic buffer of every corner", () => {
   const [box] = jobWindow(dwithin(100_000, { bbox: [5, 40, 6, 41] }))!;
   ok(box![1] <= 40 - 100_000 / 110_574 && box![3] >= 41 + 100_000 / 110_574, "≥ 0.904° of latitude");
