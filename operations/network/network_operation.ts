@@ -148,6 +148,7 @@ export function networkOperation(parts: NetworkOperationParts): Operation {
         skip = 0;
       }
       stats.exact_tests = work;
+      stats.work = work;
       stats.block_reads = task.cache.stats.block_reads - blockReads;
       stats.searches = searches;
       const done = origin >= task.origins.ids.length;
