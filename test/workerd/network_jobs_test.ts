@@ -50,6 +50,9 @@ async function publishNetwork(service: Service, name: string, body: Uint8Array |
 async function completed(service: Service, job: Record<string, unknown>) {
   const status = await runJob(service, job);
   equal(status.status, "COMPLETED", JSON.stringify(status));
+  // Every partition reports the work its searches did.
+  const work = status.stats?.partition_work as { max: number; median: number } | undefined;
+  ok(work && work.median > 0, `work per partition: ${JSON.stringify(work)}`);
   return { status, features: await resultFeatures(service, status.job_id) as unknown as Feature[] };
 }
 
