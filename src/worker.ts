@@ -2,6 +2,8 @@
  * The edge Worker: the only default export. HTTP goes to the Hono app; the
  * Durable Object classes are re-exported for the runtime.
  */
+// First, before any module that imports h3-js evaluates.
+import "../shared/h3_heap.ts";
 import { createApp } from "./app.ts";
 import { datasetService } from "./routes/datasets.ts";
 import { datasetUploadService } from "./routes/dataset_uploads.ts";
