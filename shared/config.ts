@@ -310,7 +310,8 @@ export const ISOLATE_MEMORY = {
   /**
    * The idle service in a fresh isolate (code, schemas, the Worker's and objects' state, and GEOS's initial memory,
    * which the health check loads): 49.5 MiB live after a full GC, measured over the inspector (docs/performance.md,
-   * Z2), rounded up.
+   * Z2), rounded up. That was with h3-js's default 32 MiB heap; sized to 16 (shared/h3_heap.ts) the idle isolate
+   * holds 35.8 MiB (network bench), and the 16 MiB stay here as margin until Z2 is measured again.
    */
   runtimeBytes: 50 * MiB,
   /** GEOS's WebAssembly heap as work grows it (16.2 MiB whole at J3's peak; a zonal job only filters its polygons). */
