@@ -52,6 +52,8 @@ export interface SpanOptions {
   attributes?: Record<string, AttributeValue>;
   /** Fields every line of the span's logger carries (e.g. `{job_id}`); span ids are added on top. */
   logger?: Logger;
+  /** The level of its line unless its status is ERROR (then `warn`); default `info`. */
+  level?: "debug" | "info";
   /** Clock (ms since the epoch); tests pass their own. */
   now?: () => number;
 }
@@ -99,7 +101,7 @@ export function startSpan(initialName: string, options: SpanOptions): Span {
     end() {
       if (ended) return;
       ended = true;
-      const level = status.code === "ERROR" ? "warn" : "info";
+      const level = status.code === "ERROR" ? "warn" : options.level ?? "info";
       // Below the log level the record is not built: every request ends a span.
       if (!logLevelEnabled(level)) return;
       const end = Math.max(now(), start);
