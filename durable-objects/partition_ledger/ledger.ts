@@ -83,6 +83,9 @@ const json = <T>(value: SqlStorageValue | undefined): T | null =>
   typeof value === "string" ? JSON.parse(value) as T : null;
 
 export class Ledger {
+  /** This partition's cell once recorded (see ownCell). */
+  #cell: string | undefined;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly now: () => number = Date.now,
@@ -347,8 +350,11 @@ export class Ledger {
 
   /** This partition's own H3 cell, learnt from the first request that names it. */
   ownCell(cell?: string): string | null {
+    // Once written the cell never changes: every job's record and every alarm ask for it.
+    if (this.#cell) return this.#cell;
     if (cell) this.sql.exec(`INSERT INTO meta (key, value) VALUES ('cell', ?) ON CONFLICT (key) DO NOTHING`, cell);
     const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'cell'`).toArray()[0];
+    this.#cell = row?.value;
     return row?.value ?? null;
   }
 
