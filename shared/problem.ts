@@ -60,8 +60,8 @@ export interface Problem {
 
 /**
  * A problem as plain data, for an answer that throws nothing (the 404 of a path no route serves): no Error is
- * made. With an inspector attached (wrangler dev's default) V8 captures up to 200 frames for every Error whatever
- * `Error.stackTraceLimit` says, ~0.4 ms of a ~1.4 ms 404.
+ * made. While an inspector has the Runtime domain enabled (wrangler dev's default), V8 captures a detailed stack for
+ * every Error whatever `Error.stackTraceLimit` says; a CPU profile of 404s put ~0.4 ms of ~1.4 ms in that constructor.
  */
 export function problemOf(status: number, detail: string, init: ProblemInit = {}): Problem {
   const slug = init.type ?? "about:blank";
