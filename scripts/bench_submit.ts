@@ -10,7 +10,10 @@
  * is not what is measured. Offshore points by default: their jobs have no partition, so the submit path is
  * what runs. Printed per run: p50/p95/p99, the achieved rate, answers other than 202 and connection errors,
  * the workerd processes' CPU time (user + system, every thread) per answered submit, which also holds the
- * little work of the job each submit starts, and the load average. Then the median of the pair ratios.
+ * little work of the job each submit starts, the CPU of the runtime's main thread alone per answered submit and
+ * its busy share (it runs the Worker, every Durable Object, their alarms and R2: the one thread a submit rate must
+ * fit on), its CPU per 404 before the submits (the floor under every request), and the load average. Then the
+ * median of the pair ratios.
  * The closed loop is also CPU-profiled over the inspector: the isolate's CPU per submit on the request path
  * (the 3 ms target) apart from its job's (scripts/lib/cpu_attribution.ts); sync CPU does not move workerd's
  * clock, so Server-Timing durations cannot show it.
@@ -28,7 +31,15 @@
  */
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
-import { loadAverage, runtimeUrl, snapshotTree, startBenchService, workerdCpuSeconds } from "./bench/service.ts";
+import {
+  listeningWorkerd,
+  loadAverage,
+  mainThreadCpuSeconds,
+  runtimeUrl,
+  snapshotTree,
+  startBenchService,
+  workerdCpuSeconds,
+} from "./bench/service.ts";
 import { publishDataset } from "./bench/upload.ts";
 import type { LoadResult } from "./bench/load_table.ts";
 import { devToken } from "./lib/dev_token.ts";
@@ -48,6 +59,7 @@ const { values: flags } = parseArgs({
     points: { type: "string", default: "offshore" },
     sequential: { type: "string", default: "100" },
     "sequential-subjects": { type: "string", default: "10" },
+    floor: { type: "string", default: "2000" },
     profile: { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", default: false },
@@ -65,6 +77,8 @@ if (flags.help) {
   --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
   --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
                             under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
+  --floor <n>               GET /nope one after another first: workerd's main-thread CPU per 404, the edge's
+                            floor under every request (default 2000)
   --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
                             log line costs the isolate ~1 ms (wrangler's inspector proxy records every console call)
   --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
@@ -90,6 +104,10 @@ interface Run {
   };
   result: LoadResult;
   cpuMsPerSubmit: number;
+  /** workerd's main thread (the one that runs the isolate) under the load: CPU ms per answered submit, busy share. */
+  mainThread: { msPerSubmit: number; busy: number };
+  /** Its CPU per 404 (`GET /nope` one after another, no credentials). */
+  floorMs: number;
   loadAverage: string;
 }
 
@@ -123,6 +141,8 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     await Deno.writeTextFile(tokenFile, tokens.join("\n"));
     const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
     if (!direct) throw new Error("the runtime's own socket was not found");
+    const runtimePid = listeningWorkerd(service.pgid, Number(new URL(direct).port));
+    if (!runtimePid) throw new Error("the runtime's workerd process was not found");
     const load = async (rate: string, seconds: string) => {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
@@ -145,6 +165,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     // Warm: module, GEOS, every subject's Durable Objects (the closed loop visits each); then its jobs end.
     await load(flags.subjects, "2");
     await new Promise((r) => setTimeout(r, 4_000));
+    const floorMs = await notFoundFloor(runtimePid, direct);
     const sequential = await closedLoop(
       service.pgid,
       direct,
@@ -154,15 +175,23 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       label,
     );
     const cpu0 = workerdCpuSeconds(service.pgid);
+    const main0 = mainThreadCpuSeconds(runtimePid);
+    const t0 = performance.now();
     const loadAtStart = loadAverage();
     const result = await load(flags.rate, flags.seconds);
     const cpu = workerdCpuSeconds(service.pgid) - cpu0;
+    const main = mainThreadCpuSeconds(runtimePid) - main0;
     return {
       ref,
       commit: tree.commit.slice(0, 10),
       sequential,
       result,
       cpuMsPerSubmit: (cpu * 1000) / Math.max(1, result.completed),
+      mainThread: {
+        msPerSubmit: (main * 1000) / Math.max(1, result.completed),
+        busy: main / ((performance.now() - t0) / 1000),
+      },
+      floorMs,
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
     };
   } finally {
@@ -171,6 +200,19 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** workerd's main-thread CPU per `GET /nope` (a 404 through every middleware), `--floor` of them one after another. */
+async function notFoundFloor(pid: number, url: string): Promise<number> {
+  const n = Number(flags.floor);
+  if (n <= 0) return NaN;
+  const cpu0 = mainThreadCpuSeconds(pid);
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(`${url}/nope`);
+    await response.body?.cancel();
+    if (response.status !== 404) throw new Error(`GET /nope answered ${response.status}`);
+  }
+  return ((mainThreadCpuSeconds(pid) - cpu0) * 1000) / n;
 }
 
 /**
@@ -260,6 +302,8 @@ const header = [
   "statuses",
   "errors",
   "CPU ms/answered submit",
+  "main thread CPU ms/answered submit (busy)",
+  "main thread CPU ms/404",
   "load average (1, 5, 15 min)",
 ];
 const rows = runs.map((r) => [
@@ -277,6 +321,8 @@ const rows = runs.map((r) => [
   Object.entries(r.result.statuses).map(([s, n]) => `${s}×${n}`).join(" "),
   String(r.result.errors + (r.result.sent - r.result.completed)),
   r.cpuMsPerSubmit.toFixed(2),
+  `${r.mainThread.msPerSubmit.toFixed(2)} (${(100 * r.mainThread.busy).toFixed(0)}%)`,
+  r.floorMs.toFixed(2),
   r.loadAverage,
 ]);
 console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
@@ -295,7 +341,9 @@ console.log(
     ratios((r) => r.cpuMsPerSubmit)
   }; sequential: p50 ${ratios((r) => r.sequential.p50)}, CPU per submit ${
     ratios((r) => r.sequential.cpuMs)
-  }, request-path isolate CPU per submit ${ratios((r) => r.sequential.requestCpuMs)}`,
+  }, request-path isolate CPU per submit ${ratios((r) => r.sequential.requestCpuMs)}, job isolate CPU per submit ${
+    ratios((r) => r.sequential.jobCpuMs)
+  }, main thread CPU per 404 ${ratios((r) => r.floorMs)}`,
 );
 const perSubmit = (top: [string, number][]) =>
   top.map(([name, ms]) => `${name} ${(ms / Number(flags.sequential)).toFixed(3)}`).join("; ");

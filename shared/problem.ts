@@ -48,6 +48,33 @@ export interface ProblemInit {
   cause?: unknown;
 }
 
+/** What a problem answer says (the RFC 9457 fields but the trace id, and the response's extra headers). */
+export interface Problem {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * A problem as plain data, for an answer that throws nothing (the 404 of a path no route serves): no Error is
+ * made. While an inspector has the Runtime domain enabled (wrangler dev's default), V8 captures a detailed stack for
+ * every Error whatever `Error.stackTraceLimit` says; a CPU profile of 404s put ~0.4 ms of ~1.4 ms in that constructor.
+ */
+export function problemOf(status: number, detail: string, init: ProblemInit = {}): Problem {
+  const slug = init.type ?? "about:blank";
+  return {
+    status,
+    type: slug === "about:blank" || slug.includes(":") ? slug : PROBLEM_TYPE_BASE + slug,
+    title: init.title ?? STATUS_TITLES[status] ?? "Error",
+    detail,
+    errors: init.errors && init.errors.length > 0 ? init.errors : undefined,
+    headers: init.headers ?? {},
+  };
+}
+
 /**
  * An expected failure with an HTTP status. `detail` is safe to show the client.
  *
@@ -56,7 +83,7 @@ export interface ProblemInit {
  * throw new ProblemError(503, "Partition ledger is overloaded.", { type: "overloaded", headers: { "Retry-After": "5" } });
  * ```
  */
-export class ProblemError extends Error {
+export class ProblemError extends Error implements Problem {
   readonly status: number;
   readonly type: string;
   readonly title: string;
@@ -67,13 +94,13 @@ export class ProblemError extends Error {
   constructor(status: number, detail: string, init: ProblemInit = {}) {
     super(detail, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "ProblemError";
-    this.status = status;
-    const slug = init.type ?? "about:blank";
-    this.type = slug === "about:blank" || slug.includes(":") ? slug : PROBLEM_TYPE_BASE + slug;
-    this.title = init.title ?? STATUS_TITLES[status] ?? "Error";
-    this.detail = detail;
-    this.errors = init.errors && init.errors.length > 0 ? init.errors : undefined;
-    this.headers = init.headers ?? {};
+    const problem = problemOf(status, detail, init);
+    this.status = problem.status;
+    this.type = problem.type;
+    this.title = problem.title;
+    this.detail = problem.detail;
+    this.errors = problem.errors;
+    this.headers = problem.headers;
   }
 }
 
@@ -110,10 +137,15 @@ export class ForbiddenError extends ProblemError {
 
 export class NotFoundError extends ProblemError {
   constructor(detail = "The requested resource does not exist.") {
-    super(404, detail, { type: "not-found" });
+    super(404, detail, { type: NOT_FOUND });
     this.name = "NotFoundError";
   }
 }
+
+const NOT_FOUND = "not-found";
+
+/** The problem of a {@link NotFoundError}, as data (see {@link problemOf}). */
+export const notFoundProblem = (detail: string): Problem => problemOf(404, detail, { type: NOT_FOUND });
 
 /** 409. Use the static constructors for the two conflicts the contract names. */
 export class ConflictError extends ProblemError {

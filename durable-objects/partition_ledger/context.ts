@@ -26,8 +26,14 @@ export interface Partition {
 }
 
 /** A span of the job's life in this partition, child of the submitting request's span; its lines carry job_id. */
-export function jobSpan(name: string, spec: JobSpec, attributes: Record<string, string | number> = {}): Span {
+export function jobSpan(
+  name: string,
+  spec: JobSpec,
+  attributes: Record<string, string | number> = {},
+  level: "debug" | "info" = "info",
+): Span {
   return startSpan(name, {
+    level,
     traceId: spec.trace_id,
     parentSpanId: spec.parent_span_id,
     attributes: { job_id: spec.job_id, ...attributes },

@@ -47,7 +47,10 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
       stats: { slo: sloProjection(job.spec) },
       ...(degradation ? { degraded: degradation } : {}),
     }, degradation ?? undefined);
-    span.logger.info("job started", { attempt: job.attempts, partitions: job.partitions_total });
+    // The job's life is its advance spans' attributes, not lines of their own: in wrangler dev each line costs the
+    // isolate ~0.7 ms, and a job without a partition starts and commits in one span.
+    span.setAttribute("started_attempt", job.attempts);
+    span.setAttribute("partitions", job.partitions_total);
     if (degradation) span.logger.warn("job degraded to meet its SLO", degradation);
     if (pinned === "deleted") {
       failJob(p.ledger, job, actor, VERSION_DELETED);
@@ -81,7 +84,8 @@ async function advanceJobIn(p: Partition, job: JobRecord, span: Span): Promise<v
   );
   const failed = dispatched.filter((r) => r.status === "rejected").length;
   p.ledger.touch(job.job_id, failed ? Date.now() + RETRY_REPORT_MS : null);
-  span.logger.info("tasks dispatched", { partitions: job.partitions_total, failed });
+  span.setAttribute("dispatched", job.partitions_total - failed);
+  if (failed) span.setAttribute("dispatch_failed", failed);
 }
 
 const VERSION_DELETED: JobError = {
@@ -140,11 +144,9 @@ async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
     // The SLO as it turned out: from submit to commit.
     const slo = { ...(job.stats?.slo as object | undefined), actual_ms: Date.now() - job.created_at };
     p.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats: { ...stats, slo }, next_run_at: null });
-    span.logger.info("job committed", {
-      result_key: result.key,
-      features: result.feature_count,
-      bytes: result.bytes,
-    });
+    span.setAttribute("committed", result.key);
+    span.setAttribute("features", result.feature_count);
+    span.setAttribute("bytes", result.bytes);
   } catch (error) {
     if (error instanceof CommitSuperseded || !isRunning(p.ledger, job)) {
       span.logger.info("commit abandoned: the job moved on", { status: p.ledger.getJob(job.job_id)?.status });

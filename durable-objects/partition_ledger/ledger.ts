@@ -4,7 +4,7 @@
  * `transition`, which checks the state machine and appends the event in the
  * same `transactionSync` as the state update.
  */
-import type { JobError, JobRecord, JobResult } from "../../shared/job_record.ts";
+import { type JobError, type JobRecord, type JobResult, queuedJob } from "../../shared/job_record.ts";
 import type { JobSpec } from "../../shared/job_spec.ts";
 import { SCHEMA } from "./schema.ts";
 import { assertTransition } from "../../shared/state_machine.ts";
@@ -83,6 +83,9 @@ const json = <T>(value: SqlStorageValue | undefined): T | null =>
   typeof value === "string" ? JSON.parse(value) as T : null;
 
 export class Ledger {
+  /** This partition's cell once recorded (see ownCell). */
+  #cell: string | undefined;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly now: () => number = Date.now,
@@ -112,7 +115,10 @@ export class Ledger {
         spec.partitions.length,
       );
       this.appendEvent(spec.job_id, actor, "transition", null, "QUEUED", 0, spec.trace_id, null, at);
-      return { created: true, job: this.getJob(spec.job_id)! };
+      // The row just written, without reading it back; its alarm finds the spec parsed.
+      rememberSpec(specKey(spec.job_id), spec);
+      const job: JobRecord = { ...queuedJob(spec), created_at: at, updated_at: at, next_run_at: at };
+      return { created: true, job };
     });
   }
 
@@ -344,8 +350,11 @@ export class Ledger {
 
   /** This partition's own H3 cell, learnt from the first request that names it. */
   ownCell(cell?: string): string | null {
+    // Once written the cell never changes: every job's record and every alarm ask for it.
+    if (this.#cell) return this.#cell;
     if (cell) this.sql.exec(`INSERT INTO meta (key, value) VALUES ('cell', ?) ON CONFLICT (key) DO NOTHING`, cell);
     const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'cell'`).toArray()[0];
+    this.#cell = row?.value;
     return row?.value ?? null;
   }
 
@@ -450,20 +459,22 @@ export class Ledger {
 const parsedSpecs = new Map<string, JobSpec>();
 const PARSED_SPECS_MAX = 256;
 
+const specKey = (jobId: unknown) => `job/${jobId}`;
+
 function specOf(rowKey: string, text: SqlStorageValue | undefined): JobSpec {
-  let spec = parsedSpecs.get(rowKey);
-  if (!spec) {
-    if (parsedSpecs.size >= PARSED_SPECS_MAX) parsedSpecs.clear();
-    spec = json<JobSpec>(text)!;
-    parsedSpecs.set(rowKey, spec);
-  }
+  return parsedSpecs.get(rowKey) ?? rememberSpec(rowKey, json<JobSpec>(text)!);
+}
+
+function rememberSpec(rowKey: string, spec: JobSpec): JobSpec {
+  if (parsedSpecs.size >= PARSED_SPECS_MAX) parsedSpecs.clear();
+  parsedSpecs.set(rowKey, spec);
   return spec;
 }
 
 function toJobRecord(row: Row): JobRecord {
   return {
     job_id: String(row.job_id),
-    spec: specOf(`job/${row.job_id}`, row.spec),
+    spec: specOf(specKey(row.job_id), row.spec),
     status: row.status as JobStatusValue,
     attempts: Number(row.attempts),
     retry_base: Number(row.retry_base),

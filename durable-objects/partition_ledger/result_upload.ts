@@ -4,7 +4,8 @@
  * the way. R2 has no rename: the object is written under its final key and
  * the ledger's pointer is the commit.
  */
-import { createGzip } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { createGzip, gzipSync } from "node:zlib";
 
 /** Where encoded result bytes go. */
 export interface ResultSink {
@@ -16,24 +17,62 @@ export interface ResultSink {
 }
 
 /**
+ * Input up to this size is compressed in one synchronous call when the sink closes: a gzip stream cost the isolate
+ * ~1 ms even for an empty result (its setup and the message-loop turns of its callbacks; bench:submit), and most
+ * results of small jobs are far below it.
+ */
+const ONE_CALL_BYTES = 256 * 1024;
+
+/**
  * Gzip in front of an upload, one gzip member (any decoder reads it). Level
  * 1: on GeoJSON ~6× smaller at ~5× the speed of the default level, which
- * costs more CPU than the bytes it saves writing.
+ * costs more CPU than the bytes it saves writing. A small result is
+ * compressed whole at close ({@link ONE_CALL_BYTES}); a larger one streams.
  */
 export class GzipSink implements ResultSink {
   bytesIn = 0;
+  /** The input while it is at most {@link ONE_CALL_BYTES}. */
+  #held: Uint8Array[] = [];
+  #stream: GzipStream | undefined;
+
+  constructor(readonly upload: ChunkedUpload) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!bytes.length) return;
+    this.bytesIn += bytes.length;
+    if (this.#stream) return await this.#stream.write(bytes);
+    this.#held.push(bytes);
+    if (this.bytesIn <= ONE_CALL_BYTES) return;
+    this.#stream = new GzipStream(this.upload);
+    for (const held of this.#held.splice(0)) await this.#stream.write(held);
+  }
+
+  async close(): Promise<R2Object> {
+    if (this.#stream) await this.#stream.end();
+    else await this.upload.write(gzipSync(Buffer.concat(this.#held), { level: 1 }));
+    return await this.upload.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.#stream?.destroy();
+    await this.upload.abort();
+  }
+}
+
+/** Streaming gzip into an upload. */
+class GzipStream {
   /** The default 16 KiB output pieces: with 1 MiB pieces workerd's message loop hung now and then (README). */
   readonly #gzip = createGzip({ level: 1 });
   /** Every compressed chunk so far handed to the upload, in order. */
   #uploaded: Promise<void> = Promise.resolve();
   readonly #ended: Promise<void>;
 
-  constructor(readonly upload: ChunkedUpload) {
+  constructor(upload: ChunkedUpload) {
     this.#ended = new Promise((resolve, reject) => {
       this.#gzip.on("end", resolve);
       this.#gzip.on("error", reject);
     });
-    this.#ended.catch(() => {}); // awaited by close; not an unhandled rejection meanwhile
+    this.#ended.catch(() => {}); // awaited by end; not an unhandled rejection meanwhile
     this.#gzip.on("data", (chunk: Uint8Array) => {
       this.#uploaded = this.#uploaded.then(() => upload.write(chunk));
       this.#uploaded.catch(() => {});
@@ -41,25 +80,22 @@ export class GzipSink implements ResultSink {
   }
 
   async write(bytes: Uint8Array): Promise<void> {
-    if (!bytes.length) return;
-    this.bytesIn += bytes.length;
     await new Promise<void>((resolve, reject) =>
       this.#gzip.write(bytes, (error) => (error ? reject(error) : resolve()))
     );
     await this.#uploaded;
   }
 
-  async close(): Promise<R2Object> {
+  /** Flushes the last compressed bytes into the upload. */
+  async end(): Promise<void> {
     this.#gzip.end();
     await this.#ended;
     await this.#uploaded;
-    return await this.upload.close();
   }
 
-  async abort(): Promise<void> {
+  async destroy(): Promise<void> {
     this.#gzip.destroy();
     await this.#uploaded.catch(() => {});
-    await this.upload.abort();
   }
 }
 

@@ -265,3 +265,33 @@ export async function runtimeUrl(pgid: number, publicPort: number): Promise<stri
   }
   return null;
 }
+
+/** The workerd process of group `pgid` that listens on loopback `port` (the runtime's own socket: the isolate's). */
+export function listeningWorkerd(pgid: number, port: number): number | null {
+  const inodes = new Set<string>();
+  for (const line of Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] === "0A" && parseInt(f[1]?.split(":")[1] ?? "", 16) === port) inodes.add(f[9]!);
+  }
+  for (const { pid } of workerdMemory(pgid)) {
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        const target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+        if (target && inodes.has(target[1]!)) return pid;
+      }
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return null;
+}
+
+/**
+ * CPU seconds (user + system) of process `pid`'s main thread (the task whose id is the pid's): in workerd the
+ * thread that runs the isolate, so the Worker, every Durable Object, their alarms and the R2 emulation.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15 of proc(5)), USER_HZ
+}

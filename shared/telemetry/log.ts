@@ -31,6 +31,11 @@ export function setLogLevel(level: string | undefined): void {
   if (level && level in LEVEL_RANK) minimumLevel = level as LogLevel;
 }
 
+/** Whether a line at `level` is written (a caller skips building what it would write otherwise). */
+export function logLevelEnabled(level: LogLevel): boolean {
+  return LEVEL_RANK[level] >= LEVEL_RANK[minimumLevel];
+}
+
 /** Where lines go; tests replace it to capture output. */
 export const logSink: { write(line: string, level: LogLevel): void } = {
   write(line, level) {
@@ -69,9 +74,11 @@ function redact(fields: Record<string, unknown>, depth = 4): Record<string, unkn
  * ```
  */
 export function createLogger(base: Record<string, unknown>): Logger {
-  const bound = redact(base);
+  // Redacted when a line is first written: most loggers (one per request and per span) write one line or none.
+  let bound: Record<string, unknown> | undefined;
   const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
-    if (LEVEL_RANK[level] < LEVEL_RANK[minimumLevel]) return;
+    if (!logLevelEnabled(level)) return;
+    bound ??= redact(base);
     const line = { ts: new Date().toISOString(), level, msg: scrub(msg, 0) as string, ...redact(fields), ...bound };
     let text: string;
     try {
@@ -91,7 +98,7 @@ export function createLogger(base: Record<string, unknown>): Logger {
 }
 
 /** The logger of a request context (set by the trace middleware), or an unbound one. */
-export function getLogger(c: { var: unknown }): Logger {
-  const vars = c.var as { logger?: Logger } | undefined;
-  return vars?.logger ?? createLogger({ trace_id: "none", span_id: "none" });
+export function getLogger(c: { get(name: never): unknown }): Logger {
+  // `get`, not `var`: Hono's `c.var` copies every variable on each read.
+  return (c.get("logger" as never) as Logger | undefined) ?? createLogger({ trace_id: "none", span_id: "none" });
 }

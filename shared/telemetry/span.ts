@@ -5,7 +5,7 @@
  * ordinary log line (`msg: "span"`), so it carries `trace_id` and `span_id`
  * (the span's own id) like every other line.
  */
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, logLevelEnabled } from "./log.ts";
 import { generateSpanId } from "./ids.ts";
 
 export type SpanKind = "internal" | "server" | "client" | "producer" | "consumer";
@@ -37,8 +37,8 @@ export interface Span {
   setAttribute(key: string, value: AttributeValue): void;
   updateName(name: string): void;
   setStatus(code: SpanStatusCode, message?: string): void;
-  /** Ends the span and logs it once (later calls do nothing); returns the record. */
-  end(): SpanRecord;
+  /** Ends the span and logs it once (later calls do nothing). */
+  end(): void;
 }
 
 export interface SpanOptions {
@@ -52,6 +52,8 @@ export interface SpanOptions {
   attributes?: Record<string, AttributeValue>;
   /** Fields every line of the span's logger carries (e.g. `{job_id}`); span ids are added on top. */
   logger?: Logger;
+  /** The level of its line unless its status is ERROR (then `warn`); default `info`. */
+  level?: "debug" | "info";
   /** Clock (ms since the epoch); tests pass their own. */
   now?: () => number;
 }
@@ -72,7 +74,7 @@ export function startSpan(initialName: string, options: SpanOptions): Span {
   const start = now();
   const attributes: Record<string, AttributeValue> = { ...options.attributes };
   let status: SpanRecord["status"] = { code: "UNSET" };
-  let ended: SpanRecord | undefined;
+  let ended = false;
   const ids = {
     trace_id: options.traceId,
     span_id: spanId,
@@ -97,21 +99,23 @@ export function startSpan(initialName: string, options: SpanOptions): Span {
       status = message === undefined ? { code } : { code, message };
     },
     end() {
-      if (ended) return ended;
+      if (ended) return;
+      ended = true;
+      const level = status.code === "ERROR" ? "warn" : options.level ?? "info";
+      // Below the log level the record is not built: every request ends a span.
+      if (!logLevelEnabled(level)) return;
       const end = Math.max(now(), start);
-      ended = {
+      // The ids are the logger's own fields.
+      const record: Omit<SpanRecord, "trace_id" | "span_id" | "parent_span_id"> = {
         name,
         kind: options.kind ?? "internal",
-        ...ids,
         start_time: new Date(start).toISOString(),
         end_time: new Date(end).toISOString(),
         duration_ms: end - start,
         attributes,
         status,
       };
-      const { trace_id: _t, span_id: _s, parent_span_id: _p, ...rest } = ended;
-      logger[status.code === "ERROR" ? "warn" : "info"]("span", rest);
-      return ended;
+      logger[level]("span", record);
     },
   };
 }

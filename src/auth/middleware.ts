@@ -40,9 +40,9 @@ export function bearerAuth(options: { queryToken?: boolean } = {}): MiddlewareHa
     try {
       const claims = await verifyToken(token, authConfigFromEnv(c.env));
       c.set("claims", claims);
-      if (c.var.logger) c.set("logger", c.var.logger.child({ sub: claims.sub }));
+      if (c.get("logger")) c.set("logger", c.get("logger").child({ sub: claims.sub }));
     } catch (err) {
-      if (err instanceof UnauthorizedError) c.var.logger?.warn("auth rejected", { reason: err.detail });
+      if (err instanceof UnauthorizedError) c.get("logger")?.warn("auth rejected", { reason: err.detail });
       throw err;
     }
     await next();
@@ -56,7 +56,7 @@ export function bearerAuth(options: { queryToken?: boolean } = {}): MiddlewareHa
  */
 export function requireOperator(): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function requireOperatorMiddleware(c, next) {
-    assertOperator(c.var.claims, c.var.logger);
+    assertOperator(c.get("claims"), c.get("logger"));
     await next();
   };
 }

@@ -33,32 +33,30 @@ const SENSITIVE_HEADERS: readonly string[] = [
 
 const SENSITIVE = new Set(SENSITIVE_HEADERS);
 
-/** True for a header name in {@link SENSITIVE_HEADERS} (any case). */
-export function isSensitiveHeader(name: string): boolean {
-  return SENSITIVE.has(name.toLowerCase());
-}
-
-/** A copy of `headers` without the sensitive ones. */
-export function stripSensitiveHeaders(headers: Headers): Headers {
-  const out = new Headers();
+/**
+ * The headers of `headers` that are not in {@link SENSITIVE_HEADERS}, or null when none of them is (one pass:
+ * every request goes through it).
+ */
+export function withoutSensitiveHeaders(headers: Headers): [string, string][] | null {
+  const kept: [string, string][] = [];
+  let dirty = false;
+  // Headers iterate with lowercase names.
   headers.forEach((value, name) => {
-    if (!isSensitiveHeader(name)) out.append(name, value);
+    if (SENSITIVE.has(name)) dirty = true;
+    else kept.push([name, value]);
   });
-  return out;
+  return dirty ? kept : null;
 }
 
 /**
  * Middleware (register after bearer auth): replaces the request by one
  * without {@link SENSITIVE_HEADERS}; the body stream is handed over unread.
+ * A request without any is kept as it is.
  */
 export function gateway(): MiddlewareHandler {
   return async function gatewayMiddleware(c, next) {
-    const raw = c.req.raw;
-    let dirty = false;
-    raw.headers.forEach((_v, name) => {
-      if (isSensitiveHeader(name)) dirty = true;
-    });
-    if (dirty) c.req.raw = new Request(raw, { headers: stripSensitiveHeaders(raw.headers) });
+    const kept = withoutSensitiveHeaders(c.req.raw.headers);
+    if (kept) c.req.raw = new Request(c.req.raw, { headers: kept });
     await next();
   };
 }

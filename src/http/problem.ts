@@ -7,8 +7,9 @@ import { HTTPException } from "hono/http-exception";
 import { runtime } from "../../shared/telemetry/runtime.ts";
 import {
   INTERNAL_ERROR_DETAIL,
-  NotFoundError,
+  notFoundProblem,
   PayloadTooLargeError,
+  type Problem,
   PROBLEM_CONTENT_TYPE,
   type ProblemBody,
   ProblemError,
@@ -39,7 +40,11 @@ function internalError(): ProblemError {
 
 /** The RFC 9457 body and headers for `err`; never includes a stack or an internal message. */
 export function renderProblem(err: unknown, traceId: string): Response {
-  const problem = toProblemError(err);
+  return problemResponse(toProblemError(err), traceId);
+}
+
+/** The RFC 9457 answer of `problem`. */
+function problemResponse(problem: Problem, traceId: string): Response {
   const body: ProblemBody = {
     type: problem.type,
     title: problem.title,
@@ -54,9 +59,8 @@ export function renderProblem(err: unknown, traceId: string): Response {
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
 
-/** Minimal shape of the context the error handlers need (trace + logger set by the trace middleware). */
+/** The logger the trace middleware sets. */
 interface TraceVars {
-  traceId?: string;
   logger?: { error(msg: string, fields?: Record<string, unknown>): void };
 }
 
@@ -66,12 +70,12 @@ interface TraceVars {
  */
 export const onError: ErrorHandler = async function onError(err, c: Context) {
   await discardRefusedBody(c, err);
-  const vars = c.var as TraceVars;
-  const traceId = vars.traceId ?? "unknown";
+  const traceId = varOf<string>(c, "traceId") ?? "unknown";
   const known = err instanceof ProblemError || (err instanceof HTTPException && err.status < 500);
   if (!known) {
     const fields = { error_name: err.name, error_message: err.message, stack: err.stack };
-    if (vars.logger) vars.logger.error("unhandled error", fields);
+    const logger = varOf<TraceVars["logger"]>(c, "logger");
+    if (logger) logger.error("unhandled error", fields);
     else {runtime.console.error(
         JSON.stringify({ level: "error", msg: "unhandled error", trace_id: traceId, ...fields }),
       );}
@@ -122,7 +126,7 @@ export async function discardUnreadBody(request: Request, limit: number, cancel 
  */
 function discardRefusedBody(c: Context, err?: unknown): Promise<void> {
   if (err instanceof PayloadTooLargeError) return discardUnreadBody(c.req.raw, DISCARD_OVERSIZE_LIMIT_BYTES);
-  if (!(c.var as { claims?: unknown }).claims) {
+  if (!varOf(c, "claims")) {
     return discardUnreadBody(c.req.raw, DISCARD_UNAUTHENTICATED_LIMIT_BYTES, true);
   }
   return discardUnreadBody(c.req.raw, DISCARD_LIMIT_BYTES);
@@ -131,14 +135,19 @@ function discardRefusedBody(c: Context, err?: unknown): Promise<void> {
 /** Hono `notFound`: a 404 problem naming the method and path. */
 export const notFound: NotFoundHandler = async function notFound(c) {
   await discardRefusedBody(c);
-  const vars = c.var as TraceVars;
-  const err = new NotFoundError(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
-  return applyTraceHeaders(renderProblem(err, vars.traceId ?? "unknown"), c);
+  const problem = notFoundProblem(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
+  return applyTraceHeaders(problemResponse(problem, varOf<string>(c, "traceId") ?? "unknown"), c);
 };
 
 function applyTraceHeaders(res: Response, c: Context): Response {
-  const vars = c.var as { traceId?: string; traceparent?: string };
-  if (vars.traceId) res.headers.set("X-Request-Trace-ID", vars.traceId);
-  if (vars.traceparent) res.headers.set("traceparent", vars.traceparent);
+  const traceId = varOf<string>(c, "traceId");
+  const traceparent = varOf<string>(c, "traceparent");
+  if (traceId) res.headers.set("X-Request-Trace-ID", traceId);
+  if (traceparent) res.headers.set("traceparent", traceparent);
   return res;
+}
+
+/** One context variable (`c.var` copies them all on every read). */
+function varOf<T>(c: Context, name: string): T | undefined {
+  return c.get(name as never) as T | undefined;
 }

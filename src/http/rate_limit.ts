@@ -60,7 +60,7 @@ export function submissionRateLimit(lookup: LimiterLookup = registryLimiter): Mi
   Variables: { claims?: { sub: string }; logger?: Logger; admission?: Admission };
 }> {
   return async function submissionRateLimitMiddleware(c, next) {
-    const sub = c.var.claims?.sub;
+    const sub = c.get("claims")?.sub;
     if (c.req.method !== "POST" || !sub) return await next();
     const { SUBMIT_RATE_PER_SECOND: rate, SUBMIT_RATE_BURST: burst } = config(c.env);
     if (rate <= 0) return await next();
@@ -76,7 +76,7 @@ export function submissionRateLimit(lookup: LimiterLookup = registryLimiter): Mi
         const retryAfter = Math.max(1, Math.ceil(retryAfterS));
         if (refusedUntil.size >= MAX_REMEMBERED) refusedUntil.clear();
         refusedUntil.set(sub, Date.now() + retryAfter * 1000);
-        c.var.logger?.warn("rate limited", { rule: "submit_rate", rate, burst, retry_after_s: retryAfter });
+        c.get("logger")?.warn("rate limited", { rule: "submit_rate", rate, burst, retry_after_s: retryAfter });
         return new TooManyRequestsError(
           retryAfter,
           `Too many job submissions for this caller (at most ${rate}/s, bursts of ${burst}); retry after ${retryAfter} s.`,

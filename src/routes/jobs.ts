@@ -154,8 +154,8 @@ export const jobService: JobService = {
       ...(request.fallback === "none" ? { fallback: "none" as const } : {}),
       callback_url: request.callback_url ?? null,
       max_retries: config(env).MAX_RETRIES,
-      trace_id: c.var.traceId,
-      parent_span_id: c.var.spanId,
+      trace_id: c.get("traceId"),
+      parent_span_id: c.get("spanId"),
       claims: claimsSummary(claims),
       created_at: Date.now(),
       ...(properties.length ? { properties } : {}),
@@ -165,7 +165,7 @@ export const jobService: JobService = {
     // (the registry hands it over from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was
     // written before it; a refused request (429, 4xx above, 409 here) writes nothing.
     const registry = idempotencyStub(env, claims.sub);
-    const admission = c.var.admission;
+    const admission = c.get("admission");
     const claim = await wrapTime(
       c,
       "claim",
@@ -187,9 +187,9 @@ export const jobService: JobService = {
     // 202 for the submit that claimed the key; 200 for every replay.
     const created = claim.outcome === "claimed";
     // On the request's span line (its access log), not a line of its own.
-    c.var.span.setAttribute("job_id", spec.job_id);
-    c.var.span.setAttribute("created", created);
-    c.var.span.setAttribute("partitions", spec.partitions.length);
+    c.get("span").setAttribute("job_id", spec.job_id);
+    c.get("span").setAttribute("created", created);
+    c.get("span").setAttribute("partitions", spec.partitions.length);
     return { job_id: spec.job_id, status: "QUEUED", created } satisfies SubmittedJob;
   },
 

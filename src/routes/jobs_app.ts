@@ -188,7 +188,7 @@ export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
   return app
     .openapi(submitJob, async (c) => {
       const request = normalizeJobRequest(c.req.valid("json"));
-      const job = await service.submitJob(c, request, c.var.claims);
+      const job = await service.submitJob(c, request, c.get("claims"));
       const self = `/v1/jobs/${encodeURIComponent(job.job_id)}`;
       const body: JobAccepted = { job_id: job.job_id, status: job.status, links: { self, result: `${self}/result` } };
       c.header("Location", self);
@@ -196,7 +196,7 @@ export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
     })
     .openapi(listJobs, async (c) => {
       const { status, limit, cursor } = c.req.valid("query");
-      const page = await service.listOwnJobs(c, c.req.valid("query"), c.var.claims);
+      const page = await service.listOwnJobs(c, c.req.valid("query"), c.get("claims"));
       const query = (extra: Record<string, string>) =>
         new URLSearchParams({ ...(status.length ? { status: status.join(",") } : {}), limit: String(limit), ...extra });
       const links = {
@@ -205,17 +205,17 @@ export function jobRoutes(service: JobService): OpenAPIHono<AppEnv> {
       };
       return c.json({ ...page, links }, 200);
     })
-    .openapi(getJob, async (c) => c.json(await service.getJob(c, c.req.valid("param").job_id, c.var.claims), 200))
+    .openapi(getJob, async (c) => c.json(await service.getJob(c, c.req.valid("param").job_id, c.get("claims")), 200))
     .openapi(getResult, async (c) => {
       const { expires, signature } = c.req.valid("query");
       const access: ResultAccess = signature === undefined
-        ? { claims: c.var.claims }
+        ? { claims: c.get("claims") }
         : { link: { expires, signature } };
       const result = await service.getResult(c, c.req.valid("param").job_id, access);
       return (await resultResponse(c.req.raw, result)) as never;
     })
     .openapi(
       cancelJob,
-      async (c) => c.json(await service.cancelJob(c, c.req.valid("param").job_id, c.var.claims), 200),
+      async (c) => c.json(await service.cancelJob(c, c.req.valid("param").job_id, c.get("claims")), 200),
     );
 }
