@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { startDevServerOnFreePorts } from "../lib/wrangler_dev.ts";
 import { devToken } from "../lib/dev_token.ts";
 import { downloadResult, runJob } from "./jobs_client.ts";
+import { publishDataset } from "./upload.ts";
 import { startCluster } from "../fixtures/pg_cluster.ts";
 import { type Feature, loadPolygons, loadRaster } from "../fixtures/raster/postgis_raster.ts";
 import { compareRow } from "../../test/unit/operations/zonal_fixtures.ts";
@@ -35,6 +36,22 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Publishes the counties GeoJSON at `path` as dataset `counties` (repaired, public); throws unless 201. */
+export async function publishCounties(url: string, token: string, path: string): Promise<void> {
+  const published = await publishDataset({
+    url,
+    name: "counties",
+    body: await Deno.readFile(path),
+    contentType: "application/geo+json",
+    token,
+    repair: true,
+    classification: "public",
+  });
+  if (published.status !== 201) {
+    throw new Error(`counties publish: ${published.status} ${JSON.stringify(published.body)}`);
+  }
+}
+
 export async function benchZonal(flags: ZonalBenchOptions = ZONAL_DEFAULTS): Promise<void> {
   const runs = Math.max(1, flags.runs);
   const stateDir = await Deno.makeTempDir({ prefix: "bench-zonal-" });
@@ -55,13 +72,7 @@ export async function benchZonal(flags: ZonalBenchOptions = ZONAL_DEFAULTS): Pro
     await raster.body?.cancel();
     const rasterPublishMs = performance.now() - t0;
     t0 = performance.now();
-    const counties = await fetch(`${server.url}/v1/datasets/counties?repair=true&classification=public`, {
-      method: "PUT",
-      headers: { ...auth, "content-type": "application/geo+json" },
-      body: await Deno.readFile(flags.counties),
-    });
-    if (counties.status !== 201) throw new Error(`counties publish: ${counties.status} ${await counties.text()}`);
-    await counties.body?.cancel();
+    await publishCounties(server.url, token, flags.counties);
     const countiesPublishMs = performance.now() - t0;
 
     log("loading PostGIS");

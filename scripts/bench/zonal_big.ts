@@ -19,7 +19,7 @@ import { devToken } from "../lib/dev_token.ts";
 import { downloadResult, runJob } from "./jobs_client.ts";
 import { watchIsolate } from "./isolate_watch.ts";
 import { ISOLATE_LIMIT_BYTES, LONG_GAP_MS } from "../lib/heap_usage.ts";
-import { ZONAL_DEFAULTS } from "./zonal.ts";
+import { publishCounties, ZONAL_DEFAULTS } from "./zonal.ts";
 
 const home = Deno.env.get("HOME") ?? "/root";
 export interface ZonalBigOptions {
@@ -116,13 +116,7 @@ export async function benchZonalBig(flags: ZonalBigOptions = ZONAL_BIG_DEFAULTS)
       const t0 = performance.now();
       const parts = await publishRasterMultipart(server.url, auth, "conus-big", flags.big, flags.partMiB * 2 ** 20);
       upload = { ...parts, ms: performance.now() - t0 };
-      const counties = await fetch(`${server.url}/v1/datasets/counties?repair=true&classification=public`, {
-        method: "PUT",
-        headers: { ...auth, "content-type": "application/geo+json" },
-        body: await Deno.readFile(flags.counties),
-      });
-      if (counties.status !== 201) throw new Error(`counties publish: ${counties.status} ${await counties.text()}`);
-      await counties.body?.cancel();
+      await publishCounties(server.url, token, flags.counties);
       // A fresh isolate for the job: the same state on disk, a new process (publishing's garbage gone).
       await server.stop();
       server = await start();
