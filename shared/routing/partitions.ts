@@ -3,6 +3,7 @@
  * of the live-work index.
  */
 import { LIVE_WORK_SHARDS, liveWorkShardOf } from "./live_work_shards.ts";
+import { registryName } from "./registry_name.ts";
 
 /**
  * A Durable Object's public methods as seen through RPC: every call async,
@@ -28,7 +29,7 @@ export function catalogStub(env: Env, datasetName: string): Remote<Bound<"CATALO
 }
 
 export function idempotencyStub(env: Env, subject: string): Remote<Bound<"IDEMPOTENCY">> {
-  return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(`idempotency:${subject}`)) as unknown as Remote<
+  return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(registryName(subject))) as unknown as Remote<
     Bound<"IDEMPOTENCY">
   >;
 }

@@ -15,6 +15,7 @@ import type { SubmitLimit, TakeOutcome } from "../../durable-objects/idempotency
 import type { Logger } from "../../shared/telemetry/log.ts";
 import { TooManyRequestsError } from "../../shared/problem.ts";
 import { config } from "../../shared/config.ts";
+import { registryName } from "../../shared/routing/registry_name.ts";
 
 /** The RPC surface the limit needs of the caller's registry (structural, so unit tests can pass their own). */
 export interface RateLimiterStub {
@@ -24,13 +25,13 @@ export interface RateLimiterStub {
 /** Finds the limiter of a subject in the bindings, or `undefined` when the binding is absent. */
 export type LimiterLookup = (env: unknown, sub: string) => RateLimiterStub | undefined;
 
-/** The `IDEMPOTENCY` Durable Object namespace's instance for `sub` (shared/routing/partitions.ts names it alike). */
+/** The caller's IdempotencyRegistry, where its submits claim their keys. */
 const registryLimiter: LimiterLookup = (env, sub) => {
   // Typed structurally: unit tests type-check this module without the Workers types.
   const ns = (env as { IDEMPOTENCY?: { idFromName(name: string): unknown; get(id: unknown): unknown } } | undefined)
     ?.IDEMPOTENCY;
   if (!ns) return undefined;
-  return ns.get(ns.idFromName(`idempotency:${sub}`)) as unknown as RateLimiterStub;
+  return ns.get(ns.idFromName(registryName(sub))) as unknown as RateLimiterStub;
 };
 
 /** What the job service's claim needs: the limit to take its token under, and where to say how that went. */
