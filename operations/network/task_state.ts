@@ -53,7 +53,7 @@ export function taskOf(context: SliceContext): Promise<NetworkTask> {
   const key = taskKey(context.task);
   let entry = tasks.get(key);
   if (!entry) {
-    entry = { network: networkName(context.task.spec), task: loadTask(context) };
+    entry = { network: networkName(networkSide(context.task.spec)), task: loadTask(context) };
     // A failed load (an R2 error) is not kept: the slice's retry reads again.
     entry.task.catch(() => tasks.delete(key));
     tasks.set(key, entry);
@@ -84,16 +84,21 @@ function dropUnused(): void {
   for (const [name, cache] of networks) if (!used.has(name)) dropNetwork(name, cache);
 }
 
-function networkName(spec: JobSpec): string {
+/** The job's network: its dataset side, a network's. */
+function networkSide(spec: JobSpec) {
   const right = spec.right;
   if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
-  return `${right.name}@${right.version}`;
+  return { name: right.name, version: right.version, tiles: right.tiles, network: right.network };
+}
+
+/** The pinned network version a task reads: its block cache's key. */
+function networkName(side: { name: string; version: number }): string {
+  return `${side.name}@${side.version}`;
 }
 
 function networkCache(bucket: TileBucket, spec: JobSpec): BlockCache {
-  const right = spec.right;
-  if (right.kind !== "dataset" || !right.network) throw new TypeError("The job's dataset is not a network.");
-  const name = networkName(spec);
+  const right = networkSide(spec);
+  const name = networkName(right);
   let cache = networks.get(name);
   if (cache) {
     networks.delete(name);
