@@ -140,7 +140,7 @@ export const jobService: JobService = {
     }
     const homeCell = partitions[0] ?? fallbackHome(decision.window?.[0] ?? right.bbox, resolution);
 
-    const draft: JobSpec = {
+    const planned: JobSpec = {
       ...reads,
       job_id: newJobId(homeCell),
       home_cell: homeCell,
@@ -160,9 +160,11 @@ export const jobService: JobService = {
       created_at: Date.now(),
       ...(properties.length ? { properties } : {}),
     };
+    // What the job's records keep: the tiles its partitions read (the policy above judged the whole plan).
+    const draft = operation.specForJob?.(planned) ?? planned;
 
     // Round 2: the caller's rate-limit token, the key, and with it the job, queued for its home in the same commit
-    // (the registry hands it over from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was
+    // (the registry sends it on once committed: durable-objects/idempotency_registry/handoff.ts). Nothing was
     // written before it; a refused request (429, 4xx above, 409 here) writes nothing.
     const registry = idempotencyStub(env, claims.sub);
     const admission = c.get("admission");
