@@ -10,14 +10,7 @@ import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
 import { balancePartitions, groupPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
-import {
-  cellWork,
-  planPartitions,
-  planPartitionsWithin,
-  reachMetres,
-  specForJob,
-  specForPartition,
-} from "./plan.ts";
+import { cellWork, planPartitions, planPartitionsWithin, reachMetres, specForJob, specForPartition } from "./plan.ts";
 
 export interface VectorOperationParts {
   name: string;
