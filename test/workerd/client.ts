@@ -292,12 +292,15 @@ async function alarmDueWithin(service: Service, ms: number): Promise<boolean> {
       continue; // No alarm was ever set in this namespace.
     }
     try {
-      const { next } = db.prepare(`SELECT MIN(scheduled_time) AS next FROM _cf_ALARM`).get() as { next: number | null };
-      // Stored in ms since the epoch (or a finer unit: scaled by magnitude).
+      // REAL: workerd stores nanoseconds since the epoch, past node:sqlite's safe integers (it throws on them).
+      const { next } = db.prepare(`SELECT CAST(MIN(scheduled_time) AS REAL) AS next FROM _cf_ALARM`).get() as {
+        next: number | null;
+      };
+      // Nanoseconds (or a coarser unit: scaled by magnitude) to ms.
       const at = next === null ? null : next > 1e17 ? next / 1e6 : next > 1e14 ? next / 1e3 : next;
       if (at !== null && at <= Date.now() + ms) return true;
-    } catch {
-      // The table is not created yet.
+    } catch (error) {
+      if (!/no such table/.test(String(error))) throw error;
     } finally {
       db.close();
     }
