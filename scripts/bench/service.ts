@@ -1,11 +1,11 @@
 /**
- * The local service for the end-to-end benchmark: `wrangler dev` in its own
- * process group (as `startDevServer` does) with a fresh state directory, plus
+ * The local service for the end-to-end benchmark: the dev server in its own
+ * process group (as `startDevServer` does; the inspector only when given its port) with a fresh state directory, plus
  * what the benchmark reads about it: the GEOS cold start (the first `/health`
  * once the server listens; `/health` is the first request that loads the
  * geometry core) and the workerd processes' memory (VmHWM/VmRSS in /proc).
  */
-import { PROJECT_ROOT, wranglerDevArgs } from "../lib/wrangler_dev.ts";
+import { devServerArgs, PROJECT_ROOT } from "../lib/wrangler_dev.ts";
 
 export interface BenchService {
   readonly url: string;
@@ -86,7 +86,7 @@ export async function startBenchService(
   const child = new Deno.Command("setsid", {
     args: [
       Deno.execPath(),
-      ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort, vars }),
+      ...devServerArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort, vars }),
     ],
     cwd: tree,
     stdin: "null",
