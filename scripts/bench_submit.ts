@@ -42,6 +42,7 @@ import {
   listeningWorkerd,
   loadAverage,
   mainThreadCpuSeconds,
+  mainThreadRunNs,
   runtimeUrl,
   snapshotTree,
   startBenchService,
@@ -67,6 +68,8 @@ const { values: flags } = parseArgs({
     points: { type: "string", default: "offshore" },
     sequential: { type: "string", default: "100" },
     "sequential-subjects": { type: "string", default: "10" },
+    paced: { type: "string", default: "100" },
+    "paced-gap": { type: "string", default: "150" },
     floor: { type: "string", default: "2000" },
     profile: { type: "string" },
     "log-level": { type: "string" },
@@ -85,6 +88,9 @@ if (flags.help) {
   --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
   --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
                             under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
+  --paced <n>               submits and as many GET /nope, each alone (--paced-gap ms after the previous answer, so its
+                            job's alarms are done): the main thread's CPU while each is in flight, from schedstat, no
+                            inspector, no profiler (default 100)
   --floor <n>               GET /nope one after another first: workerd's main-thread CPU per 404, the edge's
                             floor under every request (default 2000)
   --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
@@ -98,6 +104,8 @@ interface Run {
   commit: string;
   /** The closed-loop submits without the inspector: each latency, ms, and the workerd CPU per submit. */
   sequential: { p50: number; p99: number; cpuMs: number; mainMs: number };
+  /** The main thread's CPU while one request is in flight, nothing else running: median and mean ms. */
+  paced: { submit: InFlight; replay: InFlight; notFound: InFlight };
   /** The closed loop profiled with the Runtime domain on, as wrangler sets the inspector up. */
   inspected: Profiled;
   /** The same with the Runtime domain off: `console` calls are not serialized to the inspector. */
@@ -109,6 +117,11 @@ interface Run {
   /** Its CPU per 404 (`GET /nope` one after another, no credentials). */
   floorMs: number;
   loadAverage: string;
+}
+
+interface InFlight {
+  median: number;
+  mean: number;
 }
 
 /** A profiled closed loop: the main thread's CPU per submit and the isolate's split from the profile, ms/submit. */
@@ -209,6 +222,17 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     await warm();
     const floorMs = await notFoundFloor(served.runtimePid, served.direct);
     const sequential = await closedLoop(served, tokens);
+    const keys = Array.from({ length: Number(flags.paced) }, () => crypto.randomUUID());
+    const paced = {
+      submit: await inFlight(served.runtimePid, (i) => submit(served.direct, tokens[i % tokens.length]!, keys[i])),
+      // The same submits again: the whole request path (its claim finds the key), and no job to start.
+      replay: await inFlight(served.runtimePid, (i) => submit(served.direct, tokens[i % tokens.length]!, keys[i], 200)),
+      notFound: await inFlight(served.runtimePid, async () => {
+        const response = await fetch(`${served.direct}/nope`);
+        await response.body?.cancel();
+        if (response.status !== 404) throw new Error(`GET /nope answered ${response.status}`);
+      }),
+    };
     const cpu0 = workerdCpuSeconds(served.service.pgid);
     const main0 = mainThreadCpuSeconds(served.runtimePid);
     const t0 = performance.now();
@@ -220,6 +244,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       ref,
       commit: tree.commit.slice(0, 10),
       sequential,
+      paced,
       inspected,
       quiet,
       result,
@@ -263,23 +288,8 @@ async function closedLoop({ service, direct, runtimePid }: Served, tokens: strin
   const cpu0 = workerdCpuSeconds(service.pgid);
   const main0 = mainThreadCpuSeconds(runtimePid);
   for (let i = 0; i < n; i++) {
-    const body = JSON.stringify({
-      job_idempotency_key: crypto.randomUUID(),
-      spatial_operation: "point_in_polygon",
-      dataset: "counties",
-      geometry_payload: {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
-      },
-    });
     const t0 = performance.now();
-    const response = await fetch(`${direct}/v1/jobs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokens[i % subjects]}`, "content-type": "application/json" },
-      body,
-    });
-    await response.body?.cancel();
-    if (response.status !== 202) throw new Error(`sequential submit answered ${response.status}`);
+    await submit(direct, tokens[i % subjects]!);
     ms.push(performance.now() - t0);
   }
   await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
@@ -290,6 +300,46 @@ async function closedLoop({ service, direct, runtimePid }: Served, tokens: strin
     cpuMs: ((workerdCpuSeconds(service.pgid) - cpu0) * 1000) / n,
     mainMs: ((mainThreadCpuSeconds(runtimePid) - main0) * 1000) / n,
   };
+}
+
+/**
+ * One offshore one-point submit (a job without a partition) under `key` (default a fresh one); throws unless it
+ * answers `expected` (202 for a new key, 200 for a replay).
+ */
+async function submit(url: string, token: string, key = crypto.randomUUID(), expected = 202): Promise<void> {
+  const response = await fetch(`${url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      job_idempotency_key: key,
+      spatial_operation: "point_in_polygon",
+      dataset: "counties",
+      geometry_payload: {
+        type: "FeatureCollection",
+        features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
+      },
+    }),
+  });
+  await response.body?.cancel();
+  if (response.status !== expected) throw new Error(`submit answered ${response.status}, not ${expected}`);
+}
+
+/**
+ * The CPU main thread `pid` spends while each of `--paced` requests is in flight, one at a time, `--paced-gap` ms
+ * after the previous one was answered (its job's alarms are done by then): the request's own cost to the thread,
+ * workerd's handling included, without a profiler's sampling or the inspector.
+ */
+async function inFlight(pid: number, send: (i: number) => Promise<void>): Promise<InFlight> {
+  const n = Number(flags.paced);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await new Promise((r) => setTimeout(r, Number(flags["paced-gap"])));
+    const ns0 = mainThreadRunNs(pid);
+    await send(i);
+    ms.push((mainThreadRunNs(pid) - ns0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  return { median: ms[Math.floor(n / 2)]!, mean: ms.reduce((a, b) => a + b, 0) / n };
 }
 
 /**
@@ -354,6 +404,7 @@ const header = [
   "commit",
   "sequential p50 / p99 ms",
   "sequential CPU ms/submit",
+  "main thread CPU ms while one request is in flight, median (mean): submit / its replay / 404",
   "main thread CPU ms/submit, closed loop: no inspector / profiled / profiled, Runtime off",
   "isolate CPU ms/submit (profile): request / job / other",
   "the same, Runtime off",
@@ -377,6 +428,9 @@ const rows = runs.map((r) => [
   r.commit,
   `${r.sequential.p50.toFixed(1)} / ${r.sequential.p99.toFixed(1)}`,
   r.sequential.cpuMs.toFixed(2),
+  [r.paced.submit, r.paced.replay, r.paced.notFound].map((p) => `${p.median.toFixed(2)} (${p.mean.toFixed(2)})`).join(
+    " / ",
+  ),
   [r.sequential.mainMs, r.inspected.mainMs, r.quiet.mainMs].map((v) => v.toFixed(2)).join(" / "),
   split(r.inspected),
   split(r.quiet),
@@ -411,9 +465,9 @@ console.log(
     ratios((r) => r.cpuMsPerSubmit)
   }; sequential: p50 ${ratios((r) => r.sequential.p50)}, CPU per submit ${
     ratios((r) => r.sequential.cpuMs)
-  }, main thread CPU per submit ${ratios((r) => r.sequential.mainMs)}, request path less its console call ${
-    ratios(requestLessConsole)
-  }, request-path isolate CPU per submit (profile) ${
+  }, main thread CPU per submit ${ratios((r) => r.sequential.mainMs)}, main thread CPU while a submit is in flight ${
+    ratios((r) => r.paced.submit.median)
+  }, request path less its console call ${ratios(requestLessConsole)}, request-path isolate CPU per submit (profile) ${
     ratios((r) => r.inspected.requestCpuMs)
   }, job isolate CPU per submit (profile) ${ratios((r) => r.inspected.jobCpuMs)}, main thread CPU per 404 ${
     ratios((r) => r.floorMs)

@@ -295,3 +295,11 @@ export function mainThreadCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15 of proc(5)), USER_HZ
 }
+
+/**
+ * Nanoseconds process `pid`'s main thread has run on a CPU (`/proc/<pid>/task/<pid>/schedstat`, first field): the
+ * same clock as {@link mainThreadCpuSeconds} at ns resolution, fine enough to measure one request.
+ */
+export function mainThreadRunNs(pid: number): number {
+  return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]);
+}
