@@ -17,12 +17,14 @@
  * The closed loop is also CPU-profiled over the inspector: the isolate's CPU per submit on the request path
  * (the 3 ms target) apart from its job's (scripts/lib/cpu_attribution.ts); sync CPU does not move workerd's
  * clock, so Server-Timing durations cannot show it. The inspector costs the isolate: wrangler's inspector proxy
- * enables the Runtime domain, and V8 then serializes every `console` call to it (~0.7–0.9 ms a log line), which a
- * deployed Worker does not pay. So each run first serves a profiled closed loop as wrangler sets the inspector up,
+ * enables the Runtime domain, and V8 then serializes every `console` call to it (~0.2 ms of the Worker's thread and
+ * ~0.9 ms of the proxy's a line), which a deployed Worker does not pay. So each run first serves a profiled closed loop as wrangler sets the inspector up,
  * then another with the Runtime domain disabled (the line still written, nothing serialized), and then, restarted on
  * the same state without the inspector, the floor, an unprofiled closed loop and the load. A profile's sample is the
- * thread's time in a call, not its CPU: the access log's console call is sampled for ~0.6–1 ms but costs the thread
- * ~0.02 ms of CPU without the inspector, so the request path is also printed without that call's samples.
+ * thread's time in a call, not its CPU: the access log's console call is sampled for ~0.5–1 ms but costs the thread
+ * a few µs without the inspector (scripts/bench/profile_fidelity.ts), so the request path is also printed without
+ * that call's samples. The main thread's CPU while one submit (or its replay, or a 404) is in flight alone is measured
+ * with neither inspector nor profiler.
  *
  * A loaded machine (other work on its cores) starves the service long before the rate does: then few submits are
  * answered within the run and the CPU per answered submit means little. So each run first sends `--sequential`
@@ -93,8 +95,8 @@ if (flags.help) {
                             inspector, no profiler (default 100)
   --floor <n>               GET /nope one after another first: workerd's main-thread CPU per 404, the edge's
                             floor under every request (default 2000)
-  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
-                            log line costs the isolate ~1 ms (wrangler's inspector proxy records every console call)
+  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In the profiled loops
+                            each log line is sampled for 0.5–1 ms (wrangler's inspector proxy receives every line)
   --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
   Deno.exit(0);
 }

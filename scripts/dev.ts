@@ -1,7 +1,7 @@
 /**
  * `deno task dev`: the service on http://127.0.0.1:8787 (`PORT`) with its state in `.wrangler/state`.
  * `deno task dev --inspect` opens the DevTools inspector on 127.0.0.1:9229 (`--inspector-port N` on another port):
- * attached, it costs the isolate ~0.7–0.9 ms of CPU per log line, so it is off otherwise.
+ * attached, every log line is serialized to wrangler's inspector proxy (~1 ms of CPU a line), so it is off otherwise.
  */
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT, startDevServer } from "./lib/wrangler_dev.ts";

@@ -1,8 +1,8 @@
 /**
  * Starts the dev server (workerd through wrangler's API, ./wrangler_start.ts: real Durable Objects, SQLite storage,
  * alarms and R2 persisted on disk) in its own process group, so that stopping it, or crashing it on purpose, takes
- * workerd down with it. Without the DevTools inspector unless asked: attached, it costs the isolate ~0.7–0.9 ms of
- * CPU per log line.
+ * workerd down with it. Without the DevTools inspector unless asked: attached, every log line is serialized to
+ * wrangler's inspector proxy (~0.2 ms of the Worker's thread and ~0.9 ms of the proxy's a line, against a few µs).
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
