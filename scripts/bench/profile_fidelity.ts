@@ -1,7 +1,8 @@
 /**
  * How far a CPU profile over the inspector is from the CPU the isolate's thread spends, and what a log line costs
  * that thread with and without the inspector: a Worker of known work (./profile_fidelity/worker.ts) in the dev server,
- * requests one at a time, the runtime's main-thread CPU per request from schedstat. With the inspector, also the
+ * POSTs one at a time (a bearer token and a small JSON body, like a submit), the runtime's main-thread CPU per request
+ * from schedstat. With the inspector, also the
  * profile's samples under the Worker's `fetch` per request (its Runtime domain on, as wrangler sets it up, or off).
  * Not a test: it prints a table.
  *
@@ -43,7 +44,12 @@ async function measure(mode: Mode, path: string) {
     // wrangler's proxy answers on the public port; the other workerd process runs the Worker.
     const proxy = listeningWorkerd(server.pid, port)!;
     const runtime = workerdMemory(server.pid).map((p) => p.pid).find((pid) => pid !== proxy)!;
-    const hit = async () => await (await fetch(`${server.url}${path}`)).text();
+    const hit = async () =>
+      await (await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer x", "content-type": "application/json" },
+        body: "{}",
+      })).text();
     for (let i = 0; i < 50; i++) await hit();
     const session = mode === "no inspector" ? null : await openInspector(`127.0.0.1:${inspectorPort}`);
     if (mode === "inspector, Runtime off") await session!.send("Runtime.disable");
@@ -88,7 +94,7 @@ console.log(
 );
 console.log("|---|---|---:|---:|---:|---|");
 for (const mode of ["no inspector", "inspector, Runtime off", "inspector, Runtime on"] as Mode[]) {
-  for (const path of ["/empty", `/log?k=${K}`, "/spin?k=10"]) {
+  for (const path of ["/empty", `/log?k=${K}`, `/copy?k=${K}`, "/spin?k=10"]) {
     const m = await measure(mode, path);
     console.log(
       `| ${mode} | ${path} | ${m.runtime.toFixed(3)} | ${m.proxy.toFixed(3)} | ${

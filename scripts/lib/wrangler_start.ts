@@ -52,7 +52,8 @@ const worker = await unstable_startWorker({
     inspector: options.inspectorPort === null ? false : { hostname: options.hostname, port: options.inspectorPort },
     persist: options.persist,
     testScheduled: true,
-    // wrangler's default: at "warn" it would drop the Worker's info lines (our access log) from the output.
+    // wrangler's default. "warn" would stop miniflare's line per request, but also drops the Worker's own info lines
+    // (our access log) from the output.
     logLevel: "log",
   },
 });

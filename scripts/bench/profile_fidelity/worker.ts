@@ -1,6 +1,7 @@
 /**
  * Known work per request, for scripts/bench/profile_fidelity.ts: `/log?k=N` writes N lines the size of a submit's
- * access-log line, `/spin?k=N` runs N × 100,000 iterations of arithmetic, `/empty` nothing.
+ * access-log line, `/spin?k=N` runs N × 100,000 iterations of arithmetic, `/copy?k=N` makes N copies of the request
+ * without its `authorization` header (as the gateway does, src/http/gateway.ts), `/empty` nothing.
  */
 const LINE = JSON.stringify({
   ts: "2026-12-06T13:15:09.459Z",
@@ -31,6 +32,13 @@ export default {
     const url = new URL(request.url);
     const k = Number(url.searchParams.get("k") ?? 0);
     if (url.pathname === "/log") { for (let i = 0; i < k; i++) console.log(LINE); }
+    if (url.pathname === "/copy") {
+      for (let i = 0; i < k; i++) {
+        const kept: [string, string][] = [];
+        request.headers.forEach((value, name) => name !== "authorization" && kept.push([name, value]));
+        sink += new Request(request, { headers: kept }).headers.has("authorization") ? 0 : 1;
+      }
+    }
     if (url.pathname === "/spin") { for (let i = 0; i < k * 100_000; i++) sink += Math.sqrt(i); }
     return new Response(String(sink > 0));
   },
