@@ -137,6 +137,11 @@ export interface Operation {
   checkInputs(left: ResolvedLeft, dataset: DatasetManifest, leftField: string): { path: string; message: string }[];
   /** Edge planning: the partitions and what the spec records. Pure; no I/O. */
   plan(input: PlanInput): OperationPlan;
+  /**
+   * The spec the job's records keep (the registry's claim, the home's ledger), after the edge authorized the whole
+   * plan: only the tile references its partitions read. Absent: the whole spec.
+   */
+  specForJob?(spec: JobSpec): JobSpec;
   /** The share of the spec one partition needs (its tile references only), so dispatch stays small. */
   specForPartition(spec: JobSpec, cell: string): JobSpec;
   /** One slice of one partition's task. */

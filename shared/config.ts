@@ -84,6 +84,14 @@ export const SETTINGS = {
     description: "A `geometry_payload` whose tiles total at most this travels inside the job spec, not R2 " +
       "(`0`: always R2).",
   }),
+  // At most 1 MiB: base64 in the job's row, which a Durable Object's SQLite caps at 2 MB.
+  INLINE_RESULT_BYTES: setting({
+    schema: integer(0, 1024 * 1024),
+    default: "4096",
+    unit: "bytes",
+    description: "A result whose stored bytes total at most this is kept in the job's record at its home " +
+      "partition, not R2 (`0`: always R2; at most 1 MiB).",
+  }),
   SLICE_WORK_UNITS: setting({
     schema: positive("number of work units"),
     default: "2000000",

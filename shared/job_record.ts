@@ -13,6 +13,8 @@ export interface JobResult {
   encoding?: "gzip";
   /** The stored object's size, when it differs from `bytes`. */
   stored_bytes?: number;
+  /** The stored bytes, base64, of a result of at most `INLINE_RESULT_BYTES`: kept here, never written to R2. */
+  inline?: string;
 }
 
 export interface JobError {

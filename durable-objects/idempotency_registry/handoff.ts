@@ -1,8 +1,14 @@
 /**
  * The outbox between a claim and the job's home partition. A claim writes its handoff row in the same
  * synchronous block as the claim itself, so the submit answers after one call to this object (the claim and
- * the job's record are one commit) and the home records the job from this object's alarm, the way partitions
- * hand webhooks to their outbox. Until the home has it, the job is read from here (QUEUED).
+ * the job's record are one commit); the registry then sends the row to its home at once, off the submit's path,
+ * and its alarm is only the backstop (a crash, an unreachable home), the way partitions hand webhooks to their
+ * outbox. Until the home has it, the job is read from here (QUEUED).
+ *
+ * Every commit of a Durable Object is a write to its database (locally a WAL fsync on the one thread that runs every
+ * object), so the rows in flight and those delivered are known in memory: a delivered row is deleted with the next
+ * write here (a claim, or the backstop alarm), not in a commit of its own. An instance that dies forgets them; its
+ * backstop alarm sends those rows again, and the home records a job once whatever it is sent (by job id).
  *
  * A payload the submit writes to R2 after its claim is "held": it is handed over when the submit releases it
  * once its upload is done, or, if that release is lost (a crash after the upload), when the alarm finds every
@@ -18,6 +24,8 @@ import { backoffMs } from "../partition_ledger/backoff.ts";
 export const HOLD_CHECK_MS = 10_000;
 /** How long a row in flight to its home is not sent again (a home call that outlives it is retried). */
 const DELIVERY_LEASE_MS = 30_000;
+/** When the alarm looks again at rows sent straight after their claim (sent, delivered or not, in this instance). */
+export const BACKSTOP_MS = 5_000;
 /** How long a held row waits for its tiles. */
 export const HOLD_EXPIRY_MS = 10 * 60_000;
 
@@ -43,6 +51,10 @@ type DueRow = {
 
 export class Handoff {
   readonly #sql: SqlStorage;
+  /** Rows on their way to their home, by job id: when they were sent. */
+  readonly #inFlight = new Map<string, number>();
+  /** Rows their home has recorded, still to delete. */
+  readonly #delivered = new Set<string>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -51,6 +63,7 @@ export class Handoff {
 
   /** Queues `spec` for its home: due now, or held (due at the first check for its tiles). */
   add(key: string, jobId: string, held: boolean, now: number): void {
+    this.forgetDelivered();
     this.#sql.exec(
       `INSERT OR IGNORE INTO handoff (job_id, idempotency_key, held, due_at, queued_at) VALUES (?, ?, ?, ?, ?)`,
       jobId,
@@ -63,11 +76,23 @@ export class Handoff {
 
   /** Makes a held row due now; false when the row is gone (handed over already). */
   release(jobId: string, now: number): boolean {
+    this.forgetDelivered();
     return this.#sql.exec(`UPDATE handoff SET held = 0, due_at = ? WHERE job_id = ?`, now, jobId).rowsWritten > 0;
+  }
+
+  /** Deletes the rows their homes have recorded: called in a block that writes anyway, or by the alarm. */
+  forgetDelivered(): void {
+    if (this.#delivered.size === 0) return;
+    this.#sql.exec(
+      `DELETE FROM handoff WHERE job_id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify([...this.#delivered]),
+    );
+    this.#delivered.clear();
   }
 
   /** The spec of a job still waiting for its home, or null. */
   pending(jobId: string): JobSpec | null {
+    if (this.#delivered.has(jobId)) return null;
     const row = this.#sql.exec<{ spec: string }>(
       `SELECT c.spec FROM handoff h JOIN claims_by_key c ON c.idempotency_key = h.idempotency_key WHERE h.job_id = ?`,
       jobId,
@@ -75,26 +100,40 @@ export class Handoff {
     return row ? JSON.parse(row.spec) as JobSpec : null;
   }
 
-  /** When the first row is due, or null when none waits. */
-  nextDueAt(): number | null {
-    return this.#sql.exec<{ due: number | null }>(`SELECT MIN(due_at) AS due FROM handoff`).one().due;
+  /**
+   * When the alarm must next run, or null when nothing waits: the first row due that is not in flight, and a
+   * backstop while any is in flight or delivered (a call that never settles, rows still to delete).
+   */
+  nextDueAt(now: number): number | null {
+    const settling = [...this.#inFlight.keys(), ...this.#delivered];
+    const { due } = this.#sql.exec<{ due: number | null }>(
+      `SELECT MIN(due_at) AS due FROM handoff WHERE job_id NOT IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(settling),
+    ).one();
+    const backstop = settling.length > 0 ? now + BACKSTOP_MS : null;
+    return due === null ? backstop : backstop === null ? due : Math.min(due, backstop);
   }
 
-  /** Hands every due row (or only `jobId`'s, due or not) to its home: one call per home carries all of its rows. */
-  async deliver(env: Env, now: number, jobId?: string): Promise<void> {
+  /**
+   * Hands every due row (or only `jobId`'s, due or not) to its home: one call per home carries all of its rows.
+   * True when a row stays with a later due time (a retry, a held row's next look): the caller sets the alarm.
+   */
+  async deliver(env: Env, now: number, jobId?: string): Promise<boolean> {
     const rows = this.#sql.exec<DueRow>(
       `SELECT h.job_id, h.held, h.attempts, h.queued_at, c.spec FROM handoff h
        JOIN claims_by_key c ON c.idempotency_key = h.idempotency_key
        WHERE ${jobId === undefined ? "h.due_at <= ?" : "h.job_id = ?"}`,
       jobId ?? now,
-    ).toArray();
-    // Leased while in flight: a claim arriving meanwhile wakes the alarm again, which must not send them twice.
-    for (const row of rows) {
-      this.#sql.exec(`UPDATE handoff SET due_at = ? WHERE job_id = ?`, now + DELIVERY_LEASE_MS, row.job_id);
-    }
+    ).toArray().filter((row) =>
+      !this.#delivered.has(row.job_id) && !(now - (this.#inFlight.get(row.job_id) ?? -Infinity) < DELIVERY_LEASE_MS)
+    );
+    // In flight in memory, not leased in a row: a claim arriving meanwhile sends only its own row.
+    for (const row of rows) this.#inFlight.set(row.job_id, now);
     const ready = await Promise.all(rows.map((row) => this.#ready(env, row, now, jobId !== undefined)));
     const byHome = Map.groupBy(ready.flatMap((r) => r ?? []), (r) => r.spec.home_cell);
-    await Promise.all([...byHome].map(([cell, batch]) => this.#deliverTo(env, cell, batch)));
+    const delivered = await Promise.all([...byHome].map(([cell, batch]) => this.#deliverTo(env, cell, batch)));
+    for (const row of rows) this.#inFlight.delete(row.job_id);
+    return ready.some((r) => r === null) || delivered.some((ok) => !ok);
   }
 
   /** The row with its spec if it can go now; a held row whose tiles are not all in R2 waits (or expires). */
@@ -115,19 +154,22 @@ export class Handoff {
     return null;
   }
 
-  async #deliverTo(env: Env, cell: string, batch: Ready[]): Promise<void> {
+  /** False when the home was not reached (its rows wait for a retry). */
+  async #deliverTo(env: Env, cell: string, batch: Ready[]): Promise<boolean> {
     try {
       const outcomes = await partitionStub(env, cell).submit(batch.map((r) => r.spec));
       batch.forEach(({ row }, i) => {
-        this.#drop(row.job_id);
+        this.#delivered.add(row.job_id);
         const outcome = outcomes[i]!;
         // The edge decided the same policy on the same claims before the claim: a refusal here is a bug.
         if (!outcome.ok) {
           createLogger({ job_id: row.job_id }).error("home refused a claimed job", { reason: outcome.reason });
         }
       });
+      return true;
     } catch (error) {
       for (const { row } of batch) this.#retry(row, error);
+      return false;
     }
   }
 

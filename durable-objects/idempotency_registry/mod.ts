@@ -5,7 +5,7 @@
  * racing submits with the same key cannot both start a computation, whatever
  * partitions they target. One object per caller rather than per key: a new
  * key is a row, not a new object with its own database. The claim also
- * queues the job for its home (handoff.ts): a submit's last round trip.
+ * queues the job for its home (handoff.ts): a submit's last round trip; the job is sent on right after.
  *
  * It also holds the caller's submission rate limit, a token bucket in memory (nothing is stored: an evicted
  * instance restarts full, which an idle caller's bucket would be anyway). The claim takes the token before it
@@ -13,7 +13,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
-import { Handoff } from "./handoff.ts";
+import { AlarmClock } from "../alarm_clock.ts";
+import { BACKSTOP_MS, Handoff } from "./handoff.ts";
 import { type IndexedJob, JobIndex } from "./job_index.ts";
 import { type BucketState, type SubmitLimit, type TakeOutcome, takeToken } from "./token_bucket.ts";
 
@@ -31,6 +32,10 @@ export interface ListedJob extends IndexedJob {
 
 export class IdempotencyRegistry extends DurableObject<Env> {
   #bucket: BucketState | undefined;
+  #alarm = new AlarmClock(this.ctx.storage);
+  /** The delivery running now, and whether rows came due while it ran. */
+  #delivering: Promise<void> | null = null;
+  #deliverAgain = false;
 
   /** Takes one token from the caller's submission bucket. */
   take(limit: SubmitLimit): TakeOutcome {
@@ -95,16 +100,41 @@ export class IdempotencyRegistry extends DurableObject<Env> {
     index.add(spec.job_id);
     handoff.add(key, spec.job_id, held, now);
     // In the same synchronous block as the rows (no await between): committed together, so a claimed job always
-    // has an alarm that hands it over. A row due now needs no look at the others: none needs the alarm sooner.
+    // has an alarm that would hand it over. The row goes now, once committed (a Durable Object's outgoing calls wait
+    // for its writes), and the alarm is only the backstop.
     if (held) await this.#wake(handoff);
-    else await this.ctx.storage.setAlarm(now);
+    else await this.#sendNow(now);
     return { outcome: "claimed" };
   }
 
   /** The submit's upload is done: hand the job over now. */
   async release(jobId: string): Promise<void> {
     const now = Date.now();
-    if (this.#schema().handoff.release(jobId, now)) await this.ctx.storage.setAlarm(now);
+    if (this.#schema().handoff.release(jobId, now)) await this.#sendNow(now);
+  }
+
+  /**
+   * Sends due rows to their homes without waiting for the alarm, which stays set no later than the backstop (one
+   * alarm serves every claim of the next {@link BACKSTOP_MS}: a claim writes no alarm of its own while one is due).
+   */
+  async #sendNow(now: number): Promise<void> {
+    await this.#alarm.setBy(now + BACKSTOP_MS);
+    if (this.#delivering) {
+      this.#deliverAgain = true;
+      return;
+    }
+    this.#delivering = this.#deliverDue().finally(() => this.#delivering = null);
+    this.ctx.waitUntil(this.#delivering);
+  }
+
+  async #deliverDue(): Promise<void> {
+    const { handoff } = this.#schema();
+    let rescheduled = false;
+    do {
+      this.#deliverAgain = false;
+      rescheduled = await handoff.deliver(this.env, Date.now()) || rescheduled;
+    } while (this.#deliverAgain);
+    if (rescheduled) await this.#wake(handoff);
   }
 
   /** The spec of the caller's job while its home has not recorded it yet, or null. */
@@ -115,7 +145,8 @@ export class IdempotencyRegistry extends DurableObject<Env> {
   /** Hands the job to its home now, if it still waits here (a cancel needs the home's record). */
   async handOver(jobId: string): Promise<void> {
     if (!this.#exists()) return;
-    await this.#schema().handoff.deliver(this.env, Date.now(), jobId);
+    const { handoff } = this.#schema();
+    if (await handoff.deliver(this.env, Date.now(), jobId)) await this.#wake(handoff);
   }
 
   /** The caller's jobs older than `beforeSeq` (null: from the newest), newest first. */
@@ -129,14 +160,17 @@ export class IdempotencyRegistry extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#alarm.ran();
     const { handoff } = this.#schema();
+    handoff.forgetDelivered();
     await handoff.deliver(this.env, Date.now());
     await this.#wake(handoff);
   }
 
   /** Sets the alarm to the first row's due time: never later than a row needs it. */
   async #wake(handoff: Handoff): Promise<void> {
-    const due = handoff.nextDueAt();
-    if (due !== null) await this.ctx.storage.setAlarm(Math.max(due, Date.now()));
+    const now = Date.now();
+    const due = handoff.nextDueAt(now);
+    if (due !== null) await this.#alarm.setBy(Math.max(due, now));
   }
 }

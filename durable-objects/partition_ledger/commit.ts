@@ -9,6 +9,7 @@
  * chunk, whatever the result's size (a result over one chunk goes up as an R2
  * multipart upload of equal chunks).
  */
+import { toBase64 } from "../../shared/base64.ts";
 import { resultKey } from "../../shared/r2_keys.ts";
 import { RESULT_FORMATS } from "../../shared/result_formats.ts";
 import type { JobRecord, JobResult } from "../../shared/job_record.ts";
@@ -35,6 +36,8 @@ export async function mergeAndCommit(
   gzipGeoJson = true,
   /** Called between the commit's awaits (part fetches, chunk uploads): a heartbeat; throwing aborts the commit. */
   heartbeat: () => void = () => {},
+  /** A result whose stored bytes total at most this is returned inline, not written to R2. */
+  inlineBytes = 0,
 ): Promise<{ result: JobResult; stats: Record<string, unknown> }> {
   chunkBytes = Math.max(MIN_CHUNK_BYTES, chunkBytes);
   const started = Date.now();
@@ -49,7 +52,7 @@ export async function mergeAndCommit(
       ...(encoding ? { contentEncoding: encoding } : {}),
     },
     customMetadata: { job_id: job.job_id, attempt: String(job.attempts), trace_id: job.spec.trace_id },
-  });
+  }, inlineBytes);
   const sink = encoding ? new GzipSink(upload) : upload;
   const operation = jobOperation(job.spec.operation);
   // Partial aggregates (one per partition a left feature spans) fold into one row each: their count shows only
@@ -85,7 +88,7 @@ export async function mergeAndCommit(
     if (last) chunkFull(new RowObjectView(last));
     if (!rows && written !== count) throw new Error(`Staged parts hold ${written} rows, their reports ${count}`);
     await sink.write(encoder.end());
-    const object = await sink.close();
+    const stored = await sink.close();
     const bytes = sink.bytesIn;
     return {
       result: {
@@ -93,8 +96,9 @@ export async function mergeAndCommit(
         format,
         feature_count: written,
         bytes,
-        etag: object.httpEtag,
-        ...(encoding ? { encoding, stored_bytes: object.size } : {}),
+        etag: stored.etag,
+        ...(encoding ? { encoding, stored_bytes: stored.size } : {}),
+        ...(stored.inline ? { inline: toBase64(stored.inline) } : {}),
       },
       stats: aggregateStats(parts, written, { commit: Date.now() - started }),
     };

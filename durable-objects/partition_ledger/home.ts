@@ -129,16 +129,18 @@ async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
   };
   try {
     heartbeat();
+    const settings = config(p.env);
     const { result, stats } = await mergeAndCommit(
       p.env.TILES,
       job,
       p.ledger.parts(job.job_id),
-      config(p.env).RESULT_CHUNK_BYTES,
+      settings.RESULT_CHUNK_BYTES,
       true,
       heartbeat,
+      settings.INLINE_RESULT_BYTES,
     );
     if (!isRunning(p.ledger, job)) {
-      await p.env.TILES.delete(result.key);
+      if (!result.inline) await p.env.TILES.delete(result.key);
       throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
     }
     // The SLO as it turned out: from submit to commit.
@@ -166,7 +168,8 @@ async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
 /** Rewrites a lost committed result from the staged parts: the same bytes under the same key. */
 async function rematerialize(p: Partition, job: JobRecord, span: Span): Promise<void> {
   const committed = job.result!;
-  if (await p.env.TILES.head(committed.key)) return;
+  // A result kept in the record cannot be lost apart from it.
+  if (committed.inline || await p.env.TILES.head(committed.key)) return;
   try {
     const { result } = await mergeAndCommit(
       p.env.TILES,

@@ -7,6 +7,8 @@
  * for its share of a job in task_runner.ts, and the state both change is the ledger (ledger.ts).
  */
 import { DurableObject } from "cloudflare:workers";
+import pLimit from "p-limit";
+import { AlarmClock } from "../alarm_clock.ts";
 import { liveWorkIndexStub, partitionStub } from "../../shared/routing/partitions.ts";
 import {
   enqueueWebhook,
@@ -56,6 +58,7 @@ const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
 
 export class PartitionLedger extends DurableObject<Env> implements PartitionApi {
   #ledger: Ledger | undefined;
+  #alarm = new AlarmClock(this.ctx.storage);
 
   /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
   #listedLive = false;
@@ -172,7 +175,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     });
     // The alarm is written in the same synchronous block as the rows (no await between): both are committed
     // together or neither is, so a recorded job always has an alarm that will run it.
-    if (outcomes.some((o) => o.ok && o.created)) await this.ctx.storage.setAlarm(Date.now());
+    if (outcomes.some((o) => o.ok && o.created)) await this.#alarm.setBy(Date.now());
     else await this.rearm();
     return outcomes;
   }
@@ -250,7 +253,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
       retry_base: job.attempts,
       next_run_at: Date.now(),
     }, { reason: "operator re-drive" });
-    await this.ctx.storage.setAlarm(Date.now()); // with the row, as on submit
+    await this.#alarm.setBy(Date.now()); // with the row, as on submit
     return { ok: true, job: queued };
   }
 
@@ -276,7 +279,7 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
       this.ledger.touch(job.job_id, now);
       report.woken.push(job.job_id);
     }
-    if (report.woken.length) await this.ctx.storage.setAlarm(now);
+    if (report.woken.length) await this.#alarm.setBy(now);
     Object.assign(report, await retryStalled(this.#partition(), now - stallAfterMs, stallAfterMs));
     report.live = this.ledger.countByStatus(LIVE_STATUSES);
     report.failures = this.ledger.countByStatus(FAILURE_STATUSES);
@@ -323,11 +326,18 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
 
   /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
+    this.#alarm.ran();
     if (!this.hasLedger()) return;
     await this.listLive();
-    for (const job of this.ledger.dueJobs(Date.now())) {
-      await advanceJob(this.#partition(), job);
-    }
+    // Side by side, so that their writes share commits (each commit is a write of the database: locally an fsync on
+    // the one thread every object runs on); one merge of staged parts at a time, each holding a part per partition
+    // and an output chunk.
+    const merges = pLimit(1);
+    await Promise.all(
+      this.ledger.dueJobs(Date.now()).map((job) =>
+        mergesParts(job) ? merges(() => advanceJob(this.#partition(), job)) : advanceJob(this.#partition(), job)
+      ),
+    );
     const task = this.ledger.dueTasks(Date.now())[0];
     if (task) await advanceTask(this.#partition(), task, config(this.env).SLICE_WORK_UNITS);
     await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
@@ -342,12 +352,8 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     const jobsDue = minDue(this.ledger.nextDueAt(), unlisted || unregistered ? Date.now() + RETRY_REPORT_MS : null);
     const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
     const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
-    if (due === null) {
-      await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(Math.max(due, Date.now()));
+    if (due === null) await this.#alarm.clear();
+    else await this.#alarm.setBy(Math.max(due, Date.now()));
   }
 
   /** Calls on this very object stay local; others go through the partition's stub. */
@@ -359,6 +365,12 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   #partition(): Partition {
     return { env: this.env, ledger: this.ledger, forPartition: (cell) => this.forPartition(cell) };
   }
+}
+
+/** Whether the job's next step merges its partitions' staged parts: its commit, or the rewrite of a lost result. */
+function mergesParts(job: JobRecord): boolean {
+  if (job.status !== "IN_PROGRESS") return job.result !== null;
+  return job.partitions_total > 0 && job.partitions_done >= job.partitions_total;
 }
 
 function minDue(a: number | null, b: number | null): number | null {

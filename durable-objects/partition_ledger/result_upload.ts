@@ -2,7 +2,8 @@
  * Where a result's encoded bytes go: one R2 object, written as a single PUT
  * or an R2 multipart upload of equal chunks, optionally gzip-compressed on
  * the way. R2 has no rename: the object is written under its final key and
- * the ledger's pointer is the commit.
+ * the ledger's pointer is the commit. A result small enough is not written at
+ * all: its bytes go into the job's record, the commit itself.
  */
 import { Buffer } from "node:buffer";
 import { createGzip, gzipSync } from "node:zlib";
@@ -12,8 +13,15 @@ export interface ResultSink {
   /** Bytes written so far (before any compression). */
   readonly bytesIn: number;
   write(bytes: Uint8Array): Promise<void>;
-  close(): Promise<R2Object>;
+  close(): Promise<StoredResult>;
   abort(): Promise<void>;
+}
+
+/** The stored bytes: their strong ETag and size, and the bytes themselves when they were not written to R2. */
+export interface StoredResult {
+  etag: string;
+  size: number;
+  inline?: Uint8Array;
 }
 
 /**
@@ -47,7 +55,7 @@ export class GzipSink implements ResultSink {
     for (const held of this.#held.splice(0)) await this.#stream.write(held);
   }
 
-  async close(): Promise<R2Object> {
+  async close(): Promise<StoredResult> {
     if (this.#stream) await this.#stream.end();
     else await this.upload.write(gzipSync(Buffer.concat(this.#held), { level: 1 }));
     return await this.upload.close();
@@ -102,7 +110,10 @@ class GzipStream {
 /**
  * Bytes to one R2 object: a single PUT when they fit one chunk, else a
  * multipart upload of equal chunks (the last shorter), started when the
- * first chunk fills. One chunk uploads while the next is encoded.
+ * first chunk fills. One chunk uploads while the next is encoded. At most
+ * `inlineBytes` in all are kept, not written: a small job's result costs no
+ * R2 write (locally the emulation's commit, a file and a rename; deployed a
+ * round trip before the job completes).
  */
 export class ChunkedUpload implements ResultSink {
   bytesIn = 0;
@@ -116,6 +127,7 @@ export class ChunkedUpload implements ResultSink {
     readonly key: string,
     readonly chunkBytes: number,
     readonly options: R2MultipartOptions,
+    readonly inlineBytes = 0,
   ) {}
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -126,15 +138,19 @@ export class ChunkedUpload implements ResultSink {
     while (this.#bufferedBytes >= this.chunkBytes) await this.#send(this.#takeChunk(this.chunkBytes));
   }
 
-  async close(): Promise<R2Object> {
+  async close(): Promise<StoredResult> {
     const rest = this.#takeChunk(this.#bufferedBytes);
+    if (!this.#upload && rest.length <= this.inlineBytes) {
+      return { etag: await contentEtag(rest), size: rest.length, inline: rest };
+    }
     if (!this.#upload) {
       const object = await this.bucket.put(this.key, rest, this.options);
       if (!object) throw new Error(`R2 refused the result object "${this.key}"`);
-      return object;
+      return { etag: object.httpEtag, size: object.size };
     }
     if (rest.length) await this.#send(rest);
-    return await (await this.#upload).complete(await Promise.all(this.#uploaded));
+    const object = await (await this.#upload).complete(await Promise.all(this.#uploaded));
+    return { etag: object.httpEtag, size: object.size };
   }
 
   async abort(): Promise<void> {
@@ -152,7 +168,7 @@ export class ChunkedUpload implements ResultSink {
     this.#uploaded.push(part);
   }
 
-  #takeChunk(size: number): Uint8Array {
+  #takeChunk(size: number): Uint8Array<ArrayBuffer> {
     const chunk = new Uint8Array(size);
     let at = 0;
     while (at < size) {
@@ -166,4 +182,10 @@ export class ChunkedUpload implements ResultSink {
     this.#bufferedBytes -= size;
     return chunk;
   }
+}
+
+/** A strong ETag of bytes kept without an object (R2's own is the MD5 of a single PUT's bytes; this, SHA-256's). */
+async function contentEtag(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return `"${Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("")}"`;
 }

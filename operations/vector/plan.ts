@@ -91,7 +91,26 @@ function verticesPerFeature(tile: TileRef | undefined): number {
  */
 export function specForPartition(spec: JobSpec, cell: string): JobSpec {
   const members = memberCells(spec, cell);
-  const rightTiles = pick(spec.right.tiles, members);
+  return {
+    ...withTilesOf(spec, members),
+    partitions: [cell],
+    ...(spec.members ? { members: { [cell]: members } } : {}),
+    ...(spec.shards?.[cell] ? { shards: { [cell]: spec.shards[cell] } } : { shards: undefined }),
+  };
+}
+
+/**
+ * The job's spec as its records keep it: the tile references of its partitions' cells only. A dataset's manifest
+ * lists every tile (the counties' made a one-point job's spec 13 KB, read and written whole at each of its steps);
+ * the job reads those of its partitions.
+ */
+export function specForJob(spec: JobSpec): JobSpec {
+  return withTilesOf(spec, spec.partitions.flatMap((cell) => memberCells(spec, cell)));
+}
+
+/** Each side's tiles of `cells` (for `dwithin`, the left tiles within reach of those right tiles). */
+function withTilesOf(spec: JobSpec, cells: string[]): JobSpec {
+  const rightTiles = pick(spec.right.tiles, cells);
   let leftTiles: Record<string, TileRef>;
   if (reachMetres(spec) > 0) {
     const reaches = Object.values(rightTiles).flatMap((t) => reachBoxes(t.bbox, reachMetres(spec)));
@@ -99,16 +118,9 @@ export function specForPartition(spec: JobSpec, cell: string): JobSpec {
       Object.entries(spec.left.tiles).filter(([, t]) => reaches.some((reach) => bboxesIntersect(t.bbox, reach))),
     );
   } else {
-    leftTiles = pick(spec.left.tiles, members);
+    leftTiles = pick(spec.left.tiles, cells);
   }
-  return {
-    ...spec,
-    left: { ...spec.left, tiles: leftTiles },
-    right: { ...spec.right, tiles: rightTiles },
-    partitions: [cell],
-    ...(spec.members ? { members: { [cell]: members } } : {}),
-    ...(spec.shards?.[cell] ? { shards: { [cell]: spec.shards[cell] } } : { shards: undefined }),
-  };
+  return { ...spec, left: { ...spec.left, tiles: leftTiles }, right: { ...spec.right, tiles: rightTiles } };
 }
 
 function pick(tiles: Record<string, TileRef>, cells: string[]): Record<string, TileRef> {

@@ -10,7 +10,7 @@ import { cellTileBytes, pinnedDatasetSide } from "../../shared/job_spec.ts";
 import type { Operation, OperationPlan, PlanInput, ResolvedLeft, ResultColumn } from "../operation.ts";
 import { balancePartitions, groupPartitions } from "../partition_groups.ts";
 import { type PairRule, releaseOverlayJob, runOverlaySlice } from "./overlay.ts";
-import { cellWork, planPartitions, planPartitionsWithin, reachMetres, specForPartition } from "./plan.ts";
+import { cellWork, planPartitions, planPartitionsWithin, reachMetres, specForJob, specForPartition } from "./plan.ts";
 
 export interface VectorOperationParts {
   name: string;
@@ -78,6 +78,7 @@ export function vectorOperation(parts: VectorOperationParts): Operation {
         params: Object.keys(shards).length ? { ...params, shards } : params,
       };
     },
+    specForJob,
     specForPartition,
     runSlice: (context) => runOverlaySlice(parts.rule, context),
     releaseJob: releaseOverlayJob,

@@ -5,21 +5,7 @@
  * {@link R2TileReader} as R2 tiles, from a read-only in-memory bucket.
  */
 import type { TileBucket } from "./fgb_reader.ts";
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
+import { fromBase64 } from "../base64.ts";
 
 /** A bucket holding one object, `bytes`, under any key: what {@link R2TileReader.open} reads an inline tile from. */
 export function inlineTileBucket(base64: string): TileBucket {

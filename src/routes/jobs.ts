@@ -19,7 +19,7 @@ import {
 } from "../../shared/dataset_manifest.ts";
 import { type JobSpec, pinnedDatasetSide, type TileRef } from "../../shared/job_spec.ts";
 import type { Bbox } from "../../shared/contract/common.ts";
-import { type JobRecord, queuedJob } from "../../shared/job_record.ts";
+import { type JobRecord, type JobResult, queuedJob } from "../../shared/job_record.ts";
 import { statusDocument } from "../../shared/status_document.ts";
 import { assertCallbackDestination } from "../../shared/destination_policy.ts";
 import type { AppContext } from "./openapi.ts";
@@ -41,7 +41,7 @@ import { requestHash } from "../../shared/request_hash.ts";
 import { homeCellOf, newJobId } from "../routing/job_id.ts";
 import { idempotencyStub, partitionStub } from "../../shared/routing/partitions.ts";
 import { currentManifest } from "../datasets/manifest_cache.ts";
-import { toBase64 } from "../../shared/tiles/inline_tile.ts";
+import { fromBase64, toBase64 } from "../../shared/base64.ts";
 import { config } from "../../shared/config.ts";
 import { buildTiles } from "../../shared/tiles/tiling.ts";
 import { payloadPrefix } from "../../shared/r2_keys.ts";
@@ -140,7 +140,7 @@ export const jobService: JobService = {
     }
     const homeCell = partitions[0] ?? fallbackHome(decision.window?.[0] ?? right.bbox, resolution);
 
-    const draft: JobSpec = {
+    const planned: JobSpec = {
       ...reads,
       job_id: newJobId(homeCell),
       home_cell: homeCell,
@@ -160,9 +160,11 @@ export const jobService: JobService = {
       created_at: Date.now(),
       ...(properties.length ? { properties } : {}),
     };
+    // What the job's records keep: the tiles its partitions read (the policy above judged the whole plan).
+    const draft = operation.specForJob?.(planned) ?? planned;
 
     // Round 2: the caller's rate-limit token, the key, and with it the job, queued for its home in the same commit
-    // (the registry hands it over from its alarm: durable-objects/idempotency_registry/handoff.ts). Nothing was
+    // (the registry sends it on once committed: durable-objects/idempotency_registry/handoff.ts). Nothing was
     // written before it; a refused request (429, 4xx above, 409 here) writes nothing.
     const registry = idempotencyStub(env, claims.sub);
     const admission = c.get("admission");
@@ -214,7 +216,8 @@ export const jobService: JobService = {
       ? await readableJob(c, jobId, access.claims)
       : await linkedJob(c, jobId, access.link);
     if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
-    const { key, format, etag, bytes, encoding } = job.result;
+    const { key, format, etag, bytes, encoding, inline } = job.result;
+    if (inline) return inlineResult(jobId, job.result, fromBase64(inline));
     const stored = await c.env.TILES.head(key);
     if (!stored) {
       // Reconciliation: the home partition re-materializes it from the staged parts.
@@ -241,6 +244,18 @@ export const jobService: JobService = {
     return statusDocument(outcome.job);
   },
 };
+
+/** A result kept in its job's record (at most `INLINE_RESULT_BYTES`): served from those bytes. */
+function inlineResult(jobId: string, result: JobResult, stored: Uint8Array<ArrayBuffer>): CommittedResult {
+  const { format, etag, bytes, encoding } = result;
+  const read = (range?: { offset: number; length: number }) => {
+    const part = range ? stored.subarray(range.offset, range.offset + range.length) : stored;
+    return Promise.resolve(new Blob([part]).stream());
+  };
+  return encoding
+    ? { jobId, format, etag, bytes, encoding, storedBytes: stored.length, read }
+    : { jobId, format, etag, bytes: stored.length, read };
+}
 
 /**
  * A replay of a job its registry handed over: the home's record (a third round, replays only). A claim the home

@@ -34,7 +34,9 @@ export const opsService: OpsService = {
     return {
       job_id: jobId,
       status: job.status,
-      committed: job.result?.key ?? null,
+      // A small result kept in the job's record has no object.
+      committed: job.result && !job.result.inline ? job.result.key : null,
+      ...(job.result?.inline ? { inline_result: true } : {}),
       results: await keys(jobResultsPrefix(jobId)),
       staged_parts: await keys(jobStagingPrefix(jobId)),
     };

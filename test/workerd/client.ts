@@ -258,21 +258,51 @@ export async function fetchResultAs(service: Service, jobId: string, claims: Par
   return await service.fetch(`/v1/jobs/${jobId}/result`, { headers: await authHeaders(claims) });
 }
 
-/** Waits until the state stops changing (two {@link stateSnapshot}s `quietMs` apart agree), e.g. after a job's tail. */
+/**
+ * Waits until the state stops changing (two {@link stateSnapshot}s `quietMs` apart agree) and no Durable Object's
+ * alarm is due within `alarmHorizonMs` (e.g. a registry's backstop a few seconds after a claim), e.g. after a job's
+ * tail.
+ */
 export async function settledSnapshot(
   service: Service,
   quietMs = 250,
   timeoutMs = 30_000,
+  alarmHorizonMs = 6_000,
 ): Promise<Map<string, string>> {
   const deadline = Date.now() + timeoutMs;
   let last = await stateSnapshot(service);
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, quietMs));
     const next = await stateSnapshot(service);
-    if (stateChanges(last, next).length === 0) return next;
+    if (stateChanges(last, next).length === 0 && !(await alarmDueWithin(service, alarmHorizonMs))) return next;
     last = next;
   }
   throw new Error(`The state of ${service.url} kept changing for ${timeoutMs} ms`);
+}
+
+/** Whether any Durable Object's alarm is due within `ms` or overdue (workerd's `_cf_ALARM` rows, every namespace). */
+async function alarmDueWithin(service: Service, ms: number): Promise<boolean> {
+  const root = `${service.stateDir}/v3/do`;
+  const namespaces = await Array.fromAsync(Deno.readDir(root)).catch(() => []);
+  for (const namespace of namespaces) {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(`${root}/${namespace.name}/metadata.sqlite`, { readOnly: true });
+    } catch {
+      continue; // No alarm was ever set in this namespace.
+    }
+    try {
+      const { next } = db.prepare(`SELECT MIN(scheduled_time) AS next FROM _cf_ALARM`).get() as { next: number | null };
+      // Stored in ms since the epoch (or a finer unit: scaled by magnitude).
+      const at = next === null ? null : next > 1e17 ? next / 1e6 : next > 1e14 ? next / 1e3 : next;
+      if (at !== null && at <= Date.now() + ms) return true;
+    } catch {
+      // The table is not created yet.
+    } finally {
+      db.close();
+    }
+  }
+  return false;
 }
 
 /** Keys of the local R2 bucket's objects under `prefix` (miniflare's object table, read while the server runs). */

@@ -1,9 +1,9 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { cellToChildren, cellToParent, getResolution } from "h3-js";
-import { cellWork, planPartitions } from "../../../../operations/vector/plan.ts";
+import { cellWork, planPartitions, specForJob, specForPartition } from "../../../../operations/vector/plan.ts";
 import { balancePartitions, groupPartitions } from "../../../../operations/partition_groups.ts";
 import { canonicalJson, requestHash } from "../../../../shared/request_hash.ts";
-import type { TileRef } from "../../../../shared/job_spec.ts";
+import type { JobSpec, TileRef } from "../../../../shared/job_spec.ts";
 import type { Bbox } from "../../../../shared/contract/common.ts";
 
 const tile = (bbox: Bbox): TileRef => ({ key: "k", bbox, feature_count: 1, bytes: 1 });
@@ -157,4 +157,38 @@ Deno.test("a job over thousands of cells is planned in at most 1,500 partitions,
   // Shard k > 0 of a partition is named `<partition>.<k>` and runs its cells again, for another share.
   const owners = Object.entries(plan.members).filter(([p]) => !p.includes(".")).flatMap(([, m]) => m);
   equal(owners.length, cells.length, "no cell in two partitions but a partition's shards");
+});
+
+Deno.test("a job's spec keeps the tiles its partitions read, and each partition's share is the same as from the whole plan", () => {
+  const sides = (cells: string[], x0: number) =>
+    Object.fromEntries(cells.map((c, i) => [c, tile([x0 + i, 0, x0 + i + 0.5, 0.5])]));
+  const whole = {
+    operation: "polygon_intersection",
+    bbox: null,
+    left: { kind: "payload", key: "p/", tiles: sides(["a", "b", "c"], 0) },
+    right: {
+      kind: "dataset",
+      name: "d",
+      version: 1,
+      classification: "public",
+      tiles: sides(["a", "b", "c", "d", "e"], 0),
+    },
+    partitions: ["g", "b"],
+    members: { g: ["a"], b: ["b"] },
+  } as unknown as JobSpec;
+  const kept = specForJob(whole);
+  deepEqual(Object.keys(kept.right.tiles).sort(), ["a", "b"]);
+  deepEqual(Object.keys(kept.left.tiles).sort(), ["a", "b"]);
+  for (const cell of whole.partitions) deepEqual(specForPartition(kept, cell), specForPartition(whole, cell));
+  deepEqual(specForJob({ ...whole, partitions: [], members: {} }).right.tiles, {}, "no partition reads no tile");
+
+  // dwithin: left tiles within reach of the kept right tiles (60 km past a's east edge reaches b, 0.5° away, not c).
+  const near = { ...whole, operation: "spatial_join", predicate: "dwithin", distance_m: 60_000 } as JobSpec;
+  const reached = specForJob({ ...near, partitions: ["g"], members: { g: ["a"] } });
+  deepEqual(Object.keys(reached.right.tiles), ["a"]);
+  deepEqual(Object.keys(reached.left.tiles).sort(), ["a", "b"]);
+  deepEqual(
+    specForPartition(reached, "g"),
+    specForPartition({ ...near, partitions: ["g"], members: { g: ["a"] } }, "g"),
+  );
 });

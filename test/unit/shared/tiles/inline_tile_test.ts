@@ -1,6 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { R2TileReader } from "../../../../shared/tiles/fgb_reader.ts";
-import { fromBase64, inlineTileBucket, toBase64 } from "../../../../shared/tiles/inline_tile.ts";
+import { fromBase64, toBase64 } from "../../../../shared/base64.ts";
+import { inlineTileBucket } from "../../../../shared/tiles/inline_tile.ts";
 import { buildTiles } from "../../../../shared/tiles/tiling.ts";
 import type { FlatFeature } from "../../../../wasm/flat_geometry.ts";
 import { MemoryBucket } from "./memory_bucket.ts";
