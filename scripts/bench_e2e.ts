@@ -342,7 +342,7 @@ if (!flags["no-service"] && (jobs.length || parts.has("load") || parts.has("star
   const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-state-" });
   const logFile = `${stateDir}.log`;
   log(`starting wrangler dev on ${tree.commit.slice(0, 10)} (state ${stateDir}, log ${logFile})`);
-  // wrangler dev always runs its inspector (default port 9229); a free port keeps another dev server's apart.
+  // The inspector, for the isolate's heap and CPU profiles, on a free port (another dev server's may be on 9229).
   const inspectorPort = freePort();
   let service = await startBenchService(freePort(), stateDir, logFile, tree.dir, inspectorPort, serviceVars);
   const heapPeaks: { label: string; peak: HeapPeak }[] = [];

@@ -16,7 +16,15 @@
  * median of the pair ratios.
  * The closed loop is also CPU-profiled over the inspector: the isolate's CPU per submit on the request path
  * (the 3 ms target) apart from its job's (scripts/lib/cpu_attribution.ts); sync CPU does not move workerd's
- * clock, so Server-Timing durations cannot show it.
+ * clock, so Server-Timing durations cannot show it. The inspector costs the isolate: wrangler's inspector proxy
+ * enables the Runtime domain, and V8 then serializes every `console` call to it (~0.2 ms of the Worker's thread and
+ * ~0.9 ms of the proxy's a line), which a deployed Worker does not pay. So each run first serves a profiled closed loop as wrangler sets the inspector up,
+ * then another with the Runtime domain disabled (the line still written, nothing serialized), and then, restarted on
+ * the same state without the inspector, the floor, an unprofiled closed loop and the load. A profile's sample is the
+ * thread's time in a call, not its CPU: the access log's console call is sampled for ~0.5–1 ms but costs the thread
+ * a few µs without the inspector (scripts/bench/profile_fidelity.ts), so the request path is also printed without
+ * that call's samples. The main thread's CPU while one submit (or its replay, or a 404) is in flight alone is measured
+ * with neither inspector nor profiler.
  *
  * A loaded machine (other work on its cores) starves the service long before the rate does: then few submits are
  * answered within the run and the CPU per answered submit means little. So each run first sends `--sequential`
@@ -32,9 +40,11 @@
 import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
 import {
+  type BenchService,
   listeningWorkerd,
   loadAverage,
   mainThreadCpuSeconds,
+  mainThreadRunNs,
   runtimeUrl,
   snapshotTree,
   startBenchService,
@@ -45,6 +55,7 @@ import type { LoadResult } from "./bench/load_table.ts";
 import { devToken } from "./lib/dev_token.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
 import { bundleResolver, startCpuProfile, withSourcePositions } from "./lib/cpu_profile.ts";
+import { openInspector } from "./lib/inspector_session.ts";
 import { attributeCpu } from "./lib/cpu_attribution.ts";
 
 const { values: flags } = parseArgs({
@@ -59,6 +70,8 @@ const { values: flags } = parseArgs({
     points: { type: "string", default: "offshore" },
     sequential: { type: "string", default: "100" },
     "sequential-subjects": { type: "string", default: "10" },
+    paced: { type: "string", default: "100" },
+    "paced-gap": { type: "string", default: "150" },
     floor: { type: "string", default: "2000" },
     profile: { type: "string" },
     "log-level": { type: "string" },
@@ -77,10 +90,13 @@ if (flags.help) {
   --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
   --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
                             under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
+  --paced <n>               submits and as many GET /nope, each alone (--paced-gap ms after the previous answer, so its
+                            job's alarms are done): the main thread's CPU while each is in flight, from schedstat, no
+                            inspector, no profiler (default 100)
   --floor <n>               GET /nope one after another first: workerd's main-thread CPU per 404, the edge's
                             floor under every request (default 2000)
-  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In wrangler dev each
-                            log line costs the isolate ~1 ms (wrangler's inspector proxy records every console call)
+  --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In the profiled loops
+                            each log line is sampled for 0.5–1 ms (wrangler's inspector proxy receives every line)
   --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
   Deno.exit(0);
 }
@@ -88,20 +104,14 @@ if (flags.help) {
 interface Run {
   ref: string;
   commit: string;
-  /**
-   * The closed-loop submits: each latency, ms, the workerd CPU per submit, and the isolate's CPU per submit from
-   * a profile: the request path's, the job's, and the rest (GC, V8, frames of no module of ours).
-   */
-  sequential: {
-    p50: number;
-    p99: number;
-    cpuMs: number;
-    requestCpuMs: number;
-    jobCpuMs: number;
-    otherCpuMs: number;
-    requestTop: [string, number][];
-    jobTop: [string, number][];
-  };
+  /** The closed-loop submits without the inspector: each latency, ms, and the workerd CPU per submit. */
+  sequential: { p50: number; p99: number; cpuMs: number; mainMs: number };
+  /** The main thread's CPU while one request is in flight, nothing else running: median and mean ms. */
+  paced: { submit: InFlight; replay: InFlight; notFound: InFlight };
+  /** The closed loop profiled with the Runtime domain on, as wrangler sets the inspector up. */
+  inspected: Profiled;
+  /** The same with the Runtime domain off: `console` calls are not serialized to the inspector. */
+  quiet: Profiled;
   result: LoadResult;
   cpuMsPerSubmit: number;
   /** workerd's main thread (the one that runs the isolate) under the load: CPU ms per answered submit, busy share. */
@@ -111,23 +121,65 @@ interface Run {
   loadAverage: string;
 }
 
-async function runOnce(ref: string, label: string): Promise<Run> {
-  const tree = await snapshotTree(ref);
-  const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-submit-" });
-  const inspectorPort = freePort();
+interface InFlight {
+  median: number;
+  mean: number;
+}
+
+/** A profiled closed loop: the main thread's CPU per submit and the isolate's split from the profile, ms/submit. */
+interface Profiled {
+  mainMs: number;
+  requestCpuMs: number;
+  /** Of `requestCpuMs`, the samples inside the access log's `console` call. */
+  requestConsoleMs: number;
+  jobCpuMs: number;
+  otherCpuMs: number;
+  requestTop: [string, number][];
+  jobTop: [string, number][];
+}
+
+/**
+ * The request path without its console call's samples (Runtime domain off): the call writes the line in a few
+ * tens of µs of the thread's CPU without the inspector (docs/performance.md), but is sampled for far more.
+ */
+const requestLessConsole = (r: Run) => r.quiet.requestCpuMs - r.quiet.requestConsoleMs;
+
+/** A dev server of the bench, the runtime's own socket and the workerd process that serves it. */
+interface Served {
+  service: BenchService;
+  direct: string;
+  runtimePid: number;
+}
+
+async function serve(tree: string, port: number, stateDir: string, log: string, inspectorPort?: number) {
   const service = await startBenchService(
-    freePort(),
+    port,
     stateDir,
-    `${stateDir}.log`,
-    tree.dir,
+    log,
+    tree,
     inspectorPort,
     flags["log-level"] ? { LOG_LEVEL: flags["log-level"] } : undefined,
   );
+  const direct = await runtimeUrl(service.pgid, port);
+  const runtimePid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
+  if (!direct || !runtimePid) {
+    await service.stop();
+    throw new Error("the runtime's own socket was not found");
+  }
+  return { service, direct, runtimePid } satisfies Served;
+}
+
+async function runOnce(ref: string, label: string): Promise<Run> {
+  const tree = await snapshotTree(ref);
+  const stateDir = await Deno.makeTempDir({ prefix: "spatial-jobs-bench-submit-" });
+  const port = freePort();
+  const inspectorPort = freePort();
+  let served = await serve(tree.dir, port, stateDir, `${stateDir}.inspected.log`, inspectorPort);
   const tokenFile = await Deno.makeTempFile({ prefix: "spatial-jobs-bench-submit-tokens-" });
   try {
     const owner = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 3600 });
     const published = await publishDataset({
-      url: service.url,
+      url: served.service.url,
       name: "counties",
       body: data.geoJsonBytes(data.counties()),
       contentType: "application/geo+json",
@@ -139,17 +191,13 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       Array.from({ length: Number(flags.subjects) }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
     );
     await Deno.writeTextFile(tokenFile, tokens.join("\n"));
-    const direct = await runtimeUrl(service.pgid, Number(new URL(service.url).port));
-    if (!direct) throw new Error("the runtime's own socket was not found");
-    const runtimePid = listeningWorkerd(service.pgid, Number(new URL(direct).port));
-    if (!runtimePid) throw new Error("the runtime's workerd process was not found");
     const load = async (rate: string, seconds: string) => {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
           "-A",
           new URL("./bench/load_submit.ts", import.meta.url).pathname,
-          direct,
+          served.direct,
           `@${tokenFile}`,
           "submit",
           rate,
@@ -163,28 +211,44 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
     };
     // Warm: module, GEOS, every subject's Durable Objects (the closed loop visits each); then its jobs end.
-    await load(flags.subjects, "2");
-    await new Promise((r) => setTimeout(r, 4_000));
-    const floorMs = await notFoundFloor(runtimePid, direct);
-    const sequential = await closedLoop(
-      service.pgid,
-      direct,
-      tokens,
-      `127.0.0.1:${inspectorPort}`,
-      tree.dir,
-      label,
-    );
-    const cpu0 = workerdCpuSeconds(service.pgid);
-    const main0 = mainThreadCpuSeconds(runtimePid);
+    const warm = async () => {
+      await load(flags.subjects, "2");
+      await new Promise((r) => setTimeout(r, 4_000));
+    };
+    await warm();
+    const inspector = `127.0.0.1:${inspectorPort}`;
+    const inspected = await profiledLoop(served, tokens, inspector, tree.dir, `${label}-inspected`, true);
+    const quiet = await profiledLoop(served, tokens, inspector, tree.dir, `${label}-quiet`, false);
+    await served.service.stop();
+    served = await serve(tree.dir, port, stateDir, `${stateDir}.log`);
+    await warm();
+    const floorMs = await notFoundFloor(served.runtimePid, served.direct);
+    const sequential = await closedLoop(served, tokens);
+    const keys = Array.from({ length: Number(flags.paced) }, () => crypto.randomUUID());
+    const paced = {
+      submit: await inFlight(served.runtimePid, (i) => submit(served.direct, tokens[i % tokens.length]!, keys[i])),
+      // The same submits again: the whole request path (its claim finds the key), and no job to start.
+      replay: await inFlight(served.runtimePid, (i) => submit(served.direct, tokens[i % tokens.length]!, keys[i], 200)),
+      notFound: await inFlight(served.runtimePid, async () => {
+        const response = await fetch(`${served.direct}/nope`);
+        await response.body?.cancel();
+        if (response.status !== 404) throw new Error(`GET /nope answered ${response.status}`);
+      }),
+    };
+    const cpu0 = workerdCpuSeconds(served.service.pgid);
+    const main0 = mainThreadCpuSeconds(served.runtimePid);
     const t0 = performance.now();
     const loadAtStart = loadAverage();
     const result = await load(flags.rate, flags.seconds);
-    const cpu = workerdCpuSeconds(service.pgid) - cpu0;
-    const main = mainThreadCpuSeconds(runtimePid) - main0;
+    const cpu = workerdCpuSeconds(served.service.pgid) - cpu0;
+    const main = mainThreadCpuSeconds(served.runtimePid) - main0;
     return {
       ref,
       commit: tree.commit.slice(0, 10),
       sequential,
+      paced,
+      inspected,
+      quiet,
       result,
       cpuMsPerSubmit: (cpu * 1000) / Math.max(1, result.completed),
       mainThread: {
@@ -195,7 +259,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
     };
   } finally {
-    await service.stop();
+    await served.service.stop();
     await Deno.remove(tokenFile).catch(() => {});
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
@@ -216,61 +280,110 @@ async function notFoundFloor(pid: number, url: string): Promise<number> {
 }
 
 /**
- * `--sequential` submits, each once the previous one was answered; CPU counted until their jobs ended, and the
- * isolate's share of it split (from a CPU profile over the inspector) between the request path and the jobs.
+ * `--sequential` submits, each once the previous one was answered; CPU counted until their jobs ended (all of
+ * workerd's threads, and the main thread alone), ms per submit.
  */
-async function closedLoop(
-  pgid: number,
-  url: string,
-  tokens: string[],
-  inspector: string,
-  tree: string,
-  label: string,
-): Promise<Run["sequential"]> {
+async function closedLoop({ service, direct, runtimePid }: Served, tokens: string[]): Promise<Run["sequential"]> {
   const n = Number(flags.sequential);
   const subjects = Math.min(tokens.length, Number(flags["sequential-subjects"]));
   const ms: number[] = [];
-  const profiling = await startCpuProfile(inspector, { samplingIntervalUs: 100 });
-  const cpu0 = workerdCpuSeconds(pgid);
+  const cpu0 = workerdCpuSeconds(service.pgid);
+  const main0 = mainThreadCpuSeconds(runtimePid);
   for (let i = 0; i < n; i++) {
-    const body = JSON.stringify({
-      job_idempotency_key: crypto.randomUUID(),
+    const t0 = performance.now();
+    await submit(direct, tokens[i % subjects]!);
+    ms.push(performance.now() - t0);
+  }
+  await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
+  ms.sort((a, b) => a - b);
+  return {
+    p50: ms[Math.floor(n / 2)]!,
+    p99: ms[Math.min(n - 1, Math.floor(0.99 * n))]!,
+    cpuMs: ((workerdCpuSeconds(service.pgid) - cpu0) * 1000) / n,
+    mainMs: ((mainThreadCpuSeconds(runtimePid) - main0) * 1000) / n,
+  };
+}
+
+/**
+ * One offshore one-point submit (a job without a partition) under `key` (default a fresh one); throws unless it
+ * answers `expected` (202 for a new key, 200 for a replay).
+ */
+async function submit(url: string, token: string, key = crypto.randomUUID(), expected = 202): Promise<void> {
+  const response = await fetch(`${url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      job_idempotency_key: key,
       spatial_operation: "point_in_polygon",
       dataset: "counties",
       geometry_payload: {
         type: "FeatureCollection",
         features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
       },
-    });
-    const t0 = performance.now();
-    const response = await fetch(`${url}/v1/jobs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokens[i % subjects]}`, "content-type": "application/json" },
-      body,
-    });
-    await response.body?.cancel();
-    if (response.status !== 202) throw new Error(`sequential submit answered ${response.status}`);
-    ms.push(performance.now() - t0);
+    }),
+  });
+  await response.body?.cancel();
+  if (response.status !== expected) throw new Error(`submit answered ${response.status}, not ${expected}`);
+}
+
+/**
+ * The CPU main thread `pid` spends while each of `--paced` requests is in flight, one at a time, `--paced-gap` ms
+ * after the previous one was answered (its job's alarms are done by then): the request's own cost to the thread,
+ * workerd's handling included, without a profiler's sampling or the inspector.
+ */
+async function inFlight(pid: number, send: (i: number) => Promise<void>): Promise<InFlight> {
+  const n = Number(flags.paced);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await new Promise((r) => setTimeout(r, Number(flags["paced-gap"])));
+    const ns0 = mainThreadRunNs(pid);
+    await send(i);
+    ms.push((mainThreadRunNs(pid) - ns0) / 1e6);
   }
-  await new Promise((r) => setTimeout(r, 3_000)); // the jobs' alarms
-  const cpuMs = ((workerdCpuSeconds(pgid) - cpu0) * 1000) / n;
-  const profile = withSourcePositions(await profiling.stop(), bundleResolver(tree));
-  if (flags.profile) {
-    await Deno.mkdir(flags.profile, { recursive: true });
-    await Deno.writeTextFile(`${flags.profile}/${label}.cpuprofile`, JSON.stringify(profile));
-  }
-  const isolate = attributeCpu(profile);
   ms.sort((a, b) => a - b);
-  return {
-    p50: ms[Math.floor(n / 2)]!,
-    p99: ms[Math.min(n - 1, Math.floor(0.99 * n))]!,
-    cpuMs,
-    requestCpuMs: isolate.ms.request / n,
-    jobCpuMs: isolate.ms.job / n,
-    otherCpuMs: (isolate.ms.unattributed + isolate.ms.gc + isolate.ms.program) / n,
-    requestTop: isolate.request,
-    jobTop: isolate.job,
-  };
+  return { median: ms[Math.floor(n / 2)]!, mean: ms.reduce((a, b) => a + b, 0) / n };
+}
+
+/**
+ * The closed loop CPU-profiled over the inspector, the isolate's CPU split between the request path and the jobs.
+ * Without `runtimeDomain` the session first disables the Runtime domain wrangler's inspector proxy enabled (and its
+ * Network domain): it stays off for that server's later loops.
+ */
+async function profiledLoop(
+  served: Served,
+  tokens: string[],
+  inspector: string,
+  tree: string,
+  label: string,
+  runtimeDomain: boolean,
+): Promise<Profiled> {
+  const session = await openInspector(inspector);
+  try {
+    if (!runtimeDomain) {
+      await session.send("Runtime.disable");
+      await session.send("Network.disable");
+    }
+    const profiling = await startCpuProfile(session, { samplingIntervalUs: 100 });
+    const { mainMs } = await closedLoop(served, tokens);
+    const profile = withSourcePositions(await profiling.stop(), bundleResolver(tree));
+    if (flags.profile) {
+      await Deno.mkdir(flags.profile, { recursive: true });
+      await Deno.writeTextFile(`${flags.profile}/${label}.cpuprofile`, JSON.stringify(profile));
+    }
+    const isolate = attributeCpu(profile);
+    const n = Number(flags.sequential);
+    return {
+      mainMs,
+      requestCpuMs: isolate.ms.request / n,
+      requestConsoleMs: isolate.console.request / n,
+      jobCpuMs: isolate.ms.job / n,
+      otherCpuMs: (isolate.ms.unattributed + isolate.ms.gc + isolate.ms.program) / n,
+      requestTop: isolate.request,
+      jobTop: isolate.job,
+    };
+  } finally {
+    session.close();
+  }
 }
 /** Open Pacific: a job without a partition. */
 const OFFSHORE = [-135, 5];
@@ -287,12 +400,18 @@ for (let pair = 0; pair < Number(flags.pairs); pair++) {
   }
 }
 
+const split = (p: Profiled) => [p.requestCpuMs, p.jobCpuMs, p.otherCpuMs].map((v) => v.toFixed(2)).join(" / ");
 const header = [
   "ref",
   "commit",
   "sequential p50 / p99 ms",
   "sequential CPU ms/submit",
-  "isolate CPU ms/submit: request / job / other",
+  "main thread CPU ms while one request is in flight, median (mean): submit / its replay / 404",
+  "main thread CPU ms/submit, closed loop: no inspector / profiled / profiled, Runtime off",
+  "isolate CPU ms/submit (profile): request / job / other",
+  "the same, Runtime off",
+  "request path's console call (profile): Runtime on / off",
+  "request path less its console call (Runtime off)",
   "sent",
   "achieved/s",
   "p50 ms",
@@ -311,7 +430,14 @@ const rows = runs.map((r) => [
   r.commit,
   `${r.sequential.p50.toFixed(1)} / ${r.sequential.p99.toFixed(1)}`,
   r.sequential.cpuMs.toFixed(2),
-  [r.sequential.requestCpuMs, r.sequential.jobCpuMs, r.sequential.otherCpuMs].map((v) => v.toFixed(2)).join(" / "),
+  [r.paced.submit, r.paced.replay, r.paced.notFound].map((p) => `${p.median.toFixed(2)} (${p.mean.toFixed(2)})`).join(
+    " / ",
+  ),
+  [r.sequential.mainMs, r.inspected.mainMs, r.quiet.mainMs].map((v) => v.toFixed(2)).join(" / "),
+  split(r.inspected),
+  split(r.quiet),
+  `${r.inspected.requestConsoleMs.toFixed(2)} / ${r.quiet.requestConsoleMs.toFixed(2)}`,
+  requestLessConsole(r).toFixed(2),
   String(r.result.sent),
   r.result.achieved_rps.toFixed(1),
   String(r.result.latency_ms.p50),
@@ -341,14 +467,21 @@ console.log(
     ratios((r) => r.cpuMsPerSubmit)
   }; sequential: p50 ${ratios((r) => r.sequential.p50)}, CPU per submit ${
     ratios((r) => r.sequential.cpuMs)
-  }, request-path isolate CPU per submit ${ratios((r) => r.sequential.requestCpuMs)}, job isolate CPU per submit ${
-    ratios((r) => r.sequential.jobCpuMs)
-  }, main thread CPU per 404 ${ratios((r) => r.floorMs)}`,
+  }, main thread CPU per submit ${ratios((r) => r.sequential.mainMs)}, main thread CPU while a submit is in flight ${
+    ratios((r) => r.paced.submit.median)
+  }, request path less its console call ${ratios(requestLessConsole)}, request-path isolate CPU per submit (profile) ${
+    ratios((r) => r.inspected.requestCpuMs)
+  }, job isolate CPU per submit (profile) ${ratios((r) => r.inspected.jobCpuMs)}, main thread CPU per 404 ${
+    ratios((r) => r.floorMs)
+  }`,
 );
 const perSubmit = (top: [string, number][]) =>
   top.map(([name, ms]) => `${name} ${(ms / Number(flags.sequential)).toFixed(3)}`).join("; ");
-for (const r of runs) console.log(`${r.ref} request path, self ms per submit: ${perSubmit(r.sequential.requestTop)}`);
-for (const r of runs) console.log(`${r.ref} its job, self ms per submit: ${perSubmit(r.sequential.jobTop)}`);
+for (const r of runs) {
+  console.log(`${r.ref} request path, self ms per submit: ${perSubmit(r.inspected.requestTop)}`);
+  console.log(`${r.ref} request path, Runtime off, self ms per submit: ${perSubmit(r.quiet.requestTop)}`);
+}
+for (const r of runs) console.log(`${r.ref} its job, self ms per submit: ${perSubmit(r.inspected.jobTop)}`);
 for (const r of runs) {
   const stages = Object.entries(r.result.stages_ms ?? {}).map(([n, { p50, p99 }]) => `${n} ${p50} / ${p99}`);
   console.log(`${r.ref} Server-Timing p50 / p99 ms: ${stages.join(", ")}`);

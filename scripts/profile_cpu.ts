@@ -6,7 +6,7 @@
  *
  * @example
  * ```sh
- * deno task dev                                # wrangler dev's inspector listens on 127.0.0.1:9229 by default
+ * deno task dev --inspect                      # the dev server with its inspector on 127.0.0.1:9229
  * deno run -A scripts/profile_cpu.ts --seconds 20 --out /tmp/j2.cpuprofile   # submit a job meanwhile
  * deno run -A scripts/profile_cpu.ts            # until Enter or Ctrl-C
  * deno run -A scripts/profile_cpu.ts --summarize /tmp/j2.cpuprofile --wasm split   # tables of a saved profile
@@ -23,7 +23,7 @@ import {
 } from "./lib/cpu_profile.ts";
 
 const HELP = `Usage: deno run -A scripts/profile_cpu.ts [options]
-  --inspector <host:port|ws://…>  wrangler dev's inspector (default 127.0.0.1:9229)
+  --inspector <host:port|ws://…>  the dev server's inspector (deno task dev --inspect; default 127.0.0.1:9229)
   --seconds <n>                  profile this long (default: until Enter or Ctrl-C)
   --interval <µs>                sampling interval (default 100)
   --out <file>                   where the .cpuprofile goes (default cpu-<timestamp>.cpuprofile)

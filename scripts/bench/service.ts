@@ -1,11 +1,11 @@
 /**
- * The local service for the end-to-end benchmark: `wrangler dev` in its own
- * process group (as `startDevServer` does) with a fresh state directory, plus
+ * The local service for the end-to-end benchmark: the dev server in its own
+ * process group (as `startDevServer` does; the inspector only when given its port) with a fresh state directory, plus
  * what the benchmark reads about it: the GEOS cold start (the first `/health`
  * once the server listens; `/health` is the first request that loads the
  * geometry core) and the workerd processes' memory (VmHWM/VmRSS in /proc).
  */
-import { PROJECT_ROOT, wranglerDevArgs } from "../lib/wrangler_dev.ts";
+import { devServerArgs, PROJECT_ROOT } from "../lib/wrangler_dev.ts";
 
 export interface BenchService {
   readonly url: string;
@@ -86,7 +86,7 @@ export async function startBenchService(
   const child = new Deno.Command("setsid", {
     args: [
       Deno.execPath(),
-      ...wranglerDevArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort, vars }),
+      ...devServerArgs({ port, stateDir, config: `${tree}/wrangler.toml`, inspectorPort, vars }),
     ],
     cwd: tree,
     stdin: "null",
@@ -294,4 +294,12 @@ export function mainThreadCpuSeconds(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15 of proc(5)), USER_HZ
+}
+
+/**
+ * Nanoseconds process `pid`'s main thread has run on a CPU (`/proc/<pid>/task/<pid>/schedstat`, first field): the
+ * same clock as {@link mainThreadCpuSeconds} at ns resolution, fine enough to measure one request.
+ */
+export function mainThreadRunNs(pid: number): number {
+  return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]);
 }

@@ -13,6 +13,12 @@ export type Owner = "request" | "job" | "unattributed" | "gc" | "program" | "idl
 
 export interface Attribution {
   ms: Record<Owner, number>;
+  /**
+   * Of `ms.request` and `ms.job`, the samples inside the log sink's `console` call (below `write` in
+   * shared/telemetry/log.ts). A sample is the thread's time in a call, not its CPU: wrangler's inspector makes
+   * this call slow (it serializes each line to the inspector) for far less CPU than it is sampled for.
+   */
+  console: { request: number; job: number };
   /** The request path's functions by self time, ms: `name path:line`. */
   request: [string, number][];
   /** The same for the job's work. */
@@ -43,16 +49,20 @@ const SPECIAL: Record<string, Owner> = {
 export function attributeCpu(profile: CpuProfile, maxSampleIntervals = 5, top = 15): Attribution {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const owner = new Map<number, Owner | undefined>();
-  const visit = (id: number, inherited: Owner | undefined) => {
+  const inConsole = new Set<number>();
+  const visit = (id: number, inherited: Owner | undefined, belowLogWrite: boolean) => {
     const node = byId.get(id)!;
     const mine = inherited ?? SPECIAL[node.callFrame.functionName] ?? ownerOf(node.callFrame);
     owner.set(id, mine);
-    for (const child of node.children ?? []) visit(child, mine);
+    if (belowLogWrite) inConsole.add(id);
+    const logWrite = node.callFrame.functionName === "write" && /shared\/telemetry\/log\.ts$/.test(node.callFrame.url);
+    for (const child of node.children ?? []) visit(child, mine, belowLogWrite || logWrite);
   };
   const root = profile.nodes.find((n) => n.callFrame.functionName === "(root)") ?? profile.nodes[0]!;
-  visit(root.id, undefined);
+  visit(root.id, undefined, false);
 
   const ms: Record<Owner, number> = { request: 0, job: 0, unattributed: 0, gc: 0, program: 0, idle: 0 };
+  const console = { request: 0, job: 0 };
   const self = { request: new Map<string, number>(), job: new Map<string, number>() };
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
@@ -65,11 +75,12 @@ export function attributeCpu(profile: CpuProfile, maxSampleIntervals = 5, top = 
     const who = owner.get(id) ?? "unattributed";
     ms[who] += sampleMs;
     if (who === "request" || who === "job") {
+      if (inConsole.has(id)) console[who] += sampleMs;
       const frame = byId.get(id)!.callFrame;
       const key = `${frame.functionName || "(anonymous)"} ${frame.url || "(native)"}:${frame.lineNumber + 1}`;
       self[who].set(key, (self[who].get(key) ?? 0) + sampleMs);
     }
   });
   const ranked = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return { ms, request: ranked(self.request), job: ranked(self.job) };
+  return { ms, console, request: ranked(self.request), job: ranked(self.job) };
 }

@@ -4,12 +4,7 @@
  * on a free port with its own state directory.
  */
 import { DatabaseSync } from "node:sqlite";
-import {
-  fetchThroughDevProxy,
-  freePort,
-  startDevServer,
-  startDevServerOnFreePorts,
-} from "../../scripts/lib/wrangler_dev.ts";
+import { fetchThroughDevProxy, startDevServer, startDevServerOnFreePorts } from "../../scripts/lib/wrangler_dev.ts";
 
 export interface Service {
   readonly url: string;
@@ -38,8 +33,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const logFile = `${stateDir}.log`;
   let server = await startDevServerOnFreePorts({ stateDir, logFile, ...(options.vars ? { vars: options.vars } : {}) });
   const port = Number(new URL(server.url).port);
-  const relaunch = (vars = options.vars) =>
-    startDevServer({ port, inspectorPort: freePort(), stateDir, logFile, ...(vars ? { vars } : {}) });
+  const relaunch = (vars = options.vars) => startDevServer({ port, stateDir, logFile, ...(vars ? { vars } : {}) });
   return {
     url: server.url,
     stateDir,

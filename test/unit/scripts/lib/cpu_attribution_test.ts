@@ -56,3 +56,25 @@ Deno.test("the catalog's pin (called by the home before it starts a job) is the 
   deepEqual(request.map(([name]) => name), ["currentUnless durable-objects/dataset_catalog/mod.ts:1"]);
   deepEqual(job.map(([name]) => name), ["pin durable-objects/dataset_catalog/mod.ts:1"]);
 });
+
+Deno.test("samples inside the log sink's console call are counted apart, for the request path and for the job", () => {
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)"), children: [2, 5] },
+      { id: 2, callFrame: frame("end", "shared/telemetry/span.ts"), children: [3] },
+      { id: 3, callFrame: frame("write", "shared/telemetry/log.ts"), children: [4] },
+      { id: 4, callFrame: frame("log") },
+      { id: 5, callFrame: frame("traceMiddleware", "src/http/trace.ts"), children: [6] },
+      { id: 6, callFrame: frame("write", "shared/telemetry/log.ts"), children: [7] },
+      { id: 7, callFrame: frame("log") },
+    ],
+    startTime: 0,
+    endTime: 500,
+    samples: [4, 3, 7, 7, 6],
+    timeDeltas: [0, 100, 100, 100, 100],
+  };
+  const { ms, console } = attributeCpu(profile);
+  deepEqual([Math.round(ms.request * 1000), Math.round(console.request * 1000)], [300, 200], "µs");
+  equal(console.job, 0);
+  equal(Math.round(ms.unattributed * 1000), 200);
+});
