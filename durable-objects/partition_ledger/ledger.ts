@@ -257,10 +257,12 @@ export class Ledger {
     );
   }
 
-  dueJobs(now: number): JobRecord[] {
+  /** The jobs due by `now`, the longest waiting first, at most `limit`. */
+  dueJobs(now: number, limit = 1000): JobRecord[] {
     return this.sql.exec<Row>(
-      `SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at`,
+      `SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`,
       now,
+      limit,
     )
       .toArray().map(toJobRecord);
   }
