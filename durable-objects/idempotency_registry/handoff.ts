@@ -55,6 +55,8 @@ export class Handoff {
   readonly #inFlight = new Map<string, number>();
   /** Rows their home has recorded, still to delete. */
   readonly #delivered = new Set<string>();
+  /** Rows this instance queued and has not seen recorded: surely still waiting (see {@link waiting}). */
+  readonly #queued = new Set<string>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -64,6 +66,7 @@ export class Handoff {
   /** Queues `spec` for its home: due now, or held (due at the first check for its tiles). */
   add(key: string, jobId: string, held: boolean, now: number): void {
     this.forgetDelivered();
+    this.#queued.add(jobId);
     this.#sql.exec(
       `INSERT OR IGNORE INTO handoff (job_id, idempotency_key, held, due_at, queued_at) VALUES (?, ?, ?, ?, ?)`,
       jobId,
@@ -88,6 +91,14 @@ export class Handoff {
       JSON.stringify([...this.#delivered]),
     );
     this.#delivered.clear();
+  }
+
+  /**
+   * Whether the job surely waits here still: queued by this instance and not yet recorded by its home. A row this
+   * instance did not queue (it started since) may have been delivered before: only its home knows.
+   */
+  waiting(jobId: string): boolean {
+    return this.#queued.has(jobId);
   }
 
   /** The spec of a job still waiting for its home, or null. */
@@ -160,6 +171,7 @@ export class Handoff {
       const outcomes = await partitionStub(env, cell).submit(batch.map((r) => r.spec));
       batch.forEach(({ row }, i) => {
         this.#delivered.add(row.job_id);
+        this.#queued.delete(row.job_id);
         const outcome = outcomes[i]!;
         // The edge decided the same policy on the same claims before the claim: a refusal here is a bug.
         if (!outcome.ok) {
@@ -186,6 +198,7 @@ export class Handoff {
   }
 
   #drop(jobId: string): void {
+    this.#queued.delete(jobId);
     this.#sql.exec(`DELETE FROM handoff WHERE job_id = ?`, jobId);
   }
 }

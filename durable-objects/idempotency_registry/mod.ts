@@ -18,7 +18,7 @@ import { BACKSTOP_MS, Handoff } from "./handoff.ts";
 import { type IndexedJob, JobIndex } from "./job_index.ts";
 import { type BucketState, type SubmitLimit, type TakeOutcome, takeToken } from "./token_bucket.ts";
 
-/** `pending`: the job is still in the outbox, not yet recorded by its home. */
+/** `pending`: the job surely waits in the outbox, not yet recorded by its home (false: ask the home). */
 export type ClaimOutcome =
   | { outcome: "throttled"; retry_after_s: number }
   | { outcome: "claimed" }
@@ -86,7 +86,7 @@ export class IdempotencyRegistry extends DurableObject<Env> {
     if (row) {
       const existing = JSON.parse(row.spec) as JobSpec;
       return row.request_hash === spec.request_hash
-        ? { outcome: "existing", spec: existing, pending: handoff.pending(existing.job_id) !== null }
+        ? { outcome: "existing", spec: existing, pending: handoff.waiting(existing.job_id) }
         : { outcome: "conflict", job_id: existing.job_id };
     }
     const now = Date.now();

@@ -272,6 +272,26 @@ Deno.test("jobs contract: payloads, partitions, idempotency, formats and dataset
       equal(await (await fetchResultAs(service, jobId, claims)).text(), result, "the same committed result");
     });
 
+    await t.step("a replay right after a restart answers the status its home recorded, not the outbox's", async () => {
+      // Restarted before the registry's backstop deleted the row it handed over: the new instance cannot know the
+      // row was delivered, so the replay asks the home.
+      const claims: Partial<Claims> = { sub: "restart-replayer" };
+      const job = {
+        job_idempotency_key: crypto.randomUUID(),
+        spatial_operation: "polygon_intersection",
+        dataset: "grid",
+        geometry_payload: collection(counties.filter((f) => f.id === "08001")),
+      };
+      const first = await (await submit(service, job, claims)).json();
+      equal((await waitForJobAs(service, first.job_id, claims)).status, "COMPLETED");
+      await service.stop("SIGTERM");
+      await service.restart();
+      const again = await submit(service, job, claims);
+      const body = await again.json();
+      equal(again.status, 200, JSON.stringify(body));
+      deepEqual([body.job_id, body.status], [first.job_id, "COMPLETED"]);
+    });
+
     await t.step("geojson and flatgeobuf results hold the same features; ETag, Content-Type and 304", async () => {
       const job = {
         spatial_operation: "polygon_intersection",
