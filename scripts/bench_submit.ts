@@ -69,6 +69,7 @@ const { values: flags } = parseArgs({
     subjects: { type: "string", default: "100" },
     points: { type: "string", default: "offshore" },
     sequential: { type: "string", default: "100" },
+    "load-warm": { type: "string", default: "0" },
     "sequential-subjects": { type: "string", default: "10" },
     paced: { type: "string", default: "100" },
     "paced-gap": { type: "string", default: "150" },
@@ -88,6 +89,8 @@ if (flags.help) {
   --subjects <n>            token subjects the load is spread over (default 100)
   --points <offshore|conus> offshore: jobs without a partition (the submit path alone); conus: jobs that run
   --sequential <n>          submits one after another before the load: CPU per submit where nothing queues (default 100)
+  --load-warm <s>           the load's first seconds at --rate, not counted: the percentiles of the steady state after
+                            them (default 0: the whole load counts, its cold start included)
   --sequential-subjects <n> the subjects they take turns over (default 10: each subject's objects stay live, as
                             under the load; with 100, each submit also wakes its caller's registry, ~2 ms)
   --paced <n>               submits and as many GET /nope, each alone (--paced-gap ms after the previous answer, so its
@@ -235,6 +238,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
         if (response.status !== 404) throw new Error(`GET /nope answered ${response.status}`);
       }),
     };
+    if (Number(flags["load-warm"]) > 0) await load(flags.rate, flags["load-warm"]);
     const cpu0 = workerdCpuSeconds(served.service.pgid);
     const main0 = mainThreadCpuSeconds(served.runtimePid);
     const t0 = performance.now();
