@@ -216,8 +216,15 @@ export const jobService: JobService = {
       ? await readableJob(c, jobId, access.claims)
       : await linkedJob(c, jobId, access.link);
     if (!job.result) throw ConflictError.resultNotReady(jobId, job.status);
-    const { key, format, etag, bytes, encoding, inline } = job.result;
-    if (inline) return inlineResult(jobId, job.result, fromBase64(inline));
+    const { key, inline } = job.result;
+    if (inline) {
+      // Kept in the job's record (at most `INLINE_RESULT_BYTES`): served from those bytes.
+      const bytes = fromBase64(inline);
+      return committedResult(jobId, job.result, bytes.length, (range) => {
+        const part = range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
+        return Promise.resolve(new Blob([part]).stream());
+      });
+    }
     const stored = await c.env.TILES.head(key);
     if (!stored) {
       // Reconciliation: the home partition re-materializes it from the staged parts.
@@ -225,14 +232,11 @@ export const jobService: JobService = {
       getLogger(c).warn("committed result missing; reconciliation scheduled", { job_id: jobId });
       throw resultUnavailable(jobId);
     }
-    const read = async (range?: { offset: number; length: number }) => {
+    return committedResult(jobId, job.result, stored.size, async (range) => {
       const object = await c.env.TILES.get(key, range ? { range } : {});
       if (!object) throw resultUnavailable(jobId);
       return object.body;
-    };
-    return encoding
-      ? { jobId, format, etag, bytes, encoding, storedBytes: stored.size, read }
-      : { jobId, format, etag, bytes: stored.size, read };
+    });
   },
 
   async cancelJob(c, jobId, claims) {
@@ -245,16 +249,17 @@ export const jobService: JobService = {
   },
 };
 
-/** A result kept in its job's record (at most `INLINE_RESULT_BYTES`): served from those bytes. */
-function inlineResult(jobId: string, result: JobResult, stored: Uint8Array<ArrayBuffer>): CommittedResult {
+/** The answer's view of a committed result whose stored bytes (`storedBytes` of them) `read` returns. */
+function committedResult(
+  jobId: string,
+  result: JobResult,
+  storedBytes: number,
+  read: CommittedResult["read"],
+): CommittedResult {
   const { format, etag, bytes, encoding } = result;
-  const read = (range?: { offset: number; length: number }) => {
-    const part = range ? stored.subarray(range.offset, range.offset + range.length) : stored;
-    return Promise.resolve(new Blob([part]).stream());
-  };
   return encoding
-    ? { jobId, format, etag, bytes, encoding, storedBytes: stored.length, read }
-    : { jobId, format, etag, bytes: stored.length, read };
+    ? { jobId, format, etag, bytes, encoding, storedBytes, read }
+    : { jobId, format, etag, bytes: storedBytes, read };
 }
 
 /**
