@@ -75,6 +75,8 @@ export function problemOf(status: number, detail: string, init: ProblemInit = {}
   };
 }
 
+// Its fields are a Problem's, declared once (declaration merging) and set by problemOf.
+export interface ProblemError extends Problem {}
 /**
  * An expected failure with an HTTP status. `detail` is safe to show the client.
  *
@@ -83,24 +85,11 @@ export function problemOf(status: number, detail: string, init: ProblemInit = {}
  * throw new ProblemError(503, "Partition ledger is overloaded.", { type: "overloaded", headers: { "Retry-After": "5" } });
  * ```
  */
-export class ProblemError extends Error implements Problem {
-  readonly status: number;
-  readonly type: string;
-  readonly title: string;
-  readonly detail: string;
-  readonly errors: FieldError[] | undefined;
-  readonly headers: Record<string, string>;
-
+export class ProblemError extends Error {
   constructor(status: number, detail: string, init: ProblemInit = {}) {
     super(detail, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "ProblemError";
-    const problem = problemOf(status, detail, init);
-    this.status = problem.status;
-    this.type = problem.type;
-    this.title = problem.title;
-    this.detail = problem.detail;
-    this.errors = problem.errors;
-    this.headers = problem.headers;
+    Object.assign(this, problemOf(status, detail, init));
   }
 }
 
