@@ -136,7 +136,7 @@ export class Handoff {
        WHERE ${jobId === undefined ? "h.due_at <= ?" : "h.job_id = ?"}`,
       jobId ?? now,
     ).toArray().filter((row) =>
-      !this.#delivered.has(row.job_id) && !(now - (this.#inFlight.get(row.job_id) ?? -Infinity) < DELIVERY_LEASE_MS)
+      !this.#delivered.has(row.job_id) && (this.#inFlight.get(row.job_id) ?? -Infinity) <= now - DELIVERY_LEASE_MS
     );
     // In flight in memory, not leased in a row: a claim arriving meanwhile sends only its own row.
     for (const row of rows) this.#inFlight.set(row.job_id, now);
