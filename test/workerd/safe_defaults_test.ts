@@ -83,7 +83,12 @@ async function partialUpload(
     const started = Date.now();
     await conn.write(new TextEncoder().encode(head));
     const chunk = new Uint8Array(64 * 1024).fill(0x20);
-    for (let written = 0; written < sent; written += chunk.length) await conn.write(chunk);
+    try {
+      for (let written = 0; written < sent; written += chunk.length) await conn.write(chunk);
+    } catch (error) {
+      // The server answered and closed while the last chunks were on their way: its answer is still to be read.
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    }
     const buffer = new Uint8Array(4096);
     const read = conn.read(buffer);
     let timer: ReturnType<typeof setTimeout> | undefined;
