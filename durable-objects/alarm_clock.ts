@@ -22,11 +22,4 @@ export class AlarmClock {
     await this.storage.setAlarm(at);
     this.#at = at;
   }
-
-  /** No alarm: written only when one may be pending. */
-  async clear(): Promise<void> {
-    if (this.#at === null) return;
-    await this.storage.deleteAlarm();
-    this.#at = null;
-  }
 }

@@ -57,10 +57,15 @@ const WORK_REFRESH_MS = 3600 * 1000;
 const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
 /** Jobs one alarm advances (see alarm). */
 const JOBS_PER_ALARM = 16;
+/** When the alarm written with a submit's rows runs, should the jobs not have advanced by then. */
+const SUBMIT_BACKSTOP_MS = 5_000;
 
 export class PartitionLedger extends DurableObject<Env> implements PartitionApi {
   #ledger: Ledger | undefined;
   #alarm = new AlarmClock(this.ctx.storage);
+  /** The advance in progress (see {@link advanceSoon}), and whether another must follow it. */
+  #advancing: Promise<void> | null = null;
+  #advanceAgain = false;
 
   /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
   #listedLive = false;
@@ -175,10 +180,16 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
         span.end();
       }
     });
-    // The alarm is written in the same synchronous block as the rows (no await between): both are committed
-    // together or neither is, so a recorded job always has an alarm that will run it.
-    if (outcomes.some((o) => o.ok && o.created)) await this.#alarm.setBy(Date.now());
-    else await this.rearm();
+    if (outcomes.some((o) => o.ok && o.created)) {
+      // The new jobs start now, not in an alarm of their own: an alarm is an event and two writes of the object's
+      // metadata (set, then deleted once it ran), each locally a commit and an fsync on the one thread every object
+      // runs on. The alarm stays the backstop (this instance dies before the jobs advance), written in the same
+      // synchronous block as the rows (no await between), so a recorded job always has an alarm that will run it;
+      // one written for an earlier job serves every job of the next SUBMIT_BACKSTOP_MS.
+      const backstop = this.#alarm.setBy(Date.now() + SUBMIT_BACKSTOP_MS);
+      this.ctx.waitUntil(this.#advanceSoon());
+      await backstop;
+    } else await this.rearm();
     return outcomes;
   }
 
@@ -326,10 +337,37 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
 
   // --- the one alarm ---
 
-  /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
   override async alarm(): Promise<void> {
     this.#alarm.ran();
     if (!this.hasLedger()) return;
+    await this.#advanceSoon();
+  }
+
+  /**
+   * Runs {@link PartitionLedger.advance} now, or once more after the run in progress (whose due jobs were read before the jobs that
+   * came since): never two at once, so a job is never advanced twice side by side.
+   */
+  #advanceSoon(): Promise<void> {
+    if (this.#advancing) {
+      this.#advanceAgain = true;
+      return this.#advancing;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.#advanceAgain = false;
+          await this.advance();
+        } while (this.#advanceAgain);
+      } finally {
+        this.#advancing = null;
+      }
+    };
+    this.#advancing = run();
+    return this.#advancing;
+  }
+
+  /** Advances due jobs, then runs at most one task slice: each invocation's work stays bounded. */
+  private async advance(): Promise<void> {
     await this.listLive();
     // Side by side, so that their writes share commits (each commit is a write of the database: locally an fsync on
     // the one thread every object runs on); one merge of staged parts at a time, each holding a part per partition
@@ -356,8 +394,9 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     const jobsDue = minDue(this.ledger.nextDueAt(), unlisted || unregistered ? Date.now() + RETRY_REPORT_MS : null);
     const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
     const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
-    if (due === null) await this.#alarm.clear();
-    else await this.#alarm.setBy(Math.max(due, Date.now()));
+    // Nothing due: an alarm still pending (a submit's backstop) is left to run and find nothing, rather than
+    // deleted by a write of its own after every job.
+    if (due !== null) await this.#alarm.setBy(Math.max(due, Date.now()));
   }
 
   /** Calls on this very object stay local; others go through the partition's stub. */
