@@ -25,7 +25,7 @@ export const HOLD_CHECK_MS = 10_000;
 /** How long a row in flight to its home is not sent again (a home call that outlives it is retried). */
 const DELIVERY_LEASE_MS = 30_000;
 /** When the alarm looks again at rows sent straight after their claim (sent, delivered or not, in this instance). */
-export const BACKSTOP_MS = 5_000;
+const BACKSTOP_MS = 5_000;
 /** How long a held row waits for its tiles. */
 export const HOLD_EXPIRY_MS = 10 * 60_000;
 
@@ -57,10 +57,22 @@ export class Handoff {
   readonly #delivered = new Set<string>();
   /** Rows this instance queued and has not seen recorded: surely still waiting (see {@link waiting}). */
   readonly #queued = new Set<string>();
+  /**
+   * This instance's backstop delay: between half of {@link BACKSTOP_MS} and all of it, drawn once. Each caller's
+   * registry sets its alarm with its first claim after its last alarm ran, so registries that started together with
+   * one delay kept running their alarms together: under a steady load, waves of ~50 alarms (and their commits) every
+   * 5 s held every request up for tens of milliseconds on the one thread they share locally (docs/performance.md).
+   */
+  readonly #backstopMs = BACKSTOP_MS * (0.5 + Math.random() / 2);
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(HANDOFF_SCHEMA);
+  }
+
+  /** When the backstop alarm set now runs. */
+  backstopAt(now: number): number {
+    return now + this.#backstopMs;
   }
 
   /** Queues `spec` for its home: due now, or held (due at the first check for its tiles). */
@@ -121,7 +133,7 @@ export class Handoff {
       `SELECT MIN(due_at) AS due FROM handoff WHERE job_id NOT IN (SELECT value FROM json_each(?))`,
       JSON.stringify(settling),
     ).one();
-    const backstop = settling.length > 0 ? now + BACKSTOP_MS : null;
+    const backstop = settling.length > 0 ? this.backstopAt(now) : null;
     return due === null ? backstop : backstop === null ? due : Math.min(due, backstop);
   }
 

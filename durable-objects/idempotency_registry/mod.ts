@@ -14,7 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { JobSpec } from "../../shared/job_spec.ts";
 import { AlarmClock } from "../alarm_clock.ts";
-import { BACKSTOP_MS, Handoff } from "./handoff.ts";
+import { Handoff } from "./handoff.ts";
 import { type IndexedJob, JobIndex } from "./job_index.ts";
 import { type BucketState, type SubmitLimit, type TakeOutcome, takeToken } from "./token_bucket.ts";
 
@@ -115,10 +115,10 @@ export class IdempotencyRegistry extends DurableObject<Env> {
 
   /**
    * Sends due rows to their homes without waiting for the alarm, which stays set no later than the backstop (one
-   * alarm serves every claim of the next {@link BACKSTOP_MS}: a claim writes no alarm of its own while one is due).
+   * alarm serves every claim until its backstop runs: a claim writes no alarm of its own while one is due).
    */
   async #sendNow(now: number): Promise<void> {
-    await this.#alarm.setBy(now + BACKSTOP_MS);
+    await this.#alarm.setBy(this.#schema().handoff.backstopAt(now));
     if (this.#delivering) {
       this.#deliverAgain = true;
       return;
