@@ -12,8 +12,9 @@
  * the workerd processes' CPU time (user + system, every thread) per answered submit, which also holds the
  * little work of the job each submit starts, the CPU of the runtime's main thread alone per answered submit and
  * its busy share (it runs the Worker, every Durable Object, their alarms and R2: the one thread a submit rate must
- * fit on), its CPU per 404 before the submits (the floor under every request), and the load average. Then the
- * median of the pair ratios.
+ * fit on), the share of the load's wall time it was off the CPU neither running nor runnable (idle, or blocked in a
+ * system call: each commit's `fsync`; under a backlog, time no request gets), its CPU per 404 before the submits (the
+ * floor under every request), and the load average. Then the median of the pair ratios.
  * The closed loop is also CPU-profiled over the inspector: the isolate's CPU per submit on the request path
  * (the 3 ms target) apart from its job's (scripts/lib/cpu_attribution.ts); sync CPU does not move workerd's
  * clock, so Server-Timing durations cannot show it. The inspector costs the isolate: wrangler's inspector proxy
@@ -45,6 +46,7 @@ import {
   loadAverage,
   mainThreadCpuSeconds,
   mainThreadRunNs,
+  mainThreadSchedNs,
   runtimeUrl,
   snapshotTree,
   startBenchService,
@@ -118,7 +120,7 @@ interface Run {
   result: LoadResult;
   cpuMsPerSubmit: number;
   /** workerd's main thread (the one that runs the isolate) under the load: CPU ms per answered submit, busy share. */
-  mainThread: { msPerSubmit: number; busy: number };
+  mainThread: { msPerSubmit: number; busy: number; offCpu: number };
   /** Its CPU per 404 (`GET /nope` one after another, no credentials). */
   floorMs: number;
   loadAverage: string;
@@ -241,11 +243,14 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     if (Number(flags["load-warm"]) > 0) await load(flags.rate, flags["load-warm"]);
     const cpu0 = workerdCpuSeconds(served.service.pgid);
     const main0 = mainThreadCpuSeconds(served.runtimePid);
+    const sched0 = mainThreadSchedNs(served.runtimePid);
     const t0 = performance.now();
     const loadAtStart = loadAverage();
     const result = await load(flags.rate, flags.seconds);
     const cpu = workerdCpuSeconds(served.service.pgid) - cpu0;
     const main = mainThreadCpuSeconds(served.runtimePid) - main0;
+    const sched = mainThreadSchedNs(served.runtimePid);
+    const wallNs = (performance.now() - t0) * 1e6;
     return {
       ref,
       commit: tree.commit.slice(0, 10),
@@ -258,6 +263,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       mainThread: {
         msPerSubmit: (main * 1000) / Math.max(1, result.completed),
         busy: main / ((performance.now() - t0) / 1000),
+        offCpu: 1 - (sched.run - sched0.run + sched.runnable - sched0.runnable) / wallNs,
       },
       floorMs,
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
@@ -425,7 +431,7 @@ const header = [
   "statuses",
   "errors",
   "CPU ms/answered submit",
-  "main thread CPU ms/answered submit (busy)",
+  "main thread CPU ms/answered submit (busy; off the CPU, neither running nor runnable)",
   "main thread CPU ms/404",
   "load average (1, 5, 15 min)",
 ];
@@ -451,7 +457,9 @@ const rows = runs.map((r) => [
   Object.entries(r.result.statuses).map(([s, n]) => `${s}×${n}`).join(" "),
   String(r.result.errors + (r.result.sent - r.result.completed)),
   r.cpuMsPerSubmit.toFixed(2),
-  `${r.mainThread.msPerSubmit.toFixed(2)} (${(100 * r.mainThread.busy).toFixed(0)}%)`,
+  `${r.mainThread.msPerSubmit.toFixed(2)} (${(100 * r.mainThread.busy).toFixed(0)}%; ${
+    (100 * r.mainThread.offCpu).toFixed(0)
+  }%)`,
   r.floorMs.toFixed(2),
   r.loadAverage,
 ]);

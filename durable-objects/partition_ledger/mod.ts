@@ -344,8 +344,8 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   }
 
   /**
-   * Runs {@link PartitionLedger.advance} now, or once more after the run in progress (whose due jobs were read before the jobs that
-   * came since): never two at once, so a job is never advanced twice side by side.
+   * Runs {@link PartitionLedger.advance} now, or once more after the run in progress (which read its due jobs before
+   * the jobs that came since): never two at once, so a job is never advanced twice side by side.
    */
   #advanceSoon(): Promise<void> {
     if (this.#advancing) {

@@ -301,5 +301,15 @@ export function mainThreadCpuSeconds(pid: number): number {
  * same clock as {@link mainThreadCpuSeconds} at ns resolution, fine enough to measure one request.
  */
 export function mainThreadRunNs(pid: number): number {
-  return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]);
+  return mainThreadSchedNs(pid).run;
+}
+
+/**
+ * Nanoseconds process `pid`'s main thread has run on a CPU and waited runnable for one (`schedstat`'s first two
+ * fields). The rest of the wall time it was off the CPU by its own doing: idle in its event loop, or blocked in a
+ * system call (an `fsync` of a Durable Object's commit), which under a backlog is time no request gets.
+ */
+export function mainThreadSchedNs(pid: number): { run: number; runnable: number } {
+  const [run, runnable] = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ").map(Number);
+  return { run: run!, runnable: runnable! };
 }

@@ -1,0 +1,139 @@
+/**
+ * The main thread's CPU per request of each kind, one request at a time on the runtime's own socket: what a request
+ * costs the one workerd thread that runs the Worker and every Durable Object, from a 404 of no route (the floor) to a
+ * submit (the edge, the catalog's and the claim's calls, and the job it starts). Two refs alternate (A, B, A, B …),
+ * each from a snapshot with fresh state; printed per run and kind: main-thread CPU ms per request (`schedstat`, ns)
+ * and wall ms per request. Not a test.
+ *
+ * @example
+ * ```sh
+ * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 2 --requests 1000
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { Agent, request } from "node:http";
+import * as data from "./datasets.ts";
+import { publishDataset } from "./upload.ts";
+import {
+  listeningWorkerd,
+  loadAverage,
+  mainThreadRunNs,
+  runtimeUrl,
+  snapshotTree,
+  startBenchService,
+} from "./service.ts";
+import { devToken } from "../lib/dev_token.ts";
+import { freePort } from "../lib/wrangler_dev.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    ref: { type: "string", default: "worktree" },
+    base: { type: "string", default: "HEAD" },
+    pairs: { type: "string", default: "2" },
+    requests: { type: "string", default: "1000" },
+  },
+});
+
+/** One request at a time over one kept-alive socket, as a client that waits for each answer. */
+function client(url: string) {
+  const target = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return (method: string, path: string, token?: string, body?: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {};
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (body) headers["content-type"] = "application/json";
+      const req = request({ agent, host: target.hostname, port: target.port, path, method, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+/** An offshore one-point submit: its job has no partition, so what runs is the submit path. */
+const submitBody = () =>
+  JSON.stringify({
+    job_idempotency_key: crypto.randomUUID(),
+    spatial_operation: "point_in_polygon",
+    dataset: "counties",
+    geometry_payload: {
+      type: "FeatureCollection",
+      features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: [-135, 5] } }],
+    },
+  });
+
+async function runOnce(ref: string): Promise<{ ref: string; rows: [string, number, number, string][] }> {
+  const tree = await snapshotTree(ref);
+  const state = await Deno.makeTempDir({ prefix: "spatial-jobs-kinds-" });
+  const port = await freePort();
+  const service = await startBenchService(port, state, `${state}/dev.log`, tree.dir);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const owner = await devToken({ sub: "bench", domain: "geo" }, { ttlSeconds: 3600 });
+    const body = data.geoJsonBytes(data.counties());
+    const published = await publishDataset({
+      url,
+      name: "counties",
+      body,
+      contentType: "application/geo+json",
+      token: owner,
+      repair: true,
+    });
+    if (!published.ok) throw new Error(`publish answered ${published.status}`);
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => devToken({ sub: `kinds-${i}`, domain: "geo" })),
+    );
+    const direct = await runtimeUrl(service.pgid, port);
+    const pid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
+    if (!direct || !pid) throw new Error("the runtime's own socket was not found");
+    const send = client(direct);
+    const token = (i: number) => tokens[i % tokens.length]!;
+    const kinds: [string, (i: number) => Promise<number>][] = [
+      ["404, no route", () => send("GET", "/nope")],
+      ["401, no token", () => send("GET", "/v1/jobs/none")],
+      ["404 job, with a token", (i) => send("GET", "/v1/jobs/none", token(i))],
+      ["422 submit", (i) => send("POST", "/v1/jobs", token(i), "{}")],
+      ["202 submit", (i) => send("POST", "/v1/jobs", token(i), submitBody())],
+    ];
+    const n = Number(flags.requests);
+    const rows: [string, number, number, string][] = [];
+    for (const [name, kind] of kinds) {
+      for (let i = 0; i < 50; i++) await kind(i); // warm: JIT, each subject's objects live
+      await new Promise((r) => setTimeout(r, 500));
+      const statuses: Record<number, number> = {};
+      const ns0 = mainThreadRunNs(pid);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const status = await kind(i);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
+      const wallMs = (performance.now() - t0) / n;
+      // The jobs the last submits started run on the same thread: counted with them.
+      await new Promise((r) => setTimeout(r, 300));
+      rows.push([name, (mainThreadRunNs(pid) - ns0) / 1e6 / n, wallMs, JSON.stringify(statuses)]);
+    }
+    return { ref: `${ref} (${tree.commit.slice(0, 10)})`, rows };
+  } finally {
+    await service.stop();
+    await Deno.remove(state, { recursive: true }).catch(() => {});
+    await Deno.remove(tree.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+console.log("| run | ref | request | main thread CPU ms/request | wall ms/request | statuses | load average |");
+console.log("|---|---|---|---:|---:|---|---|");
+let run = 0;
+for (let pair = 0; pair < Number(flags.pairs); pair++) {
+  for (const ref of [flags.ref, flags.base]) {
+    const { ref: label, rows } = await runOnce(ref);
+    run++;
+    for (const [name, cpu, wall, statuses] of rows) {
+      console.log(
+        `| ${run} | ${label} | ${name} | ${cpu.toFixed(2)} | ${wall.toFixed(2)} | ${statuses} | ${loadAverage()} |`,
+      );
+    }
+  }
+}
