@@ -45,3 +45,22 @@ Deno.test("/docs lists every operation of /openapi.json in a browser, from the s
     await service.stop();
   }
 });
+
+Deno.test("static files come from the assets and every other path from the Worker, a missing file included", async () => {
+  const service = await startService();
+  try {
+    const file = await service.fetch("/static/swagger-ui/swagger-ui.css");
+    equal(file.status, 200);
+    ok((await file.text()).length > 1000);
+    // The API's paths skip the assets' lookup (wrangler.toml run_worker_first); the rest keep it and fall through.
+    for (const path of ["/static/no-such-file.js", "/no-such-route", "/v1/jobs/no-such-job", "/jobs/no-such-job"]) {
+      const response = await service.fetch(path);
+      equal(response.headers.get("content-type"), "application/problem+json", path);
+      const problem = await response.json();
+      equal(problem.status, response.status, path);
+      ok([401, 404].includes(response.status), `${path}: ${response.status}`);
+    }
+  } finally {
+    await service.stop();
+  }
+});
