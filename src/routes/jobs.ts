@@ -162,6 +162,9 @@ export const jobService: JobService = {
     };
     // What the job's records keep: the tiles its partitions read (the policy above judged the whole plan).
     const draft = operation.specForJob?.(planned) ?? planned;
+    // Payload tiles the job's records no longer name (no partition reads them) are not written either.
+    const kept = left.uploads?.filter((tile) => tile.entry.cell in draft.left.tiles);
+    const uploads = kept?.length ? kept : undefined;
 
     // Round 2: the caller's rate-limit token, the key, and with it the job, queued for its home in the same commit
     // (the registry sends it on once committed: durable-objects/idempotency_registry/handoff.ts). Nothing was
@@ -171,18 +174,18 @@ export const jobService: JobService = {
     const claim = await wrapTime(
       c,
       "claim",
-      registry.claim(request.job_idempotency_key, draft, left.uploads !== undefined, admission?.limit ?? null),
+      registry.claim(request.job_idempotency_key, draft, uploads !== undefined, admission?.limit ?? null),
       "DO round 2",
     );
     if (claim.outcome === "throttled") throw admission!.refused(claim.retry_after_s);
     admission?.admitted();
     if (claim.outcome === "conflict") throw ConflictError.idempotencyKeyReuse(request.job_idempotency_key);
     const spec = claim.outcome === "claimed" ? draft : claim.spec;
-    if (claim.outcome === "existing" && !claim.pending) return await recordedReplay(c, spec, left.uploads);
-    if (left.uploads) {
+    if (claim.outcome === "existing" && !claim.pending) return await recordedReplay(c, spec, uploads);
+    if (uploads) {
       // Held in the outbox until its tiles are written (a replay writes them again: the same keys, the same bytes).
       // Each payload tile names its job: the collector keeps it while the job may still read it (collect_inputs.ts).
-      await wrapTime(c, "upload", uploadTiles(env.TILES, left.uploads, { job_id: spec.job_id }));
+      await wrapTime(c, "upload", uploadTiles(env.TILES, uploads, { job_id: spec.job_id }));
       // Off the critical path: a lost release is found by the registry's alarm, which checks the tiles in R2.
       c.executionCtx.waitUntil(registry.release(spec.job_id));
     }
