@@ -7,6 +7,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { SignJWT } from "jose";
 import { type Service, startService } from "./harness.ts";
+import { runtimeUrl } from "../../scripts/bench/service.ts";
 
 const ISSUER = "https://idp.example";
 const AUDIENCE = "spatial-jobs-safe";
@@ -76,7 +77,12 @@ async function partialUpload(
   declared: number,
   sent: number,
 ): Promise<{ statusLine: string; ms: number }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(service.url).port) });
+  // The runtime's own socket, not wrangler's dev proxy: when the Worker answers before reading the body and the
+  // connection closes, the proxy's forward of the rest fails and it answers 503 itself (seen in CI: the Worker's span
+  // line said 401, the proxy's 503). No deployed client goes through that proxy.
+  const direct = await runtimeUrl(service.pid, Number(new URL(service.url).port));
+  if (!direct) throw new Error("the runtime's own socket was not found");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(direct).port) });
   try {
     const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/geo+json\r\n` +
       `Content-Length: ${declared}\r\n\r\n`;
