@@ -54,6 +54,7 @@ import {
 } from "./bench/service.ts";
 import { publishDataset } from "./bench/upload.ts";
 import type { LoadResult } from "./bench/load_table.ts";
+import { onePointSubmit } from "./bench/jobs_client.ts";
 import { devToken } from "./lib/dev_token.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
 import { bundleResolver, startCpuProfile, withSourcePositions } from "./lib/cpu_profile.ts";
@@ -322,15 +323,7 @@ async function submit(url: string, token: string, key = crypto.randomUUID(), exp
   const response = await fetch(`${url}/v1/jobs`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      job_idempotency_key: key,
-      spatial_operation: "point_in_polygon",
-      dataset: "counties",
-      geometry_payload: {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: OFFSHORE } }],
-      },
-    }),
+    body: onePointSubmit("counties", OFFSHORE, key),
   });
   await response.body?.cancel();
   if (response.status !== expected) throw new Error(`submit answered ${response.status}, not ${expected}`);
@@ -396,7 +389,7 @@ async function profiledLoop(
   }
 }
 /** Open Pacific: a job without a partition. */
-const OFFSHORE = [-135, 5];
+const OFFSHORE = [-135, 5] as const;
 
 const runs: Run[] = [];
 for (let pair = 0; pair < Number(flags.pairs); pair++) {

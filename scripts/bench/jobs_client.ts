@@ -13,6 +13,22 @@ export interface StatusDocument {
   stats?: Record<string, unknown>;
 }
 
+/**
+ * The body of a one-point `point_in_polygon` submit against `dataset` under `key` (default a fresh one). The submit
+ * benches send it: offshore, its job has no partition, so what runs is the submit path.
+ */
+export function onePointSubmit(dataset: string, point: readonly [number, number], key = crypto.randomUUID()): string {
+  return JSON.stringify({
+    job_idempotency_key: key,
+    spatial_operation: "point_in_polygon",
+    dataset,
+    geometry_payload: {
+      type: "FeatureCollection",
+      features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: point } }],
+    },
+  });
+}
+
 export interface JobRun {
   jobId: string;
   /** `POST /v1/jobs` round trip. */

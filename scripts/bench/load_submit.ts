@@ -23,6 +23,7 @@ import { request as httpRequest } from "node:http";
 import { loadTest } from "loadtest";
 import { seededPoints } from "../lib/seeded_random.ts";
 import type { LoadKind, LoadResult } from "./load_table.ts";
+import { onePointSubmit } from "./jobs_client.ts";
 
 const [url, token, kind, rate, seconds, target, where = "conus"] = Deno.args;
 const kinds: LoadKind[] = ["submit", "edge", "status"];
@@ -41,20 +42,7 @@ const xy = seededPoints(1000, 7, where === "offshore" ? OFFSHORE_BBOX : undefine
 
 let n = 0;
 function submitBody(k: number): string {
-  return JSON.stringify({
-    job_idempotency_key: crypto.randomUUID(),
-    spatial_operation: "point_in_polygon",
-    dataset: target,
-    geometry_payload: {
-      type: "FeatureCollection",
-      features: [{
-        type: "Feature",
-        id: 1,
-        properties: {},
-        geometry: { type: "Point", coordinates: [xy[2 * k], xy[2 * k + 1]] },
-      }],
-    },
-  });
+  return onePointSubmit(target!, [xy[2 * k]!, xy[2 * k + 1]!]);
 }
 
 const statuses: Record<string, number> = {};

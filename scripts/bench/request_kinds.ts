@@ -23,6 +23,7 @@ import {
   startBenchService,
 } from "./service.ts";
 import { devToken } from "../lib/dev_token.ts";
+import { onePointSubmit } from "./jobs_client.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
 
 const { values: flags } = parseArgs({
@@ -53,17 +54,8 @@ function client(url: string) {
     });
 }
 
-/** An offshore one-point submit: its job has no partition, so what runs is the submit path. */
-const submitBody = () =>
-  JSON.stringify({
-    job_idempotency_key: crypto.randomUUID(),
-    spatial_operation: "point_in_polygon",
-    dataset: "counties",
-    geometry_payload: {
-      type: "FeatureCollection",
-      features: [{ type: "Feature", id: 1, properties: {}, geometry: { type: "Point", coordinates: [-135, 5] } }],
-    },
-  });
+/** Open Pacific: a job without a partition. */
+const OFFSHORE = [-135, 5] as const;
 
 async function runOnce(ref: string): Promise<{ ref: string; rows: [string, number, number, string][] }> {
   const tree = await snapshotTree(ref);
@@ -96,7 +88,7 @@ async function runOnce(ref: string): Promise<{ ref: string; rows: [string, numbe
       ["401, no token", () => send("GET", "/v1/jobs/none")],
       ["404 job, with a token", (i) => send("GET", "/v1/jobs/none", token(i))],
       ["422 submit", (i) => send("POST", "/v1/jobs", token(i), "{}")],
-      ["202 submit", (i) => send("POST", "/v1/jobs", token(i), submitBody())],
+      ["202 submit", (i) => send("POST", "/v1/jobs", token(i), onePointSubmit("counties", OFFSHORE))],
     ];
     const n = Number(flags.requests);
     const rows: [string, number, number, string][] = [];
