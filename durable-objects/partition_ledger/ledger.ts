@@ -258,7 +258,7 @@ export class Ledger {
   }
 
   /** The jobs due by `now`, the longest waiting first, at most `limit`. */
-  dueJobs(now: number, limit = 1000): JobRecord[] {
+  dueJobs(now: number, limit: number): JobRecord[] {
     return this.sql.exec<Row>(
       `SELECT * FROM jobs WHERE next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`,
       now,

@@ -55,8 +55,8 @@ const LIVE_STATUSES: JobStatusValue[] = ["QUEUED", "IN_PROGRESS"];
 /** How often a working partition tells the work registry again that it works (see registerWork). */
 const WORK_REFRESH_MS = 3600 * 1000;
 const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
-/** Jobs one alarm advances (see alarm). */
-const JOBS_PER_ALARM = 16;
+/** Jobs one advance moves on (see advance). */
+const JOBS_PER_ADVANCE = 16;
 /** When the alarm written with a submit's rows runs, should the jobs not have advanced by then. */
 const SUBMIT_BACKSTOP_MS = 5_000;
 
@@ -371,12 +371,12 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     await this.listLive();
     // Side by side, so that their writes share commits (each commit is a write of the database: locally an fsync on
     // the one thread every object runs on); one merge of staged parts at a time, each holding a part per partition
-    // and an output chunk. At most JOBS_PER_ALARM: a job without a partition advances without awaiting any I/O, so a
-    // backlog would run as one block, and requests to every object of the isolate would wait behind it; the rest are
-    // due still, and the alarm runs again at once.
+    // and an output chunk. At most JOBS_PER_ADVANCE: a job without a partition advances without awaiting any I/O, so
+    // a backlog would run as one block, and requests to every object of the isolate would wait behind it; the rest
+    // are due still, and rearm sets the alarm to run again at once.
     const merges = pLimit(1);
     await Promise.all(
-      this.ledger.dueJobs(Date.now(), JOBS_PER_ALARM).map((job) =>
+      this.ledger.dueJobs(Date.now(), JOBS_PER_ADVANCE).map((job) =>
         mergesParts(job) ? merges(() => advanceJob(this.#partition(), job)) : advanceJob(this.#partition(), job)
       ),
     );
