@@ -202,7 +202,7 @@ async function rematerialize(p: Partition, job: JobRecord, span: Span): Promise<
 
 /** Whether `job` is still IN_PROGRESS at the same attempt in the ledger. */
 function isRunning(ledger: Ledger, job: JobRecord): boolean {
-  const fresh = ledger.getJob(job.job_id);
+  const fresh = ledger.jobState(job.job_id);
   return fresh?.status === "IN_PROGRESS" && fresh.attempts === job.attempts;
 }
 

@@ -101,19 +101,19 @@ export class Ledger {
   /** Records a new QUEUED job; a second call with the same id returns the existing record untouched. */
   createJob(spec: JobSpec, actor: string): { created: boolean; job: JobRecord } {
     return this.storage.transactionSync(() => {
-      const existing = this.getJob(spec.job_id);
-      if (existing) return { created: false, job: existing };
       const at = this.now();
-      this.sql.exec(
+      // Inserted unless the id is taken: a new job (every one but a resent handoff's) is not read first.
+      const inserted = this.sql.exec(
         `INSERT INTO jobs (job_id, spec, status, attempts, created_at, updated_at, next_run_at, partitions_total)
-         VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
+         VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
         spec.job_id,
         JSON.stringify(spec),
         at,
         at,
         at,
         spec.partitions.length,
-      );
+      ).rowsWritten > 0;
+      if (!inserted) return { created: false, job: this.getJob(spec.job_id)! };
       this.appendEvent(spec.job_id, actor, "transition", null, "QUEUED", 0, spec.trace_id, null, at);
       // The row just written, without reading it back; its alarm finds the spec parsed.
       rememberSpec(specKey(spec.job_id), spec);
@@ -125,6 +125,12 @@ export class Ledger {
   getJob(jobId: string): JobRecord | null {
     const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE job_id = ?`, jobId).toArray()[0];
     return row ? toJobRecord(row) : null;
+  }
+
+  /** The job's status and attempt alone, without its spec and result (checked between a commit's steps). */
+  jobState(jobId: string): { status: JobStatusValue; attempts: number } | null {
+    const row = this.sql.exec<Row>(`SELECT status, attempts FROM jobs WHERE job_id = ?`, jobId).toArray()[0];
+    return row ? { status: row.status as JobStatusValue, attempts: Number(row.attempts) } : null;
   }
 
   /** Moves a job to `to`, refusing illegal transitions, and appends the event in the same transaction. */
@@ -141,17 +147,20 @@ export class Ledger {
       assertTransition(jobId, job.status, to);
       const at = this.now();
       const attempts = patch.attempts ?? job.attempts;
+      const retryBase = patch.retry_base ?? job.retry_base;
+      const nextRunAt = patch.next_run_at === undefined ? job.next_run_at : patch.next_run_at;
+      const error = patch.error === undefined ? job.error : patch.error;
       this.sql.exec(
         `UPDATE jobs SET status = ?, attempts = ?, retry_base = ?, updated_at = ?, next_run_at = ?,
            result = COALESCE(?, result), error = ?, stats = COALESCE(?, stats), degraded = COALESCE(?, degraded)
          WHERE job_id = ?`,
         to,
         attempts,
-        patch.retry_base ?? job.retry_base,
+        retryBase,
         at,
-        patch.next_run_at === undefined ? job.next_run_at : patch.next_run_at,
+        nextRunAt,
         patch.result ? JSON.stringify(patch.result) : null,
-        patch.error === undefined ? (job.error ? JSON.stringify(job.error) : null) : JSON.stringify(patch.error),
+        error ? JSON.stringify(error) : null,
         patch.stats ? JSON.stringify(patch.stats) : null,
         patch.degraded ? JSON.stringify(patch.degraded) : null,
         jobId,
@@ -162,7 +171,20 @@ export class Ledger {
         this.sql.exec(`UPDATE jobs SET partitions_done = 0 WHERE job_id = ?`, jobId);
       }
       this.appendEvent(jobId, actor, "transition", job.status, to, attempts, job.spec.trace_id, detail ?? null, at);
-      const updated = this.getJob(jobId)!;
+      // The row as just written (the UPDATE above), not read back.
+      const updated: JobRecord = {
+        ...job,
+        status: to,
+        attempts,
+        retry_base: retryBase,
+        updated_at: at,
+        next_run_at: nextRunAt,
+        partitions_done: to === "QUEUED" ? 0 : job.partitions_done,
+        result: patch.result ?? job.result,
+        error,
+        stats: patch.stats ?? job.stats,
+        degraded: patch.degraded ?? job.degraded,
+      };
       this.hooks.afterTransition?.(updated, job.status);
       return updated;
     });
