@@ -42,18 +42,18 @@ import { parseArgs } from "node:util";
 import * as data from "./bench/datasets.ts";
 import {
   type BenchService,
-  listeningWorkerd,
   loadAverage,
   mainThreadCpuSeconds,
   mainThreadRunNs,
   mainThreadSchedNs,
-  runtimeUrl,
+  offCpuShare,
+  runtimeOf,
   snapshotTree,
   startBenchService,
   workerdCpuSeconds,
 } from "./bench/service.ts";
 import { publishDataset } from "./bench/upload.ts";
-import type { LoadResult } from "./bench/load_table.ts";
+import { type LoadResult, runLoadSubmit } from "./bench/load_table.ts";
 import { onePointSubmit } from "./bench/jobs_client.ts";
 import { devToken } from "./lib/dev_token.ts";
 import { freePort } from "./lib/wrangler_dev.ts";
@@ -166,13 +166,13 @@ async function serve(tree: string, port: number, stateDir: string, log: string, 
     inspectorPort,
     flags["log-level"] ? { LOG_LEVEL: flags["log-level"] } : undefined,
   );
-  const direct = await runtimeUrl(service.pgid, port);
-  const runtimePid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
-  if (!direct || !runtimePid) {
+  try {
+    const { direct, pid } = await runtimeOf(service, port);
+    return { service, direct, runtimePid: pid } satisfies Served;
+  } catch (error) {
     await service.stop();
-    throw new Error("the runtime's own socket was not found");
+    throw error;
   }
-  return { service, direct, runtimePid } satisfies Served;
 }
 
 async function runOnce(ref: string, label: string): Promise<Run> {
@@ -197,25 +197,8 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       Array.from({ length: Number(flags.subjects) }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
     );
     await Deno.writeTextFile(tokenFile, tokens.join("\n"));
-    const load = async (rate: string, seconds: string) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("./bench/load_submit.ts", import.meta.url).pathname,
-          served.direct,
-          `@${tokenFile}`,
-          "submit",
-          rate,
-          seconds,
-          "counties",
-          flags.points,
-        ],
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
-    };
+    const load = (rate: string, seconds: string) =>
+      runLoadSubmit(served.direct, tokenFile, rate, seconds, "counties", flags.points);
     // Warm: module, GEOS, every subject's Durable Objects (the closed loop visits each); then its jobs end.
     const warm = async () => {
       await load(flags.subjects, "2");
@@ -264,7 +247,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       mainThread: {
         msPerSubmit: (main * 1000) / Math.max(1, result.completed),
         busy: main / ((performance.now() - t0) / 1000),
-        offCpu: 1 - (sched.run - sched0.run + sched.runnable - sched0.runnable) / wallNs,
+        offCpu: offCpuShare(sched0, sched, wallNs),
       },
       floorMs,
       loadAverage: `${loadAtStart} → ${loadAverage()}`,

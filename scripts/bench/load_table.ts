@@ -25,6 +25,27 @@ export interface LoadResult {
   latency_ms: { p50: number; p90: number; p95?: number; p99: number; max: number; mean: number };
 }
 
+/**
+ * Runs scripts/bench/load_submit.ts in its own process: `rate` one-point submits/s against `dataset` for `seconds`
+ * to `url` (the runtime's own socket), taking the tokens of `tokenFile` in turn, at `points` (conus|offshore).
+ */
+export async function runLoadSubmit(
+  url: string,
+  tokenFile: string,
+  rate: string,
+  seconds: string,
+  dataset: string,
+  points: string,
+): Promise<LoadResult> {
+  const script = new URL("./load_submit.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, url, `@${tokenFile}`, "submit", rate, seconds, dataset, points],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
+}
+
 export const LOAD_HEADER = [
   "request",
   "via",

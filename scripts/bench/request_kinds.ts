@@ -14,14 +14,7 @@ import { parseArgs } from "node:util";
 import { Agent, request } from "node:http";
 import * as data from "./datasets.ts";
 import { publishDataset } from "./upload.ts";
-import {
-  listeningWorkerd,
-  loadAverage,
-  mainThreadRunNs,
-  runtimeUrl,
-  snapshotTree,
-  startBenchService,
-} from "./service.ts";
+import { loadAverage, mainThreadRunNs, runtimeOf, snapshotTree, startBenchService } from "./service.ts";
 import { devToken } from "../lib/dev_token.ts";
 import { onePointSubmit } from "./jobs_client.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
@@ -78,9 +71,7 @@ async function runOnce(ref: string): Promise<{ ref: string; rows: [string, numbe
     const tokens = await Promise.all(
       Array.from({ length: 20 }, (_, i) => devToken({ sub: `kinds-${i}`, domain: "geo" })),
     );
-    const direct = await runtimeUrl(service.pgid, port);
-    const pid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
-    if (!direct || !pid) throw new Error("the runtime's own socket was not found");
+    const { direct, pid } = await runtimeOf(service, port);
     const send = client(direct);
     const token = (i: number) => tokens[i % tokens.length]!;
     const kinds: [string, (i: number) => Promise<number>][] = [

@@ -286,6 +286,14 @@ export function listeningWorkerd(pgid: number, port: number): number | null {
   return null;
 }
 
+/** The runtime's own socket of a bench service and the workerd process behind it (the one whose thread runs it all). */
+export async function runtimeOf(service: BenchService, publicPort: number): Promise<{ direct: string; pid: number }> {
+  const direct = await runtimeUrl(service.pgid, publicPort);
+  const pid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
+  if (!direct || !pid) throw new Error("the runtime's own socket was not found");
+  return { direct, pid };
+}
+
 /**
  * CPU seconds (user + system) of process `pid`'s main thread (the task whose id is the pid's): in workerd the
  * thread that runs the isolate, so the Worker, every Durable Object, their alarms and the R2 emulation.
@@ -312,4 +320,13 @@ export function mainThreadRunNs(pid: number): number {
 export function mainThreadSchedNs(pid: number): { run: number; runnable: number } {
   const [run, runnable] = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ").map(Number);
   return { run: run!, runnable: runnable! };
+}
+
+/** The share of `wallNs` between two {@link mainThreadSchedNs} readings that the thread was neither running nor runnable. */
+export function offCpuShare(
+  before: { run: number; runnable: number },
+  after: { run: number; runnable: number },
+  wallNs: number,
+): number {
+  return 1 - (after.run - before.run + after.runnable - before.runnable) / wallNs;
 }

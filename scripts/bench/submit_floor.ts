@@ -22,16 +22,9 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import * as data from "./datasets.ts";
 import { publishDataset } from "./upload.ts";
-import type { LoadResult } from "./load_table.ts";
+import { type LoadResult, runLoadSubmit } from "./load_table.ts";
 import { onePointSubmit } from "./jobs_client.ts";
-import {
-  listeningWorkerd,
-  loadAverage,
-  mainThreadSchedNs,
-  runtimeUrl,
-  snapshotTree,
-  startBenchService,
-} from "./service.ts";
+import { loadAverage, mainThreadSchedNs, offCpuShare, runtimeOf, snapshotTree, startBenchService } from "./service.ts";
 import { devToken } from "../lib/dev_token.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
 
@@ -80,22 +73,13 @@ async function runOnce(label: string, dir: string, publish: boolean): Promise<Ru
       });
       if (!published.ok) throw new Error(`publish answered ${published.status}`);
     }
-    const direct = await runtimeUrl(service.pgid, port);
-    const pid = direct ? listeningWorkerd(service.pgid, Number(new URL(direct).port)) : null;
-    if (!direct || !pid) throw new Error("the runtime's own socket was not found");
+    const { direct, pid } = await runtimeOf(service, port);
     const tokens = await Promise.all(
       Array.from({ length: Number(flags.subjects) }, (_, i) => devToken({ sub: `load-${i}`, domain: "geo" })),
     );
     await Deno.writeTextFile(tokenFile, tokens.join("\n"));
-    const load = async (rate: string, seconds: string) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", fileURLToPath(new URL("./load_submit.ts", import.meta.url)), direct, `@${tokenFile}`]
-          .concat(["submit", rate, seconds, "counties", "offshore"]),
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!) as LoadResult;
-    };
+    const load = (rate: string, seconds: string) =>
+      runLoadSubmit(direct, tokenFile, rate, seconds, "counties", "offshore");
     await load(flags.subjects, "2"); // every subject's objects live
     await new Promise((r) => setTimeout(r, 3_000));
 
@@ -127,7 +111,7 @@ async function runOnce(label: string, dir: string, publish: boolean): Promise<Ru
       load: result,
       msPerSubmit: runNs / 1e6 / Math.max(1, result.completed),
       busy: runNs / wallNs,
-      offCpu: 1 - (runNs + after.runnable - before.runnable) / wallNs,
+      offCpu: offCpuShare(before, after, wallNs),
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
     };
   } finally {
