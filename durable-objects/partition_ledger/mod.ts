@@ -57,8 +57,12 @@ const WORK_REFRESH_MS = 3600 * 1000;
 const FAILURE_STATUSES: JobStatusValue[] = ["FAILED", "DEAD_LETTER"];
 /** Jobs one advance moves on (see advance). */
 const JOBS_PER_ADVANCE = 16;
-/** When the alarm written with a submit's rows runs, should the jobs not have advanced by then. */
-const SUBMIT_BACKSTOP_MS = 5_000;
+/**
+ * When the alarm written with a submit's rows runs, should the jobs not have advanced by then (this instance died
+ * first). Long: the jobs start at once, so the alarm almost always runs to find nothing, and each one costs two writes
+ * of the object's metadata (see {@link PartitionLedger.submit}).
+ */
+const SUBMIT_BACKSTOP_MS = 30_000;
 
 export class PartitionLedger extends DurableObject<Env> implements PartitionApi {
   #ledger: Ledger | undefined;
