@@ -5,9 +5,14 @@
  * each from a snapshot with fresh state; printed per run and kind: main-thread CPU ms per request (`schedstat`, ns)
  * and wall ms per request. Not a test.
  *
+ * `--count N` (root, `perf`) then sends N more of each kind and counts what they made workerd do per request (SQL
+ * statements, commits, fsyncs, RPCs, HTTP events between its workers, Request constructions, header reads and writes:
+ * scripts/lib/workerd_probes.ts). Counts do not drift with the machine: a change that does less shows on one run.
+ *
  * @example
  * ```sh
  * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 2 --requests 1000
+ * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 1 --requests 200 --count 200
  * ```
  */
 import { parseArgs } from "node:util";
@@ -18,6 +23,7 @@ import { loadAverage, mainThreadRunNs, runtimeOf, snapshotTree, startBenchServic
 import { devToken } from "../lib/dev_token.ts";
 import { onePointSubmit } from "./jobs_client.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
+import { addProbes, countWhile, removeProbes, workerdBinary } from "../lib/workerd_probes.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -26,6 +32,7 @@ const { values: flags } = parseArgs({
     base: { type: "string", default: "HEAD" },
     pairs: { type: "string", default: "2" },
     requests: { type: "string", default: "1000" },
+    count: { type: "string", default: "0" },
   },
 });
 
@@ -50,7 +57,12 @@ function client(url: string) {
 /** Open Pacific: a job without a partition. */
 const OFFSHORE = [-135, 5] as const;
 
-async function runOnce(ref: string): Promise<{ ref: string; rows: [string, number, number, string][] }> {
+type Counted = [string, Record<string, number>];
+let probes: { name: string; event: string }[] | undefined;
+
+async function runOnce(
+  ref: string,
+): Promise<{ ref: string; rows: [string, number, number, string][]; counted: Counted[] }> {
   const tree = await snapshotTree(ref);
   const state = await Deno.makeTempDir({ prefix: "spatial-jobs-kinds-" });
   const port = await freePort();
@@ -83,6 +95,9 @@ async function runOnce(ref: string): Promise<{ ref: string; rows: [string, numbe
     ];
     const n = Number(flags.requests);
     const rows: [string, number, number, string][] = [];
+    const counted: Counted[] = [];
+    const toCount = Number(flags.count);
+    if (toCount > 0) probes ??= await addProbes(workerdBinary(pid));
     for (const [name, kind] of kinds) {
       for (let i = 0; i < 50; i++) await kind(i); // warm: JIT, each subject's objects live
       await new Promise((r) => setTimeout(r, 500));
@@ -97,8 +112,15 @@ async function runOnce(ref: string): Promise<{ ref: string; rows: [string, numbe
       // The jobs the last submits started run on the same thread: counted with them.
       await new Promise((r) => setTimeout(r, 300));
       rows.push([name, (mainThreadRunNs(pid) - ns0) / 1e6 / n, wallMs, JSON.stringify(statuses)]);
+      if (toCount > 0) {
+        const counts = await countWhile(pid, probes!, async () => {
+          for (let i = 0; i < toCount; i++) await kind(i);
+          await new Promise((r) => setTimeout(r, 300));
+        });
+        counted.push([name, Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / toCount]))]);
+      }
     }
-    return { ref: `${ref} (${tree.commit.slice(0, 10)})`, rows };
+    return { ref: `${ref} (${tree.commit.slice(0, 10)})`, rows, counted };
   } finally {
     await service.stop();
     await Deno.remove(state, { recursive: true }).catch(() => {});
@@ -109,14 +131,31 @@ async function runOnce(ref: string): Promise<{ ref: string; rows: [string, numbe
 console.log("| run | ref | request | main thread CPU ms/request | wall ms/request | statuses | load average |");
 console.log("|---|---|---|---:|---:|---|---|");
 let run = 0;
-for (let pair = 0; pair < Number(flags.pairs); pair++) {
-  for (const ref of [flags.ref, flags.base]) {
-    const { ref: label, rows } = await runOnce(ref);
-    run++;
-    for (const [name, cpu, wall, statuses] of rows) {
-      console.log(
-        `| ${run} | ${label} | ${name} | ${cpu.toFixed(2)} | ${wall.toFixed(2)} | ${statuses} | ${loadAverage()} |`,
-      );
+const counts: [string, Counted[]][] = [];
+try {
+  for (let pair = 0; pair < Number(flags.pairs); pair++) {
+    for (const ref of [flags.ref, flags.base]) {
+      const { ref: label, rows, counted } = await runOnce(ref);
+      run++;
+      for (const [name, cpu, wall, statuses] of rows) {
+        console.log(
+          `| ${run} | ${label} | ${name} | ${cpu.toFixed(2)} | ${wall.toFixed(2)} | ${statuses} | ${loadAverage()} |`,
+        );
+      }
+      if (pair === 0) counts.push([label, counted]);
+    }
+  }
+} finally {
+  if (probes) await removeProbes();
+}
+const operations = [...new Set(counts.flatMap(([, c]) => c.flatMap(([, ops]) => Object.keys(ops))))];
+if (operations.length) {
+  console.log(`\nWhat workerd did per request (${flags.count} of each kind, one at a time; jobs included):\n`);
+  console.log(`| ref | request | ${operations.join(" | ")} |`);
+  console.log(`|---|---|${operations.map(() => "---:|").join("")}`);
+  for (const [label, counted] of counts) {
+    for (const [name, ops] of counted) {
+      console.log(`| ${label} | ${name} | ${operations.map((op) => (ops[op] ?? 0).toFixed(2)).join(" | ")} |`);
     }
   }
 }
