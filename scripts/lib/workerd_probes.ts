@@ -43,7 +43,10 @@ export function workerdBinary(pid: number): string {
  * `perf` event of every operation. A symbol the binary lacks (another workerd version) is left out, with a warning.
  */
 export async function addProbes(binary: string): Promise<{ name: string; event: string }[]> {
-  const symbols = await output("nm", ["-C", "--defined-only", binary]);
+  // "<16 hex digits> <type> <demangled name>", the functions' (T, t) only.
+  const functions = (await output("nm", ["-C", "--defined-only", binary])).split("\n").filter((l) =>
+    /^[0-9a-f]{16} [Tt] /.test(l)
+  );
   // perf takes a raw probe address as a file offset: the text segment's virtual address less its offset.
   const segments = await output("readelf", ["-lW", binary]);
   const text = segments.split("\n").find((line) => /^\s*LOAD\s/.test(line) && /\sR E\s/.test(line));
@@ -57,9 +60,7 @@ export async function addProbes(binary: string): Promise<{ name: string; event: 
       events.push({ name: op.name, event: op.event });
       continue;
     }
-    const line = symbols.split("\n").find((l) =>
-      / [Tt] /.test(l) && l.slice(l.indexOf(" ", 17) + 1).startsWith(op.symbol!)
-    );
+    const line = functions.find((l) => l.slice(19).startsWith(op.symbol!));
     if (!line) {
       console.warn(`workerd_probes: ${op.symbol} not in ${binary}; ${op.name} not counted`);
       continue;
