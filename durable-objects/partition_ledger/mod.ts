@@ -171,7 +171,8 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
    * Calls that arrive within {@link INTAKE_MS} of the last record are recorded together when that time is up (a group
    * commit): every record is a commit, locally an fsync that blocks the one thread, and one advance then starts all of
    * their jobs. An idle home records at once. The callers are registries handing over claimed jobs, off their
-   * submits' path; each call answers once its jobs are recorded, as before.
+   * submits' path, and rarely the edge (a replay whose claim its home never recorded, which then waits up to
+   * INTAKE_MS); each call answers once its jobs are recorded, as before.
    */
   async submit(specs: JobSpec[]): Promise<SubmitOutcome[]> {
     let intake = this.#intake;

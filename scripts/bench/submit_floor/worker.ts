@@ -25,7 +25,8 @@ interface Job {
   body: string;
 }
 
-const BACKSTOP_MS = 5_000;
+/** As the service's registry (durable-objects/idempotency_registry/handoff.ts): 5 s before 1bf5e88. */
+const BACKSTOP_MS = 30_000;
 
 export class Catalog extends DurableObject<FloorEnv> {
   constructor(ctx: ObjectState, env: FloorEnv) {
