@@ -60,6 +60,7 @@ import { freePort } from "./lib/wrangler_dev.ts";
 import { bundleResolver, startCpuProfile, withSourcePositions } from "./lib/cpu_profile.ts";
 import { openInspector } from "./lib/inspector_session.ts";
 import { attributeCpu } from "./lib/cpu_attribution.ts";
+import { gcPausesWhile, type HeapPauses } from "./lib/workerd_probes.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -78,6 +79,7 @@ const { values: flags } = parseArgs({
     "paced-gap": { type: "string", default: "150" },
     floor: { type: "string", default: "2000" },
     profile: { type: "string" },
+    gc: { type: "boolean", default: false },
     "log-level": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -103,6 +105,8 @@ if (flags.help) {
                             floor under every request (default 2000)
   --log-level <level>       LOG_LEVEL for both trees (default: their wrangler.toml's, info). In the profiled loops
                             each log line is sampled for 0.5–1 ms (wrangler's inspector proxy receives every line)
+  --gc                      also times every garbage collection of each isolate during the load (uprobes on V8's
+                            Heap::CollectGarbage: needs root and perf): each pauses the one thread
   --profile <dir>           also writes each run's closed-loop CPU profile there (<n>-<ref>.cpuprofile, DevTools)`);
   Deno.exit(0);
 }
@@ -125,6 +129,8 @@ interface Run {
   /** Its CPU per 404 (`GET /nope` one after another, no credentials). */
   floorMs: number;
   loadAverage: string;
+  /** With --gc: each isolate's collections during the load. */
+  gc?: HeapPauses[];
 }
 
 interface InFlight {
@@ -230,7 +236,16 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     const sched0 = mainThreadSchedNs(served.runtimePid);
     const t0 = performance.now();
     const loadAtStart = loadAverage();
-    const result = await load(flags.rate, flags.seconds);
+    let gc: HeapPauses[] | undefined;
+    const result = flags.gc
+      ? await (async () => {
+        let loaded: LoadResult | undefined;
+        gc = await gcPausesWhile(served.runtimePid, async () => {
+          loaded = await load(flags.rate, flags.seconds);
+        });
+        return loaded!;
+      })()
+      : await load(flags.rate, flags.seconds);
     const cpu = workerdCpuSeconds(served.service.pgid) - cpu0;
     const main = mainThreadCpuSeconds(served.runtimePid) - main0;
     const sched = mainThreadSchedNs(served.runtimePid);
@@ -251,6 +266,7 @@ async function runOnce(ref: string, label: string): Promise<Run> {
       },
       floorMs,
       loadAverage: `${loadAtStart} → ${loadAverage()}`,
+      gc,
     };
   } finally {
     await served.service.stop();
@@ -473,4 +489,25 @@ for (const r of runs) console.log(`${r.ref} its job, self ms per submit: ${perSu
 for (const r of runs) {
   const stages = Object.entries(r.result.stages_ms ?? {}).map(([n, { p50, p99 }]) => `${n} ${p50} / ${p99}`);
   console.log(`${r.ref} Server-Timing p50 / p99 ms: ${stages.join(", ")}`);
+}
+for (const r of runs) {
+  if (!r.gc) continue;
+  const heaps = r.gc.map((h, i) =>
+    `isolate ${i + 1}: ${h.count} (${h.major} full), ${h.totalMs.toFixed(0)} ms, p50 ${h.p50Ms.toFixed(1)} / max ${
+      h.maxMs.toFixed(1)
+    } ms`
+  );
+  console.log(
+    `${r.ref} garbage collections during the load, by isolate (count, total pause, p50 / max): ${heaps.join("; ")}`,
+  );
+}
+// Whether the tail is spread over the run (a queue) or in a few seconds (a stall: a wave of alarms, a GC).
+for (const r of runs) {
+  const seconds = r.result.by_second ?? [];
+  const slow = seconds.flatMap((s, i) => s.p99 >= 50 ? [`${i}s ${s.p99}/${s.max}`] : []);
+  console.log(
+    `${r.ref} seconds of the load (by send time) whose p99 reached 50 ms, p99/max ms: ${slow.length} of ${seconds.length}${
+      slow.length ? `: ${slow.join(", ")}` : ""
+    }`,
+  );
 }

@@ -59,6 +59,9 @@ function serverTimings(header: string | undefined): [string, number][] {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 /** The first answer of each status other than the kind's expected one: what the failures said. */
 const samples: Record<string, string> = {};
+/** Each answered request's latency, by the second of the run it was sent in (where in the run the tail was). */
+const bySecond: number[][] = [];
+let startedAt = 0;
 const expected = { submit: 202, edge: 404, status: 200 }[kind as LoadKind];
 
 type Params = { path: string; method: string; headers: Record<string, string | number> };
@@ -90,7 +93,14 @@ const options = {
     if (body) req.write(body);
     return req;
   },
-  statusCallback: (_error: unknown, res?: { statusCode?: number; body?: string; headers?: Record<string, string> }) => {
+  statusCallback: (
+    _error: unknown,
+    res?: { statusCode?: number; body?: string; headers?: Record<string, string>; requestElapsed?: number },
+  ) => {
+    if (res?.requestElapsed !== undefined) {
+      const sentAt = performance.now() - res.requestElapsed - startedAt;
+      (bySecond[Math.max(0, Math.floor(sentAt / 1000))] ??= []).push(res.requestElapsed);
+    }
     for (const [name, ms] of serverTimings(res?.headers?.["server-timing"])) (stages[name] ??= []).push(ms);
     const status = String(res?.statusCode ?? "error");
     statuses[status] = (statuses[status] ?? 0) + 1;
@@ -100,6 +110,7 @@ const options = {
     }
   },
 };
+startedAt = performance.now();
 const result = await (loadTest as unknown as (o: typeof options) => Promise<LoadtestResult>)(options);
 
 const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
@@ -123,6 +134,10 @@ const out: LoadResult = {
       return [name, { n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
     }),
   ),
+  by_second: Array.from(bySecond, (values = []) => {
+    const sorted = values.sort((x, y) => x - y);
+    return { n: sorted.length, p99: sorted.length ? quantile(sorted, 0.99) : 0, max: sorted.at(-1) ?? 0 };
+  }),
   latency_ms: {
     p50: result.percentiles[50],
     p90: result.percentiles[90],

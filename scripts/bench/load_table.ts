@@ -22,6 +22,8 @@ export interface LoadResult {
   non2xx_samples?: Record<string, string>;
   /** The service's own Server-Timing per stage (`total` is its whole handling, from the Worker's first middleware). */
   stages_ms?: Record<string, { n: number; p50: number; p99: number }>;
+  /** Answers by the second of the run their request was sent in: how many, their p99 and max latency in ms. */
+  by_second?: { n: number; p99: number; max: number }[];
   latency_ms: { p50: number; p90: number; p95?: number; p99: number; max: number; mean: number };
 }
 

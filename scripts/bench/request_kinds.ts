@@ -9,10 +9,15 @@
  * statements, commits, fsyncs, RPCs, HTTP events between its workers, Request constructions, header reads and writes:
  * scripts/lib/workerd_probes.ts). Counts do not drift with the machine: a change that does less shows on one run.
  *
+ * `--wrappers N` (root, `perf`) then sends N more of each kind and counts the runtime objects each made every isolate
+ * create (Request, Headers, a SQL cursor, an RPC promise …; scripts/lib/workerd_probes.ts `wrappersWhile`): each is
+ * work for its isolate's young-generation collections, which pause the one thread.
+ *
  * @example
  * ```sh
  * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 2 --requests 1000
  * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 1 --requests 200 --count 200
+ * deno run -A scripts/bench/request_kinds.ts --ref HEAD --base HEAD~1 --pairs 1 --requests 50 --wrappers 500
  * ```
  */
 import { parseArgs } from "node:util";
@@ -23,7 +28,14 @@ import { loadAverage, mainThreadRunNs, runtimeOf, snapshotTree, startBenchServic
 import { devToken } from "../lib/dev_token.ts";
 import { onePointSubmit } from "./jobs_client.ts";
 import { freePort } from "../lib/wrangler_dev.ts";
-import { addProbes, countWhile, removeProbes, workerdBinary } from "../lib/workerd_probes.ts";
+import {
+  addProbes,
+  countWhile,
+  removeProbes,
+  workerdBinary,
+  type WrapperCensus,
+  wrappersWhile,
+} from "../lib/workerd_probes.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -33,6 +45,7 @@ const { values: flags } = parseArgs({
     pairs: { type: "string", default: "2" },
     requests: { type: "string", default: "1000" },
     count: { type: "string", default: "0" },
+    wrappers: { type: "string", default: "0" },
   },
 });
 
@@ -62,7 +75,9 @@ let probes: { name: string; event: string }[] | undefined;
 
 async function runOnce(
   ref: string,
-): Promise<{ ref: string; rows: [string, number, number, string][]; counted: Counted[] }> {
+): Promise<
+  { ref: string; rows: [string, number, number, string][]; counted: Counted[]; census: [string, WrapperCensus[]][] }
+> {
   const tree = await snapshotTree(ref);
   const state = await Deno.makeTempDir({ prefix: "spatial-jobs-kinds-" });
   const port = await freePort();
@@ -97,6 +112,8 @@ async function runOnce(
     const rows: [string, number, number, string][] = [];
     const counted: Counted[] = [];
     const toCount = Number(flags.count);
+    const toCensus = Number(flags.wrappers);
+    const census: [string, WrapperCensus[]][] = [];
     if (toCount > 0) probes ??= await addProbes(workerdBinary(pid));
     for (const [name, kind] of kinds) {
       for (let i = 0; i < 50; i++) await kind(i); // warm: JIT, each subject's objects live
@@ -119,8 +136,17 @@ async function runOnce(
         });
         counted.push([name, Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / toCount]))]);
       }
+      if (toCensus > 0) {
+        census.push([
+          name,
+          await wrappersWhile(pid, async () => {
+            for (let i = 0; i < toCensus; i++) await kind(i);
+            await new Promise((r) => setTimeout(r, 300));
+          }),
+        ]);
+      }
     }
-    return { ref: `${ref} (${tree.commit.slice(0, 10)})`, rows, counted };
+    return { ref: `${ref} (${tree.commit.slice(0, 10)})`, rows, counted, census };
   } finally {
     await service.stop();
     await Deno.remove(state, { recursive: true }).catch(() => {});
@@ -132,10 +158,11 @@ console.log("| run | ref | request | main thread CPU ms/request | wall ms/reques
 console.log("|---|---|---|---:|---:|---|---|");
 let run = 0;
 const counts: [string, Counted[]][] = [];
+const censuses: [string, [string, WrapperCensus[]][]][] = [];
 try {
   for (let pair = 0; pair < Number(flags.pairs); pair++) {
     for (const ref of [flags.ref, flags.base]) {
-      const { ref: label, rows, counted } = await runOnce(ref);
+      const { ref: label, rows, counted, census } = await runOnce(ref);
       run++;
       for (const [name, cpu, wall, statuses] of rows) {
         console.log(
@@ -143,6 +170,7 @@ try {
         );
       }
       if (pair === 0) counts.push([label, counted]);
+      if (pair === 0 && census.length) censuses.push([label, census]);
     }
   }
 } finally {
@@ -156,6 +184,39 @@ if (operations.length) {
   for (const [label, counted] of counts) {
     for (const [name, ops] of counted) {
       console.log(`| ${label} | ${name} | ${operations.map((op) => (ops[op] ?? 0).toFixed(2)).join(" | ")} |`);
+    }
+  }
+}
+
+/** A class name short enough to read: without the namespace, its template arguments cut. */
+function shortType(type: string): string {
+  const name = type.replaceAll("workerd::", "");
+  return name.length > 60 ? `${name.slice(0, 59)}…` : name;
+}
+
+/** Only the Worker's isolate (its Durable Objects run in it) makes Durable Object ids and SQL cursors. */
+const WORKER_TYPES = ["workerd::api::DurableObjectId", "workerd::api::SqlStorage::Cursor"];
+if (censuses.length) {
+  const n = Number(flags.wrappers);
+  console.log(`\nRuntime objects created per request, by isolate (${n} of each kind, one at a time; jobs included):\n`);
+  console.log("| ref | request | the Worker's isolate | the other isolates, each |");
+  console.log("|---|---|---:|---|");
+  for (const [label, census] of censuses) {
+    const worker = new Set(
+      census.flatMap(([, isolates]) =>
+        isolates.filter((i) => i.byType.some(([type]) => WORKER_TYPES.includes(type))).map((i) => i.isolate)
+      ),
+    );
+    for (const [name, isolates] of census) {
+      const own = isolates.find((i) => worker.has(i.isolate));
+      const others = isolates.filter((i) => !worker.has(i.isolate)).map((i) => (i.total / n).toFixed(1));
+      console.log(`| ${label} | ${name} | ${((own?.total ?? 0) / n).toFixed(1)} | ${others.join(", ")} |`);
+    }
+    const [, submit] = census.at(-1)!;
+    const own = submit.find((i) => worker.has(i.isolate));
+    if (own) {
+      const top = own.byType.slice(0, 12).map(([type, k]) => `${shortType(type)} ${(k / n).toFixed(2)}`);
+      console.log(`\n${label}, ${census.at(-1)![0]}, the Worker's isolate, per request: ${top.join("; ")}`);
     }
   }
 }

@@ -27,6 +27,10 @@ export const RUNTIME_OPERATIONS: { name: string; symbol?: string; event?: string
 
 const PROBE_GROUP = "spatial_jobs";
 
+/** V8's entry to every collection, minor or major, of one isolate's heap (its `this`). */
+const COLLECT_GARBAGE = "v8::internal::Heap::CollectGarbage(v8::internal::AllocationSpace";
+const GC_GROUP = "spatial_jobs_gc";
+
 async function output(command: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
   if (!out.success) throw new Error(`${command} ${args[0]}: ${new TextDecoder().decode(out.stderr).trim()}`);
@@ -38,34 +42,42 @@ export function workerdBinary(pid: number): string {
   return Deno.readLinkSync(`/proc/${pid}/exe`);
 }
 
-/**
- * Adds a uprobe per {@link RUNTIME_OPERATIONS} symbol on `binary` (replacing any of the same name) and returns the
- * `perf` event of every operation. A symbol the binary lacks (another workerd version) is left out, with a warning.
- */
-export async function addProbes(binary: string): Promise<{ name: string; event: string }[]> {
+/** Each symbol's probe address (perf takes a raw address as a file offset), or undefined where the binary lacks it. */
+async function probeAddresses(binary: string, symbols: string[]): Promise<(bigint | undefined)[]> {
   // "<16 hex digits> <type> <demangled name>", the functions' (T, t) only.
   const functions = (await output("nm", ["-C", "--defined-only", binary])).split("\n").filter((l) =>
     /^[0-9a-f]{16} [Tt] /.test(l)
   );
-  // perf takes a raw probe address as a file offset: the text segment's virtual address less its offset.
+  // The text segment's virtual address less its file offset.
   const segments = await output("readelf", ["-lW", binary]);
   const text = segments.split("\n").find((line) => /^\s*LOAD\s/.test(line) && /\sR E\s/.test(line));
   if (!text) throw new Error(`no executable segment in ${binary}`);
   const [, offset, vaddr] = text.trim().split(/\s+/);
   const delta = BigInt(vaddr!) - BigInt(offset!);
+  return symbols.map((symbol) => {
+    const line = symbol ? functions.find((l) => l.slice(19).startsWith(symbol)) : undefined;
+    return line ? BigInt(`0x${line.slice(0, 16)}`) - delta : undefined;
+  });
+}
+
+/**
+ * Adds a uprobe per {@link RUNTIME_OPERATIONS} symbol on `binary` (replacing any of the same name) and returns the
+ * `perf` event of every operation. A symbol the binary lacks (another workerd version) is left out, with a warning.
+ */
+export async function addProbes(binary: string): Promise<{ name: string; event: string }[]> {
+  const addresses = await probeAddresses(binary, RUNTIME_OPERATIONS.map((op) => op.symbol ?? ""));
   await removeProbes();
   const events: { name: string; event: string }[] = [];
-  for (const op of RUNTIME_OPERATIONS) {
+  for (const [i, op] of RUNTIME_OPERATIONS.entries()) {
     if (op.event) {
       events.push({ name: op.name, event: op.event });
       continue;
     }
-    const line = functions.find((l) => l.slice(19).startsWith(op.symbol!));
-    if (!line) {
+    const address = addresses[i];
+    if (address === undefined) {
       console.warn(`workerd_probes: ${op.symbol} not in ${binary}; ${op.name} not counted`);
       continue;
     }
-    const address = BigInt(`0x${line.slice(0, 16)}`) - delta;
     await output("perf", ["probe", "-q", "-x", binary, "-a", `${PROBE_GROUP}:${op.name}=0x${address.toString(16)}`]);
     events.push({ name: op.name, event: `${PROBE_GROUP}:${op.name}` });
   }
@@ -105,4 +117,184 @@ export async function countWhile(
   }
   await Deno.remove(file).catch(() => {});
   return counts;
+}
+
+/** One isolate's garbage collections: how many, and their pauses of the thread in ms. */
+export interface HeapPauses {
+  heap: string;
+  count: number;
+  totalMs: number;
+  p50Ms: number;
+  maxMs: number;
+  /** How many collected more than the young generation. */
+  major: number;
+}
+
+/**
+ * Every garbage collection of every isolate in process `pid` while `work` runs, by heap (one per isolate: locally
+ * miniflare's entry worker, the assets proxy and router, and the Worker with all its Durable Objects), the
+ * costliest first. A uprobe and a return probe on V8's `Heap::CollectGarbage`: a collection pauses the thread that
+ * runs it, here the one thread every isolate runs on, so every request waiting meanwhile waits that long.
+ */
+export async function gcPausesWhile(pid: number, work: () => Promise<void>): Promise<HeapPauses[]> {
+  const binary = workerdBinary(pid);
+  const [address] = await probeAddresses(binary, [COLLECT_GARBAGE]);
+  if (address === undefined) throw new Error(`${COLLECT_GARBAGE} not in ${binary}`);
+  const at = `0x${address.toString(16)}`;
+  await removeGcProbes();
+  await output("perf", ["probe", "-q", "-x", binary, "-a", `${GC_GROUP}:gc=${at} heap=%di:x64 space=%si:s32`]);
+  await output("perf", ["probe", "-q", "-x", binary, "-a", `${GC_GROUP}:gc=${at}%return`]);
+  const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-gc-" });
+  try {
+    const perf = new Deno.Command("perf", {
+      args: ["record", "-q", "-o", file, "-e", `${GC_GROUP}:gc`, "-e", `${GC_GROUP}:gc__return`, "-p", String(pid)],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // perf attached
+      await work();
+    } finally {
+      perf.kill("SIGINT");
+      await perf.status;
+    }
+    return heapPauses(await output("perf", ["script", "-i", file, "-F", "tid,time,event,trace"]));
+  } finally {
+    await removeGcProbes();
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+/** Pairs each collection's entry with its return, per thread: only the outermost one pauses the thread. */
+export function heapPauses(script: string): HeapPauses[] {
+  const open = new Map<string, { at: number; heap: string; space: number }[]>();
+  const byHeap = new Map<string, { ms: number[]; major: number }>();
+  for (const line of script.split("\n")) {
+    const m = /^\s*(\d+)\s+([\d.]+):\s+\S+:(gc(?:__return)?):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, tid, time, event, trace] = m;
+    const stack = open.get(tid!) ?? open.set(tid!, []).get(tid!)!;
+    if (event === "gc") {
+      const heap = /heap=(\S+)/.exec(trace!)?.[1] ?? "?";
+      stack.push({ at: Number(time), heap, space: Number(/space=(-?\d+)/.exec(trace!)?.[1]) });
+      continue;
+    }
+    const start = stack.pop();
+    if (!start || stack.length) continue;
+    const entry = byHeap.get(start.heap) ?? byHeap.set(start.heap, { ms: [], major: 0 }).get(start.heap)!;
+    entry.ms.push((Number(time) - start.at) * 1000);
+    // AllocationSpace 1 is the young generation (a scavenge); any other, a full collection.
+    if (start.space !== 1) entry.major++;
+  }
+  return [...byHeap].map(([heap, { ms, major }]) => {
+    const sorted = ms.sort((a, b) => a - b);
+    return {
+      heap,
+      count: sorted.length,
+      totalMs: sorted.reduce((a, b) => a + b, 0),
+      p50Ms: sorted[Math.floor(sorted.length / 2)]!,
+      maxMs: sorted.at(-1)!,
+      major,
+    };
+  }).sort((a, b) => b.totalMs - a.totalMs);
+}
+
+async function removeGcProbes(): Promise<void> {
+  await new Deno.Command("perf", { args: ["probe", "-q", "-d", `${GC_GROUP}:*`], stdout: "null", stderr: "null" })
+    .output();
+}
+
+const ATTACH_WRAPPER = "workerd::jsg::Wrappable::attachWrapper(v8::Isolate*";
+
+/** The runtime objects (`jsg` wrappers: Request, Headers, a SQL cursor, an RPC promise …) one isolate created. */
+export interface WrapperCensus {
+  /** The isolate's address. */
+  isolate: string;
+  total: number;
+  /** By C++ class, the most first. */
+  byType: [string, number][];
+}
+
+/**
+ * Every JavaScript wrapper of a runtime object that process `pid` created while `work` ran, by isolate and class: a
+ * uprobe on `Wrappable::attachWrapper` reads the isolate and the object's vtable, named from the binary's symbols.
+ * Each such object is work for the isolate's young-generation collections (its wrapper is traced, and a dead one is
+ * detached and its C++ object destroyed during the pause), so their number sets how long each pause lasts.
+ */
+export async function wrappersWhile(pid: number, work: () => Promise<void>): Promise<WrapperCensus[]> {
+  const binary = workerdBinary(pid);
+  const [address] = await probeAddresses(binary, [ATTACH_WRAPPER]);
+  if (address === undefined) throw new Error(`${ATTACH_WRAPPER} not in ${binary}`);
+  await removeGcProbes();
+  await output("perf", [
+    "probe",
+    "-q",
+    "-x",
+    binary,
+    "-a",
+    `${GC_GROUP}:wrap=0x${address.toString(16)} iso=%si:x64 vt=+0(%di):x64`,
+  ]);
+  const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-wrap-" });
+  try {
+    const perf = new Deno.Command("perf", {
+      args: ["record", "-q", "-o", file, "-e", `${GC_GROUP}:wrap`, "-p", String(pid)],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // perf attached
+      await work();
+    } finally {
+      perf.kill("SIGINT");
+      await perf.status;
+    }
+    const script = await output("perf", ["script", "-i", file, "-F", "trace"]);
+    return wrapperCensus(script, await vtableNames(binary), loadBase(pid, binary));
+  } finally {
+    await removeGcProbes();
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+/** Where the binary's first byte is mapped in `pid`: a vtable pointer less this is its address in the binary. */
+function loadBase(pid: number, binary: string): bigint {
+  const line = Deno.readTextFileSync(`/proc/${pid}/maps`).split("\n").find((l) =>
+    l.endsWith(binary) && l.split(/\s+/)[2] === "00000000"
+  );
+  if (!line) throw new Error(`${binary} not mapped in ${pid}`);
+  return BigInt(`0x${line.split("-")[0]}`);
+}
+
+/** The binary's vtables, sorted by address: [address, class]. */
+async function vtableNames(binary: string): Promise<[bigint, string][]> {
+  return (await output("nm", ["-C", "--defined-only", binary])).split("\n").flatMap((line) => {
+    const at = line.indexOf(" vtable for ");
+    return at === 18 ? [[BigInt(`0x${line.slice(0, 16)}`), line.slice(at + 12)] as [bigint, string]] : [];
+  }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Counts `perf script -F trace` lines of the wrap probe by isolate and by the class whose vtable holds `vt`. */
+export function wrapperCensus(script: string, vtables: [bigint, string][], base: bigint): WrapperCensus[] {
+  const byIsolate = new Map<string, Map<string, number>>();
+  const classOf = (vt: bigint): string => {
+    let lo = 0, hi = vtables.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (vtables[mid]![0] <= vt) (found = mid), (lo = mid + 1);
+      else hi = mid - 1;
+    }
+    return found < 0 ? "?" : vtables[found]![1];
+  };
+  for (const line of script.split("\n")) {
+    const m = /iso=(0x[0-9a-f]+) vt=(0x[0-9a-f]+)/.exec(line);
+    if (!m) continue;
+    const types = byIsolate.get(m[1]!) ?? byIsolate.set(m[1]!, new Map()).get(m[1]!)!;
+    const name = classOf(BigInt(m[2]!) - base);
+    types.set(name, (types.get(name) ?? 0) + 1);
+  }
+  return [...byIsolate].map(([isolate, types]) => ({
+    isolate,
+    total: [...types.values()].reduce((a, b) => a + b, 0),
+    byType: [...types].sort((a, b) => b[1] - a[1]),
+  })).sort((a, b) => b.total - a.total);
 }
