@@ -11,8 +11,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** One for the isolate: each `TextEncoder` is a runtime object the garbage collector must destroy (two a submit). */
+const utf8 = new TextEncoder();
+
 /** SHA-256 (hex) of the request's canonical JSON: equal payloads, equal hashes. */
 export async function requestHash(request: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(request)));
+  const digest = await crypto.subtle.digest("SHA-256", utf8.encode(canonicalJson(request)));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

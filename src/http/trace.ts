@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import { createLogger, type Logger } from "../../shared/telemetry/log.ts";
 import { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
 import { type Span, startSpan } from "../../shared/telemetry/span.ts";
+import { setResponseHeader } from "./response_headers.ts";
 
 export { generateSpanId, generateTraceId } from "../../shared/telemetry/ids.ts";
 
@@ -127,7 +128,8 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       ...(t.parentSpanId ? { parent_span_id: t.parentSpanId } : {}),
     });
     c.set("logger", logger);
-    const path = new URL(c.req.url).pathname;
+    // Hono's path (the URL's pathname, parsed as a string): a `URL` is a runtime object for the collector to destroy.
+    const path = c.req.path;
     // The request's server span: its id is the one answered in `traceparent`; it ends as the access-log line.
     const span = startSpan(`${c.req.method} ${path}`, {
       traceId: t.traceId,
@@ -141,8 +143,8 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
     try {
       await next();
     } finally {
-      setHeader(c, TRACE_ID_HEADER, t.traceId);
-      setHeader(c, TRACEPARENT_HEADER, t.traceparent);
+      setResponseHeader(c, TRACE_ID_HEADER, t.traceId);
+      setResponseHeader(c, TRACEPARENT_HEADER, t.traceparent);
       const status = c.res.status;
       span.setAttribute("http.response.status_code", status);
       const route = c.req.routePath;
@@ -155,14 +157,4 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       span.end();
     }
   };
-}
-
-function setHeader(c: { res: Response }, name: string, value: string): void {
-  try {
-    c.res.headers.set(name, value);
-  } catch {
-    // Immutable headers (a response passed through from fetch/R2): copy it.
-    c.res = new Response(c.res.body, c.res);
-    c.res.headers.set(name, value);
-  }
 }

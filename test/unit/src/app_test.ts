@@ -436,3 +436,40 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with bearer security and every route
   ok(doc.components.schemas.JobRequest.required.includes("job_idempotency_key"));
   equal(doc.components.schemas.JobRequest.additionalProperties, false);
 });
+
+Deno.test("CORS: every answer, an error or a 202, lets any origin read it and its exposed headers; a preflight ends at 204", async () => {
+  const { app } = recordingApp();
+  const origin = { origin: "https://map.example" };
+  const answers = [
+    await app.request("/health", { headers: origin }, TEST_ENV),
+    await app.request("/v1/jobs/none", { headers: origin }, TEST_ENV), // 401, thrown by the auth middleware
+    await app.request("/nope", {}, TEST_ENV), // 404, no Origin header
+    await app.request("/v1/jobs", {
+      method: "POST",
+      headers: await authed({ "content-type": "application/json", ...origin }),
+      body: JSON.stringify(validJob()),
+    }, TEST_ENV),
+  ];
+  deepEqual(answers.map((res) => res.status), [200, 401, 404, 202]);
+  for (const res of answers) {
+    equal(res.headers.get("access-control-allow-origin"), "*");
+    const exposed = res.headers.get("access-control-expose-headers") ?? "";
+    for (const name of ["Location", "Server-Timing", "traceparent", "Retry-After"]) match(exposed, new RegExp(name));
+    equal(res.headers.get("vary"), null);
+  }
+  // The handler's own headers survive (Location on the 202; Server-Timing from the timing middleware).
+  ok(answers[3]!.headers.get("location"));
+  ok(answers[3]!.headers.get("server-timing"));
+
+  const preflight = await app.request("/v1/jobs", {
+    method: "OPTIONS",
+    headers: { ...origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+  }, TEST_ENV);
+  equal(preflight.status, 204);
+  equal(preflight.headers.get("access-control-allow-origin"), "*");
+  match(preflight.headers.get("access-control-allow-headers") ?? "", /Authorization/);
+  equal(preflight.headers.get("access-control-max-age"), "600");
+  // An OPTIONS request that is no preflight is the routes' to answer, without CORS headers.
+  const plain = await app.request("/v1/jobs", { method: "OPTIONS" }, TEST_ENV);
+  equal(plain.headers.get("access-control-allow-origin"), null);
+});
