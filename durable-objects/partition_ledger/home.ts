@@ -139,13 +139,17 @@ async function commit(p: Partition, job: JobRecord, span: Span): Promise<void> {
       heartbeat,
       settings.INLINE_RESULT_BYTES,
     );
-    if (!isRunning(p.ledger, job)) {
+    // The SLO as it turned out: from submit to commit.
+    const slo = { ...(job.stats?.slo as object | undefined), actual_ms: Date.now() - job.created_at };
+    const committed = p.ledger.transitionIf(job.job_id, job.attempts, "COMPLETED", actor, {
+      result,
+      stats: { ...stats, slo },
+      next_run_at: null,
+    });
+    if (!committed) {
       if (!result.inline) await p.env.TILES.delete(result.key);
       throw new CommitSuperseded(`Job "${job.job_id}" moved on during its commit`);
     }
-    // The SLO as it turned out: from submit to commit.
-    const slo = { ...(job.stats?.slo as object | undefined), actual_ms: Date.now() - job.created_at };
-    p.ledger.transition(job.job_id, "COMPLETED", actor, { result, stats: { ...stats, slo }, next_run_at: null });
     span.setAttribute("committed", result.key);
     span.setAttribute("features", result.feature_count);
     span.setAttribute("bytes", result.bytes);

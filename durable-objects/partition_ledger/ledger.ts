@@ -141,9 +141,25 @@ export class Ledger {
     patch: TransitionPatch = {},
     detail?: object,
   ): JobRecord {
+    return this.transitionIf(jobId, null, to, actor, patch, detail)!;
+  }
+
+  /**
+   * {@link transition}, only if the job is still IN_PROGRESS at attempt `runningAttempt` (null: whatever its state);
+   * null when it moved on. The check and the move read the job once, in one transaction.
+   */
+  transitionIf(
+    jobId: string,
+    runningAttempt: number | null,
+    to: JobStatusValue,
+    actor: string,
+    patch: TransitionPatch = {},
+    detail?: object,
+  ): JobRecord | null {
     return this.storage.transactionSync(() => {
       const job = this.getJob(jobId);
       if (!job) throw new Error(`No job "${jobId}" in this partition`);
+      if (runningAttempt !== null && (job.status !== "IN_PROGRESS" || job.attempts !== runningAttempt)) return null;
       assertTransition(jobId, job.status, to);
       const at = this.now();
       const attempts = patch.attempts ?? job.attempts;

@@ -77,6 +77,12 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
   #intake: { specs: JobSpec[]; recorded: PromiseWithResolvers<SubmitOutcome[]> } | null = null;
   #recordedAt = 0;
 
+  /**
+   * Whether the webhook outbox may hold rows: unknown (true) until a look finds it empty; only this object's
+   * transitions write to it. Most partitions never hold a webhook, and each look is a statement every advance.
+   */
+  #webhooksWaiting = true;
+
   /** Whether this partition is known to be on the live-work index (marked since the last idle sweep). */
   #listedLive = false;
 
@@ -112,13 +118,14 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
    * and at least every {@link WORK_REFRESH_MS} while it works (the registry visits a cell for a day after its last
    * report). Work that starts and ends within one alarm (a job without a partition) changes nothing to report:
    * reporting it at the alarm's start too cost two index calls a job. A failed call is tried again at the next
-   * alarm, and the first alarm of an isolate always reports.
+   * alarm, and the first alarm of an isolate always reports. Returns whether it is busy when nothing was awaited (the
+   * state still as read), else undefined.
    */
-  private async registerWork(): Promise<void> {
+  private async registerWork(): Promise<boolean | undefined> {
     const cell = this.ledger.ownCell();
     const busy = this.ledger.hasUnfinishedWork();
     const now = Date.now();
-    if (!cell || (busy === this.#registeredBusy && now - this.#registeredAt < WORK_REFRESH_MS)) return;
+    if (!cell || (busy === this.#registeredBusy && now - this.#registeredAt < WORK_REFRESH_MS)) return busy;
     try {
       await liveWorkIndexStub(this.env, cell).registerWork(cell, busy);
       this.#registeredBusy = busy;
@@ -149,7 +156,11 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
       const sql = this.ctx.storage.sql;
       for (const statement of WEBHOOK_SCHEMA) sql.exec(statement);
       // A terminal transition of a job with a callback_url writes its webhook outbox row in the same transaction.
-      this.#ledger = new Ledger(this.ctx.storage, Date.now, { afterTransition: (job) => enqueueWebhook(sql, job) });
+      this.#ledger = new Ledger(this.ctx.storage, Date.now, {
+        afterTransition: (job) => {
+          if (enqueueWebhook(sql, job)) this.#webhooksWaiting = true;
+        },
+      });
     }
     return this.#ledger;
   }
@@ -416,17 +427,18 @@ export class PartitionLedger extends DurableObject<Env> implements PartitionApi 
     );
     const task = this.ledger.dueTasks(Date.now())[0];
     if (task) await advanceTask(this.#partition(), task, config(this.env).SLICE_WORK_UNITS);
-    await handOverWebhooks(this.env, this.ctx.storage.sql); // delivered by the destination's WebhookOutbox
-    await this.registerWork();
-    await this.rearm();
+    // Delivered by the destination's WebhookOutbox.
+    if (this.#webhooksWaiting) await handOverWebhooks(this.env, this.ctx.storage.sql);
+    await this.rearm(await this.registerWork());
   }
 
-  private async rearm(): Promise<void> {
+  /** Sets the one alarm to the first thing due; `busy`: whether unfinished work is here, when just read. */
+  private async rearm(busy = this.ledger.hasUnfinishedWork()): Promise<void> {
     const unlisted = !this.#listedLive && this.ledger.countByStatus(LIVE_STATUSES) > 0;
-    const busy = this.ledger.hasUnfinishedWork();
     const unregistered = this.#registeredBusy === undefined ? busy : this.#registeredBusy !== busy;
     const jobsDue = minDue(this.ledger.nextDueAt(), unlisted || unregistered ? Date.now() + RETRY_REPORT_MS : null);
-    const hooksDue = nextWebhookDueAt(this.ctx.storage.sql);
+    const hooksDue = this.#webhooksWaiting ? nextWebhookDueAt(this.ctx.storage.sql) : null;
+    if (hooksDue === null) this.#webhooksWaiting = false;
     const due = jobsDue === null ? hooksDue : hooksDue === null ? jobsDue : Math.min(jobsDue, hooksDue);
     // Nothing due: an alarm still pending (a submit's backstop) is left to run and find nothing, rather than
     // deleted by a write of its own after every job.
