@@ -29,7 +29,8 @@ const PROBE_GROUP = "spatial_jobs";
 
 /** V8's entry to every collection, minor or major, of one isolate's heap (its `this`). */
 const COLLECT_GARBAGE = "v8::internal::Heap::CollectGarbage(v8::internal::AllocationSpace";
-const GC_GROUP = "spatial_jobs_gc";
+/** The probes of one recording (garbage collections, runtime objects), removed once it is done. */
+const RECORDED_GROUP = "spatial_jobs_rec";
 
 async function output(command: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
@@ -97,18 +98,7 @@ export async function countWhile(
   work: () => Promise<void>,
 ): Promise<Record<string, number>> {
   const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-stat-" });
-  const perf = new Deno.Command("perf", {
-    args: ["stat", "-x", ",", "-o", file, "-p", String(pid), ...events.flatMap((e) => ["-e", e.event])],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await new Promise((r) => setTimeout(r, 500)); // perf attached
-    await work();
-  } finally {
-    perf.kill("SIGINT");
-    await perf.status;
-  }
+  await perfWhile(["stat", "-x", ",", "-o", file, "-p", String(pid), ...events.flatMap((e) => ["-e", e.event])], work);
   const counts: Record<string, number> = {};
   for (const line of (await Deno.readTextFile(file)).split("\n")) {
     const [value, , event] = line.split(",");
@@ -141,28 +131,14 @@ export async function gcPausesWhile(pid: number, work: () => Promise<void>): Pro
   const [address] = await probeAddresses(binary, [COLLECT_GARBAGE]);
   if (address === undefined) throw new Error(`${COLLECT_GARBAGE} not in ${binary}`);
   const at = `0x${address.toString(16)}`;
-  await removeGcProbes();
-  await output("perf", ["probe", "-q", "-x", binary, "-a", `${GC_GROUP}:gc=${at} heap=%di:x64 space=%si:s32`]);
-  await output("perf", ["probe", "-q", "-x", binary, "-a", `${GC_GROUP}:gc=${at}%return`]);
-  const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-gc-" });
-  try {
-    const perf = new Deno.Command("perf", {
-      args: ["record", "-q", "-o", file, "-e", `${GC_GROUP}:gc`, "-e", `${GC_GROUP}:gc__return`, "-p", String(pid)],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await new Promise((r) => setTimeout(r, 500)); // perf attached
-      await work();
-    } finally {
-      perf.kill("SIGINT");
-      await perf.status;
-    }
-    return heapPauses(await output("perf", ["script", "-i", file, "-F", "tid,time,event,trace"]));
-  } finally {
-    await removeGcProbes();
-    await Deno.remove(file).catch(() => {});
-  }
+  const script = await recordProbesWhile(
+    pid,
+    [`gc=${at} heap=%di:x64 space=%si:s32`, `gc=${at}%return`],
+    ["gc", "gc__return"],
+    "tid,time,event,trace",
+    work,
+  );
+  return heapPauses(script);
 }
 
 /** Pairs each collection's entry with its return, per thread: only the outermost one pauses the thread. */
@@ -199,8 +175,47 @@ export function heapPauses(script: string): HeapPauses[] {
   }).sort((a, b) => b.totalMs - a.totalMs);
 }
 
-async function removeGcProbes(): Promise<void> {
-  await new Deno.Command("perf", { args: ["probe", "-q", "-d", `${GC_GROUP}:*`], stdout: "null", stderr: "null" })
+/** Runs `perf <args>` (stat or record, attached to a process) while `work` runs. */
+async function perfWhile(args: string[], work: () => Promise<void>): Promise<void> {
+  const perf = new Deno.Command("perf", { args, stdout: "null", stderr: "null" }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // perf attached
+    await work();
+  } finally {
+    perf.kill("SIGINT");
+    await perf.status;
+  }
+}
+
+/**
+ * Adds the uprobes `definitions` (`perf probe -a` on `pid`'s binary, in {@link RECORDED_GROUP}), records `events` of
+ * them in `pid` while `work` runs, removes them, and returns `perf script -F fields` of what was recorded.
+ */
+async function recordProbesWhile(
+  pid: number,
+  definitions: string[],
+  events: string[],
+  fields: string,
+  work: () => Promise<void>,
+): Promise<string> {
+  const binary = workerdBinary(pid);
+  await removeRecordedProbes();
+  for (const definition of definitions) {
+    await output("perf", ["probe", "-q", "-x", binary, "-a", `${RECORDED_GROUP}:${definition}`]);
+  }
+  const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-record-" });
+  try {
+    const recorded = events.flatMap((e) => ["-e", `${RECORDED_GROUP}:${e}`]);
+    await perfWhile(["record", "-q", "-o", file, ...recorded, "-p", String(pid)], work);
+    return await output("perf", ["script", "-i", file, "-F", fields]);
+  } finally {
+    await removeRecordedProbes();
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+async function removeRecordedProbes(): Promise<void> {
+  await new Deno.Command("perf", { args: ["probe", "-q", "-d", `${RECORDED_GROUP}:*`], stdout: "null", stderr: "null" })
     .output();
 }
 
@@ -225,35 +240,14 @@ export async function wrappersWhile(pid: number, work: () => Promise<void>): Pro
   const binary = workerdBinary(pid);
   const [address] = await probeAddresses(binary, [ATTACH_WRAPPER]);
   if (address === undefined) throw new Error(`${ATTACH_WRAPPER} not in ${binary}`);
-  await removeGcProbes();
-  await output("perf", [
-    "probe",
-    "-q",
-    "-x",
-    binary,
-    "-a",
-    `${GC_GROUP}:wrap=0x${address.toString(16)} iso=%si:x64 vt=+0(%di):x64`,
-  ]);
-  const file = await Deno.makeTempFile({ prefix: "spatial-jobs-perf-wrap-" });
-  try {
-    const perf = new Deno.Command("perf", {
-      args: ["record", "-q", "-o", file, "-e", `${GC_GROUP}:wrap`, "-p", String(pid)],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await new Promise((r) => setTimeout(r, 500)); // perf attached
-      await work();
-    } finally {
-      perf.kill("SIGINT");
-      await perf.status;
-    }
-    const script = await output("perf", ["script", "-i", file, "-F", "trace"]);
-    return wrapperCensus(script, await vtableNames(binary), loadBase(pid, binary));
-  } finally {
-    await removeGcProbes();
-    await Deno.remove(file).catch(() => {});
-  }
+  const script = await recordProbesWhile(
+    pid,
+    [`wrap=0x${address.toString(16)} iso=%si:x64 vt=+0(%di):x64`],
+    ["wrap"],
+    "trace",
+    work,
+  );
+  return wrapperCensus(script, await vtableNames(binary), loadBase(pid, binary));
 }
 
 /** Where the binary's first byte is mapped in `pid`: a vtable pointer less this is its address in the binary. */
