@@ -11,7 +11,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** One for the isolate: each `TextEncoder` is a runtime object the garbage collector must destroy (two a submit). */
+/** One for the isolate: each `TextEncoder` is a runtime object the garbage collector must destroy (four a submit). */
 const utf8 = new TextEncoder();
 
 /** SHA-256 (hex) of the request's canonical JSON: equal payloads, equal hashes. */

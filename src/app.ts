@@ -111,9 +111,9 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
       return preflight ? await corsHeaders(c, next) : await next();
     }
     await next();
-    // On the answer once made, as Hono's cors would for a preflight: set before `next`, they go on an empty response
-    // that the handler's answer then replaces by a copy (two more Response and Headers objects a request, each one the
-    // garbage collector must destroy: `scripts/bench/request_kinds.ts --wrappers`).
+    // Set on the answer once made. Hono's cors sets them before `next`, on an empty response that the handler's answer
+    // then replaces by a copy: two more Response and Headers objects a request, each one the garbage collector must
+    // destroy (`scripts/bench/request_kinds.ts --wrappers`).
     setResponseHeader(c, "Access-Control-Allow-Origin", "*");
     setResponseHeader(c, "Access-Control-Expose-Headers", exposed);
   });

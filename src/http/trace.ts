@@ -128,7 +128,8 @@ export function trace(): MiddlewareHandler<{ Variables: TraceVariables }> {
       ...(t.parentSpanId ? { parent_span_id: t.parentSpanId } : {}),
     });
     c.set("logger", logger);
-    // Hono's path (the URL's pathname, parsed as a string): a `URL` is a runtime object for the collector to destroy.
+    // The path as Hono routes on it (the URL's pathname, percent-decoded), parsed as a string: a `URL` would be one
+    // more runtime object for the collector to destroy.
     const path = c.req.path;
     // The request's server span: its id is the one answered in `traceparent`; it ends as the access-log line.
     const span = startSpan(`${c.req.method} ${path}`, {
