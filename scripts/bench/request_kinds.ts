@@ -188,7 +188,7 @@ if (operations.length) {
   }
 }
 
-/** A class name short enough to read: without the namespace, its template arguments cut. */
+/** A class name short enough to read: without the namespace, cut at 60 characters. */
 function shortType(type: string): string {
   const name = type.replaceAll("workerd::", "");
   return name.length > 60 ? `${name.slice(0, 59)}…` : name;
