@@ -236,16 +236,11 @@ async function runOnce(ref: string, label: string): Promise<Run> {
     const sched0 = mainThreadSchedNs(served.runtimePid);
     const t0 = performance.now();
     const loadAtStart = loadAverage();
+    let result!: LoadResult;
+    const measured = async () => void (result = await load(flags.rate, flags.seconds));
     let gc: HeapPauses[] | undefined;
-    const result = flags.gc
-      ? await (async () => {
-        let loaded: LoadResult | undefined;
-        gc = await gcPausesWhile(served.runtimePid, async () => {
-          loaded = await load(flags.rate, flags.seconds);
-        });
-        return loaded!;
-      })()
-      : await load(flags.rate, flags.seconds);
+    if (flags.gc) gc = await gcPausesWhile(served.runtimePid, measured);
+    else await measured();
     const cpu = workerdCpuSeconds(served.service.pgid) - cpu0;
     const main = mainThreadCpuSeconds(served.runtimePid) - main0;
     const sched = mainThreadSchedNs(served.runtimePid);

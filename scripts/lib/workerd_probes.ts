@@ -43,12 +43,19 @@ export function workerdBinary(pid: number): string {
   return Deno.readLinkSync(`/proc/${pid}/exe`);
 }
 
+/** The binary's symbols, a line each: "<16 hex digits> <type> <demangled name>" (workerd's take seconds to list). */
+async function symbolTable(binary: string): Promise<string[]> {
+  return (await output("nm", ["-C", "--defined-only", binary])).split("\n");
+}
+
 /** Each symbol's probe address (perf takes a raw address as a file offset), or undefined where the binary lacks it. */
-async function probeAddresses(binary: string, symbols: string[]): Promise<(bigint | undefined)[]> {
-  // "<16 hex digits> <type> <demangled name>", the functions' (T, t) only.
-  const functions = (await output("nm", ["-C", "--defined-only", binary])).split("\n").filter((l) =>
-    /^[0-9a-f]{16} [Tt] /.test(l)
-  );
+async function probeAddresses(
+  binary: string,
+  symbols: string[],
+  table?: string[],
+): Promise<(bigint | undefined)[]> {
+  // The functions' (T, t) only.
+  const functions = (table ?? await symbolTable(binary)).filter((l) => /^[0-9a-f]{16} [Tt] /.test(l));
   // The text segment's virtual address less its file offset.
   const segments = await output("readelf", ["-lW", binary]);
   const text = segments.split("\n").find((line) => /^\s*LOAD\s/.test(line) && /\sR E\s/.test(line));
@@ -59,6 +66,13 @@ async function probeAddresses(binary: string, symbols: string[]): Promise<(bigin
     const line = symbol ? functions.find((l) => l.slice(19).startsWith(symbol)) : undefined;
     return line ? BigInt(`0x${line.slice(0, 16)}`) - delta : undefined;
   });
+}
+
+/** The probe address of `symbol` in `binary` as perf takes it ("0x…"); throws where the binary lacks it. */
+async function probeAddress(binary: string, symbol: string, table?: string[]): Promise<string> {
+  const [address] = await probeAddresses(binary, [symbol], table);
+  if (address === undefined) throw new Error(`${symbol} not in ${binary}`);
+  return `0x${address.toString(16)}`;
 }
 
 /**
@@ -127,10 +141,7 @@ export interface HeapPauses {
  * runs it, here the one thread every isolate runs on, so every request waiting meanwhile waits that long.
  */
 export async function gcPausesWhile(pid: number, work: () => Promise<void>): Promise<HeapPauses[]> {
-  const binary = workerdBinary(pid);
-  const [address] = await probeAddresses(binary, [COLLECT_GARBAGE]);
-  if (address === undefined) throw new Error(`${COLLECT_GARBAGE} not in ${binary}`);
-  const at = `0x${address.toString(16)}`;
+  const at = await probeAddress(workerdBinary(pid), COLLECT_GARBAGE);
   const script = await recordProbesWhile(
     pid,
     [`gc=${at} heap=%di:x64 space=%si:s32`, `gc=${at}%return`],
@@ -238,16 +249,10 @@ export interface WrapperCensus {
  */
 export async function wrappersWhile(pid: number, work: () => Promise<void>): Promise<WrapperCensus[]> {
   const binary = workerdBinary(pid);
-  const [address] = await probeAddresses(binary, [ATTACH_WRAPPER]);
-  if (address === undefined) throw new Error(`${ATTACH_WRAPPER} not in ${binary}`);
-  const script = await recordProbesWhile(
-    pid,
-    [`wrap=0x${address.toString(16)} iso=%si:x64 vt=+0(%di):x64`],
-    ["wrap"],
-    "trace",
-    work,
-  );
-  return wrapperCensus(script, await vtableNames(binary), loadBase(pid, binary));
+  const table = await symbolTable(binary);
+  const at = await probeAddress(binary, ATTACH_WRAPPER, table);
+  const script = await recordProbesWhile(pid, [`wrap=${at} iso=%si:x64 vt=+0(%di):x64`], ["wrap"], "trace", work);
+  return wrapperCensus(script, vtableNames(table), loadBase(pid, binary));
 }
 
 /** Where the binary's first byte is mapped in `pid`: a vtable pointer less this is its address in the binary. */
@@ -259,9 +264,9 @@ function loadBase(pid: number, binary: string): bigint {
   return BigInt(`0x${line.split("-")[0]}`);
 }
 
-/** The binary's vtables, sorted by address: [address, class]. */
-async function vtableNames(binary: string): Promise<[bigint, string][]> {
-  return (await output("nm", ["-C", "--defined-only", binary])).split("\n").flatMap((line) => {
+/** The vtables of a binary's symbol table, sorted by address: [address, class]. */
+function vtableNames(table: string[]): [bigint, string][] {
+  return table.flatMap((line) => {
     const at = line.indexOf(" vtable for ");
     return at === 18 ? [[BigInt(`0x${line.slice(0, 16)}`), line.slice(at + 12)] as [bigint, string]] : [];
   }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
